@@ -1,0 +1,33 @@
+# sgguard — build, test and demo entry points. `make test` is what CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# Builds are cached outside the checkout so that fresh clones (CI) reuse them.
+export CARGO_TARGET_DIR ?= /var/tmp/sgguard-target
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: test lint rust-test build release bench demo
+
+## test: everything CI checks — formatting, clippy, unit/integration/CLI tests
+test: lint rust-test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --locked --all-targets -- -D warnings
+
+rust-test:
+	cargo test --locked --all-targets
+
+build:
+	cargo build --locked
+
+release:
+	cargo build --locked --release
+
+## bench: criterion benchmarks and the CLI bench table (release build)
+bench: release
+	cargo bench --locked --bench evaluate
+	python3 scripts/bench_check.py
+
+demo:
+	@echo "make demo: not yet — the end-to-end demo lands with the demo issue."

@@ -1,0 +1,55 @@
+# sgguard across an AWS Organization: hub in a security/tooling account that is the
+# StackSets delegated administrator, spokes in the Workloads and Sandbox OUs, two regions.
+# Run in the hub account; see hub/README.md for the deployment order.
+
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = "~> 5.50"
+    }
+  }
+}
+
+provider "aws" {
+  region = var.hub_region
+}
+
+module "sgguard" {
+  source = "../.."
+
+  lambda_zip_path     = var.lambda_zip_path
+  lambda_architecture = "arm64"
+  mode                = "audit" # switch to "enforce" once the audit findings look right
+
+  organization_id  = var.organization_id
+  stackset_call_as = "DELEGATED_ADMIN"
+  stackset_ou_ids  = var.ou_ids
+  stackset_regions = var.regions
+  # Roles (IAM is global) come from the hub region's stack instances.
+  stackset_primary_region = var.hub_region
+
+  # The organization trail is usually created by the management account; set true only
+  # when applying there (or as CloudTrail delegated administrator) and no trail exists.
+  create_trail          = false
+  is_organization_trail = true
+
+  notification_emails = var.notification_emails
+  sweep_regions       = var.regions
+  sweep_enabled       = true
+  sweep_schedule_expression = "cron(0 6 * * ? *)"
+
+  tags = { project = "sgguard" }
+}
+
+output "sns_topic_arn" {
+  description = "Topic of the sgguard notifications."
+  value       = module.sgguard.sns_topic_arn
+}
+
+output "lambda_role_arn" {
+  description = "Principal trusted by the spoke remediation roles."
+  value       = module.sgguard.lambda_role_arn
+}

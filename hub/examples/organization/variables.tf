@@ -1,0 +1,33 @@
+variable "hub_region" {
+  description = "Region of the hub (bus, Lambda, topic)."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the Lambda zip (bootstrap + policy.yaml)."
+  type        = string
+  default     = "../../../target/lambda/sgguard/bootstrap.zip"
+}
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...)."
+  type        = string
+}
+
+variable "ou_ids" {
+  description = "OUs whose accounts get the spoke stacks."
+  type        = list(string)
+}
+
+variable "regions" {
+  description = "Regions guarded in real time (spoke rules) and swept; must include hub_region."
+  type        = list(string)
+  default     = ["eu-west-1", "us-east-1"]
+}
+
+variable "notification_emails" {
+  description = "Security inbox addresses."
+  type        = list(string)
+  default     = []
+}

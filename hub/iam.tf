@@ -1,0 +1,152 @@
+# IAM roles of the hub: the Lambda's execution role and the sweep schedule's role.
+
+resource "aws_iam_role" "lambda" {
+  name        = "${var.function_name}-lambda"
+  description = "Execution role of the sgguard Lambda; the only principal the spoke remediation roles trust."
+  tags        = var.tags
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Principal = { Service = "lambda.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "lambda" {
+  name = "sgguard"
+  role = aws_iam_role.lambda.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        # Member accounts: only the remediation role (created by the StackSet), and only
+        # inside the organization when organization_id is set (null attributes dropped).
+        { for k, v in {
+          Sid       = "AssumeRemediationRoleInMemberAccounts"
+          Effect    = "Allow"
+          Action    = "sts:AssumeRole"
+          Resource  = "arn:${local.partition}:iam::*:role/${var.remediation_role_name}"
+          Condition = var.organization_id == null ? null : { StringEquals = { "aws:ResourceOrgID" = var.organization_id } }
+        } : k => v if v != null },
+        {
+          Sid      = "PublishNotifications"
+          Effect   = "Allow"
+          Action   = "sns:Publish"
+          Resource = aws_sns_topic.notifications.arn
+        },
+        {
+          # The sweep lists the organization's accounts; these calls have no resource-level scope.
+          Sid    = "ReadOrganization"
+          Effect = "Allow"
+          Action = [
+            "organizations:DescribeAccount",
+            "organizations:ListAccounts",
+            "organizations:ListAccountsForParent",
+            "organizations:ListChildren",
+          ]
+          Resource = "*"
+        },
+        {
+          # The hub account's own security groups (same EC2 actions as the spoke role, from
+          # spoke-infra/remediation-actions.json). Describe*/Get* have no account scope.
+          Sid      = "ReadSecurityGroupsInHubAccount"
+          Effect   = "Allow"
+          Action   = local.ec2_read_actions
+          Resource = "*"
+        },
+        {
+          Sid    = "RevokeSecurityGroupRulesInHubAccount"
+          Effect = "Allow"
+          Action = local.ec2_revoke_actions
+          Resource = [
+            "arn:${local.partition}:ec2:*:${local.account_id}:security-group/*",
+            "arn:${local.partition}:ec2:*:${local.account_id}:security-group-rule/*",
+          ]
+        },
+        {
+          Sid      = "WriteOwnLogs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${aws_cloudwatch_log_group.lambda.arn}:*"
+        },
+        {
+          Sid      = "SendFailedAsyncInvocationsToDlq"
+          Effect   = "Allow"
+          Action   = "sqs:SendMessage"
+          Resource = aws_sqs_queue.dlq.arn
+        },
+        {
+          Sid      = "UseModuleKey"
+          Effect   = "Allow"
+          Action   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+          Resource = aws_kms_key.sgguard.arn
+        },
+      ],
+      # Statements filtered by a condition: `[for s in [...] : s if cond]` keeps the tuple
+      # type (a `cond ? [...] : []` conditional would need both sides to have one type).
+      [for s in [
+        {
+          Sid      = "WriteXRayTraces"
+          Effect   = "Allow"
+          Action   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+          Resource = "*"
+        },
+      ] : s if var.tracing_mode == "Active"],
+    )
+  })
+}
+
+# EventBridge Scheduler invokes the Lambda for the sweep with this role.
+resource "aws_iam_role" "scheduler" {
+  name        = "${var.function_name}-scheduler"
+  description = "Used by EventBridge Scheduler to start the sgguard sweep."
+  tags        = var.tags
+
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Effect    = "Allow"
+        Principal = { Service = "scheduler.amazonaws.com" }
+        Action    = "sts:AssumeRole"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
+    ]
+  })
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name = "sgguard-sweep"
+  role = aws_iam_role.scheduler.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid      = "InvokeSgguard"
+        Effect   = "Allow"
+        Action   = "lambda:InvokeFunction"
+        Resource = [aws_lambda_function.sgguard.arn, "${aws_lambda_function.sgguard.arn}:*"]
+      },
+      {
+        Sid      = "SendUndeliverableToDlq"
+        Effect   = "Allow"
+        Action   = "sqs:SendMessage"
+        Resource = aws_sqs_queue.dlq.arn
+      },
+      {
+        Sid      = "UseModuleKey"
+        Effect   = "Allow"
+        Action   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource = aws_kms_key.sgguard.arn
+      },
+    ]
+  })
+}

@@ -1,0 +1,139 @@
+# sgguard hub: shared lookups, locals and the module's customer managed KMS key.
+#
+# Files: events.tf (bus, bus policy, rules, DLQ), lambda.tf (function, log group),
+# iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topic, alarms),
+# schedule.tf (sweep), stackset.tf (spokes), trail.tf (optional CloudTrail).
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  # ONE event pattern for the hub rules and the spoke rules (the spoke template carries a
+  # copy that tests/infra compares with this file).
+  event_pattern = file("${path.module}/event-pattern.json")
+
+  # The spoke template and the EC2 actions of the remediation role live in spoke-infra/.
+  # The Lambda role gets the same EC2 actions for the hub's own account.
+  spoke_template      = file("${path.module}/../spoke-infra/sgguard-spoke.yaml")
+  remediation_actions = jsondecode(file("${path.module}/../spoke-infra/remediation-actions.json"))
+  # Revocations are scoped to this account's security groups; reads need "*".
+  ec2_revoke_actions = [for a in local.remediation_actions : a if startswith(a, "ec2:Revoke")]
+  ec2_read_actions   = [for a in local.remediation_actions : a if !startswith(a, "ec2:Revoke")]
+
+  log_group_name          = "/aws/lambda/${var.function_name}"
+  stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
+  trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
+  trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
+
+  # Lambda environment = CLI environment (DESIGN.md "Configuration"). SGGUARD_REGIONS is
+  # left out when empty so that the binary's default (all enabled regions) applies.
+  lambda_environment = merge(
+    {
+      SGGUARD_MODE      = var.mode
+      SGGUARD_TOPIC_ARN = aws_sns_topic.notifications.arn
+      SGGUARD_ROLE_NAME = var.remediation_role_name
+      SGGUARD_POLICY    = "/var/task/policy.yaml"
+    },
+    length(var.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", var.sweep_regions) } : {},
+  )
+}
+
+# Key policy statements (a local: checkov cannot render the concat inline in `policy`).
+locals {
+  kms_key_statements = concat(
+    [
+      {
+        Sid       = "AccountAdministersKeyThroughIam"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = "kms:*"
+        Resource  = "*"
+      },
+      {
+        Sid       = "SgguardLambdaPublishesAndSendsEncrypted"
+        Effect    = "Allow"
+        Principal = { AWS = aws_iam_role.lambda.arn }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+      },
+      {
+        # EventBridge writes undeliverable events to the encrypted DLQ.
+        Sid       = "EventBridgeWritesEncryptedDlq"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
+      },
+      {
+        # CloudWatch alarms publish to the encrypted topic.
+        Sid       = "CloudWatchAlarmsPublishEncrypted"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
+        Resource  = "*"
+      },
+      {
+        Sid       = "CloudWatchLogsEncryptsLambdaLogGroup"
+        Effect    = "Allow"
+        Principal = { Service = "logs.${local.region}.amazonaws.com" }
+        Action    = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+        Resource  = "*"
+        Condition = {
+          ArnEquals = {
+            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+          }
+        }
+      },
+    ],
+    # Only with create_trail (see iam.tf for the `[for ... if]` form).
+    [for s in [
+      {
+        Sid       = "CloudTrailEncryptsLogs"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "kms:GenerateDataKey*"
+        Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceArn" = local.trail_arn }
+          StringLike = {
+            "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"
+          }
+        }
+      },
+      {
+        Sid       = "CloudTrailDescribesKey"
+        Effect    = "Allow"
+        Principal = { Service = "cloudtrail.amazonaws.com" }
+        Action    = "kms:DescribeKey"
+        Resource  = "*"
+      },
+    ] : s if var.create_trail],
+  )
+}
+
+# One customer managed key for everything the hub stores: SNS topic, DLQ, Lambda
+# environment, the Lambda log group (log_kms_encryption) and the trail (create_trail).
+resource "aws_kms_key" "sgguard" {
+  description             = "sgguard hub: SNS topic, dead-letter queue, Lambda environment and logs, optional trail"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  tags                    = var.tags
+
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = local.kms_key_statements
+  })
+}
+
+resource "aws_kms_alias" "sgguard" {
+  name          = "alias/${var.function_name}"
+  target_key_id = aws_kms_key.sgguard.key_id
+}

@@ -1,0 +1,96 @@
+# Outputs of the sgguard hub module. Every output is listed in README.md.
+
+output "event_bus_name" {
+  description = "Name of the hub event bus (HubEventBusName of the spokes)."
+  value       = aws_cloudwatch_event_bus.hub.name
+}
+
+output "event_bus_arn" {
+  description = "ARN of the hub event bus."
+  value       = aws_cloudwatch_event_bus.hub.arn
+}
+
+output "event_pattern" {
+  description = "The security-group change pattern shared by the hub and spoke rules (hub/event-pattern.json)."
+  value       = local.event_pattern
+}
+
+output "hub_rule_arn" {
+  description = "ARN of the rule on the hub bus that invokes the Lambda."
+  value       = aws_cloudwatch_event_rule.hub.arn
+}
+
+output "hub_default_bus_rule_arn" {
+  description = "ARN of the rule on the hub account's default bus (null when hub_default_bus_rule_enabled is false)."
+  value       = one(aws_cloudwatch_event_rule.hub_default_bus[*].arn)
+}
+
+output "lambda_function_name" {
+  description = "Name of the sgguard Lambda."
+  value       = aws_lambda_function.sgguard.function_name
+}
+
+output "lambda_function_arn" {
+  description = "ARN of the sgguard Lambda."
+  value       = aws_lambda_function.sgguard.arn
+}
+
+output "lambda_role_arn" {
+  description = "ARN of the Lambda's execution role (HubLambdaRoleArn of the spokes: the principal the remediation roles trust)."
+  value       = aws_iam_role.lambda.arn
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the Lambda."
+  value       = aws_cloudwatch_log_group.lambda.name
+}
+
+output "sns_topic_arn" {
+  description = "ARN of the notification topic (SGGUARD_TOPIC_ARN); subscribe more endpoints to it."
+  value       = aws_sns_topic.notifications.arn
+}
+
+output "kms_key_arn" {
+  description = "ARN of the module's KMS key (topic, DLQ, Lambda environment and logs, trail)."
+  value       = aws_kms_key.sgguard.arn
+}
+
+output "dlq_arn" {
+  description = "ARN of the dead-letter queue."
+  value       = aws_sqs_queue.dlq.arn
+}
+
+output "dlq_url" {
+  description = "URL of the dead-letter queue (to inspect and re-drive undelivered events)."
+  value       = aws_sqs_queue.dlq.id
+}
+
+output "sweep_schedule_arn" {
+  description = "ARN of the EventBridge Scheduler schedule of the sweep."
+  value       = aws_scheduler_schedule.sweep.arn
+}
+
+output "stackset_name" {
+  description = "Name of the spoke StackSet (null when create_stackset is false)."
+  value       = one(aws_cloudformation_stack_set.spoke[*].name)
+}
+
+output "stackset_id" {
+  description = "Id of the spoke StackSet (null when create_stackset is false)."
+  value       = one(aws_cloudformation_stack_set.spoke[*].stack_set_id)
+}
+
+output "remediation_role_name" {
+  description = "Name of the role the Lambda assumes in member accounts (SGGUARD_ROLE_NAME)."
+  value       = var.remediation_role_name
+}
+
+output "trail_arn" {
+  description = "ARN of the trail (null when create_trail is false)."
+  value       = one(aws_cloudtrail.sgguard[*].arn)
+}
+
+output "trail_bucket_name" {
+  description = "Name of the trail's S3 bucket (null when create_trail is false)."
+  value       = one(aws_s3_bucket.trail[*].id)
+}

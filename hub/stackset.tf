@@ -1,0 +1,93 @@
+# Spokes: spoke-infra/sgguard-spoke.yaml rolled out by a SERVICE_MANAGED StackSet to the
+# given OUs and regions, with auto-deployment to accounts that join those OUs later.
+# Apply in the management account (call_as = SELF) or in a StackSets delegated
+# administrator account (call_as = DELEGATED_ADMIN); StackSets never deploys to the
+# management account itself.
+
+resource "aws_cloudformation_stack_set" "spoke" {
+  count            = var.create_stackset ? 1 : 0
+  name             = var.stackset_name
+  description      = "sgguard spokes: forwarding rule per region, remediation and forwarder roles in the primary region"
+  permission_model = "SERVICE_MANAGED"
+  call_as          = var.stackset_call_as
+  capabilities     = ["CAPABILITY_NAMED_IAM"]
+  template_body    = local.spoke_template
+  tags             = var.tags
+
+  parameters = {
+    HubAccountId        = local.account_id
+    HubRegion           = local.region
+    HubEventBusName     = aws_cloudwatch_event_bus.hub.name
+    HubLambdaRoleArn    = aws_iam_role.lambda.arn
+    RemediationRoleName = var.remediation_role_name
+    PrimaryRegion       = local.stackset_primary_region
+    OrganizationId      = var.organization_id
+  }
+
+  auto_deployment {
+    enabled                          = true
+    retain_stacks_on_account_removal = var.stackset_retain_stacks_on_account_removal
+  }
+
+  # Lets independent operations (e.g. the per-region instances below) queue instead of failing.
+  managed_execution {
+    active = true
+  }
+
+  operation_preferences {
+    max_concurrent_percentage    = var.stackset_max_concurrent_percentage
+    failure_tolerance_percentage = var.stackset_failure_tolerance_percentage
+    region_concurrency_type      = "SEQUENTIAL"
+    region_order                 = concat([local.stackset_primary_region], [for r in var.stackset_regions : r if r != local.stackset_primary_region])
+  }
+
+  lifecycle {
+    # The API fills administration_role_arn for SERVICE_MANAGED stack sets; ignore the diff.
+    ignore_changes = [administration_role_arn]
+
+    precondition {
+      condition     = var.organization_id != null
+      error_message = "create_stackset needs organization_id (the spoke remediation role trusts the hub only inside the organization)."
+    }
+    precondition {
+      condition     = length(var.stackset_ou_ids) > 0 && contains(var.stackset_regions, local.stackset_primary_region)
+      error_message = "create_stackset needs stackset_ou_ids and stackset_regions, and stackset_regions must include the primary region (stackset_primary_region or the hub region)."
+    }
+  }
+}
+
+# The primary region first: its instances create the IAM roles that the rules of the other
+# regions use. One resource per region so that adding or removing a region touches only it.
+resource "aws_cloudformation_stack_set_instance" "primary" {
+  count          = var.create_stackset ? 1 : 0
+  stack_set_name = aws_cloudformation_stack_set.spoke[0].name
+  call_as        = var.stackset_call_as
+  region         = local.stackset_primary_region
+
+  deployment_targets {
+    organizational_unit_ids = var.stackset_ou_ids
+  }
+
+  operation_preferences {
+    max_concurrent_percentage    = var.stackset_max_concurrent_percentage
+    failure_tolerance_percentage = var.stackset_failure_tolerance_percentage
+  }
+}
+
+resource "aws_cloudformation_stack_set_instance" "other" {
+  for_each       = var.create_stackset ? toset([for r in var.stackset_regions : r if r != local.stackset_primary_region]) : toset([])
+  stack_set_name = aws_cloudformation_stack_set.spoke[0].name
+  call_as        = var.stackset_call_as
+  region         = each.value
+
+  deployment_targets {
+    organizational_unit_ids = var.stackset_ou_ids
+  }
+
+  operation_preferences {
+    max_concurrent_percentage    = var.stackset_max_concurrent_percentage
+    failure_tolerance_percentage = var.stackset_failure_tolerance_percentage
+  }
+
+  depends_on = [aws_cloudformation_stack_set_instance.primary]
+}

@@ -1,0 +1,424 @@
+# Inputs of the sgguard hub module. Every variable is listed in README.md.
+
+# ---------------------------------------------------------------------------------------
+# Lambda
+# ---------------------------------------------------------------------------------------
+
+variable "function_name" {
+  description = "Name of the Lambda function (also used for the role, topic, queue, key alias and alarms)."
+  type        = string
+  default     = "sgguard"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
+    error_message = "function_name must be 1-48 characters of letters, digits, '-' or '_' (suffixes are appended to it)."
+  }
+}
+
+variable "lambda_zip_path" {
+  description = "Path of the Lambda deployment zip: `bootstrap` (the sgguard binary built for provided.al2023) and `policy.yaml` at its root."
+  type        = string
+
+  validation {
+    condition     = can(regex("\\.zip$", var.lambda_zip_path))
+    error_message = "lambda_zip_path must point to a .zip file."
+  }
+}
+
+variable "lambda_architecture" {
+  description = "Instruction set of the Lambda: arm64 (default, cheaper) or x86_64. Must match how the binary was built."
+  type        = string
+  default     = "arm64"
+
+  validation {
+    condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
+    error_message = "lambda_architecture must be \"arm64\" or \"x86_64\"."
+  }
+}
+
+variable "lambda_memory_mb" {
+  description = "Memory of the Lambda in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_mb >= 128 && var.lambda_memory_mb <= 10240
+    error_message = "lambda_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "lambda_timeout_seconds" {
+  description = "Timeout of the Lambda in seconds. A sweep over many accounts and regions needs more than one event does."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.lambda_timeout_seconds >= 10 && var.lambda_timeout_seconds <= 900
+    error_message = "lambda_timeout_seconds must be between 10 and 900."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Reserved concurrent executions of the Lambda; null leaves the function on the account's unreserved pool."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1, false)
+    error_message = "reserved_concurrency must be null or at least 1 (0 would stop the guard)."
+  }
+}
+
+variable "tracing_mode" {
+  description = "X-Ray tracing mode of the Lambda: PassThrough (no traces unless the caller samples) or Active."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
+    error_message = "tracing_mode must be \"PassThrough\" or \"Active\"."
+  }
+}
+
+variable "mode" {
+  description = "SGGUARD_MODE: audit (report \"would revoke\", change nothing) or enforce (revoke violating rules). Start with audit."
+  type        = string
+  default     = "audit"
+
+  validation {
+    condition     = contains(["audit", "enforce"], var.mode)
+    error_message = "mode must be \"audit\" or \"enforce\"."
+  }
+}
+
+variable "sweep_regions" {
+  description = "Regions the sweep walks (SGGUARD_REGIONS and the schedule payload). Empty: every region enabled in each account."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.sweep_regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", r))])
+    error_message = "sweep_regions must contain region names such as \"eu-west-1\"."
+  }
+}
+
+variable "remediation_role_name" {
+  description = "Name of the role the Lambda assumes in member accounts (SGGUARD_ROLE_NAME); the StackSet creates it."
+  type        = string
+  default     = "sgguard-remediation"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.remediation_role_name))
+    error_message = "remediation_role_name must be a valid IAM role name (1-64 characters of A-Za-z0-9+=,.@_-)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the Lambda's CloudWatch log group, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)."
+  }
+}
+
+variable "log_kms_encryption" {
+  description = "Encrypt the Lambda log group with the module's KMS key."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------
+
+variable "event_bus_name" {
+  description = "Name of the hub event bus that the spokes forward to (HubEventBusName of the StackSet)."
+  type        = string
+  default     = "sgguard-hub"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)) && var.event_bus_name != "default"
+    error_message = "event_bus_name must be 1-256 characters of A-Za-z0-9._- and not \"default\"."
+  }
+}
+
+variable "organization_id" {
+  description = "AWS Organizations id (o-...). Allows PutEvents on the hub bus from the organization and scopes the spoke trust. null: single account, no bus policy (required when create_stackset is true)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_id == null || can(regex("^o-[a-z0-9]{10,32}$", var.organization_id))
+    error_message = "organization_id must look like \"o-abcd123456\" or be null."
+  }
+}
+
+variable "hub_default_bus_rule_enabled" {
+  description = "Create a rule on the hub account's own default bus (hub region) with the same pattern, so changes in the hub account itself are guarded. Turn off if the hub account is also a StackSet target (its spoke rule forwards them already)."
+  type        = bool
+  default     = true
+}
+
+variable "event_max_retry_attempts" {
+  description = "EventBridge retry policy of the Lambda targets: maximum retry attempts."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.event_max_retry_attempts >= 0 && var.event_max_retry_attempts <= 185
+    error_message = "event_max_retry_attempts must be between 0 and 185."
+  }
+}
+
+variable "event_max_age_seconds" {
+  description = "EventBridge retry policy of the Lambda targets: maximum age of an event before it goes to the DLQ."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.event_max_age_seconds >= 60 && var.event_max_age_seconds <= 86400
+    error_message = "event_max_age_seconds must be between 60 and 86400."
+  }
+}
+
+variable "dlq_message_retention_seconds" {
+  description = "How long undeliverable events stay in the dead-letter queue."
+  type        = number
+  default     = 1209600
+
+  validation {
+    condition     = var.dlq_message_retention_seconds >= 60 && var.dlq_message_retention_seconds <= 1209600
+    error_message = "dlq_message_retention_seconds must be between 60 and 1209600 (14 days)."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Notifications and alarms
+# ---------------------------------------------------------------------------------------
+
+variable "notification_emails" {
+  description = "E-mail addresses subscribed to the SNS topic (each must confirm the subscription)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "notification_emails must contain e-mail addresses."
+  }
+}
+
+variable "alarm_period_seconds" {
+  description = "Period of the CloudWatch alarms (Lambda Errors, DLQ depth)."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.alarm_period_seconds >= 60 && var.alarm_period_seconds % 60 == 0
+    error_message = "alarm_period_seconds must be a multiple of 60, at least 60."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the module's KMS key is deleted after a destroy."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Sweep schedule
+# ---------------------------------------------------------------------------------------
+
+variable "sweep_enabled" {
+  description = "Enable the scheduled sweep (the schedule is always created, DISABLED when false)."
+  type        = bool
+  default     = false
+}
+
+variable "sweep_schedule_expression" {
+  description = "EventBridge Scheduler expression of the sweep: rate(...), cron(...) or at(...)."
+  type        = string
+  default     = "rate(1 day)"
+
+  validation {
+    condition     = can(regex("^(rate|cron|at)\\(.+\\)$", var.sweep_schedule_expression))
+    error_message = "sweep_schedule_expression must be rate(...), cron(...) or at(...)."
+  }
+}
+
+variable "sweep_schedule_timezone" {
+  description = "Time zone of a cron() sweep expression."
+  type        = string
+  default     = "UTC"
+}
+
+variable "sweep_remediate" {
+  description = "`remediate` in the sweep payload: true revokes violations found by the sweep (still subject to mode = audit)."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------
+# StackSet (spokes)
+# ---------------------------------------------------------------------------------------
+
+variable "create_stackset" {
+  description = "Create the service-managed StackSet that rolls spoke-infra/sgguard-spoke.yaml out to the organization."
+  type        = bool
+  default     = true
+}
+
+variable "stackset_name" {
+  description = "Name of the StackSet."
+  type        = string
+  default     = "sgguard-spoke"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", var.stackset_name))
+    error_message = "stackset_name must start with a letter and contain only letters, digits and '-' (max 128)."
+  }
+}
+
+variable "stackset_call_as" {
+  description = "SELF when applying in the management account, DELEGATED_ADMIN when applying in a StackSets delegated administrator account."
+  type        = string
+  default     = "SELF"
+
+  validation {
+    condition     = contains(["SELF", "DELEGATED_ADMIN"], var.stackset_call_as)
+    error_message = "stackset_call_as must be \"SELF\" or \"DELEGATED_ADMIN\"."
+  }
+}
+
+variable "stackset_ou_ids" {
+  description = "Organizational unit ids (ou-...) or the root id (r-...) the StackSet deploys to; auto-deployment covers accounts that join them later."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for ou in var.stackset_ou_ids : can(regex("^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$", ou))])
+    error_message = "stackset_ou_ids must contain OU ids (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)."
+  }
+}
+
+variable "stackset_regions" {
+  description = "Regions with spoke stack instances (one EventBridge rule each). Must include the primary region."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.stackset_regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", r))])
+    error_message = "stackset_regions must contain region names such as \"eu-west-1\"."
+  }
+}
+
+variable "stackset_primary_region" {
+  description = "Region whose stack instance creates the spoke IAM roles (PrimaryRegion). null: the hub region."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.stackset_primary_region == null || can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", var.stackset_primary_region))
+    error_message = "stackset_primary_region must be a region name or null."
+  }
+}
+
+variable "stackset_max_concurrent_percentage" {
+  description = "Percentage of accounts per region deployed at once by StackSet operations."
+  type        = number
+  default     = 25
+
+  validation {
+    condition     = var.stackset_max_concurrent_percentage >= 1 && var.stackset_max_concurrent_percentage <= 100
+    error_message = "stackset_max_concurrent_percentage must be between 1 and 100."
+  }
+}
+
+variable "stackset_failure_tolerance_percentage" {
+  description = "Percentage of accounts per region that may fail before a StackSet operation stops in that region."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.stackset_failure_tolerance_percentage >= 0 && var.stackset_failure_tolerance_percentage <= 100
+    error_message = "stackset_failure_tolerance_percentage must be between 0 and 100."
+  }
+}
+
+variable "stackset_retain_stacks_on_account_removal" {
+  description = "Keep the spoke stacks in an account that leaves the target OUs (false: they are deleted)."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------
+# CloudTrail (optional)
+# ---------------------------------------------------------------------------------------
+
+variable "create_trail" {
+  description = "Create a multi-region CloudTrail trail (and its S3 bucket). EventBridge only sees \"AWS API Call via CloudTrail\" events where a trail logs management events."
+  type        = bool
+  default     = false
+}
+
+variable "is_organization_trail" {
+  description = "Make the trail an organization trail (apply in the management account or a CloudTrail delegated administrator). false: a trail of this account only."
+  type        = bool
+  default     = true
+}
+
+variable "trail_name" {
+  description = "Name of the trail."
+  type        = string
+  default     = "sgguard"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", var.trail_name))
+    error_message = "trail_name must be 3-128 characters of A-Za-z0-9._- starting with a letter or digit."
+  }
+}
+
+variable "trail_bucket_name" {
+  description = "Name of the trail's S3 bucket. null: sgguard-trail-<account id>-<region>."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.trail_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.trail_bucket_name))
+    error_message = "trail_bucket_name must be a valid S3 bucket name or null."
+  }
+}
+
+variable "trail_log_retention_days" {
+  description = "Days after which trail log objects (and noncurrent versions) expire from the bucket."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.trail_log_retention_days >= 1
+    error_message = "trail_log_retention_days must be at least 1."
+  }
+}
+
+variable "trail_bucket_force_destroy" {
+  description = "Allow destroying the trail bucket while it still holds logs."
+  type        = bool
+  default     = false
+}
+
+# ---------------------------------------------------------------------------------------
+# Common
+# ---------------------------------------------------------------------------------------
+
+variable "tags" {
+  description = "Tags added to every taggable resource of the module."
+  type        = map(string)
+  default     = {}
+}

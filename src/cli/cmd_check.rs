@@ -1,0 +1,72 @@
+//! `sgguard check`: offline evaluation of events, describe output and Terraform plans.
+
+use std::io::Write;
+
+use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, load_baseline, print_error};
+use crate::finding::{Report, ReportError};
+use crate::input;
+use crate::policy::Evaluator;
+use crate::report::{self, Format};
+
+pub fn run(args: &CheckArgs) -> u8 {
+    let baseline = match load_baseline(args.policy.as_deref()) {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    let evaluator = Evaluator::new(&baseline, Evaluator::today_utc());
+    let mut report = Report {
+        version: 1,
+        rules_evaluated: 0,
+        findings: Vec::new(),
+        errors: Vec::new(),
+    };
+    for path in &args.paths {
+        match input::load(path) {
+            Ok(document) => {
+                for note in input::event_notes(&document) {
+                    eprintln!("sgguard: note: {note}");
+                }
+                report.rules_evaluated += document.rules.len();
+                let mut findings =
+                    evaluator.evaluate_rules(&document.rules, |rule| document.tags_of(rule));
+                for finding in &mut findings {
+                    finding.source = Some(document.source.clone());
+                }
+                report.findings.extend(findings);
+            }
+            Err(error) => {
+                print_error(&error);
+                report.errors.push(ReportError {
+                    source: path.clone(),
+                    error: error.to_string(),
+                });
+            }
+        }
+    }
+    let rendered = match args.format {
+        Format::Table => Ok(report::table(&report)),
+        Format::Json => report::json(&report),
+        Format::Sarif => report::sarif(&report, &baseline),
+    };
+    let rendered = match rendered {
+        Ok(text) => text,
+        Err(error) => {
+            print_error(format!("cannot render the report: {error}"));
+            return EXIT_ERROR;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{}", rendered.trim_end()).is_err() {
+        return EXIT_ERROR;
+    }
+    if !report.errors.is_empty() {
+        EXIT_ERROR
+    } else if report.findings.iter().any(|f| !f.exempt) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}

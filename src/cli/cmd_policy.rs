@@ -1,0 +1,86 @@
+//! `sgguard policy show|validate|explain`: the baseline documents and tests itself.
+
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyCommand, load_baseline, print_error};
+use crate::finding::Report;
+use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, Tags, check_examples};
+use crate::report;
+
+pub fn run(command: PolicyCommand) -> u8 {
+    match command {
+        PolicyCommand::Show => {
+            print!("{DEFAULT_BASELINE_YAML}");
+            EXIT_CLEAN
+        }
+        PolicyCommand::Validate { file } => validate(&file),
+        PolicyCommand::Explain { policy, examples } => explain(policy.as_deref(), &examples),
+    }
+}
+
+fn validate(file: &std::path::Path) -> u8 {
+    let baseline = match Baseline::load(file) {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    let failures = check_examples(&baseline);
+    let examples: usize = baseline
+        .rules
+        .iter()
+        .map(|r| r.examples.len() + r.negative_examples.len())
+        .sum();
+    if failures.is_empty() {
+        println!(
+            "policy `{}` is valid: {} rules, {} exemptions, {examples} examples checked",
+            file.display(),
+            baseline.rules.len(),
+            baseline.exemptions.len()
+        );
+        EXIT_CLEAN
+    } else {
+        for failure in &failures {
+            print_error(format!("policy file `{}`: {failure}", file.display()));
+        }
+        EXIT_ERROR
+    }
+}
+
+fn explain(policy: Option<&std::path::Path>, examples: &[String]) -> u8 {
+    let baseline = match load_baseline(policy) {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    let text = examples.join("; ");
+    let example = match Example::parse(&text) {
+        Ok(example) => example,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    let evaluator = Evaluator::new(&baseline, Evaluator::today_utc());
+    let findings = evaluator.evaluate_group(&example.rules, &Tags::new());
+    let found = !findings.is_empty();
+    let report = Report {
+        version: 1,
+        rules_evaluated: example.rules.len(),
+        findings,
+        errors: Vec::new(),
+    };
+    print!("{}", report::table(&report));
+    for finding in &report.findings {
+        for violation in &finding.violations {
+            if let Some(rule) = baseline.rule(&violation.policy_rule) {
+                println!(
+                    "  {} [{} {}]: {}; {}",
+                    rule.id, rule.severity, rule.action, rule.title, violation.reason
+                );
+            }
+        }
+    }
+    if found { EXIT_FINDINGS } else { EXIT_CLEAN }
+}

@@ -1,0 +1,116 @@
+//! The command line: arguments parsed once into a validated configuration, then one
+//! `cmd_<subcommand>` module per subcommand. Exit codes are a contract: 0 nothing found,
+//! 1 findings, 2 error.
+
+mod cmd_check;
+mod cmd_policy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::policy::{Baseline, PolicyError};
+use crate::report::Format;
+
+/// Nothing found.
+pub const EXIT_CLEAN: u8 = 0;
+/// Findings.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Bad input, bad policy, or an AWS failure.
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sgguard",
+    version,
+    about = "Self-healing guard for AWS security groups across an AWS Organization",
+    long_about = None,
+    after_help = "Exit codes: 0 nothing found, 1 findings, 2 error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check CloudTrail events, describe output or Terraform plans offline (no AWS call)
+    Check(CheckArgs),
+    /// Show, validate and explain baseline policies
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Baseline policy YAML (default: the embedded baseline)
+    #[arg(long, env = "SGGUARD_POLICY", value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Inputs: CloudTrail events or logs (.json, .json.gz), describe-security-group-rules or
+    /// describe-security-groups output, Terraform plans (`terraform show -json`); `-` is stdin
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the embedded default baseline
+    Show,
+    /// Validate a policy file and check every rule's examples
+    Validate {
+        /// Policy YAML
+        file: PathBuf,
+    },
+    /// Evaluate example rules (`tcp 22 from 0.0.0.0/0`) and explain the verdict
+    Explain {
+        /// Baseline policy YAML (default: the embedded baseline)
+        #[arg(long, env = "SGGUARD_POLICY", value_name = "FILE")]
+        policy: Option<PathBuf>,
+        /// Rules of one group, e.g. `tcp 22 from 0.0.0.0/1 + 128.0.0.0/1` or
+        /// `all from 0.0.0.0/1; egress tcp 443 to ::/0`
+        #[arg(required = true)]
+        examples: Vec<String>,
+    },
+}
+
+/// Loads the baseline a command runs with.
+pub fn load_baseline(path: Option<&std::path::Path>) -> Result<Baseline, PolicyError> {
+    match path {
+        Some(path) => Baseline::load(path),
+        None => Baseline::default_baseline(),
+    }
+}
+
+/// Prints an error the way every subcommand does.
+pub fn print_error(message: impl std::fmt::Display) {
+    eprintln!("sgguard: error: {message}");
+}
+
+/// Runs the CLI with the process arguments.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() {
+                EXIT_ERROR
+            } else {
+                EXIT_CLEAN
+            };
+            let _ = error.print();
+            return ExitCode::from(code);
+        }
+    };
+    ExitCode::from(run(cli))
+}
+
+/// Runs a parsed command line and returns the exit code.
+pub fn run(cli: Cli) -> u8 {
+    match cli.command {
+        Command::Check(args) => cmd_check::run(&args),
+        Command::Policy(command) => cmd_policy::run(command),
+    }
+}

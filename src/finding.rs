@@ -1,0 +1,104 @@
+//! Findings: what the baseline says about a rule, in the shape of the finding JSON contract.
+
+use serde::Serialize;
+
+use crate::policy::{Action, Severity};
+use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule};
+
+/// One baseline rule that a security-group rule breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub policy_rule: String,
+    pub severity: Severity,
+    pub action: Action,
+    pub reason: String,
+    /// The reason of the exemption that covers this violation, if one does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<String>,
+}
+
+/// Why a finding is exempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExemptionMatch {
+    pub reason: String,
+    /// What matched: `group sg-…`, `account 1111…`, `tag key=value`.
+    pub matched: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
+}
+
+/// A security-group rule that breaks the baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub group_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub direction: Direction,
+    pub protocol: Protocol,
+    pub from_port: Option<u16>,
+    pub to_port: Option<u16>,
+    pub peer: Peer,
+    /// Strongest action and severity first; ties in baseline order.
+    pub violations: Vec<Violation>,
+    /// The strongest action of the violations.
+    pub action: Action,
+    pub exempt: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<ExemptionMatch>,
+    /// The input (file, `-`, or `live`) the rule was read from.
+    pub source: Option<String>,
+}
+
+impl Finding {
+    pub fn new(rule: &SecurityGroupRule, mut violations: Vec<Violation>) -> Finding {
+        // Stable: equally strong violations keep the baseline's order.
+        violations.sort_by_key(|v| std::cmp::Reverse((v.action, v.severity)));
+        let action = violations
+            .iter()
+            .map(|v| v.action)
+            .max()
+            .unwrap_or(Action::Notify);
+        Finding {
+            account_id: rule.account_id.clone(),
+            region: rule.region.clone(),
+            group_id: rule.group_id.clone(),
+            rule_id: rule.rule_id.clone(),
+            direction: rule.direction,
+            protocol: rule.protocol,
+            from_port: rule.ports.map(|p| p.from),
+            to_port: rule.ports.map(|p| p.to),
+            peer: rule.peer.clone(),
+            violations,
+            action,
+            exempt: false,
+            exemption: None,
+            source: None,
+        }
+    }
+
+    /// The most severe violation's severity.
+    pub fn severity(&self) -> Severity {
+        self.violations
+            .iter()
+            .map(|v| v.severity)
+            .max()
+            .unwrap_or(Severity::Info)
+    }
+}
+
+/// The finding document of `sgguard check --format json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub rules_evaluated: usize,
+    pub findings: Vec<Finding>,
+    pub errors: Vec<ReportError>,
+}
+
+/// A non-fatal error: one input that could not be read; the others are still reported.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportError {
+    pub source: String,
+    pub error: String,
+}

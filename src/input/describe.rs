@@ -1,0 +1,241 @@
+//! `aws ec2 describe-security-group-rules` and `describe-security-groups` output, decoded
+//! straight into typed structures (these files can hold hundreds of thousands of rules).
+
+use serde::Deserialize;
+
+use super::Document;
+use crate::policy::Tags;
+use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule, ports_for};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DescribeError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error("`{field}`: {message}")]
+    Field { field: String, message: String },
+}
+
+fn field_error(field: String, message: impl Into<String>) -> DescribeError {
+    DescribeError::Field {
+        field,
+        message: message.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RulesOutput {
+    security_group_rules: Vec<ApiRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiRule {
+    security_group_rule_id: Option<String>,
+    group_id: Option<String>,
+    group_owner_id: Option<String>,
+    #[serde(default)]
+    is_egress: bool,
+    ip_protocol: String,
+    from_port: Option<i64>,
+    to_port: Option<i64>,
+    cidr_ipv4: Option<String>,
+    cidr_ipv6: Option<String>,
+    prefix_list_id: Option<String>,
+    referenced_group_info: Option<ReferencedGroup>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReferencedGroup {
+    group_id: Option<String>,
+    user_id: Option<String>,
+}
+
+/// Decodes describe-security-group-rules output.
+pub fn rules(bytes: &[u8], document: &mut Document) -> Result<(), DescribeError> {
+    let output: RulesOutput = serde_json::from_slice(bytes)?;
+    document.rules.reserve(output.security_group_rules.len());
+    for (i, api) in output.security_group_rules.into_iter().enumerate() {
+        let field = format!("SecurityGroupRules[{i}]");
+        let protocol: Protocol = api
+            .ip_protocol
+            .parse()
+            .map_err(|e| field_error(format!("{field}.IpProtocol"), format!("{e}")))?;
+        let ports = ports_for(protocol, api.from_port, api.to_port)
+            .map_err(|m| field_error(format!("{field}.FromPort"), m))?;
+        let peer = if let Some(cidr) = api.cidr_ipv4.or(api.cidr_ipv6) {
+            Peer::cidr(&cidr).map_err(|m| field_error(format!("{field}.CidrIpv4"), m))?
+        } else if let Some(id) = api.prefix_list_id {
+            Peer::PrefixList { id, entries: None }
+        } else if let Some(ReferencedGroup {
+            group_id: Some(id),
+            user_id,
+        }) = api.referenced_group_info
+        {
+            Peer::Group { id, owner: user_id }
+        } else {
+            return Err(field_error(field, "the rule names no peer"));
+        };
+        document.rules.push(SecurityGroupRule {
+            account_id: api.group_owner_id,
+            region: None,
+            group_id: api.group_id,
+            rule_id: api.security_group_rule_id,
+            direction: if api.is_egress {
+                Direction::Egress
+            } else {
+                Direction::Ingress
+            },
+            protocol,
+            ports,
+            peer,
+            description: api.description,
+        });
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GroupsOutput {
+    security_groups: Vec<ApiGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiGroup {
+    group_id: String,
+    owner_id: Option<String>,
+    #[serde(default)]
+    tags: Vec<ApiTag>,
+    #[serde(default)]
+    ip_permissions: Vec<ApiPermission>,
+    #[serde(default)]
+    ip_permissions_egress: Vec<ApiPermission>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiTag {
+    key: String,
+    #[serde(default)]
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiPermission {
+    ip_protocol: String,
+    from_port: Option<i64>,
+    to_port: Option<i64>,
+    #[serde(default)]
+    ip_ranges: Vec<ApiRange>,
+    #[serde(default)]
+    ipv6_ranges: Vec<ApiRange>,
+    #[serde(default)]
+    prefix_list_ids: Vec<ApiPrefixList>,
+    #[serde(default)]
+    user_id_group_pairs: Vec<ApiGroupPair>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiRange {
+    cidr_ip: Option<String>,
+    cidr_ipv6: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiPrefixList {
+    prefix_list_id: String,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ApiGroupPair {
+    group_id: Option<String>,
+    group_name: Option<String>,
+    user_id: Option<String>,
+    description: Option<String>,
+}
+
+/// Decodes describe-security-groups output (no rule ids: that API does not return them).
+pub fn groups(bytes: &[u8], document: &mut Document) -> Result<(), DescribeError> {
+    let output: GroupsOutput = serde_json::from_slice(bytes)?;
+    for (g, group) in output.security_groups.into_iter().enumerate() {
+        if !group.tags.is_empty() {
+            let tags: Tags = group.tags.into_iter().map(|t| (t.key, t.value)).collect();
+            document.group_tags.insert(group.group_id.clone(), tags);
+        }
+        let directions = [
+            (Direction::Ingress, "IpPermissions", group.ip_permissions),
+            (
+                Direction::Egress,
+                "IpPermissionsEgress",
+                group.ip_permissions_egress,
+            ),
+        ];
+        for (direction, key, permissions) in directions {
+            for (p, permission) in permissions.into_iter().enumerate() {
+                let field = format!("SecurityGroups[{g}].{key}[{p}]");
+                let protocol: Protocol = permission
+                    .ip_protocol
+                    .parse()
+                    .map_err(|e| field_error(format!("{field}.IpProtocol"), format!("{e}")))?;
+                let ports = ports_for(protocol, permission.from_port, permission.to_port)
+                    .map_err(|m| field_error(format!("{field}.FromPort"), m))?;
+                let mut push = |peer: Peer, description: Option<String>| {
+                    document.rules.push(SecurityGroupRule {
+                        account_id: group.owner_id.clone(),
+                        region: None,
+                        group_id: Some(group.group_id.clone()),
+                        rule_id: None,
+                        direction,
+                        protocol,
+                        ports,
+                        peer,
+                        description,
+                    });
+                };
+                for range in permission
+                    .ip_ranges
+                    .into_iter()
+                    .chain(permission.ipv6_ranges)
+                {
+                    let Some(cidr) = range.cidr_ip.or(range.cidr_ipv6) else {
+                        return Err(field_error(field, "an IP range without a CIDR"));
+                    };
+                    let peer = Peer::cidr(&cidr).map_err(|m| field_error(field.clone(), m))?;
+                    push(peer, range.description);
+                }
+                for list in permission.prefix_list_ids {
+                    push(
+                        Peer::PrefixList {
+                            id: list.prefix_list_id,
+                            entries: None,
+                        },
+                        list.description,
+                    );
+                }
+                for pair in permission.user_id_group_pairs {
+                    let Some(id) = pair.group_id.or(pair.group_name) else {
+                        return Err(field_error(field, "a group pair without a group id"));
+                    };
+                    push(
+                        Peer::Group {
+                            id,
+                            owner: pair.user_id,
+                        },
+                        pair.description,
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,603 @@
+//! The validated baseline: syntax turned into typed rules, port sets and exemptions, with every
+//! error pointing at the file, line and field it comes from.
+
+use std::fmt;
+use std::path::Path;
+
+use ipnet::IpNet;
+use jiff::civil::Date;
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use super::example::Example;
+use super::syntax::{
+    ActionSyntax, DirectionSyntax, ExemptionSyntax, PolicyFile, RuleSyntax, ScalarSyntax,
+    SeveritySyntax, SourceSyntax,
+};
+use crate::exposure::Threshold;
+use crate::rule::{Direction, PortRange, Protocol};
+
+/// The default baseline, embedded in the binary (`sgguard policy show`).
+pub const DEFAULT_BASELINE_YAML: &str = include_str!("default.yaml");
+
+/// Largest policy file sgguard reads: baselines are small, a huge file is a mistake.
+const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("cannot read policy file `{path}`: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("policy file `{path}` is larger than {MAX_POLICY_BYTES} bytes")]
+    TooLarge { path: String },
+    #[error("policy file `{path}` is not valid: {message}")]
+    Syntax { path: String, message: String },
+    #[error("policy file `{path}`, line {line}: {message}")]
+    Invalid {
+        path: String,
+        line: u64,
+        message: String,
+    },
+    #[error("policy file `{path}`: {message}")]
+    Semantic { path: String, message: String },
+}
+
+/// What a baseline rule does with a violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Notify,
+    Revoke,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Notify => "notify",
+            Action::Revoke => "revoke",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which peers a baseline rule is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Peers whose public part reaches the internet threshold.
+    Internet,
+    /// Any peer at all.
+    Any,
+    /// Peers overlapping one of these CIDRs.
+    Cidrs(Vec<IpNet>),
+}
+
+/// A set of ports as sorted, disjoint, non-adjacent ranges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortSet(Vec<PortRange>);
+
+impl PortSet {
+    pub fn from_ranges(ranges: impl IntoIterator<Item = PortRange>) -> Self {
+        let mut ranges: Vec<PortRange> = ranges.into_iter().collect();
+        ranges.sort();
+        let mut merged: Vec<PortRange> = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            match merged.last_mut() {
+                Some(last) if u32::from(range.from) <= u32::from(last.to) + 1 => {
+                    last.to = last.to.max(range.to);
+                }
+                _ => merged.push(range),
+            }
+        }
+        PortSet(merged)
+    }
+
+    /// Every port except these.
+    pub fn complement(&self) -> Self {
+        let mut out = Vec::new();
+        let mut next: u32 = 0;
+        for range in &self.0 {
+            if u32::from(range.from) > next {
+                out.extend(PortRange::new(
+                    u16::try_from(next).unwrap_or(u16::MAX),
+                    range.from - 1,
+                ));
+            }
+            next = u32::from(range.to) + 1;
+        }
+        if next <= u32::from(u16::MAX) {
+            out.extend(PortRange::new(
+                u16::try_from(next).unwrap_or(u16::MAX),
+                u16::MAX,
+            ));
+        }
+        PortSet(out)
+    }
+
+    pub fn ranges(&self) -> &[PortRange] {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn intersects(&self, range: PortRange) -> bool {
+        // The ranges are sorted: find the first that ends at or after `range.from`.
+        let index = self.0.partition_point(|r| r.to < range.from);
+        self.0.get(index).is_some_and(|r| r.from <= range.to)
+    }
+
+    pub fn intersection(&self, range: PortRange) -> PortSet {
+        PortSet(
+            self.0
+                .iter()
+                .filter_map(|r| r.intersection(range))
+                .collect(),
+        )
+    }
+}
+
+impl fmt::Display for PortSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 6;
+        for (i, range) in self.0.iter().take(SHOWN).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{range}")?;
+        }
+        if self.0.len() > SHOWN {
+            write!(f, " and {} more", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// One rule of the baseline.
+#[derive(Debug, Clone)]
+pub struct BaselineRule {
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub direction: Direction,
+    pub source: Source,
+    pub protocols: Vec<Protocol>,
+    /// `None`: every port (or a protocol without ports).
+    pub ports: Option<PortSet>,
+    pub action: Action,
+    pub severity: Severity,
+    pub references: Vec<String>,
+    pub examples: Vec<Example>,
+    pub negative_examples: Vec<Example>,
+}
+
+/// What an exemption matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExemptionScope {
+    Groups(Vec<String>),
+    Accounts(Vec<String>),
+    Tag {
+        key: String,
+        value: Option<String>,
+        value_is_expiry: bool,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct Exemption {
+    pub reason: String,
+    pub scope: ExemptionScope,
+    /// Baseline rule ids this exemption covers; empty means all.
+    pub rules: Vec<String>,
+    pub expires: Option<Date>,
+}
+
+/// A validated baseline, ready for evaluation.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub threshold: Threshold,
+    pub combine_rules: bool,
+    pub rules: Vec<BaselineRule>,
+    pub exemptions: Vec<Exemption>,
+}
+
+impl Baseline {
+    /// The embedded default baseline.
+    pub fn default_baseline() -> Result<Baseline, PolicyError> {
+        Baseline::from_yaml(DEFAULT_BASELINE_YAML, "<embedded default baseline>")
+    }
+
+    /// Reads and validates a policy file.
+    pub fn load(path: &Path) -> Result<Baseline, PolicyError> {
+        let shown = path.display().to_string();
+        let metadata = std::fs::metadata(path).map_err(|source| PolicyError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        if metadata.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge { path: shown });
+        }
+        let bytes = std::fs::read(path).map_err(|source| PolicyError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| PolicyError::Syntax {
+            path: shown.clone(),
+            message: "the file is not UTF-8 text".to_owned(),
+        })?;
+        Baseline::from_yaml(&text, &shown)
+    }
+
+    /// Validates policy YAML; `path` names it in errors.
+    pub fn from_yaml(text: &str, path: &str) -> Result<Baseline, PolicyError> {
+        if text.trim().is_empty() {
+            return Err(PolicyError::Syntax {
+                path: path.to_owned(),
+                message: "the file is empty; a policy needs `version: 1` and `rules`".to_owned(),
+            });
+        }
+        let file: PolicyFile =
+            serde_saphyr::from_str(text).map_err(|error| PolicyError::Syntax {
+                path: path.to_owned(),
+                message: error.to_string(),
+            })?;
+        Validator { path }.baseline(file)
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&BaselineRule> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+}
+
+struct Validator<'a> {
+    path: &'a str,
+}
+
+impl Validator<'_> {
+    fn at<T>(&self, spanned: &Spanned<T>, message: impl Into<String>) -> PolicyError {
+        PolicyError::Invalid {
+            path: self.path.to_owned(),
+            line: spanned.referenced.line(),
+            message: message.into(),
+        }
+    }
+
+    fn baseline(&self, file: PolicyFile) -> Result<Baseline, PolicyError> {
+        if file.version.value != 1 {
+            return Err(self.at(
+                &file.version,
+                format!(
+                    "`version: {}` is not supported; this sgguard reads version 1",
+                    file.version.value
+                ),
+            ));
+        }
+        let mut threshold = Threshold::default();
+        let mut combine_rules = true;
+        if let Some(internet) = &file.internet {
+            if let Some(prefix) = &internet.ipv4_prefix {
+                if prefix.value > 32 {
+                    return Err(self.at(prefix, "`internet.ipv4_prefix` must be 0-32"));
+                }
+                threshold.ipv4_prefix = prefix.value;
+            }
+            if let Some(prefix) = &internet.ipv6_prefix {
+                if prefix.value > 128 {
+                    return Err(self.at(prefix, "`internet.ipv6_prefix` must be 0-128"));
+                }
+                threshold.ipv6_prefix = prefix.value;
+            }
+            combine_rules = internet.combine_rules.unwrap_or(true);
+        }
+        if file.rules.is_empty() {
+            return Err(PolicyError::Semantic {
+                path: self.path.to_owned(),
+                message: "`rules` is empty: a baseline needs at least one rule".to_owned(),
+            });
+        }
+        let mut rules: Vec<BaselineRule> = Vec::with_capacity(file.rules.len());
+        for raw in &file.rules {
+            let rule = self.rule(raw)?;
+            if rules.iter().any(|r| r.id == rule.id) {
+                return Err(self.at(&raw.id, format!("rule id `{}` is used twice", rule.id)));
+            }
+            rules.push(rule);
+        }
+        let exemptions = file
+            .exemptions
+            .iter()
+            .map(|raw| self.exemption(raw, &rules))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Baseline {
+            threshold,
+            combine_rules,
+            rules,
+            exemptions,
+        })
+    }
+
+    fn rule(&self, raw: &RuleSyntax) -> Result<BaselineRule, PolicyError> {
+        let id = raw.id.value.trim().to_owned();
+        let valid_id = !id.is_empty()
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+        if !valid_id {
+            return Err(self.at(
+                &raw.id,
+                format!("rule id `{id}` must be letters, digits, `-`, `_` or `.`"),
+            ));
+        }
+        let in_rule = |message: String| format!("rule `{id}`: {message}");
+
+        if raw.protocols.is_empty() {
+            return Err(self.at(&raw.id, in_rule("`protocols` is empty".to_owned())));
+        }
+        let mut protocols = Vec::with_capacity(raw.protocols.len());
+        for spanned in &raw.protocols {
+            let protocol = spanned
+                .value
+                .to_string()
+                .parse::<Protocol>()
+                .map_err(|e| self.at(spanned, in_rule(format!("`protocols`: {e}"))))?;
+            protocols.push(protocol);
+        }
+
+        let ports = match (&raw.ports, &raw.except_ports) {
+            (Some(_), Some(_)) => {
+                return Err(self.at(
+                    &raw.id,
+                    in_rule("give `ports` or `except_ports`, not both".to_owned()),
+                ));
+            }
+            (Some(list), None) => Some(self.port_set(list, &id, "ports")?),
+            (None, Some(list)) => Some(self.port_set(list, &id, "except_ports")?.complement()),
+            (None, None) => None,
+        };
+        if ports.is_some() && protocols.iter().any(|p| !p.has_ports()) {
+            return Err(self.at(
+                &raw.id,
+                in_rule(
+                    "`ports` and `except_ports` apply only to tcp and udp; split the rule"
+                        .to_owned(),
+                ),
+            ));
+        }
+
+        let source = match raw.source {
+            SourceSyntax::Internet | SourceSyntax::Any if !raw.cidrs.is_empty() => {
+                return Err(self.at(&raw.id, in_rule("`cidrs` needs `source: cidrs`".to_owned())));
+            }
+            SourceSyntax::Internet => Source::Internet,
+            SourceSyntax::Any => Source::Any,
+            SourceSyntax::Cidrs => {
+                if raw.cidrs.is_empty() {
+                    return Err(self.at(
+                        &raw.id,
+                        in_rule("`source: cidrs` needs a non-empty `cidrs` list".to_owned()),
+                    ));
+                }
+                let mut nets = Vec::with_capacity(raw.cidrs.len());
+                for spanned in &raw.cidrs {
+                    let net = spanned.value.trim().parse::<IpNet>().map_err(|_| {
+                        self.at(
+                            spanned,
+                            in_rule(format!("`cidrs`: `{}` is not a CIDR", spanned.value)),
+                        )
+                    })?;
+                    nets.push(net);
+                }
+                Source::Cidrs(nets)
+            }
+        };
+
+        let parse_examples = |list: &[Spanned<String>], field: &str| {
+            list.iter()
+                .map(|spanned| {
+                    Example::parse(&spanned.value)
+                        .map_err(|e| self.at(spanned, in_rule(format!("`{field}`: {e}"))))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+
+        Ok(BaselineRule {
+            title: raw.title.trim().to_owned(),
+            description: raw.description.clone(),
+            direction: match raw.direction {
+                DirectionSyntax::Ingress => Direction::Ingress,
+                DirectionSyntax::Egress => Direction::Egress,
+            },
+            source,
+            protocols,
+            ports,
+            action: match raw.action {
+                ActionSyntax::Revoke => Action::Revoke,
+                ActionSyntax::Notify => Action::Notify,
+            },
+            severity: match raw.severity {
+                SeveritySyntax::Info => Severity::Info,
+                SeveritySyntax::Low => Severity::Low,
+                SeveritySyntax::Medium => Severity::Medium,
+                SeveritySyntax::High => Severity::High,
+                SeveritySyntax::Critical => Severity::Critical,
+            },
+            references: raw.references.clone(),
+            examples: parse_examples(&raw.examples, "examples")?,
+            negative_examples: parse_examples(&raw.negative_examples, "negative_examples")?,
+            id,
+        })
+    }
+
+    fn port_set(
+        &self,
+        list: &[Spanned<ScalarSyntax>],
+        id: &str,
+        field: &str,
+    ) -> Result<PortSet, PolicyError> {
+        let mut ranges = Vec::with_capacity(list.len());
+        for spanned in list {
+            let range = parse_port_range(&spanned.value).ok_or_else(|| {
+                self.at(
+                    spanned,
+                    format!(
+                        "rule `{id}`: `{field}`: `{}` is not a port (0-65535) or a range like `8000-8100`",
+                        spanned.value
+                    ),
+                )
+            })?;
+            ranges.push(range);
+        }
+        Ok(PortSet::from_ranges(ranges))
+    }
+
+    fn exemption(
+        &self,
+        raw: &ExemptionSyntax,
+        rules: &[BaselineRule],
+    ) -> Result<Exemption, PolicyError> {
+        let reason = raw.reason.value.trim().to_owned();
+        if reason.is_empty() {
+            return Err(self.at(&raw.reason, "exemption: `reason` is empty"));
+        }
+        let scopes = usize::from(!raw.group_ids.is_empty())
+            + usize::from(!raw.account_ids.is_empty())
+            + usize::from(raw.tag.is_some());
+        if scopes != 1 {
+            return Err(self.at(
+                &raw.reason,
+                format!(
+                    "exemption `{reason}`: give exactly one of `group_ids`, `account_ids` or `tag`"
+                ),
+            ));
+        }
+        let scope = if let Some(tag) = &raw.tag {
+            if tag.key.value.trim().is_empty() {
+                return Err(self.at(
+                    &tag.key,
+                    format!("exemption `{reason}`: `tag.key` is empty"),
+                ));
+            }
+            ExemptionScope::Tag {
+                key: tag.key.value.clone(),
+                value: tag.value.clone(),
+                value_is_expiry: tag.value_is_expiry,
+            }
+        } else if !raw.group_ids.is_empty() {
+            for id in &raw.group_ids {
+                if !id.value.starts_with("sg-") {
+                    return Err(self.at(
+                        id,
+                        format!(
+                            "exemption `{reason}`: `{}` is not a security group id (sg-…)",
+                            id.value
+                        ),
+                    ));
+                }
+            }
+            ExemptionScope::Groups(raw.group_ids.iter().map(|s| s.value.clone()).collect())
+        } else {
+            let mut accounts = Vec::with_capacity(raw.account_ids.len());
+            for id in &raw.account_ids {
+                let text = match &id.value {
+                    ScalarSyntax::Number(n) => format!("{n:012}"),
+                    ScalarSyntax::Text(t) => t.trim().to_owned(),
+                };
+                if text.len() != 12 || !text.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(self.at(
+                        id,
+                        format!(
+                            "exemption `{reason}`: `{text}` is not a 12-digit account id (quote it)"
+                        ),
+                    ));
+                }
+                accounts.push(text);
+            }
+            ExemptionScope::Accounts(accounts)
+        };
+        for rule in &raw.rules {
+            if !rules.iter().any(|r| r.id == rule.value) {
+                return Err(self.at(
+                    rule,
+                    format!(
+                        "exemption `{reason}`: `rules` names `{}`, which is not a rule of this baseline",
+                        rule.value
+                    ),
+                ));
+            }
+        }
+        let expires = match &raw.expires {
+            None => None,
+            Some(spanned) => Some(parse_date(&spanned.value).ok_or_else(|| {
+                self.at(
+                    spanned,
+                    format!(
+                        "exemption `{reason}`: `expires: {}` is not a date like 2027-01-31",
+                        spanned.value
+                    ),
+                )
+            })?),
+        };
+        Ok(Exemption {
+            reason,
+            scope,
+            rules: raw.rules.iter().map(|s| s.value.clone()).collect(),
+            expires,
+        })
+    }
+}
+
+/// Parses `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    text.trim().parse::<Date>().ok()
+}
+
+/// A port or a `from-to` range, as a number or a string.
+pub fn parse_port_range(value: &ScalarSyntax) -> Option<PortRange> {
+    match value {
+        ScalarSyntax::Number(n) => u16::try_from(*n).ok().map(PortRange::single),
+        ScalarSyntax::Text(text) => {
+            let text = text.trim();
+            match text.split_once('-') {
+                Some((from, to)) => {
+                    PortRange::new(from.trim().parse().ok()?, to.trim().parse().ok()?)
+                }
+                None => text.parse().ok().map(PortRange::single),
+            }
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The normalized security-group rule: one group, one direction, one protocol, one port range
+//! and exactly one peer, whatever input it was decoded from (CloudTrail, describe output,
+//! Terraform plans, the live EC2 API).
+
+use std::fmt;
+use std::str::FromStr;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use serde::Serialize;
+
+/// Which way the traffic a rule allows flows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Ingress,
+    Egress,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Ingress => "ingress",
+            Direction::Egress => "egress",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An IP protocol as security groups know it: `-1` (all), a named one, or any other number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Protocol {
+    All,
+    Tcp,
+    Udp,
+    Icmp,
+    Icmpv6,
+    Other(u8),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown protocol `{0}`: expected all, -1, tcp, udp, icmp, icmpv6 or a number 0-255")]
+pub struct UnknownProtocol(pub String);
+
+impl Protocol {
+    pub fn from_number(number: u8) -> Self {
+        match number {
+            6 => Protocol::Tcp,
+            17 => Protocol::Udp,
+            1 => Protocol::Icmp,
+            58 => Protocol::Icmpv6,
+            other => Protocol::Other(other),
+        }
+    }
+
+    /// Whether the protocol has ports (only TCP and UDP do; ICMP has type and code).
+    pub fn has_ports(self) -> bool {
+        matches!(self, Protocol::Tcp | Protocol::Udp)
+    }
+
+    /// The name used in findings: `all`, `tcp`, `udp`, `icmp`, `icmpv6` or the number.
+    pub fn name(self) -> String {
+        match self {
+            Protocol::All => "all".to_owned(),
+            Protocol::Tcp => "tcp".to_owned(),
+            Protocol::Udp => "udp".to_owned(),
+            Protocol::Icmp => "icmp".to_owned(),
+            Protocol::Icmpv6 => "icmpv6".to_owned(),
+            Protocol::Other(n) => n.to_string(),
+        }
+    }
+}
+
+impl FromStr for Protocol {
+    type Err = UnknownProtocol;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let trimmed = s.trim();
+        match trimmed.to_ascii_lowercase().as_str() {
+            "-1" | "all" | "any" => Ok(Protocol::All),
+            "tcp" => Ok(Protocol::Tcp),
+            "udp" => Ok(Protocol::Udp),
+            "icmp" => Ok(Protocol::Icmp),
+            "icmpv6" | "icmp6" | "ipv6-icmp" => Ok(Protocol::Icmpv6),
+            other => other
+                .parse::<u8>()
+                .map(Protocol::from_number)
+                .map_err(|_| UnknownProtocol(trimmed.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl Serialize for Protocol {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+/// An inclusive range of TCP or UDP ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PortRange {
+    pub from: u16,
+    pub to: u16,
+}
+
+impl PortRange {
+    pub const ALL: PortRange = PortRange {
+        from: 0,
+        to: u16::MAX,
+    };
+
+    /// A range from its two ends; `None` when they are reversed.
+    pub fn new(from: u16, to: u16) -> Option<Self> {
+        (from <= to).then_some(PortRange { from, to })
+    }
+
+    pub fn single(port: u16) -> Self {
+        PortRange {
+            from: port,
+            to: port,
+        }
+    }
+
+    pub fn contains(self, port: u16) -> bool {
+        self.from <= port && port <= self.to
+    }
+
+    pub fn intersection(self, other: PortRange) -> Option<PortRange> {
+        PortRange::new(self.from.max(other.from), self.to.min(other.to))
+    }
+
+    pub fn len(self) -> u32 {
+        u32::from(self.to) - u32::from(self.from) + 1
+    }
+
+    pub fn is_empty(self) -> bool {
+        false
+    }
+}
+
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.from == self.to {
+            write!(f, "{}", self.from)
+        } else {
+            write!(f, "{}-{}", self.from, self.to)
+        }
+    }
+}
+
+/// Turns the `fromPort`/`toPort` pair of any AWS input into the rule's port range.
+///
+/// Only TCP and UDP have ports: for them a missing end or `-1` means every port. For ICMP the
+/// pair holds type and code, and for all traffic or other protocols it means nothing.
+pub fn ports_for(
+    protocol: Protocol,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<Option<PortRange>, String> {
+    if !protocol.has_ports() {
+        return Ok(None);
+    }
+    let (from, to) = match (from, to) {
+        (None, None) | (Some(-1), _) | (_, Some(-1)) => return Ok(Some(PortRange::ALL)),
+        (Some(f), None) => (f, f),
+        (None, Some(t)) => (t, t),
+        (Some(f), Some(t)) => (f, t),
+    };
+    let port = |n: i64| u16::try_from(n).map_err(|_| format!("port `{n}` is not in 0-65535"));
+    let (from, to) = (port(from)?, port(to)?);
+    PortRange::new(from, to)
+        .map(Some)
+        .ok_or_else(|| format!("port range `{from}-{to}` is reversed"))
+}
+
+/// The other side of a rule: where traffic may come from (ingress) or go to (egress).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    Ipv4(Ipv4Net),
+    Ipv6(Ipv6Net),
+    /// A managed prefix list; `entries` when the input (or the live API) told them.
+    PrefixList {
+        id: String,
+        entries: Option<Vec<IpNet>>,
+    },
+    /// Another security group, possibly in another account; never the internet.
+    Group {
+        id: String,
+        owner: Option<String>,
+    },
+}
+
+impl Peer {
+    /// Parses an IPv4 or IPv6 CIDR as AWS inputs carry them; a bare address is a /32 or /128.
+    pub fn cidr(text: &str) -> Result<Peer, String> {
+        let text = text.trim();
+        if let Ok(net) = text.parse::<IpNet>() {
+            return Ok(Peer::from(net));
+        }
+        if let Ok(addr) = text.parse::<std::net::IpAddr>() {
+            return Ok(Peer::from(IpNet::from(addr)));
+        }
+        Err(format!("`{text}` is not an IPv4 or IPv6 CIDR"))
+    }
+
+    pub fn ip_net(&self) -> Option<IpNet> {
+        match self {
+            Peer::Ipv4(net) => Some(IpNet::V4(*net)),
+            Peer::Ipv6(net) => Some(IpNet::V6(*net)),
+            _ => None,
+        }
+    }
+}
+
+impl From<IpNet> for Peer {
+    fn from(net: IpNet) -> Self {
+        match net {
+            IpNet::V4(v4) => Peer::Ipv4(v4),
+            IpNet::V6(v6) => Peer::Ipv6(v6),
+        }
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Ipv4(net) => write!(f, "{net}"),
+            Peer::Ipv6(net) => write!(f, "{net}"),
+            Peer::PrefixList { id, .. } => f.write_str(id),
+            Peer::Group { id, owner: None } => f.write_str(id),
+            Peer::Group {
+                id,
+                owner: Some(owner),
+            } => write!(f, "{owner}/{id}"),
+        }
+    }
+}
+
+impl Serialize for Peer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// One security-group rule, normalized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityGroupRule {
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    /// `None` only where the input names the group some other way (a default-VPC group name).
+    pub group_id: Option<String>,
+    pub rule_id: Option<String>,
+    pub direction: Direction,
+    pub protocol: Protocol,
+    /// `None` for protocols without ports (all traffic, ICMP, other numbers).
+    pub ports: Option<PortRange>,
+    pub peer: Peer,
+    pub description: Option<String>,
+}
+
+impl SecurityGroupRule {
+    /// Whether this rule lets `protocol` through on `port` (ignoring the peer).
+    pub fn opens(&self, protocol: Protocol, ports: Option<PortRange>) -> bool {
+        if self.protocol == Protocol::All {
+            return true;
+        }
+        if self.protocol != protocol {
+            return false;
+        }
+        match (self.ports, ports) {
+            (Some(mine), Some(theirs)) => mine.intersection(theirs).is_some(),
+            _ => true,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocols_by_name_and_number_normalize_alike() {
+        for (text, expected) in [
+            ("-1", Protocol::All),
+            ("all", Protocol::All),
+            ("tcp", Protocol::Tcp),
+            ("6", Protocol::Tcp),
+            ("TCP", Protocol::Tcp),
+            ("udp", Protocol::Udp),
+            ("17", Protocol::Udp),
+            ("icmp", Protocol::Icmp),
+            ("1", Protocol::Icmp),
+            ("icmpv6", Protocol::Icmpv6),
+            ("58", Protocol::Icmpv6),
+            ("47", Protocol::Other(47)),
+        ] {
+            assert_eq!(text.parse::<Protocol>(), Ok(expected), "{text}");
+        }
+        assert!("gre".parse::<Protocol>().is_err());
+        assert!("256".parse::<Protocol>().is_err());
+    }
+
+    #[test]
+    fn missing_or_minus_one_ports_mean_all_ports_for_tcp_and_udp() {
+        assert_eq!(
+            ports_for(Protocol::Tcp, None, None),
+            Ok(Some(PortRange::ALL))
+        );
+        assert_eq!(
+            ports_for(Protocol::Udp, Some(-1), Some(-1)),
+            Ok(Some(PortRange::ALL))
+        );
+        assert_eq!(
+            ports_for(Protocol::Tcp, Some(22), Some(22)),
+            Ok(Some(PortRange::single(22)))
+        );
+        assert!(ports_for(Protocol::Tcp, Some(80), Some(22)).is_err());
+        assert!(ports_for(Protocol::Tcp, Some(70000), Some(70000)).is_err());
+    }
+
+    #[test]
+    fn icmp_type_and_code_are_not_ports() {
+        assert_eq!(ports_for(Protocol::Icmp, Some(8), Some(0)), Ok(None));
+        assert_eq!(ports_for(Protocol::All, Some(0), Some(65535)), Ok(None));
+        assert_eq!(ports_for(Protocol::Other(47), Some(1), Some(2)), Ok(None));
+    }
+
+    #[test]
+    fn bare_addresses_are_host_cidrs() {
+        assert_eq!(Peer::cidr("1.2.3.4").unwrap().to_string(), "1.2.3.4/32");
+        assert_eq!(Peer::cidr("::/0").unwrap().to_string(), "::/0");
+        assert!(Peer::cidr("sg-123").is_err());
+    }
+}

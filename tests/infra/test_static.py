@@ -1,0 +1,442 @@
+"""Static checks of hub/ (Terraform) and spoke-infra/ (CloudFormation).
+
+No Terraform binary is available offline (`terraform validate` needs the provider plugin
+from the Terraform registry), so the Terraform is checked by parsing it with python-hcl2
+and by checkov; the CloudFormation by cfn-lint, checkov and the moto deployment test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import hcl2
+import pytest
+from hcl2.utils import SerializationOptions
+
+from sgguard_infra import (
+    HUB,
+    REPO,
+    SPOKE,
+    SPOKE_TEMPLATE,
+    load_event_pattern,
+    load_remediation_actions,
+    load_template,
+    spoke_templates,
+)
+
+# cfn-lint warnings accepted on purpose, as {(file name, rule id): reason}. Empty: none.
+JUSTIFIED_CFN_LINT_WARNINGS: dict[tuple[str, str], str] = {}
+
+TERRAFORM_MODULES = [HUB, HUB / "examples" / "organization", HUB / "examples" / "single-account"]
+
+HCL_OPTIONS = SerializationOptions(
+    with_comments=False, explicit_blocks=False, strip_string_quotes=True
+)
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------
+
+
+def tool(name: str) -> str:
+    """A console script of this venv (cfn-lint) or, for checkov, its isolated venv."""
+    if name == "checkov" and os.environ.get("SGGUARD_CHECKOV"):
+        return os.environ["SGGUARD_CHECKOV"]
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"`{name}` not found: run tests/infra/run.sh VENV_DIR, which installs it")
+    return found
+
+
+def parse_tf(path: Path) -> dict:
+    with path.open() as f:
+        return hcl2.load(f, serialization_options=HCL_OPTIONS)
+
+
+def unquote(key: str) -> str:
+    return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
+
+
+def strings(node) -> list[str]:
+    """Every string (expression or literal) anywhere in a parsed HCL structure, keys included."""
+    out = []
+    if isinstance(node, str):
+        out.append(node)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            out.append(k)
+            out.extend(strings(v))
+    elif isinstance(node, list):
+        for v in node:
+            out.extend(strings(v))
+    return out
+
+
+def blocks(parsed: dict, kind: str) -> list[dict]:
+    value = parsed.get(kind, [])
+    return value if isinstance(value, list) else [value]
+
+
+def resources(parsed_files: dict[Path, dict]) -> dict[tuple[str, str], dict]:
+    out = {}
+    for parsed in parsed_files.values():
+        for block in blocks(parsed, "resource"):
+            for rtype, named in block.items():
+                for name, body in named.items():
+                    out[(unquote(rtype), unquote(name))] = body
+    return out
+
+
+def module_files(module: Path) -> dict[Path, dict]:
+    files = sorted(module.glob("*.tf"))
+    assert files, f"no .tf files in {module}"
+    return {f: parse_tf(f) for f in files}
+
+
+def hub_locals() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for parsed in module_files(HUB).values():
+        for block in blocks(parsed, "locals"):
+            out.update(block)
+    return out
+
+
+def all_actions(statements) -> list[str]:
+    acts: list[str] = []
+    for st in statements if isinstance(statements, list) else [statements]:
+        a = st["Action"]
+        acts.extend(a if isinstance(a, list) else [a])
+    return acts
+
+
+# ---------------------------------------------------------------------------------------
+# CloudFormation: cfn-lint
+# ---------------------------------------------------------------------------------------
+
+
+def test_spoke_templates_are_found():
+    assert spoke_templates() == [SPOKE_TEMPLATE]
+
+
+@pytest.mark.parametrize("template", spoke_templates(), ids=lambda p: p.name)
+def test_cfn_lint(template: Path):
+    proc = subprocess.run(
+        [tool("cfn-lint"), "--format", "parseable", str(template)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    findings = [line for line in proc.stdout.splitlines() if line.strip()]
+    errors, unjustified = [], []
+    for line in findings:
+        # parseable: file:line:col:line:col:RULE:message
+        rule = line.split(":")[5] if line.count(":") >= 6 else line
+        if rule.startswith("E") or not rule[:1].isalpha():
+            errors.append(line)
+        elif (template.name, rule) not in JUSTIFIED_CFN_LINT_WARNINGS:
+            unjustified.append(line)
+    assert proc.returncode in (0, 4, 8, 12), f"cfn-lint failed to run:\n{proc.stderr}"
+    assert not errors, "cfn-lint errors:\n" + "\n".join(errors)
+    assert not unjustified, "cfn-lint warnings without a justification:\n" + "\n".join(unjustified)
+
+
+# ---------------------------------------------------------------------------------------
+# checkov (one run per folder: it is the slow part)
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["hub", "spoke-infra"])
+def test_checkov(folder: str):
+    proc = subprocess.run(
+        [
+            tool("checkov"),
+            "-d",
+            folder,
+            "--quiet",
+            "--compact",
+            "--skip-download",  # offline: no Prisma Cloud guidelines/mappings download
+            "--output",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "CHECKOV_SKIP_VERSION_CHECK": "1", "BC_SKIP_MAPPING": "TRUE"},
+        timeout=300,
+    )
+    assert proc.stdout.strip(), f"checkov printed nothing (rc {proc.returncode}):\n{proc.stderr[-3000:]}"
+    report = json.loads(proc.stdout)
+    reports = report if isinstance(report, list) else [report]
+    # `--quiet` + no resource at all gives {"passed": 0, ...}; every folder has resources.
+    ran = [r for r in reports if isinstance(r, dict) and "results" in r]
+    assert ran, f"checkov scanned nothing in {folder}: {proc.stdout[:500]}"
+    failed, bad_skips = [], []
+    for r in ran:
+        for check in r["results"].get("failed_checks", []):
+            failed.append(f"{check['check_id']} {check['resource']} ({check['file_path']}:{check['file_line_range']})")
+        for check in r["results"].get("skipped_checks", []):
+            reason = (check.get("check_result") or {}).get("suppress_comment", "")
+            if len(reason.strip()) < 20 or reason.strip().lower() == "no comment provided":
+                bad_skips.append(f"{check['check_id']} {check['resource']}: {reason!r}")
+    assert proc.returncode == 0 and not failed, "checkov failed checks:\n" + "\n".join(failed)
+    assert not bad_skips, "checkov skips need a written reason:\n" + "\n".join(bad_skips)
+
+
+def test_checkov_skips_are_inline_with_reasons():
+    """Terraform skips are `#checkov:skip=CKV_...:reason`; CFN skips are Metadata with a comment."""
+    pattern = re.compile(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?")
+    for tf in HUB.rglob("*.tf"):
+        for n, line in enumerate(tf.read_text().splitlines(), 1):
+            m = pattern.search(line)
+            if m:
+                assert m.group(1).startswith("CKV"), f"{tf}:{n}: skip of an unknown id"
+                assert m.group(2) and len(m.group(2).strip()) >= 20, f"{tf}:{n}: skip without a real reason"
+    for template in spoke_templates():
+        for name, res in load_template(template)["Resources"].items():
+            for skip in ((res.get("Metadata") or {}).get("checkov") or {}).get("skip", []):
+                assert skip.get("id", "").startswith("CKV"), f"{template.name}:{name}: bad skip id"
+                assert len(str(skip.get("comment", "")).strip()) >= 20, f"{template.name}:{name}: skip without a reason"
+
+
+# ---------------------------------------------------------------------------------------
+# Terraform, parsed with python-hcl2
+# ---------------------------------------------------------------------------------------
+
+
+REF = re.compile(r"(?<![\w.])(var|local)\.([A-Za-z_][A-Za-z0-9_-]*)")
+FILE_CALL = re.compile(r"\b(?:file|filebase64sha256|filebase64|templatefile|filemd5|filesha256)\(\s*\"([^\"]+)\"")
+
+
+@pytest.mark.parametrize("module", TERRAFORM_MODULES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_variable_and_local_reference_is_declared(module: Path):
+    files = module_files(module)
+    assert (module / "variables.tf").exists(), f"{module} has no variables.tf"
+    declared_vars = {unquote(name) for b in blocks(files[module / "variables.tf"], "variable") for name in b}
+    declared_locals = {k for p in files.values() for b in blocks(p, "locals") for k in b}
+    for path, parsed in files.items():
+        for text in strings(parsed):
+            if "${" not in text and not text.startswith(("var.", "local.")):
+                continue
+            for kind, name in REF.findall(text):
+                if kind == "var":
+                    assert name in declared_vars, f"{path.relative_to(REPO)}: var.{name} is not declared in variables.tf"
+                else:
+                    assert name in declared_locals, f"{path.relative_to(REPO)}: local.{name} is not declared"
+    for b in blocks(files[module / "variables.tf"], "variable"):
+        for name, body in b.items():
+            assert body.get("description"), f"variable {name} in {module} has no description"
+
+
+@pytest.mark.parametrize("module", TERRAFORM_MODULES, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_file_function_target_exists(module: Path):
+    targets = []
+    for path, parsed in module_files(module).items():
+        for text in strings(parsed):
+            for arg in FILE_CALL.findall(text):
+                resolved = arg.replace("${path.module}", str(module))
+                if "${" in resolved:  # a variable path (e.g. var.lambda_zip_path): not a repo file
+                    continue
+                targets.append(resolved)
+                assert Path(resolved).is_file(), f"{path.relative_to(REPO)}: file({arg!r}) does not exist"
+    if module == HUB:
+        names = sorted(Path(t).name for t in targets)
+        assert names == ["event-pattern.json", "remediation-actions.json", "sgguard-spoke.yaml"], names
+
+
+def test_examples_call_the_hub_module_with_declared_inputs():
+    hub_vars = {}
+    for b in blocks(parse_tf(HUB / "variables.tf"), "variable"):
+        for name, body in b.items():
+            hub_vars[unquote(name)] = body
+    required = {n for n, body in hub_vars.items() if "default" not in body}
+    hub_outputs = {unquote(n) for p in module_files(HUB).values() for b in blocks(p, "output") for n in b}
+    for example in TERRAFORM_MODULES[1:]:
+        files = module_files(example)
+        calls = [body for p in files.values() for b in blocks(p, "module") for body in b.values()]
+        assert len(calls) == 1, f"{example}: expected one module call"
+        call = calls[0]
+        assert call["source"] == "../..", f"{example}: source must be ../.."
+        args = {k for k in call if k not in ("source", "version", "providers", "depends_on", "count", "for_each")}
+        assert not args - set(hub_vars), f"{example}: unknown inputs {sorted(args - set(hub_vars))}"
+        assert required <= args, f"{example}: missing required inputs {sorted(required - args)}"
+        for text in strings(list(files.values())):
+            for out in re.findall(r"module\.sgguard\.([A-Za-z_][A-Za-z0-9_]*)", text):
+                assert out in hub_outputs, f"{example}: module.sgguard.{out} is not an output of hub/"
+
+
+def test_hub_readme_lists_every_input_and_output():
+    readme = (HUB / "README.md").read_text()
+    names = [unquote(n) for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n in b]
+    names += [unquote(n) for b in blocks(parse_tf(HUB / "outputs.tf"), "output") for n in b]
+    missing = [n for n in names if f"`{n}`" not in readme]
+    assert not missing, f"hub/README.md does not list: {missing}"
+
+
+def test_spoke_readme_lists_every_parameter():
+    readme = (SPOKE / "README.md").read_text()
+    missing = [p for p in load_template(SPOKE_TEMPLATE)["Parameters"] if f"`{p}`" not in readme]
+    assert not missing, f"spoke-infra/README.md does not list: {missing}"
+
+
+def test_lambda_settings():
+    res = resources(module_files(HUB))
+    fn = res[("aws_lambda_function", "sgguard")]
+    assert fn["runtime"] == "provided.al2023"
+    assert fn["handler"] == "bootstrap"
+    assert fn["architectures"] == ["${var.lambda_architecture}"]
+    env = hub_locals()["lambda_environment"]
+    for key in ("SGGUARD_MODE", "SGGUARD_TOPIC_ARN", "SGGUARD_ROLE_NAME", "SGGUARD_POLICY", "SGGUARD_REGIONS"):
+        assert key in env, f"Lambda environment lacks {key}"
+    assert "/var/task/policy.yaml" in env
+    variables = {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
+    assert variables["lambda_architecture"]["default"] == "arm64"
+    assert variables["sweep_enabled"]["default"] is False
+    assert variables["mode"]["default"] == "audit"
+
+
+def test_stackset_passes_exactly_the_template_parameters():
+    res = resources(module_files(HUB))
+    stackset = res[("aws_cloudformation_stack_set", "spoke")]
+    assert stackset["permission_model"] == "SERVICE_MANAGED"
+    assert "sgguard-spoke.yaml" in hub_locals()["spoke_template"]
+    assert stackset["template_body"] == "${local.spoke_template}"
+    params = stackset["parameters"]
+    passed = set(params if isinstance(params, dict) else {})
+    cfn_params = load_template(SPOKE_TEMPLATE)["Parameters"]
+    required = {n for n, p in cfn_params.items() if "Default" not in p}
+    assert passed <= set(cfn_params), f"unknown StackSet parameters: {passed - set(cfn_params)}"
+    assert required <= passed, f"StackSet does not pass {required - passed}"
+
+
+# ---------------------------------------------------------------------------------------
+# One event pattern, one action list
+# ---------------------------------------------------------------------------------------
+
+
+def test_event_pattern_is_the_designed_one():
+    pattern = load_event_pattern()
+    assert pattern == {
+        "source": ["aws.ec2"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["ec2.amazonaws.com"],
+            "eventName": [
+                "AuthorizeSecurityGroupIngress",
+                "AuthorizeSecurityGroupEgress",
+                "ModifySecurityGroupRules",
+                "ModifyManagedPrefixList",
+            ],
+            "errorCode": [{"exists": False}],
+        },
+    }
+
+
+def test_spoke_template_carries_the_same_event_pattern():
+    rule = load_template(SPOKE_TEMPLATE)["Resources"]["SecurityGroupChangeRule"]
+    assert rule["Properties"]["EventPattern"] == load_event_pattern()
+
+
+def test_hub_rules_read_the_pattern_file():
+    assert hub_locals()["event_pattern"] == '${file("${path.module}/event-pattern.json")}'
+    res = resources(module_files(HUB))
+    for name in ("hub", "hub_default_bus"):
+        assert res[("aws_cloudwatch_event_rule", name)]["event_pattern"] == "${local.event_pattern}"
+
+
+def test_remediation_actions_file_is_a_clean_list():
+    actions = load_remediation_actions()
+    assert actions and all(isinstance(a, str) and re.fullmatch(r"ec2:[A-Za-z]+", a) for a in actions)
+    assert len(actions) == len(set(actions)), "duplicate actions"
+
+
+def test_spoke_remediation_role_actions_equal_the_file():
+    role = load_template(SPOKE_TEMPLATE)["Resources"]["RemediationRole"]
+    acts = [a for pol in role["Properties"]["Policies"] for a in all_actions(pol["PolicyDocument"]["Statement"])]
+    assert sorted(acts) == sorted(load_remediation_actions())
+
+
+def _eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
+    """Evaluate the few forms used for EC2 action lists in hub/main.tf."""
+    m = re.fullmatch(r'\$\{jsondecode\(file\("\$\{path\.module\}/([^"]+)"\)\)\}', expr)
+    if m:
+        return json.loads((HUB / m.group(1)).read_text())
+    m = re.fullmatch(r'\$\{\[for (\w+) in local\.(\w+) : \1 if (!?)startswith\(\1, "([^"]+)"\)\]\}', expr)
+    if m:
+        base = _eval_action_local(locals_[m.group(2)], locals_)
+        negate, prefix = m.group(3) == "!", m.group(4)
+        return [a for a in base if a.startswith(prefix) != negate]
+    raise AssertionError(f"unsupported action expression (extend the test): {expr}")
+
+
+def test_hub_lambda_role_ec2_actions_equal_the_file():
+    locals_ = hub_locals()
+    assert "spoke-infra/remediation-actions.json" in locals_["remediation_actions"]
+    policy = resources(module_files(HUB))[("aws_iam_role_policy", "lambda")]["policy"]
+    # No EC2 action may be written literally in the Lambda policy: they all come from the file.
+    assert not re.findall(r'"ec2:', policy), "literal EC2 actions in the Lambda role policy"
+    used = re.findall(r"Action = local\.(\w+)", policy)
+    assert sorted(used) == ["ec2_read_actions", "ec2_revoke_actions"], used
+    acts = [a for name in used for a in _eval_action_local(locals_[name], locals_)]
+    assert sorted(acts) == sorted(load_remediation_actions())
+    assert len(acts) == len(set(acts))
+
+
+def test_hub_lambda_role_scopes():
+    policy = resources(module_files(HUB))[("aws_iam_role_policy", "lambda")]["policy"]
+    assert 'Resource = "arn:${local.partition}:iam::*:role/${var.remediation_role_name}"' in policy
+    for action in (
+        "organizations:ListAccounts",
+        "organizations:DescribeAccount",
+        "organizations:ListAccountsForParent",
+        "organizations:ListChildren",
+        "sns:Publish",
+        "sqs:SendMessage",
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+    ):
+        assert f'"{action}"' in policy, f"Lambda role lacks {action}"
+    assert "aws_cloudwatch_log_group.lambda.arn" in policy
+    assert not re.search(r'"(ec2|sts|sns|sqs|logs|iam|organizations):\*"', policy), "wildcard action"
+
+
+def test_spoke_roles_are_primary_region_only_and_least_privilege():
+    t = load_template(SPOKE_TEMPLATE)
+    res = t["Resources"]
+    assert t["Conditions"]["IsPrimaryRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "PrimaryRegion"}]}
+    roles = {n for n, r in res.items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {"RemediationRole", "EventForwarderRole"}
+    for n in roles:
+        assert res[n].get("Condition") == "IsPrimaryRegion", f"{n} must exist in the primary region only"
+    rules = [n for n, r in res.items() if r["Type"] == "AWS::Events::Rule"]
+    assert rules == ["SecurityGroupChangeRule"] and "Condition" not in res["SecurityGroupChangeRule"]
+
+    trust = res["RemediationRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {
+            "Sid": "TrustSgguardHubLambdaInOrganization",
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}},
+        }
+    ]
+    fwd = res["EventForwarderRole"]["Properties"]
+    assert fwd["RoleName"] == {"Ref": "EventForwarderRoleName"}
+    assert t["Parameters"]["EventForwarderRoleName"]["Default"] == "sgguard-event-forwarder"
+    assert t["Parameters"]["RemediationRoleName"]["Default"] == "sgguard-remediation"
+    statements = [s for p in fwd["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    hub_bus = {"Fn::Sub": "arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubEventBusName}"}
+    assert [(s["Effect"], s["Action"], s["Resource"]) for s in statements] == [("Allow", "events:PutEvents", hub_bus)]
+    target = res["SecurityGroupChangeRule"]["Properties"]["Targets"]
+    assert len(target) == 1 and target[0]["Arn"] == hub_bus
+    assert res["SecurityGroupChangeRule"]["Properties"]["EventBusName"] == "default"
