@@ -29,6 +29,7 @@ locals {
 
   log_group_name          = "/aws/lambda/${var.function_name}"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
+  stackset_other_regions  = [for r in var.stackset_regions : r if r != local.stackset_primary_region]
   trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
   trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
 

@@ -38,7 +38,7 @@ resource "aws_cloudformation_stack_set" "spoke" {
     max_concurrent_percentage    = var.stackset_max_concurrent_percentage
     failure_tolerance_percentage = var.stackset_failure_tolerance_percentage
     region_concurrency_type      = "SEQUENTIAL"
-    region_order                 = concat([local.stackset_primary_region], [for r in var.stackset_regions : r if r != local.stackset_primary_region])
+    region_order                 = concat([local.stackset_primary_region], local.stackset_other_regions)
   }
 
   lifecycle {
@@ -57,15 +57,16 @@ resource "aws_cloudformation_stack_set" "spoke" {
 }
 
 # The primary region first: its instances create the IAM roles that the rules of the other
-# regions use. One resource per region so that adding or removing a region touches only it.
+# regions use. One resource per (region, OU) so that adding or removing an OU or a region
+# creates or deletes only the stacks concerned (deployment_targets cannot change in place).
 resource "aws_cloudformation_stack_set_instance" "primary" {
-  count          = var.create_stackset ? 1 : 0
+  for_each       = var.create_stackset ? toset(var.stackset_ou_ids) : toset([])
   stack_set_name = aws_cloudformation_stack_set.spoke[0].name
   call_as        = var.stackset_call_as
   region         = local.stackset_primary_region
 
   deployment_targets {
-    organizational_unit_ids = var.stackset_ou_ids
+    organizational_unit_ids = [each.value]
   }
 
   operation_preferences {
@@ -75,13 +76,18 @@ resource "aws_cloudformation_stack_set_instance" "primary" {
 }
 
 resource "aws_cloudformation_stack_set_instance" "other" {
-  for_each       = var.create_stackset ? toset([for r in var.stackset_regions : r if r != local.stackset_primary_region]) : toset([])
+  for_each = var.create_stackset ? {
+    for pair in setproduct(local.stackset_other_regions, var.stackset_ou_ids) : "${pair[0]}/${pair[1]}" => {
+      region = pair[0]
+      ou_id  = pair[1]
+    }
+  } : {}
   stack_set_name = aws_cloudformation_stack_set.spoke[0].name
   call_as        = var.stackset_call_as
-  region         = each.value
+  region         = each.value.region
 
   deployment_targets {
-    organizational_unit_ids = var.stackset_ou_ids
+    organizational_unit_ids = [each.value.ou_id]
   }
 
   operation_preferences {

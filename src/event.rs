@@ -145,7 +145,7 @@ pub fn decode_envelope(envelope: &Value) -> Result<CloudTrailEvent, DecodeError>
     let detail = envelope
         .get("detail")
         .ok_or_else(|| DecodeError::new("detail", "missing"))?;
-    let mut event = decode_record(detail).map_err(|e| DecodeError {
+    let mut event = decode_record_unstamped(detail).map_err(|e| DecodeError {
         field: format!("detail.{}", e.field),
         message: e.message,
     })?;
@@ -165,6 +165,12 @@ pub fn decode_envelope(envelope: &Value) -> Result<CloudTrailEvent, DecodeError>
 
 /// Decodes one CloudTrail record.
 pub fn decode_record(record: &Value) -> Result<CloudTrailEvent, DecodeError> {
+    let mut event = decode_record_unstamped(record)?;
+    stamp_rules(&mut event);
+    Ok(event)
+}
+
+fn decode_record_unstamped(record: &Value) -> Result<CloudTrailEvent, DecodeError> {
     if !record.is_object() {
         return Err(DecodeError::new(
             "",
@@ -202,7 +208,6 @@ pub fn decode_record(record: &Value) -> Result<CloudTrailEvent, DecodeError> {
     let request = record.get("requestParameters");
     let response = record.get("responseElements");
     event.change = decode_change(&event.name, request, response)?;
-    stamp_rules(&mut event);
     Ok(event)
 }
 

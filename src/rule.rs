@@ -237,11 +237,7 @@ impl fmt::Display for Peer {
             Peer::Ipv4(net) => write!(f, "{net}"),
             Peer::Ipv6(net) => write!(f, "{net}"),
             Peer::PrefixList { id, .. } => f.write_str(id),
-            Peer::Group { id, owner: None } => f.write_str(id),
-            Peer::Group {
-                id,
-                owner: Some(owner),
-            } => write!(f, "{owner}/{id}"),
+            Peer::Group { id, .. } => f.write_str(id),
         }
     }
 }

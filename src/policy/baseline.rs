@@ -274,7 +274,7 @@ impl Baseline {
         let file: PolicyFile =
             serde_saphyr::from_str(text).map_err(|error| PolicyError::Syntax {
                 path: path.to_owned(),
-                message: error.to_string(),
+                message: error.to_string().replace("<input>", path),
             })?;
         Validator { path }.baseline(file)
     }

@@ -31,6 +31,7 @@ What moto cannot check, and so these tests do not claim (see tests/infra/README.
 
 from __future__ import annotations
 
+import ast
 import json
 import uuid
 from pathlib import Path
@@ -60,6 +61,21 @@ FORWARDED_NAMES = {
     "ModifySecurityGroupRules",
     "ModifyManagedPrefixList",
 }
+
+
+def _doc(value) -> dict:
+    """An IAM document as a dict.
+
+    boto3 decodes AWS's URL-encoded JSON into a dict. Moto stores the inline policies that
+    CloudFormation creates as the Python repr of the dict (a moto quirk), which boto3 hands
+    back as a string: read that with ast.literal_eval (literals only, nothing executed).
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return ast.literal_eval(value)
 
 
 class Org:
@@ -199,8 +215,7 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
         assert tags["sgguard:created-in-region"] == REGIONS[0], "created by the primary-region instance only"
 
     remediation = iam.get_role(RoleName="sgguard-remediation")["Role"]
-    trust = remediation["AssumeRolePolicyDocument"]
-    trust = json.loads(trust) if isinstance(trust, str) else trust
+    trust = _doc(remediation["AssumeRolePolicyDocument"])
     (statement,) = trust["Statement"]
     assert statement["Principal"] == {"AWS": HUB_LAMBDA_ROLE_ARN}
     assert statement["Action"] == "sts:AssumeRole"
@@ -208,7 +223,7 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
 
     actions = []
     for name in iam.list_role_policies(RoleName="sgguard-remediation")["PolicyNames"]:
-        doc = iam.get_role_policy(RoleName="sgguard-remediation", PolicyName=name)["PolicyDocument"]
+        doc = _doc(iam.get_role_policy(RoleName="sgguard-remediation", PolicyName=name)["PolicyDocument"])
         for st in doc["Statement"]:
             actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
             if any(a.startswith("ec2:Revoke") for a in st["Action"]):
@@ -220,7 +235,7 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
     assert not iam.list_attached_role_policies(RoleName="sgguard-remediation")["AttachedPolicies"]
 
     fwd_docs = [
-        iam.get_role_policy(RoleName="sgguard-event-forwarder", PolicyName=n)["PolicyDocument"]
+        _doc(iam.get_role_policy(RoleName="sgguard-event-forwarder", PolicyName=n)["PolicyDocument"])
         for n in iam.list_role_policies(RoleName="sgguard-event-forwarder")["PolicyNames"]
     ]
     fwd = [(s["Effect"], s["Action"], s["Resource"]) for d in fwd_docs for s in d["Statement"]]

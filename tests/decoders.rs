@@ -1,0 +1,208 @@
+//! Decoders for describe output, Terraform plans, and CloudTrail shapes no fixture shows.
+
+use serde_json::json;
+use sgguard::event::Change;
+use sgguard::input::{self, InputError, InputKind};
+
+use crate::common::{fixture, summaries};
+
+#[test]
+fn describe_security_group_rules_output() {
+    let document = input::load(&fixture("describe/security-group-rules.json")).unwrap();
+    assert_eq!(document.kind, InputKind::DescribeSecurityGroupRules);
+    assert_eq!(
+        summaries(&document.rules),
+        [
+            "ingress tcp 22 0.0.0.0/0 group=sg-0aaa1111bbbb22220 rule=sgr-0a1b2c3d4e5f60001 account=111122223333 region=-",
+            "ingress tcp 443 ::/0 group=sg-0aaa1111bbbb22220 rule=sgr-0a1b2c3d4e5f60002 account=111122223333 region=-",
+            "egress all - 0.0.0.0/0 group=sg-0aaa1111bbbb22220 rule=sgr-0a1b2c3d4e5f60003 account=111122223333 region=-",
+            "ingress tcp 5432 0.0.0.0/1 group=sg-0ccc3333dddd44440 rule=sgr-0a1b2c3d4e5f60004 account=111122223333 region=-",
+            "ingress tcp 5432 128.0.0.0/1 group=sg-0ccc3333dddd44440 rule=sgr-0a1b2c3d4e5f60005 account=111122223333 region=-",
+            "ingress tcp 5432 sg-0eee5555ffff66660 group=sg-0ccc3333dddd44440 rule=sgr-0a1b2c3d4e5f60006 account=111122223333 region=-",
+            "ingress icmp - 0.0.0.0/0 group=sg-0ccc3333dddd44440 rule=sgr-0a1b2c3d4e5f60007 account=111122223333 region=-",
+            "ingress tcp 8080 pl-0123456789abcdef0 group=sg-0ccc3333dddd44440 rule=sgr-0a1b2c3d4e5f60008 account=111122223333 region=-",
+        ]
+    );
+}
+
+#[test]
+fn describe_security_groups_output_with_tags() {
+    let document = input::load(&fixture("describe/security-groups.json")).unwrap();
+    assert_eq!(document.kind, InputKind::DescribeSecurityGroups);
+    assert_eq!(
+        summaries(&document.rules),
+        [
+            "ingress tcp 3389 0.0.0.0/0 group=sg-0web00000000000000 rule=- account=111122223333 region=-",
+            "ingress tcp 3389 ::/0 group=sg-0web00000000000000 rule=- account=111122223333 region=-",
+            "ingress tcp 80 0.0.0.0/0 group=sg-0web00000000000000 rule=- account=111122223333 region=-",
+            "ingress tcp 80 sg-0lb000000000000000 group=sg-0web00000000000000 rule=- account=111122223333 region=-",
+            "egress all - 0.0.0.0/0 group=sg-0web00000000000000 rule=- account=111122223333 region=-",
+            "ingress tcp 22 11.0.0.0/9 group=sg-0bastion0000000000 rule=- account=111122223333 region=-",
+            "ingress tcp 22 11.128.0.0/9 group=sg-0bastion0000000000 rule=- account=111122223333 region=-",
+        ]
+    );
+    let tags = document.group_tags.get("sg-0web00000000000000").unwrap();
+    assert_eq!(tags.get("Name").map(String::as_str), Some("web"));
+}
+
+#[test]
+fn terraform_plan_planned_values_with_modules() {
+    let document = input::load(&fixture("terraform/plan.json")).unwrap();
+    assert_eq!(document.kind, InputKind::TerraformPlan);
+    assert_eq!(
+        summaries(&document.rules),
+        [
+            "ingress tcp 443 0.0.0.0/0 group=aws_security_group.web rule=- account=- region=-",
+            "ingress tcp 443 ::/0 group=aws_security_group.web rule=- account=- region=-",
+            "ingress tcp 22 0.0.0.0/0 group=aws_security_group.web rule=- account=- region=-",
+            "ingress all - aws_security_group.web group=aws_security_group.web rule=- account=- region=-",
+            "egress all - 0.0.0.0/0 group=aws_security_group.web rule=- account=- region=-",
+            "ingress tcp 5432 0.0.0.0/1 group=module.db.aws_security_group.db rule=- account=- region=-",
+            "ingress tcp 5432 128.0.0.0/1 group=module.db.aws_security_group.db rule=- account=- region=-",
+        ]
+    );
+    assert_eq!(
+        document.group_tags["aws_security_group.web"]
+            .get("team")
+            .map(String::as_str),
+        Some("payments")
+    );
+}
+
+#[test]
+fn terraform_plan_resource_changes_skip_deletions() {
+    let document = input::load(&fixture("terraform/plan-resource-changes.json")).unwrap();
+    assert_eq!(
+        summaries(&document.rules),
+        [
+            "ingress tcp 3389 0.0.0.0/0 group=sg-0existing000000000 rule=- account=- region=-",
+            "egress udp 53 ::/0 group=sg-0existing000000000 rule=- account=- region=-",
+        ]
+    );
+}
+
+fn decode_json(value: serde_json::Value) -> Result<input::Document, InputError> {
+    input::decode("test.json", &serde_json::to_vec(&value).unwrap())
+}
+
+#[test]
+fn authorize_with_a_single_item_object_and_prefix_list() {
+    let record = json!({
+        "eventName": "AuthorizeSecurityGroupIngress", "eventSource": "ec2.amazonaws.com",
+        "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
+        "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": {
+            "ipProtocol": "udp", "fromPort": 53, "toPort": 53,
+            "prefixListIds": {"items": {"prefixListId": "pl-1"}}}}}
+    });
+    let document = decode_json(record).unwrap();
+    assert_eq!(
+        summaries(&document.rules),
+        ["ingress udp 53 pl-1 group=sg-1 rule=- account=111122223333 region=eu-west-1"]
+    );
+}
+
+#[test]
+fn several_ranges_in_one_permission_are_several_rules() {
+    let record = json!({
+        "eventName": "AuthorizeSecurityGroupEgress", "eventSource": "ec2.amazonaws.com",
+        "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": [{
+            "ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+            "ipRanges": {"items": [{"cidrIp": "1.1.1.0/24"}, {"cidrIp": "2.2.2.0/24"}]},
+            "ipv6Ranges": {"items": [{"cidrIpv6": "2600::/32"}]}}]}}
+    });
+    assert_eq!(decode_json(record).unwrap().rules.len(), 3);
+}
+
+#[test]
+fn events_with_an_error_code_are_skipped_not_errors() {
+    let record = json!({
+        "eventName": "AuthorizeSecurityGroupIngress", "eventSource": "ec2.amazonaws.com",
+        "errorCode": "Client.UnauthorizedOperation", "errorMessage": "denied",
+        "requestParameters": {"groupId": "sg-1", "ipPermissions": {"items": [{
+            "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+            "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}
+    });
+    let document = decode_json(record).unwrap();
+    assert!(document.rules.is_empty());
+    assert!(matches!(document.events[0].change, Change::Failed { .. }));
+}
+
+#[test]
+fn a_modify_security_group_rules_event_with_a_list() {
+    let event = json!({"version": "0", "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2", "account": "222233334444", "region": "us-east-2",
+        "detail": {"eventName": "ModifySecurityGroupRules", "eventSource": "ec2.amazonaws.com",
+          "userIdentity": {"type": "AssumedRole", "arn": "arn:aws:sts::222233334444:assumed-role/dev/alice"},
+          "requestParameters": {"ModifySecurityGroupRulesRequest": {"GroupId": "sg-2",
+            "SecurityGroupRule": [
+              {"SecurityGroupRuleId": "sgr-1", "tag": 1, "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "CidrIpv4": "0.0.0.0/0"}},
+              {"SecurityGroupRuleId": "sgr-2", "tag": 2, "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "PrefixListId": "pl-9"}}]}}}});
+    let document = decode_json(event).unwrap();
+    assert_eq!(document.kind, InputKind::EventBridgeEvent);
+    assert_eq!(
+        summaries(&document.rules),
+        [
+            "ingress tcp 3389 0.0.0.0/0 group=sg-2 rule=sgr-1 account=222233334444 region=us-east-2",
+            "ingress tcp 443 pl-9 group=sg-2 rule=sgr-2 account=222233334444 region=us-east-2",
+        ]
+    );
+    assert_eq!(
+        document.events[0].actor.arn.as_deref(),
+        Some("arn:aws:sts::222233334444:assumed-role/dev/alice")
+    );
+}
+
+#[test]
+fn prefix_list_changes_with_lists_of_entries() {
+    let request = json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-7",
+        "AddEntry": [{"Cidr": "0.0.0.0/0"}, {"cidr": "::/0"}], "RemoveEntry": {"Cidr": "10.0.0.0/8"}}});
+    let document = decode_json(request).unwrap();
+    assert_eq!(
+        document.events[0].change,
+        Change::PrefixListModified {
+            prefix_list_id: "pl-7".to_owned(),
+            added: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
+            removed: vec!["10.0.0.0/8".parse().unwrap()],
+        }
+    );
+}
+
+#[test]
+fn unknown_shapes_and_bad_values_are_errors_naming_the_field() {
+    let unknown = decode_json(json!({"hello": "world"})).unwrap_err();
+    assert!(
+        matches!(unknown, InputError::UnknownShape { .. }),
+        "{unknown}"
+    );
+    assert!(unknown.to_string().contains("`hello`"));
+
+    let bad_protocol = decode_json(json!({"SecurityGroupRules": [{"GroupId": "sg-1",
+        "IpProtocol": "bogus", "CidrIpv4": "0.0.0.0/0"}]}))
+    .unwrap_err();
+    assert!(
+        bad_protocol
+            .to_string()
+            .contains("SecurityGroupRules[0].IpProtocol"),
+        "{bad_protocol}"
+    );
+
+    let bad_cidr = decode_json(json!({"eventName": "AuthorizeSecurityGroupIngress",
+        "eventSource": "ec2.amazonaws.com", "requestParameters": {"groupId": "sg-1",
+        "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+        "ipRanges": {"items": [{"cidrIp": "0.0.0.0/33"}]}}]}}}))
+    .unwrap_err();
+    assert!(
+        bad_cidr
+            .to_string()
+            .contains("requestParameters.ipPermissions.items[0].ipRanges.items[0].cidrIp"),
+        "{bad_cidr}"
+    );
+
+    let reversed = decode_json(json!({"SecurityGroupRules": [{"GroupId": "sg-1",
+        "IpProtocol": "tcp", "FromPort": 90, "ToPort": 80, "CidrIpv4": "0.0.0.0/0"}]}))
+    .unwrap_err();
+    assert!(reversed.to_string().contains("reversed"), "{reversed}");
+
+    let empty_log = decode_json(json!({"Records": []})).unwrap_err();
+    assert!(empty_log.to_string().contains("empty"), "{empty_log}");
+}

@@ -1,0 +1,16 @@
+//! sgguard's integration tests, compiled as one binary.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod baseline;
+mod cli;
+mod common;
+mod decoders;
+mod fixtures;
+mod properties;
+mod sarif;
