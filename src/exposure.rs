@@ -196,9 +196,16 @@ pub fn public_size(net: IpNet) -> PublicSize {
 
 /// Public size of the union of many CIDRs: overlapping ranges count once.
 pub fn public_size_of_union<'a>(nets: impl IntoIterator<Item = &'a IpNet>) -> PublicSize {
+    let mut nets = nets.into_iter().peekable();
+    let Some(first) = nets.next() else {
+        return PublicSize::default();
+    };
+    if nets.peek().is_none() {
+        return public_size(*first);
+    }
     let mut v4 = RangeSetBlaze::<u32>::new();
     let mut v6 = RangeSetBlaze::<u128>::new();
-    for net in nets {
+    for net in std::iter::once(first).chain(nets) {
         match net {
             IpNet::V4(n) => {
                 v4.ranges_insert(v4_range(*n));

@@ -63,14 +63,14 @@ impl Protocol {
     }
 
     /// The name used in findings: `all`, `tcp`, `udp`, `icmp`, `icmpv6` or the number.
-    pub fn name(self) -> String {
+    pub fn name(self) -> std::borrow::Cow<'static, str> {
         match self {
-            Protocol::All => "all".to_owned(),
-            Protocol::Tcp => "tcp".to_owned(),
-            Protocol::Udp => "udp".to_owned(),
-            Protocol::Icmp => "icmp".to_owned(),
-            Protocol::Icmpv6 => "icmpv6".to_owned(),
-            Protocol::Other(n) => n.to_string(),
+            Protocol::All => "all".into(),
+            Protocol::Tcp => "tcp".into(),
+            Protocol::Udp => "udp".into(),
+            Protocol::Icmp => "icmp".into(),
+            Protocol::Icmpv6 => "icmpv6".into(),
+            Protocol::Other(n) => n.to_string().into(),
         }
     }
 }

@@ -460,3 +460,37 @@ fn policy_errors_name_the_file_line_and_field() {
     assert!(policy_error("").contains("empty"));
     assert!(policy_error("rules: [").contains("bad.yaml"));
 }
+
+#[test]
+fn a_rule_open_on_its_own_does_not_drag_small_rules_in() {
+    // Revoking 0.0.0.0/0 fixes the group; the partner's /32 is not part of the problem.
+    assert_eq!(
+        verdict_with(
+            &default_baseline(),
+            "tcp 22 from 0.0.0.0/0; tcp 22 from 8.8.8.8/32"
+        ),
+        vec![vec![ADMIN.to_owned(), UNAPPROVED.to_owned()], vec![]]
+    );
+}
+
+#[test]
+fn only_the_rules_a_combination_needs_are_findings() {
+    // Two /9s make the /8; the /32 beside them is not needed.
+    assert_eq!(
+        verdict_with(
+            &default_baseline(),
+            "tcp 22 from 8.8.8.8/32; tcp 22 from 11.0.0.0/9; tcp 22 from 11.128.0.0/9"
+        ),
+        vec![
+            vec![],
+            vec![ADMIN.to_owned(), UNAPPROVED.to_owned()],
+            vec![ADMIN.to_owned(), UNAPPROVED.to_owned()]
+        ]
+    );
+    // Three /9s: revoking the two largest-first leaves a /9, which is compliant.
+    let verdict = verdict_with(
+        &default_baseline(),
+        "tcp 22 from 11.0.0.0/9; tcp 22 from 11.128.0.0/9; tcp 22 from 12.0.0.0/9",
+    );
+    assert_eq!(verdict.iter().filter(|ids| !ids.is_empty()).count(), 2);
+}

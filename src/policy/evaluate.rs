@@ -5,6 +5,7 @@
 //! the group's other rules of the same direction and protocol that open the same port.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::slice;
 
 use ipnet::IpNet;
@@ -13,7 +14,7 @@ use jiff::civil::Date;
 use super::baseline::{Baseline, BaselineRule, ExemptionScope, PortSet, Source, parse_date};
 use crate::exposure::{PublicSize, public_size, public_size_of_union};
 use crate::finding::{ExemptionMatch, Finding, Violation};
-use crate::rule::{Peer, PortRange, Protocol, SecurityGroupRule};
+use crate::rule::{Direction, Peer, PortRange, Protocol, SecurityGroupRule};
 
 /// Tags of a security group, where the input carries them.
 pub type Tags = BTreeMap<String, String>;
@@ -96,11 +97,41 @@ fn overlaps(a: &IpNet, b: &IpNet) -> bool {
 }
 
 /// "tcp 22", "udp 0-65535", "all traffic", "icmp".
-fn describe_traffic(protocol: Protocol, ports: Option<&PortSet>) -> String {
-    match (protocol, ports) {
-        (Protocol::All, _) => "all traffic".to_owned(),
-        (p, Some(set)) => format!("{p} {set}"),
-        (p, None) => p.to_string(),
+fn write_traffic(
+    out: &mut String,
+    protocol: Protocol,
+    ports: Option<&PortSet>,
+    range: Option<PortRange>,
+) {
+    const SHOWN: usize = 6;
+    match (protocol, range) {
+        (Protocol::All, _) => out.push_str("all traffic"),
+        (p, None) => out.push_str(&p.name()),
+        (p, Some(range)) => {
+            out.push_str(&p.name());
+            let mut shown = 0;
+            let mut hidden = 0;
+            let mut write = |r: PortRange| {
+                if shown == SHOWN {
+                    hidden += 1;
+                    return;
+                }
+                out.push_str(if shown == 0 { " " } else { ", " });
+                let _ = write!(out, "{r}");
+                shown += 1;
+            };
+            match ports {
+                Some(set) => set
+                    .ranges()
+                    .iter()
+                    .filter_map(|r| r.intersection(range))
+                    .for_each(&mut write),
+                None => write(range),
+            }
+            if hidden > 0 {
+                let _ = write!(out, " and {hidden} more");
+            }
+        }
     }
 }
 
@@ -131,13 +162,27 @@ impl<'b> Evaluator<'b> {
             .iter()
             .map(|r| Exposed::new(r, self.baseline))
             .collect();
+        // The sum of the public parts of each direction's rules that are not the internet on
+        // their own bounds any combination: where even the sum stays below the threshold, no
+        // combination can reach it, and the costly search is skipped.
+        let mut bound = [PublicSize::default(); 2];
+        for exposed in group.iter().filter(|e| !e.internet_alone) {
+            if let Some(slot) =
+                bound.get_mut(usize::from(exposed.rule.direction == Direction::Egress))
+            {
+                slot.ipv4 = slot.ipv4.saturating_add(exposed.public.ipv4);
+                slot.ipv6 = slot.ipv6.saturating_add(exposed.public.ipv6);
+            }
+        }
+        let combinable =
+            bound.map(|b| self.baseline.combine_rules && b.reaches(self.baseline.threshold));
         let mut findings = Vec::new();
         for index in 0..group.len() {
             let violations: Vec<Violation> = self
                 .baseline
                 .rules
                 .iter()
-                .filter_map(|b| self.violation(b, index, &group))
+                .filter_map(|b| self.violation(b, index, &group, &combinable))
                 .collect();
             if violations.is_empty() {
                 continue;
@@ -173,8 +218,13 @@ impl<'b> Evaluator<'b> {
         b: &BaselineRule,
         index: usize,
         group: &[Exposed<'_>],
+        combinable: &[bool; 2],
     ) -> Option<Violation> {
         let me = group.get(index)?;
+        let may_combine = combinable
+            .get(usize::from(me.rule.direction == Direction::Egress))
+            .copied()
+            .unwrap_or(true);
         let rule = me.rule;
         if rule.direction != b.direction {
             return None;
@@ -207,7 +257,7 @@ impl<'b> Evaluator<'b> {
                     }
                     if me.internet_alone {
                         Some(String::new())
-                    } else if self.baseline.combine_rules {
+                    } else if may_combine {
                         let span = self.span(b, my_ports);
                         match self.combined(protocol, span.as_ref(), index, group) {
                             Some(partners) => Some(format!(" together with {partners}")),
@@ -218,21 +268,21 @@ impl<'b> Evaluator<'b> {
                     }
                 }
             };
-            let span = self.span(b, my_ports);
-            let traffic = describe_traffic(protocol, span.as_ref());
-            let target = match b.source {
-                Source::Internet => "the internet from ",
-                _ => "",
-            };
+            let mut text = String::with_capacity(64);
+            write_traffic(&mut text, protocol, b.ports.as_ref(), my_ports);
+            text.push_str(match b.source {
+                Source::Internet => " is open to the internet from ",
+                _ => " is open to ",
+            });
+            let _ = write!(text, "{}", rule.peer);
+            if let Some(extra) = reason {
+                text.push_str(&extra);
+            }
             return Some(Violation {
                 policy_rule: b.id.clone(),
                 severity: b.severity,
                 action: b.action,
-                reason: format!(
-                    "{traffic} is open to {target}{}{}",
-                    rule.peer,
-                    reason.unwrap_or_default()
-                ),
+                reason: text,
                 exemption: None,
             });
         }
@@ -248,9 +298,14 @@ impl<'b> Evaluator<'b> {
         }
     }
 
-    /// Whether the rule at `index`, together with the group's other rules for the same
-    /// direction and protocol on some port of `span`, opens it to the internet. Returns the
-    /// partners, for the message.
+    /// Whether the rule at `index` is one of the group's rules that, together, open a port of
+    /// `span` to the internet while none of them does alone. Returns the partners, for the
+    /// message.
+    ///
+    /// Rules that are the internet on their own are findings by themselves and take no part.
+    /// Of the rest, on each port segment, the largest are taken first until their union reaches
+    /// the threshold: those are the rules to revoke, and a small rule that the union does not
+    /// need is left alone.
     fn combined(
         &self,
         protocol: Protocol,
@@ -259,11 +314,12 @@ impl<'b> Evaluator<'b> {
         group: &[Exposed<'_>],
     ) -> Option<String> {
         let me = group.get(index)?;
-        let candidates: Vec<&Exposed<'_>> = group
+        let mut candidates: Vec<&Exposed<'_>> = group
             .iter()
             .filter(|other| {
                 other.rule.direction == me.rule.direction
                     && !other.public.is_empty()
+                    && !other.internet_alone
                     && protocol_matches(protocol, other.rule.protocol)
                     && match (span, other.ports_for(protocol)) {
                         (Some(set), Some(range)) => {
@@ -276,14 +332,49 @@ impl<'b> Evaluator<'b> {
         if candidates.len() < 2 {
             return None;
         }
-        let reaches = |covering: &[&Exposed<'_>]| {
-            public_size_of_union(covering.iter().flat_map(|e| e.nets()))
-                .reaches(self.baseline.threshold)
+        // Largest public part first; ties keep the group's order.
+        candidates.sort_by_key(|c| std::cmp::Reverse((c.public.ipv4, c.public.ipv6)));
+        let needed = |covering: &[&Exposed<'_>]| -> Option<usize> {
+            let mut union: Vec<IpNet> = Vec::new();
+            for (taken, exposed) in covering.iter().enumerate() {
+                union.extend_from_slice(exposed.nets());
+                if public_size_of_union(&union).reaches(self.baseline.threshold) {
+                    return Some(taken + 1);
+                }
+            }
+            None
         };
-        let winners: Option<Vec<&Exposed<'_>>> = match span {
-            None => reaches(&candidates).then_some(candidates),
+        let winners_at = |port: Option<u16>| -> Option<Vec<&Exposed<'_>>> {
+            let covering: Vec<&Exposed<'_>> = candidates
+                .iter()
+                .copied()
+                .filter(|c| match (port, c.ports_for(protocol)) {
+                    (Some(port), Some(range)) => range.contains(port),
+                    _ => true,
+                })
+                .collect();
+            // Cheap bound first: if even the sum of the public parts stays below the
+            // threshold, the union does too.
+            let sum = covering
+                .iter()
+                .fold(PublicSize::default(), |sum, c| PublicSize {
+                    ipv4: sum.ipv4.saturating_add(c.public.ipv4),
+                    ipv6: sum.ipv6.saturating_add(c.public.ipv6),
+                });
+            if !sum.reaches(self.baseline.threshold) {
+                return None;
+            }
+            let count = needed(&covering)?;
+            let winners: Vec<&Exposed<'_>> = covering.into_iter().take(count).collect();
+            winners
+                .iter()
+                .any(|c| std::ptr::eq(c.rule, me.rule))
+                .then_some(winners)
+        };
+        let winners = match span {
+            None => winners_at(None),
             Some(set) => {
-                // Elementary port segments: between any two boundaries, the same rules apply.
+                // Elementary port segments: between two boundaries, the same rules apply.
                 let mut points: Vec<u32> = Vec::new();
                 for r in set.ranges() {
                     points.push(u32::from(r.from));
@@ -302,13 +393,7 @@ impl<'b> Evaluator<'b> {
                     if !set.intersects(PortRange::single(port)) {
                         return None;
                     }
-                    let covering: Vec<&Exposed<'_>> = candidates
-                        .iter()
-                        .copied()
-                        .filter(|c| c.ports_for(protocol).is_none_or(|r| r.contains(port)))
-                        .collect();
-                    let includes_me = covering.iter().any(|c| std::ptr::eq(c.rule, me.rule));
-                    (includes_me && covering.len() > 1 && reaches(&covering)).then_some(covering)
+                    winners_at(Some(port))
                 })
             }
         };
@@ -400,16 +485,22 @@ pub fn group_rules(rules: &[SecurityGroupRule]) -> Vec<Vec<&SecurityGroupRule>> 
     let mut index: std::collections::HashMap<GroupKey<'_>, usize> =
         std::collections::HashMap::new();
     let mut groups: Vec<Vec<&SecurityGroupRule>> = Vec::new();
+    let mut previous: Option<(GroupKey<'_>, usize)> = None;
     for rule in rules {
         let key = (
             rule.account_id.as_deref(),
             rule.region.as_deref(),
             rule.group_id.as_deref(),
         );
-        let slot = *index.entry(key).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
+        // Inputs usually list a group's rules together: skip the hash for those.
+        let slot = match previous {
+            Some((last, slot)) if last == key => slot,
+            _ => *index.entry(key).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }),
+        };
+        previous = Some((key, slot));
         if let Some(group) = groups.get_mut(slot) {
             group.push(rule);
         }
