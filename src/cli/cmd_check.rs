@@ -1,12 +1,10 @@
 //! `sgguard check`: offline evaluation of events, describe output and Terraform plans.
 
-use std::io::Write;
-
 use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, load_baseline, print_error};
 use crate::finding::{Report, ReportError};
 use crate::input;
 use crate::policy::Evaluator;
-use crate::report::{self, Format};
+use crate::report;
 
 pub fn run(args: &CheckArgs) -> u8 {
     let baseline = match load_baseline(args.policy.as_deref()) {
@@ -46,20 +44,11 @@ pub fn run(args: &CheckArgs) -> u8 {
             }
         }
     }
-    let rendered = match args.format {
-        Format::Table => Ok(report::table(&report)),
-        Format::Json => report::json(&report),
-        Format::Sarif => report::sarif(&report, &baseline),
-    };
-    let rendered = match rendered {
-        Ok(text) => text,
-        Err(error) => {
-            print_error(format!("cannot render the report: {error}"));
-            return EXIT_ERROR;
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Err(error) = report::write(&mut stdout, &report, args.format, &baseline) {
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            print_error(format!("cannot write the report: {error}"));
         }
-    };
-    let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{}", rendered.trim_end()).is_err() {
         return EXIT_ERROR;
     }
     if !report.errors.is_empty() {

@@ -1,7 +1,10 @@
 //! `aws ec2 describe-security-group-rules` and `describe-security-groups` output, decoded
 //! straight into typed structures (these files can hold hundreds of thousands of rules).
 
+use std::fmt;
+
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Document;
 use crate::policy::Tags;
@@ -20,12 +23,6 @@ fn field_error(field: String, message: impl Into<String>) -> DescribeError {
         field,
         message: message.into(),
     }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RulesOutput {
-    security_group_rules: Vec<ApiRule>,
 }
 
 #[derive(Deserialize)]
@@ -53,48 +50,139 @@ struct ReferencedGroup {
     user_id: Option<String>,
 }
 
-/// Decodes describe-security-group-rules output.
+/// Decodes describe-security-group-rules output, converting each rule as it is parsed so that
+/// a large file is never held as two lists at once.
 pub fn rules(bytes: &[u8], document: &mut Document) -> Result<(), DescribeError> {
-    let output: RulesOutput = serde_json::from_slice(bytes)?;
-    document.rules.reserve(output.security_group_rules.len());
-    for (i, api) in output.security_group_rules.into_iter().enumerate() {
-        let field = format!("SecurityGroupRules[{i}]");
-        let protocol: Protocol = api
-            .ip_protocol
-            .parse()
-            .map_err(|e| field_error(format!("{field}.IpProtocol"), format!("{e}")))?;
-        let ports = ports_for(protocol, api.from_port, api.to_port)
-            .map_err(|m| field_error(format!("{field}.FromPort"), m))?;
-        let peer = if let Some(cidr) = api.cidr_ipv4.or(api.cidr_ipv6) {
-            Peer::cidr(&cidr).map_err(|m| field_error(format!("{field}.CidrIpv4"), m))?
-        } else if let Some(id) = api.prefix_list_id {
-            Peer::PrefixList { id, entries: None }
-        } else if let Some(ReferencedGroup {
-            group_id: Some(id),
-            user_id,
-        }) = api.referenced_group_info
-        {
-            Peer::Group { id, owner: user_id }
-        } else {
-            return Err(field_error(field, "the rule names no peer"));
-        };
-        document.rules.push(SecurityGroupRule {
-            account_id: api.group_owner_id,
-            region: None,
-            group_id: api.group_id,
-            rule_id: api.security_group_rule_id,
-            direction: if api.is_egress {
-                Direction::Egress
-            } else {
-                Direction::Ingress
-            },
-            protocol,
-            ports,
-            peer,
-            description: api.description,
-        });
+    let mut failure = None;
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    RulesOutput {
+        rules: &mut document.rules,
+        failure: &mut failure,
     }
-    Ok(())
+    .deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}
+
+/// The top-level object: `SecurityGroupRules` is streamed, other keys are skipped.
+struct RulesOutput<'a> {
+    rules: &'a mut Vec<SecurityGroupRule>,
+    failure: &'a mut Option<DescribeError>,
+}
+
+impl<'de> DeserializeSeed<'de> for RulesOutput<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RulesOutput<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object with `SecurityGroupRules`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = false;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "SecurityGroupRules" {
+                map.next_value_seed(RuleList {
+                    rules: &mut *self.rules,
+                    failure: &mut *self.failure,
+                })?;
+                seen = true;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        if seen {
+            Ok(())
+        } else {
+            Err(de::Error::missing_field("SecurityGroupRules"))
+        }
+    }
+}
+
+struct RuleList<'a> {
+    rules: &'a mut Vec<SecurityGroupRule>,
+    failure: &'a mut Option<DescribeError>,
+}
+
+impl<'de> DeserializeSeed<'de> for RuleList<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RuleList<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of security group rules")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some(size) = seq.size_hint() {
+            self.rules.reserve(size);
+        }
+        let mut index = 0;
+        while let Some(api) = seq.next_element::<ApiRule>()? {
+            if self.failure.is_none() {
+                match convert(api, index) {
+                    Ok(rule) => self.rules.push(rule),
+                    Err(error) => *self.failure = Some(error),
+                }
+            }
+            index += 1;
+        }
+        Ok(())
+    }
+}
+
+fn convert(api: ApiRule, i: usize) -> Result<SecurityGroupRule, DescribeError> {
+    let field = format!("SecurityGroupRules[{i}]");
+    let protocol: Protocol = api
+        .ip_protocol
+        .parse()
+        .map_err(|e| field_error(format!("{field}.IpProtocol"), format!("{e}")))?;
+    let ports = ports_for(protocol, api.from_port, api.to_port)
+        .map_err(|m| field_error(format!("{field}.FromPort"), m))?;
+    let peer = if let Some(cidr) = api.cidr_ipv4.or(api.cidr_ipv6) {
+        Peer::cidr(&cidr).map_err(|m| field_error(format!("{field}.CidrIpv4"), m))?
+    } else if let Some(id) = api.prefix_list_id {
+        Peer::PrefixList { id, entries: None }
+    } else if let Some(ReferencedGroup {
+        group_id: Some(id),
+        user_id,
+    }) = api.referenced_group_info
+    {
+        Peer::Group { id, owner: user_id }
+    } else {
+        return Err(field_error(field, "the rule names no peer"));
+    };
+    Ok(SecurityGroupRule {
+        account_id: api.group_owner_id,
+        region: None,
+        group_id: api.group_id,
+        rule_id: api.security_group_rule_id,
+        direction: if api.is_egress {
+            Direction::Egress
+        } else {
+            Direction::Ingress
+        },
+        protocol,
+        ports,
+        peer,
+        description: api.description,
+    })
 }
 
 #[derive(Deserialize)]

@@ -21,3 +21,24 @@ pub enum Format {
 pub fn json(report: &Report) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(report)
 }
+
+/// Writes the report in `format` to `out`, streaming (large reports are not held twice).
+pub fn write(
+    out: &mut dyn std::io::Write,
+    report: &Report,
+    format: Format,
+    baseline: &crate::policy::Baseline,
+) -> std::io::Result<()> {
+    match format {
+        Format::Table => out.write_all(table(report).as_bytes())?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Sarif => {
+            out.write_all(sarif(report, baseline)?.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()
+}
