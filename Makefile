@@ -5,11 +5,13 @@ SHELL := /bin/bash
 # Builds are cached outside the checkout so that fresh clones (CI) reuse them.
 export CARGO_TARGET_DIR ?= /var/tmp/sgguard-target
 export CARGO_TERM_COLOR ?= never
+# Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
+VENV ?= /var/tmp/sgguard-venv
 
-.PHONY: test lint rust-test build release bench demo
+.PHONY: test lint rust-test infra-test build release bench demo
 
-## test: everything CI checks — formatting, clippy, unit/integration/CLI tests
-test: lint rust-test
+## test: everything CI checks — formatting, clippy, Rust tests, infrastructure tests
+test: lint rust-test infra-test
 
 lint:
 	cargo fmt --all -- --check
@@ -17,6 +19,10 @@ lint:
 
 rust-test:
 	cargo test --locked --all-targets
+
+## infra-test: cfn-lint, checkov, HCL checks and the StackSet deployed into moto (own venv)
+infra-test:
+	bash tests/infra/run.sh $(VENV)
 
 build:
 	cargo build --locked

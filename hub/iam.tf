@@ -12,7 +12,6 @@ resource "aws_iam_role" "lambda" {
         Effect    = "Allow"
         Principal = { Service = "lambda.amazonaws.com" }
         Action    = "sts:AssumeRole"
-        Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
     ]
   })
@@ -109,6 +108,7 @@ resource "aws_iam_role" "scheduler" {
   description = "Used by EventBridge Scheduler to start the sgguard sweep."
   tags        = var.tags
 
+  # aws:SourceAccount: EventBridge Scheduler's documented confused-deputy guard.
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [

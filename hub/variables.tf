@@ -254,9 +254,14 @@ variable "sweep_schedule_expression" {
 }
 
 variable "sweep_schedule_timezone" {
-  description = "Time zone of a cron() sweep expression."
+  description = "Time zone (IANA name, e.g. Europe/Paris) of a cron() sweep expression."
   type        = string
   default     = "UTC"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_+/-]+$", var.sweep_schedule_timezone))
+    error_message = "sweep_schedule_timezone must be an IANA time zone name such as \"UTC\" or \"Europe/Paris\"."
+  }
 }
 
 variable "sweep_remediate" {

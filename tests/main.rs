@@ -13,4 +13,5 @@ mod common;
 mod decoders;
 mod fixtures;
 mod properties;
+mod readme;
 mod sarif;

@@ -36,9 +36,9 @@ module "sgguard" {
   create_trail          = false
   is_organization_trail = true
 
-  notification_emails = var.notification_emails
-  sweep_regions       = var.regions
-  sweep_enabled       = true
+  notification_emails       = var.notification_emails
+  sweep_regions             = var.regions
+  sweep_enabled             = true
   sweep_schedule_expression = "cron(0 6 * * ? *)"
 
   tags = { project = "sgguard" }

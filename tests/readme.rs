@@ -1,0 +1,104 @@
+//! README.md stays true: every `$ sgguard …` line in its console blocks is run, its shown
+//! output compared, and its exit code checked against the `# exit N` line after it.
+
+use assert_cmd::Command;
+
+struct Example {
+    args: Vec<String>,
+    shown: Vec<String>,
+    exit: i32,
+}
+
+/// Splits a command line on spaces, keeping double-quoted words whole.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ' ' if !quoted => {
+                if !current.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+            other => current.push(other),
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+fn examples(readme: &str) -> Vec<Example> {
+    let mut out = Vec::new();
+    let mut in_console = false;
+    let mut current: Option<Example> = None;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_console = line.trim() == "```console";
+            continue;
+        }
+        if !in_console {
+            continue;
+        }
+        if let Some(command) = line.strip_prefix("$ sgguard ") {
+            assert!(
+                current.is_none(),
+                "`{line}` follows a command without `# exit`"
+            );
+            current = Some(Example {
+                args: words(command),
+                shown: Vec::new(),
+                exit: -1,
+            });
+        } else if let Some(code) = line.strip_prefix("# exit ") {
+            let mut example = current.take().expect("`# exit` without a command");
+            example.exit = code.trim().parse().unwrap();
+            out.push(example);
+        } else if let Some(example) = current.as_mut() {
+            example.shown.push(line.to_owned());
+        }
+    }
+    assert!(current.is_none(), "a README command has no `# exit` line");
+    out
+}
+
+#[test]
+fn every_readme_command_runs_as_shown() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let examples = examples(&readme);
+    assert!(
+        examples.len() >= 6,
+        "only {} README commands found",
+        examples.len()
+    );
+    for example in examples {
+        let output = Command::cargo_bin("sgguard")
+            .unwrap()
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("SGGUARD_POLICY")
+            .args(&example.args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(example.exit),
+            "`sgguard {}`: {}",
+            example.args.join(" "),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if !example.shown.is_empty() {
+            let actual: Vec<&str> = stdout.lines().collect();
+            assert_eq!(
+                actual,
+                example.shown,
+                "`sgguard {}` output",
+                example.args.join(" ")
+            );
+        }
+    }
+}
