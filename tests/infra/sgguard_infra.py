@@ -19,7 +19,8 @@ SPOKE_TEMPLATE = SPOKE / "sgguard-spoke.yaml"
 EVENT_PATTERN_FILE = HUB / "event-pattern.json"
 REMEDIATION_ACTIONS_FILE = SPOKE / "remediation-actions.json"
 # Real CloudTrail events shared by the project (DESIGN.md "Real components in tests").
-CLOUDTRAIL_FIXTURES = REPO.parent / "shared" / "fixtures" / "cloudtrail"
+# The project keeps its own copy of the shared fixtures (tests/fixtures.rs checks they match).
+CLOUDTRAIL_FIXTURES = REPO / "tests" / "fixtures" / "cloudtrail"
 
 # No real credentials, profiles or instance metadata may be picked up by boto3.
 for _key in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
