@@ -8,20 +8,26 @@ export CARGO_TERM_COLOR ?= never
 # Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
 VENV ?= /var/tmp/sgguard-venv
 
-.PHONY: test lint rust-test infra-test build release bench demo
+.PHONY: test lint venv rust-test infra-test build release bench demo
+export VENV
 
-## test: everything CI checks — formatting, clippy, Rust tests, infrastructure tests
-test: lint rust-test infra-test
+## test: everything CI checks — formatting, clippy, Rust tests (the hub flow against moto),
+## infrastructure tests
+test: lint venv rust-test infra-test
+
+## venv: the Python tools (moto server, cfn-lint, checkov, python-hcl2, pytest), installed once
+venv:
+	bash tests/infra/run.sh $(VENV) --install-only
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --all-targets -- -D warnings
 
-rust-test:
+rust-test: venv
 	cargo test --locked --all-targets
 
-## infra-test: cfn-lint, checkov, HCL checks and the StackSet deployed into moto (own venv)
-infra-test:
+## infra-test: cfn-lint, checkov, HCL checks, the StackSet deployed into moto, the emulator
+infra-test: venv
 	bash tests/infra/run.sh $(VENV)
 
 build:

@@ -2,13 +2,19 @@
 //!
 //! The pipeline, as the modules read: inputs ([`event`], [`input`]) decode into normalized
 //! [`rule`]s; the [`policy`] baseline evaluates them (with [`exposure`] deciding what "the
-//! internet" is) into [`finding`]s; [`report`] renders them; [`cli`] drives it all.
+//! internet" is) into [`finding`]s; [`report`] renders them. In the hub, [`remediate`] takes
+//! one event end to end through the [`aws`] adapters; [`lambda`] and [`cli`] are the two faces
+//! of the one binary, configured by [`settings`].
 
+pub mod aws;
 pub mod cli;
 pub mod event;
 pub mod exposure;
 pub mod finding;
 pub mod input;
+pub mod lambda;
 pub mod policy;
+pub mod remediate;
 pub mod report;
 pub mod rule;
+pub mod settings;

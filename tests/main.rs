@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod decoders;
 mod fixtures;
+mod hub;
 mod properties;
 mod readme;
 mod sarif;

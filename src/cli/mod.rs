@@ -3,6 +3,7 @@
 //! 1 findings, 2 error.
 
 mod cmd_check;
+mod cmd_handle_event;
 mod cmd_policy;
 
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ pub struct Cli {
 pub enum Command {
     /// Check CloudTrail events, describe output or Terraform plans offline (no AWS call)
     Check(CheckArgs),
+    /// Handle EventBridge/CloudTrail events exactly as the hub Lambda does (revokes in AWS)
+    HandleEvent(HandleEventArgs),
     /// Show, validate and explain baseline policies
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -54,6 +57,25 @@ pub struct CheckArgs {
     /// describe-security-groups output, Terraform plans (`terraform show -json`); `-` is stdin
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HandleEventArgs {
+    /// `enforce` revokes, `audit` only reports what would be revoked [env: SGGUARD_MODE]
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::settings::Mode>,
+    /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// SNS topic for notifications [env: SGGUARD_TOPIC_ARN; default: none]
+    #[arg(long, value_name = "ARN")]
+    pub topic_arn: Option<String>,
+    /// Role assumed in member accounts [env: SGGUARD_ROLE_NAME; default: sgguard-remediation]
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// Event files (EventBridge events or CloudTrail records); `-` is stdin
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -111,6 +133,7 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => cmd_check::run(&args),
+        Command::HandleEvent(args) => cmd_handle_event::run(&args),
         Command::Policy(command) => cmd_policy::run(command),
     }
 }

@@ -2,6 +2,7 @@
 # Runs the infrastructure tests (hub/ Terraform, spoke-infra/ CloudFormation).
 #
 #   bash tests/infra/run.sh VENV_DIR [pytest args...]
+#   bash tests/infra/run.sh VENV_DIR --install-only     (what `make venv` runs)
 #
 # Creates VENV_DIR with python3 -m venv if it is missing and installs
 # tests/infra/requirements.txt into it; checkov goes into its own venv VENV_DIR/checkov
@@ -54,6 +55,11 @@ if [[ $want != "$have" ]]; then
     echo "$want" >"$stamp_file"
 fi
 
+if [[ ${1:-} == --install-only ]]; then
+    exit 0
+fi
+
 export SGGUARD_CHECKOV=$venv/checkov/bin/checkov
+export PYTHONDONTWRITEBYTECODE=1
 cd "$repo"
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/infra "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/infra tests/hub "$@"

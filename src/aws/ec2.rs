@@ -1,0 +1,277 @@
+//! EC2 in one member account and region: re-reading a group's live rules, resolving prefix
+//! lists, finding the groups that use a prefix list, and revoking rules by rule id.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::Filter;
+use ipnet::IpNet;
+
+use super::AwsError;
+use crate::policy::Tags;
+use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule, ports_for};
+
+pub struct Ec2 {
+    client: aws_sdk_ec2::Client,
+    account: String,
+    region: String,
+}
+
+/// What happened to one rule sgguard tried to revoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked,
+    /// Someone (or an earlier try) removed it first: the goal is met.
+    AlreadyGone,
+    Failed(AwsError),
+}
+
+impl Ec2 {
+    pub fn new(client: aws_sdk_ec2::Client, account: &str, region: &str) -> Self {
+        Ec2 {
+            client,
+            account: account.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+
+    fn error<E>(&self, operation: &'static str, error: &E) -> AwsError
+    where
+        E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        AwsError::new(operation, &self.account, &self.region, error)
+    }
+
+    /// The group's tags, or `None` when the group no longer exists.
+    pub async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
+        match self
+            .client
+            .describe_security_groups()
+            .group_ids(group_id)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.security_groups().first().map(|group| {
+                group
+                    .tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
+                    .collect::<BTreeMap<_, _>>()
+            })),
+            Err(error) => {
+                let error = self.error("DescribeSecurityGroups", &error);
+                if error.code_is("InvalidGroup.NotFound") || error.code_is("InvalidGroupId") {
+                    Ok(None)
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
+    /// Resolves a default-VPC group name (old CloudTrail events name groups that way).
+    pub async fn group_id_by_name(&self, name: &str) -> Result<Option<String>, AwsError> {
+        let output = self
+            .client
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-name").values(name).build())
+            .send()
+            .await
+            .map_err(|e| self.error("DescribeSecurityGroups", &e))?;
+        Ok(output
+            .security_groups()
+            .first()
+            .and_then(|g| g.group_id())
+            .map(str::to_owned))
+    }
+
+    /// The live rules of one group (both directions), read now.
+    pub async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        let filter = Filter::builder().name("group-id").values(group_id).build();
+        self.rules(Some(filter)).await
+    }
+
+    /// Every rule in the region (for prefix-list changes and sweeps), paginated.
+    pub async fn all_rules(&self) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        self.rules(None).await
+    }
+
+    async fn rules(&self, filter: Option<Filter>) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        let mut pages = self
+            .client
+            .describe_security_group_rules()
+            .set_filters(filter.map(|f| vec![f]))
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut rules = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("DescribeSecurityGroupRules", &e))?;
+            for api in page.security_group_rules() {
+                match self.convert(api) {
+                    Ok(rule) => rules.push(rule),
+                    // A rule sgguard cannot read is reported, never guessed at.
+                    Err(message) => {
+                        return Err(AwsError {
+                            operation: "DescribeSecurityGroupRules",
+                            account: self.account.clone(),
+                            region: self.region.clone(),
+                            code: None,
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(rules)
+    }
+
+    fn convert(
+        &self,
+        api: &aws_sdk_ec2::types::SecurityGroupRule,
+    ) -> Result<SecurityGroupRule, String> {
+        let id = api.security_group_rule_id().unwrap_or("?");
+        let protocol: Protocol = api
+            .ip_protocol()
+            .unwrap_or("-1")
+            .parse()
+            .map_err(|e| format!("rule `{id}`: {e}"))?;
+        let ports = ports_for(
+            protocol,
+            api.from_port().map(i64::from),
+            api.to_port().map(i64::from),
+        )
+        .map_err(|m| format!("rule `{id}`: {m}"))?;
+        let peer = if let Some(cidr) = api.cidr_ipv4().or(api.cidr_ipv6()) {
+            Peer::cidr(cidr).map_err(|m| format!("rule `{id}`: {m}"))?
+        } else if let Some(list) = api.prefix_list_id() {
+            Peer::PrefixList {
+                id: list.to_owned(),
+                entries: None,
+            }
+        } else if let Some(group) = api.referenced_group_info().and_then(|g| {
+            g.group_id()
+                .map(|gid| (gid.to_owned(), g.user_id().map(str::to_owned)))
+        }) {
+            Peer::Group {
+                id: group.0,
+                owner: group.1,
+            }
+        } else {
+            return Err(format!("rule `{id}` names no peer"));
+        };
+        Ok(SecurityGroupRule {
+            account_id: Some(
+                api.group_owner_id()
+                    .map_or_else(|| self.account.clone(), str::to_owned),
+            ),
+            region: Some(self.region.clone()),
+            group_id: api.group_id().map(str::to_owned),
+            rule_id: api.security_group_rule_id().map(str::to_owned),
+            direction: if api.is_egress().unwrap_or(false) {
+                Direction::Egress
+            } else {
+                Direction::Ingress
+            },
+            protocol,
+            ports,
+            peer,
+            description: api.description().map(str::to_owned),
+        })
+    }
+
+    /// The entries of a managed prefix list.
+    pub async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
+        let mut pages = self
+            .client
+            .get_managed_prefix_list_entries()
+            .prefix_list_id(prefix_list_id)
+            .into_paginator()
+            .send();
+        let mut entries = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("GetManagedPrefixListEntries", &e))?;
+            for entry in page.entries() {
+                if let Some(net) = entry.cidr().and_then(|c| c.trim().parse::<IpNet>().ok()) {
+                    entries.push(net);
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Revokes rules of one group by rule id, one direction per call. When a rule is already
+    /// gone the call fails for all, so each rule is then revoked on its own to tell which.
+    pub async fn revoke(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> Vec<(String, RevokeOutcome)> {
+        if rule_ids.is_empty() {
+            return Vec::new();
+        }
+        match self.revoke_call(group_id, direction, rule_ids).await {
+            Ok(()) => rule_ids
+                .iter()
+                .map(|id| (id.clone(), RevokeOutcome::Revoked))
+                .collect(),
+            Err(error) if rule_ids.len() > 1 && is_gone(&error) => {
+                let mut outcomes = Vec::with_capacity(rule_ids.len());
+                for id in rule_ids {
+                    let one = std::slice::from_ref(id);
+                    let outcome = match self.revoke_call(group_id, direction, one).await {
+                        Ok(()) => RevokeOutcome::Revoked,
+                        Err(error) if is_gone(&error) => RevokeOutcome::AlreadyGone,
+                        Err(error) => RevokeOutcome::Failed(error),
+                    };
+                    outcomes.push((id.clone(), outcome));
+                }
+                outcomes
+            }
+            Err(error) if is_gone(&error) => rule_ids
+                .iter()
+                .map(|id| (id.clone(), RevokeOutcome::AlreadyGone))
+                .collect(),
+            Err(error) => rule_ids
+                .iter()
+                .map(|id| (id.clone(), RevokeOutcome::Failed(error.clone())))
+                .collect(),
+        }
+    }
+
+    async fn revoke_call(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> Result<(), AwsError> {
+        tracing::info!(account = %self.account, region = %self.region, group = group_id, rules = ?rule_ids, %direction, "revoking");
+        match direction {
+            Direction::Ingress => self
+                .client
+                .revoke_security_group_ingress()
+                .group_id(group_id)
+                .set_security_group_rule_ids(Some(rule_ids.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error("RevokeSecurityGroupIngress", &e)),
+            Direction::Egress => self
+                .client
+                .revoke_security_group_egress()
+                .group_id(group_id)
+                .set_security_group_rule_ids(Some(rule_ids.to_vec()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error("RevokeSecurityGroupEgress", &e)),
+        }
+    }
+}
+
+/// The rule (or its group) no longer exists.
+fn is_gone(error: &AwsError) -> bool {
+    error.code_is("InvalidSecurityGroupRuleId.NotFound")
+        || error.code_is("InvalidPermission.NotFound")
+        || error.code_is("InvalidGroup.NotFound")
+}

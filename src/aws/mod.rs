@@ -1,0 +1,182 @@
+//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, SNS and
+//! Organizations. Everything sgguard asks of AWS goes through this module, so the calls it makes
+//! (and the IAM actions it needs) are listed in one place: [`ACTIONS`].
+
+mod credentials;
+mod ec2;
+mod sns;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_sts::error::ProvideErrorMetadata;
+
+pub use credentials::CredentialCache;
+pub use ec2::{Ec2, RevokeOutcome};
+pub use sns::{Notification, publish};
+
+/// Every AWS API action sgguard calls, as IAM names it.
+pub const ACTIONS: &[&str] = &[
+    "sts:AssumeRole",
+    "sts:GetCallerIdentity",
+    "organizations:DescribeAccount",
+    "sns:Publish",
+    "ec2:DescribeSecurityGroupRules",
+    "ec2:DescribeSecurityGroups",
+    "ec2:GetManagedPrefixListEntries",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:RevokeSecurityGroupEgress",
+];
+
+/// An AWS call that failed, with where and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{operation} in account `{account}`, region `{region}` failed: {message}")]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub account: String,
+    pub region: String,
+    /// The AWS error code (`AccessDenied`, `InvalidGroup.NotFound`, …) when AWS gave one.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    pub fn new<E>(operation: &'static str, account: &str, region: &str, error: &E) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let code = error.code().map(str::to_owned);
+        let message = match (error.code(), error.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => aws_sdk_sts::error::DisplayErrorContext(error).to_string(),
+        };
+        AwsError {
+            operation,
+            account: account.to_owned(),
+            region: region.to_owned(),
+            code,
+            message,
+        }
+    }
+
+    /// Denied by IAM or an SCP: retrying will not help until someone fixes permissions.
+    pub fn is_access_denied(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| {
+            code.contains("AccessDenied")
+                || code.contains("UnauthorizedOperation")
+                || code.contains("AuthFailure")
+                || code == "InvalidClientTokenId"
+        })
+    }
+
+    pub fn code_is(&self, prefix: &str) -> bool {
+        self.code.as_deref().is_some_and(|c| c.starts_with(prefix))
+    }
+}
+
+/// The hub's AWS context: its own configuration and account, and caches for member
+/// credentials and account names. Built once per process (Lambda init or CLI start).
+pub struct Aws {
+    base: SdkConfig,
+    hub_account: String,
+    credentials: CredentialCache,
+    account_names: moka::future::Cache<String, Option<String>>,
+    organizations: aws_sdk_organizations::Client,
+    sns: aws_sdk_sns::Client,
+}
+
+impl Aws {
+    /// Loads the standard AWS configuration (environment, profile, container or instance
+    /// role; `AWS_ENDPOINT_URL` for the local emulator), with throttling retried by the SDK.
+    pub async fn from_env(role_name: &str) -> Result<Arc<Aws>, AwsError> {
+        let base = aws_config::defaults(BehaviorVersion::latest())
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(6)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            .load()
+            .await;
+        Aws::from_config(base, role_name).await
+    }
+
+    /// Builds the context from a given configuration (tests point it at the emulator).
+    pub async fn from_config(base: SdkConfig, role_name: &str) -> Result<Arc<Aws>, AwsError> {
+        let region = base
+            .region()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let sts = aws_sdk_sts::Client::new(&base);
+        let identity = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::new("GetCallerIdentity", "hub", &region, &e))?;
+        let hub_account = identity.account().unwrap_or_default().to_owned();
+        Ok(Arc::new(Aws {
+            credentials: CredentialCache::new(sts, role_name, &hub_account),
+            account_names: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(3600))
+                .build(),
+            organizations: aws_sdk_organizations::Client::new(&base),
+            sns: aws_sdk_sns::Client::new(&base),
+            hub_account,
+            base,
+        }))
+    }
+
+    pub fn hub_account(&self) -> &str {
+        &self.hub_account
+    }
+
+    pub fn role_name(&self) -> &str {
+        self.credentials.role_name()
+    }
+
+    /// The credential cache (for its AssumeRole count, among others).
+    pub fn credentials(&self) -> &CredentialCache {
+        &self.credentials
+    }
+
+    /// An EC2 client for `account` in `region`: the hub's own credentials for the hub account,
+    /// the cached assumed role for any other.
+    pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
+        let mut config = aws_sdk_ec2::config::Builder::from(&self.base)
+            .region(aws_sdk_ec2::config::Region::new(region.to_owned()));
+        if account != self.hub_account {
+            let credentials = self.credentials.get(account, region).await?;
+            config = config.credentials_provider(credentials);
+        }
+        Ok(Ec2::new(
+            aws_sdk_ec2::Client::from_conf(config.build()),
+            account,
+            region,
+        ))
+    }
+
+    /// The account's name from Organizations, cached; `None` when Organizations cannot tell
+    /// (not a member, no permission): a name is nice to have, never a reason to fail.
+    pub async fn account_name(&self, account: &str) -> Option<String> {
+        let organizations = self.organizations.clone();
+        let id = account.to_owned();
+        self.account_names
+            .get_with(id.clone(), async move {
+                match organizations.describe_account().account_id(&id).send().await {
+                    Ok(output) => output.account().and_then(|a| a.name()).map(str::to_owned),
+                    Err(error) => {
+                        tracing::debug!(account = %id, error = %aws_sdk_organizations::error::DisplayErrorContext(&error), "no account name");
+                        None
+                    }
+                }
+            })
+            .await
+    }
+
+    pub fn sns(&self) -> &aws_sdk_sns::Client {
+        &self.sns
+    }
+}

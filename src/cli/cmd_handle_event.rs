@@ -1,0 +1,104 @@
+//! `sgguard handle-event`: exactly what the Lambda does, for each event file, in one process
+//! (one credential cache); one outcome JSON per event on stdout.
+
+use std::io::Write;
+
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, HandleEventArgs, load_baseline, print_error};
+use crate::aws::Aws;
+use crate::input::read_input;
+use crate::remediate::Remediator;
+use crate::settings::Settings;
+
+pub fn run(args: &HandleEventArgs) -> u8 {
+    crate::lambda::init_logging("warn");
+    let mut settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    if let Some(mode) = args.mode {
+        settings.mode = mode;
+    }
+    if let Some(policy) = &args.policy {
+        settings.policy = Some(policy.clone());
+    }
+    if let Some(topic) = &args.topic_arn {
+        settings.topic_arn = Some(topic.clone());
+    }
+    if let Some(role) = &args.role_name {
+        settings.role_name.clone_from(role);
+    }
+    let baseline = match load_baseline(settings.policy.as_deref()) {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    // Read every event first: a bad file is reported before anything is changed in AWS.
+    let mut events = Vec::with_capacity(args.files.len());
+    for file in &args.files {
+        let parsed = read_input(file)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| {
+                serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .map_err(|e| format!("`{file}` is not valid JSON: {e}"))
+            });
+        match parsed {
+            Ok(value) => events.push((file, value)),
+            Err(error) => {
+                print_error(error);
+                return EXIT_ERROR;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            print_error(format!("cannot start the async runtime: {error}"));
+            return EXIT_ERROR;
+        }
+    };
+    runtime.block_on(async {
+        let aws = match Aws::from_env(&settings.role_name).await {
+            Ok(aws) => aws,
+            Err(error) => {
+                print_error(error);
+                return EXIT_ERROR;
+            }
+        };
+        let remediator = Remediator {
+            aws: &aws,
+            baseline: &baseline,
+            mode: settings.mode,
+            topic_arn: settings.topic_arn.as_deref(),
+        };
+        let mut errors = false;
+        let mut findings = false;
+        let mut stdout = std::io::stdout().lock();
+        for (file, value) in &events {
+            let (outcome, error) = remediator.handle(value).await;
+            if let Some(error) = &error {
+                print_error(format!("`{file}`: {error}"));
+                errors = true;
+            }
+            findings |= outcome.open_findings() > 0;
+            let line = serde_json::to_string(&outcome).unwrap_or_default();
+            if writeln!(stdout, "{line}").is_err() {
+                return EXIT_ERROR;
+            }
+        }
+        if errors {
+            EXIT_ERROR
+        } else if findings {
+            EXIT_FINDINGS
+        } else {
+            EXIT_CLEAN
+        }
+    })
+}

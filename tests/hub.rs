@@ -1,0 +1,922 @@
+//! The hub flow against the AWS API emulator (moto server, over HTTP on loopback): an
+//! Organization with the hub and member accounts in two regions, members reached only through
+//! AssumeRole, notifications read back from an SQS queue subscribed to the topic.
+//!
+//! `tests/hub/emulator.py` runs moto and a counting proxy in front of it (it counts AssumeRole
+//! calls and can deny chosen calls, as IAM would). It needs the project venv that `make test`
+//! builds (`VENV`, default `/var/tmp/sgguard-venv`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+
+use aws_sdk_ec2::types::{
+    AddPrefixListEntry, Filter, IpPermission, IpRange, Ipv6Range, PrefixListId,
+    SecurityGroupRuleRequest, SecurityGroupRuleUpdate,
+};
+use aws_sdk_sts::config::{Credentials, Region, SharedCredentialsProvider};
+use serde_json::{Value, json};
+use sgguard::aws::Aws;
+use sgguard::policy::Baseline;
+use sgguard::remediate::{HandleError, Outcome, Remediator, Status};
+use sgguard::settings::Mode;
+
+const HUB_REGION: &str = "us-east-1";
+const OTHER_REGION: &str = "eu-west-1";
+
+/// moto server plus the counting proxy, stopped when dropped.
+struct Emulator {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    proxy: String,
+}
+
+impl Emulator {
+    fn start() -> Emulator {
+        let venv = std::env::var("VENV").unwrap_or_else(|_| "/var/tmp/sgguard-venv".to_owned());
+        let python = format!("{venv}/bin/python");
+        assert!(
+            std::path::Path::new(&python).exists(),
+            "the hub tests need the project venv with moto at `{venv}`: run `make test` (or `make venv`)"
+        );
+        let mut child = Command::new(&python)
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/hub/emulator.py"
+            ))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start tests/hub/emulator.py");
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let ports: Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("emulator said `{line}`: {e}"));
+        Emulator {
+            stdin: child.stdin.take(),
+            child,
+            proxy: ports["proxy"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    fn control(&self, path: &str, body: Option<Value>) -> Value {
+        // A tiny HTTP/1.1 client: the control API is plain JSON on loopback.
+        use std::io::{Read, Write};
+        let address = self.proxy.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let method = if path == "counts" { "GET" } else { "POST" };
+        write!(
+            stream,
+            "{method} /_sgguard/{path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
+        serde_json::from_str(body).unwrap_or(Value::Null)
+    }
+
+    fn count(&self, action: &str) -> u64 {
+        self.control("counts", None)["counts"][action]
+            .as_u64()
+            .unwrap_or(0)
+    }
+
+    fn assumed(&self) -> Vec<String> {
+        self.control("counts", None)["assumed"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn reset(&self) {
+        self.control("reset", None);
+    }
+
+    fn deny(&self, action: &str, matching: &str) {
+        self.control("deny", Some(json!({"action": action, "match": matching})));
+    }
+
+    fn config(&self, region: &str, credentials: Credentials) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(&self.proxy)
+            .credentials_provider(SharedCredentialsProvider::new(credentials))
+            .build()
+    }
+
+    fn hub_config(&self, region: &str) -> aws_config::SdkConfig {
+        self.config(
+            region,
+            Credentials::new("AKIAHUBTESTING000001", "hub-secret", None, None, "test"),
+        )
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The emulated organization: the hub and its members, the topic and the inbox queue.
+struct Org {
+    emulator: Emulator,
+    hub: String,
+    members: Vec<String>,
+    topic_arn: String,
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Org {
+    async fn new() -> Org {
+        let emulator = Emulator::start();
+        let base = emulator.hub_config(HUB_REGION);
+        let hub = aws_sdk_sts::Client::new(&base)
+            .get_caller_identity()
+            .send()
+            .await
+            .unwrap()
+            .account()
+            .unwrap()
+            .to_owned();
+        let organizations = aws_sdk_organizations::Client::new(&base);
+        organizations
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await
+            .unwrap();
+        let mut members = Vec::new();
+        for name in ["workload-a", "workload-b", "sandbox-c"] {
+            let created = organizations
+                .create_account()
+                .account_name(name)
+                .email(format!("{name}@example.com"))
+                .send()
+                .await
+                .unwrap();
+            members.push(
+                created
+                    .create_account_status()
+                    .unwrap()
+                    .account_id()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        let sns = aws_sdk_sns::Client::new(&base);
+        let topic_arn = sns
+            .create_topic()
+            .name("sgguard-notifications")
+            .send()
+            .await
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        let sqs = aws_sdk_sqs::Client::new(&base);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name("security-inbox")
+            .send()
+            .await
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        let queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()
+            .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .unwrap()
+            .clone();
+        sns.subscribe()
+            .topic_arn(&topic_arn)
+            .protocol("sqs")
+            .endpoint(queue_arn)
+            .send()
+            .await
+            .unwrap();
+        Org {
+            emulator,
+            hub,
+            members,
+            topic_arn,
+            queue_url,
+            sqs,
+        }
+    }
+
+    /// An EC2 client acting in a member account, reached the way AWS allows: AssumeRole.
+    async fn member_ec2(&self, account: &str, region: &str) -> aws_sdk_ec2::Client {
+        let sts = aws_sdk_sts::Client::new(&self.emulator.hub_config(region));
+        let assumed = sts
+            .assume_role()
+            .role_arn(format!(
+                "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+            ))
+            .role_session_name("test-setup")
+            .send()
+            .await
+            .unwrap();
+        let c = assumed.credentials().unwrap();
+        let credentials = Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "member",
+        );
+        aws_sdk_ec2::Client::new(&self.emulator.config(region, credentials))
+    }
+
+    async fn aws(&self) -> Arc<Aws> {
+        Aws::from_config(self.emulator.hub_config(HUB_REGION), "sgguard-remediation")
+            .await
+            .unwrap()
+    }
+
+    /// Messages delivered to the inbox so far: (subject, message JSON, attributes).
+    async fn inbox(&self) -> Vec<(String, Value, Value)> {
+        let mut out = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = received.messages();
+            if messages.is_empty() {
+                break;
+            }
+            for message in messages {
+                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+                let document: Value =
+                    serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+                out.push((
+                    envelope["Subject"].as_str().unwrap_or_default().to_owned(),
+                    document,
+                    envelope["MessageAttributes"].clone(),
+                ));
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        out
+    }
+}
+
+/// A security group in a member account with rules opened through the real API; returns the
+/// group id and the rules AWS created, in CloudTrail's `securityGroupRuleSet` form.
+async fn open_rules(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    permissions: Vec<IpPermission>,
+) -> (String, Vec<Value>) {
+    let group_id = ec2
+        .create_security_group()
+        .group_name(name)
+        .description("sgguard test")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    ec2.authorize_security_group_ingress()
+        .group_id(&group_id)
+        .set_ip_permissions(Some(permissions))
+        .send()
+        .await
+        .unwrap();
+    // What AWS reports in `securityGroupRuleSet`: every rule the call created. (moto's own
+    // response lists only the last permission's rules, so the set is read back instead.)
+    let created = ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(&group_id).build())
+        .send()
+        .await
+        .unwrap();
+    let rules = created
+        .security_group_rules()
+        .iter()
+        .filter(|r| !r.is_egress().unwrap_or(false))
+        .map(|r| {
+            json!({
+                "groupOwnerId": r.group_owner_id(),
+                "groupId": r.group_id(),
+                "securityGroupRuleId": r.security_group_rule_id(),
+                "isEgress": r.is_egress(),
+                "ipProtocol": r.ip_protocol(),
+                "fromPort": r.from_port(),
+                "toPort": r.to_port(),
+                "cidrIpv4": r.cidr_ipv4(),
+                "cidrIpv6": r.cidr_ipv6(),
+                "prefixListId": r.prefix_list_id(),
+            })
+        })
+        .collect();
+    (group_id, rules)
+}
+
+fn tcp(port: i32, cidr: &str) -> IpPermission {
+    IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(port)
+        .to_port(port)
+        .ip_ranges(IpRange::builder().cidr_ip(cidr).build())
+        .build()
+}
+
+fn actor(account: &str, who: &str) -> String {
+    format!("arn:aws:sts::{account}:assumed-role/Developer/{who}")
+}
+
+/// An EventBridge event as the hub bus delivers it.
+fn event(
+    account: &str,
+    region: &str,
+    name: &str,
+    actor_arn: &str,
+    request: Value,
+    response: Value,
+) -> Value {
+    json!({
+        "version": "0",
+        "id": format!("evt-{name}-{account}-{region}"),
+        "detail-type": "AWS API Call via CloudTrail",
+        "source": "aws.ec2",
+        "account": account,
+        "time": "2026-11-27T08:00:00Z",
+        "region": region,
+        "resources": [],
+        "detail": {
+            "eventVersion": "1.08",
+            "userIdentity": {"type": "AssumedRole", "arn": actor_arn, "accountId": account},
+            "eventTime": "2026-11-27T08:00:00Z",
+            "eventSource": "ec2.amazonaws.com",
+            "eventName": name,
+            "awsRegion": region,
+            "sourceIPAddress": "198.51.100.23",
+            "userAgent": "aws-cli/2.15.0",
+            "requestParameters": request,
+            "responseElements": response,
+            "eventID": format!("{name}-{account}"),
+            "recipientAccountId": account,
+        }
+    })
+}
+
+fn authorize_event(
+    account: &str,
+    region: &str,
+    who: &str,
+    group_id: &str,
+    rules: &[Value],
+) -> Value {
+    event(
+        account,
+        region,
+        "AuthorizeSecurityGroupIngress",
+        &actor(account, who),
+        json!({"groupId": group_id, "ipPermissions": {"items": []}}),
+        json!({"_return": true, "securityGroupRuleSet": {"items": rules}}),
+    )
+}
+
+async fn live_rules(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+) -> Vec<(String, Option<i32>, String)> {
+    let output = ec2
+        .describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .send()
+        .await
+        .unwrap();
+    let mut rules: Vec<(String, Option<i32>, String)> = output
+        .security_group_rules()
+        .iter()
+        .filter(|r| !r.is_egress().unwrap_or(false))
+        .map(|r| {
+            (
+                r.ip_protocol().unwrap_or_default().to_owned(),
+                r.from_port(),
+                r.cidr_ipv4()
+                    .or(r.cidr_ipv6())
+                    .or(r.prefix_list_id())
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    rules.sort();
+    rules
+}
+
+fn remediator<'a>(
+    aws: &'a Aws,
+    baseline: &'a Baseline,
+    mode: Mode,
+    topic: &'a str,
+) -> Remediator<'a> {
+    Remediator {
+        aws,
+        baseline,
+        mode,
+        topic_arn: Some(topic),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(
+        &ec2,
+        "web",
+        vec![tcp(22, "0.0.0.0/0"), tcp(443, "0.0.0.0/0")],
+    )
+    .await;
+    let ssh_rule = rules.iter().find(|r| r["fromPort"] == 22).unwrap()["securityGroupRuleId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&authorize_event(
+            &member, HUB_REGION, "alice", &group, &rules,
+        ))
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    assert_eq!(outcome.status, Status::Handled);
+    assert_eq!(outcome.findings.len(), 1);
+    assert_eq!(outcome.findings[0].outcome, Outcome::Revoked);
+    assert_eq!(
+        outcome.findings[0].finding.rule_id.as_deref(),
+        Some(ssh_rule.as_str())
+    );
+    assert_eq!(outcome.account_name.as_deref(), Some("workload-a"));
+
+    // The violating rule is gone; the compliant one beside it is untouched.
+    assert_eq!(
+        live_rules(&ec2, &group).await,
+        [("tcp".to_owned(), Some(443), "0.0.0.0/0".to_owned())]
+    );
+    // Members are reached only through the remediation role.
+    assert!(
+        org.emulator
+            .assumed()
+            .contains(&format!("arn:aws:iam::{member}:role/sgguard-remediation"))
+    );
+
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1, "one message per event");
+    let (subject, document, attributes) = &inbox[0];
+    assert!(subject.len() <= 100);
+    assert!(
+        subject.contains("revoked 1 rule") && subject.contains(&member),
+        "{subject}"
+    );
+    assert_eq!(attributes["account_id"]["Value"], member.as_str());
+    assert_eq!(
+        attributes["actor_arn"]["Value"],
+        actor(&member, "alice").as_str()
+    );
+    assert_eq!(attributes["region"]["Value"], HUB_REGION);
+    assert_eq!(attributes["group_id"]["Value"], group.as_str());
+    assert_eq!(attributes["action"]["Value"], "revoked");
+    assert_eq!(attributes["severity"]["Value"], "critical");
+    assert_eq!(
+        document["event"]["actor_arn"],
+        actor(&member, "alice").as_str()
+    );
+    assert_eq!(document["findings"][0]["outcome"], "revoked");
+    assert_eq!(
+        document["findings"][0]["violations"][0]["policy_rule"],
+        "admin-ports-from-internet"
+    );
+    assert_eq!(document["mode"], "enforce");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() {
+    let org = Org::new().await;
+    let member = org.members[1].clone();
+    let ec2 = org.member_ec2(&member, OTHER_REGION).await;
+    let all_v6 = IpPermission::builder()
+        .ip_protocol("-1")
+        .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+        .build();
+    let split = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(5432)
+        .to_port(5432)
+        .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/1").build())
+        .ip_ranges(IpRange::builder().cidr_ip("128.0.0.0/1").build())
+        .build();
+    let (group, rules) = open_rules(&ec2, "db", vec![all_v6, split, tcp(5432, "10.0.0.0/8")]).await;
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&authorize_event(
+            &member,
+            OTHER_REGION,
+            "bob",
+            &group,
+            &rules,
+        ))
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    assert_eq!(outcome.region.as_deref(), Some(OTHER_REGION));
+    assert_eq!(outcome.count(Outcome::Revoked), 3);
+    assert_eq!(
+        live_rules(&ec2, &group).await,
+        [("tcp".to_owned(), Some(5432), "10.0.0.0/8".to_owned())]
+    );
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].2["region"]["Value"], OTHER_REGION);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "audit", vec![tcp(3389, "0.0.0.0/0")]).await;
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Audit, &org.topic_arn)
+        .handle(&authorize_event(
+            &member, HUB_REGION, "carol", &group, &rules,
+        ))
+        .await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.findings[0].outcome, Outcome::WouldRevoke);
+    assert_eq!(
+        live_rules(&ec2, &group).await.len(),
+        1,
+        "nothing revoked in audit mode"
+    );
+    let inbox = org.inbox().await;
+    assert_eq!(inbox[0].2["action"]["Value"], "would_revoke");
+    assert_eq!(inbox[0].1["mode"], "audit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "bastion", vec![tcp(22, "0.0.0.0/0")]).await;
+    let yaml = format!(
+        "{}\nexemptions:\n  - reason: approved bastion SEC-9\n    group_ids: [{group}]\n",
+        sgguard::policy::DEFAULT_BASELINE_YAML.trim_end()
+    );
+    let baseline = Baseline::from_yaml(&yaml, "exempt.yaml").unwrap();
+    let aws = org.aws().await;
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&authorize_event(
+            &member, HUB_REGION, "dave", &group, &rules,
+        ))
+        .await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.findings[0].outcome, Outcome::Exempt);
+    assert_eq!(live_rules(&ec2, &group).await.len(), 1);
+    let inbox = org.inbox().await;
+    assert_eq!(inbox[0].2["action"]["Value"], "exempt");
+    assert_eq!(
+        inbox[0].1["findings"][0]["exemption"]["reason"],
+        "approved bastion SEC-9"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "gone", vec![tcp(22, "0.0.0.0/0")]).await;
+    ec2.revoke_security_group_ingress()
+        .group_id(&group)
+        .security_group_rule_ids(rules[0]["securityGroupRuleId"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let remediator = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn);
+    let (outcome, error) = remediator
+        .handle(&authorize_event(
+            &member, HUB_REGION, "erin", &group, &rules,
+        ))
+        .await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.status, Status::Handled);
+    assert!(outcome.findings.is_empty(), "the live state is the truth");
+
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .unwrap();
+    let (outcome, error) = remediator
+        .handle(&authorize_event(
+            &member, HUB_REGION, "erin", &group, &rules,
+        ))
+        .await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.groups[0].state, "deleted");
+    assert!(org.inbox().await.is_empty(), "nothing to tell");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
+    let org = Org::new().await;
+    let member = org.members[2].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "denied", vec![tcp(22, "0.0.0.0/0")]).await;
+    org.emulator.deny(
+        "sts:AssumeRole",
+        &format!("arn:aws:iam::{member}:role/sgguard-remediation"),
+    );
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&authorize_event(
+            &member, HUB_REGION, "frank", &group, &rules,
+        ))
+        .await;
+    let error = error.expect("a denied AssumeRole fails the invocation");
+    assert!(matches!(error, HandleError::AccessDenied(_)), "{error}");
+    assert_eq!(error.error_type(), "Sgguard.AccessDenied");
+    assert!(error.to_string().contains(&member), "{error}");
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(live_rules(&ec2, &group).await.len(), 1, "nothing changed");
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].2["action"]["Value"], "failed");
+    assert!(inbox[0].0.contains("could not check"), "{}", inbox[0].0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_that_opens_rdp_is_revoked() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "edited", vec![tcp(3389, "10.1.0.0/16")]).await;
+    let rule_id = rules[0]["securityGroupRuleId"].as_str().unwrap().to_owned();
+    let update = SecurityGroupRuleRequest::builder()
+        .ip_protocol("tcp")
+        .from_port(3389)
+        .to_port(3389)
+        .cidr_ipv4("0.0.0.0/0")
+        .build();
+    ec2.modify_security_group_rules()
+        .group_id(&group)
+        .security_group_rules(
+            SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(&rule_id)
+                .security_group_rule(update)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let request = json!({"ModifySecurityGroupRulesRequest": {"GroupId": group,
+        "SecurityGroupRule": {"SecurityGroupRuleId": rule_id, "tag": 1,
+            "SecurityGroupRule": {"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "CidrIpv4": "0.0.0.0/0"}}}});
+    let edit = event(
+        &member,
+        HUB_REGION,
+        "ModifySecurityGroupRules",
+        &actor(&member, "gina"),
+        request,
+        json!({"ModifySecurityGroupRulesResponse": {"return": true}}),
+    );
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&edit)
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    assert_eq!(
+        outcome.findings[0].finding.rule_id.as_deref(),
+        Some(rule_id.as_str())
+    );
+    assert_eq!(outcome.findings[0].outcome, Outcome::Revoked);
+    assert!(live_rules(&ec2, &group).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
+    let org = Org::new().await;
+    let member = org.members[1].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let list = ec2
+        .create_managed_prefix_list()
+        .prefix_list_name("office")
+        .address_family("IPv4")
+        .max_entries(5)
+        .entries(AddPrefixListEntry::builder().cidr("203.0.113.0/24").build())
+        .send()
+        .await
+        .unwrap();
+    let list = list.prefix_list().unwrap();
+    let list_id = list.prefix_list_id().unwrap().to_owned();
+    let via_list = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .prefix_list_ids(PrefixListId::builder().prefix_list_id(&list_id).build())
+        .build();
+    let (group, _) = open_rules(&ec2, "office-ssh", vec![via_list, tcp(443, "0.0.0.0/0")]).await;
+    ec2.modify_managed_prefix_list()
+        .prefix_list_id(&list_id)
+        .current_version(list.version().unwrap_or(1))
+        .add_entries(AddPrefixListEntry::builder().cidr("0.0.0.0/0").build())
+        .send()
+        .await
+        .unwrap();
+    let request = json!({"ModifyManagedPrefixListRequest": {"PrefixListId": list_id,
+        "AddEntry": {"Cidr": "0.0.0.0/0", "tag": 1}}});
+    let grown = event(
+        &member,
+        HUB_REGION,
+        "ModifyManagedPrefixList",
+        &actor(&member, "hank"),
+        request,
+        Value::Null,
+    );
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&grown)
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    assert_eq!(outcome.groups.len(), 1);
+    assert_eq!(outcome.groups[0].group_id, group);
+    assert_eq!(outcome.count(Outcome::Revoked), 1);
+    assert_eq!(
+        live_rules(&ec2, &group).await,
+        [("tcp".to_owned(), Some(443), "0.0.0.0/0".to_owned())]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "burst", vec![tcp(443, "0.0.0.0/0")]).await;
+    let event = authorize_event(&member, HUB_REGION, "ivan", &group, &rules);
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let remediator = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn);
+    org.emulator.reset();
+    let outcomes = futures::future::join_all((0..200).map(|_| remediator.handle(&event))).await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|(o, e)| e.is_none() && o.status == Status::Handled)
+    );
+    assert_eq!(
+        org.emulator.count("sts:AssumeRole"),
+        1,
+        "one AssumeRole for 200 events"
+    );
+    assert_eq!(aws.credentials().assume_calls(), 1);
+    assert_eq!(org.emulator.count("ec2:DescribeSecurityGroupRules"), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_failed_and_own_events_make_no_aws_call() {
+    let org = Org::new().await;
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let remediator = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn);
+    org.emulator.reset();
+    let (outcome, error) = remediator.handle(&json!({"hello": "world"})).await;
+    assert!(matches!(error, Some(HandleError::Malformed(_))));
+    assert_eq!(error.unwrap().error_type(), "Sgguard.MalformedEvent");
+    assert_eq!(outcome.status, Status::Failed);
+
+    let member = &org.members[0];
+    let mut failed = authorize_event(member, HUB_REGION, "x", "sg-0123456789abcdef0", &[]);
+    failed["detail"]["errorCode"] = json!("Client.UnauthorizedOperation");
+    let (outcome, error) = remediator.handle(&failed).await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.status, Status::Ignored);
+
+    let own = event(
+        member,
+        HUB_REGION,
+        "AuthorizeSecurityGroupIngress",
+        &format!(
+            "arn:aws:sts::{member}:assumed-role/sgguard-remediation/sgguard-{}",
+            org.hub
+        ),
+        json!({"groupId": "sg-0123456789abcdef0", "ipPermissions": {"items": [{"ipProtocol": "tcp",
+            "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}}),
+        Value::Null,
+    );
+    let (outcome, _) = remediator.handle(&own).await;
+    assert_eq!(outcome.status, Status::Ignored);
+
+    let counts = org.emulator.control("counts", None)["counts"].clone();
+    let aws_calls: Vec<&String> = counts
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| !k.starts_with("organizations:"))
+        .collect();
+    assert!(
+        aws_calls.is_empty(),
+        "no AWS call for events sgguard does not act on: {counts}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_handle_event_command_does_what_the_lambda_does() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(
+        &ec2,
+        "cli",
+        vec![tcp(22, "0.0.0.0/0"), tcp(80, "0.0.0.0/0")],
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("event.json");
+    std::fs::write(
+        &path,
+        authorize_event(&member, HUB_REGION, "judy", &group, &rules).to_string(),
+    )
+    .unwrap();
+    let output = assert_cmd::Command::cargo_bin("sgguard")
+        .unwrap()
+        .env("AWS_ENDPOINT_URL", &org.emulator.proxy)
+        .env("AWS_ACCESS_KEY_ID", "AKIAHUBTESTING000001")
+        .env("AWS_SECRET_ACCESS_KEY", "hub-secret")
+        .env("AWS_REGION", HUB_REGION)
+        .env("SGGUARD_TOPIC_ARN", &org.topic_arn)
+        .env_remove("SGGUARD_MODE")
+        .env_remove("SGGUARD_POLICY")
+        .args(["handle-event", "--mode", "enforce"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "findings: {stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let outcome: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(outcome["findings"][0]["outcome"], "revoked");
+    assert_eq!(outcome["account_id"], member.as_str());
+    assert_eq!(
+        live_rules(&ec2, &group).await,
+        [("tcp".to_owned(), Some(80), "0.0.0.0/0".to_owned())]
+    );
+    assert_eq!(org.inbox().await.len(), 1);
+}

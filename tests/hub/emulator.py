@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""AWS emulator for sgguard integration tests: moto + a counting, fault-injecting proxy.
+
+Usage (as a child process of the Rust integration tests):
+
+    python tests/hub/emulator.py [--no-stdin] [--moto-port N] [--proxy-port N]
+
+Starts moto's server in-process and an HTTP/1.1 proxy in front of it, both on
+127.0.0.1 (free ports unless given).  When both listen it prints exactly one
+line of JSON to stdout:
+
+    {"moto": "http://127.0.0.1:PORT", "proxy": "http://127.0.0.1:PORT"}
+
+and then blocks until stdin reaches EOF (unless --no-stdin) or SIGTERM/SIGINT
+arrives, shuts both servers down and exits 0.
+
+Point the AWS SDK at the proxy URL.  Every request is forwarded unchanged
+(method, path, query, headers including Host, body) to moto, and counted per
+action as "<service>:<Action>":
+  * service: from the SigV4 credential scope (Authorization header, or
+    X-Amz-Credential in the query string for presigned requests), else "unknown";
+  * action: the part after the last dot of X-Amz-Target (JSON protocols), else
+    Action= from the form body or query string (query protocols), else the last
+    path segment of an RPCv2-CBOR path (/service/X/operation/Op), else
+    "<METHOD> <path>" (REST protocols).
+
+Control API (on the proxy, never forwarded):
+  GET  /_sgguard/counts -> {"counts": {...}, "assumed": [role ARNs of sts:AssumeRole],
+                            "requests": [{"action", "denied", "status"}...],
+                            "rules": [active deny rules]}
+  POST /_sgguard/reset  -> zero counts, assumed, requests (rules are kept)
+  POST /_sgguard/deny   {"action": "sts:AssumeRole", "match": "arn:...",
+                         "code": "AccessDenied", "status": 403, "times": N,
+                         "message": "..."}
+        all keys but "action" optional; "action" may be "*" for any action;
+        "match" is searched in the raw and in the URL-decoded body (empty or
+        absent matches every request of the action); without "times" the rule
+        stays until /allow.  Rules are checked in the order they were added.
+  POST /_sgguard/allow  -> clear all rules
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, unquote_plus, urlsplit
+from xml.sax.saxutils import escape as xml_escape
+
+CONTROL_PREFIX = "/_sgguard/"
+MAX_LOGGED_REQUESTS = 10_000  # "requests" log in /counts (counts themselves are unbounded)
+
+# Hop-by-hop headers (RFC 7230 6.1) plus the framing headers we recompute.
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "trailers",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    "expect",
+}
+
+CREDENTIAL_RE = re.compile(r"Credential=([^,\s]+)")
+QUERY_NS = {
+    "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
+    "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
+    "sqs": "http://queue.amazonaws.com/doc/2012-11-05/",
+    "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
+}
+
+
+def log(msg: str) -> None:
+    if os.environ.get("SGGUARD_EMULATOR_DEBUG"):
+        sys.stderr.write(f"[emulator] {msg}\n")
+        sys.stderr.flush()
+
+
+class State:
+    """Shared counters and deny rules (guarded by one lock)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: dict[str, int] = {}
+        self.assumed: list[str] = []
+        self.requests: list[dict] = []
+        self.rules: list[dict] = []
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {
+                "counts": dict(self.counts),
+                "assumed": list(self.assumed),
+                "requests": list(self.requests),
+                "rules": [dict(r) for r in self.rules],
+            }
+
+    def reset(self) -> None:
+        with self.lock:
+            self.counts.clear()
+            self.assumed.clear()
+            self.requests.clear()
+
+    def add_rule(self, rule: dict) -> None:
+        with self.lock:
+            self.rules.append(rule)
+
+    def clear_rules(self) -> None:
+        with self.lock:
+            self.rules.clear()
+
+    def record_and_match(self, key: str, role_arn: str | None, body_texts: list[str]) -> dict | None:
+        """Count the request and return the deny rule that fires for it, if any."""
+        with self.lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+            if role_arn is not None:
+                self.assumed.append(role_arn)
+            fired = None
+            for rule in self.rules:
+                if rule["action"] not in ("*", key):
+                    continue
+                m = rule.get("match") or ""
+                if m and not any(m in t for t in body_texts):
+                    continue
+                fired = dict(rule)
+                if rule.get("times") is not None:
+                    rule["times"] -= 1
+                    if rule["times"] <= 0:
+                        self.rules.remove(rule)
+                break
+            return fired
+
+    def note_result(self, key: str, denied: bool, status: int) -> None:
+        with self.lock:
+            if len(self.requests) < MAX_LOGGED_REQUESTS:
+                self.requests.append({"action": key, "denied": denied, "status": status})
+
+
+def service_of(headers, query: dict[str, list[str]]) -> str:
+    cred = None
+    auth = headers.get("Authorization") or ""
+    m = CREDENTIAL_RE.search(auth)
+    if m:
+        cred = m.group(1)
+    elif query.get("X-Amz-Credential"):
+        cred = query["X-Amz-Credential"][0]
+    if cred:
+        parts = cred.split("/")
+        # AKID/date/region/service/aws4_request
+        if len(parts) >= 5:
+            return parts[-2]
+    return "unknown"
+
+
+def action_of(method: str, path: str, headers, query: dict[str, list[str]],
+              form: dict[str, list[str]], json_body: dict | None) -> str:
+    target = headers.get("X-Amz-Target")
+    if target:
+        return target.rsplit(".", 1)[-1]
+    if form.get("Action"):
+        return form["Action"][0]
+    if query.get("Action"):
+        return query["Action"][0]
+    segs = [s for s in path.split("/") if s]
+    if len(segs) >= 4 and segs[0] == "service" and segs[2] == "operation":
+        return segs[3]
+    return f"{method} {path}"
+
+
+def role_arn_of(form: dict[str, list[str]], query: dict[str, list[str]], json_body: dict | None) -> str | None:
+    if form.get("RoleArn"):
+        return form["RoleArn"][0]
+    if query.get("RoleArn"):
+        return query["RoleArn"][0]
+    if isinstance(json_body, dict) and isinstance(json_body.get("RoleArn"), str):
+        return json_body["RoleArn"]
+    return None
+
+
+def error_response(service: str, action: str, key: str, json_protocol: bool,
+                   rule: dict) -> tuple[int, dict[str, str], bytes]:
+    """Build an AWS-style error for a fired deny rule."""
+    status = int(rule.get("status") or 403)
+    match = rule.get("match") or ""
+    request_id = str(uuid.uuid4())
+    code = rule.get("code")
+    message = rule.get("message")
+    if json_protocol:
+        code = code or "AccessDeniedException"
+    elif service == "ec2":
+        code = code or "UnauthorizedOperation"
+    else:
+        code = code or "AccessDenied"
+    if not message:
+        if code in ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"):
+            message = "Rate exceeded"
+        else:
+            message = f"User is not authorized to perform: {key} on resource: {match or '*'}"
+    headers = {"x-amzn-RequestId": request_id}
+    if json_protocol:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        headers["Content-Type"] = "application/x-amz-json-1.1"
+        headers["x-amzn-ErrorType"] = code
+    elif service == "ec2":
+        body = (
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            f"<Response><Errors><Error><Code>{xml_escape(code)}</Code>"
+            f"<Message>{xml_escape(message)}</Message></Error></Errors>"
+            f"<RequestID>{request_id}</RequestID></Response>"
+        ).encode()
+        headers["Content-Type"] = "text/xml;charset=UTF-8"
+    else:
+        ns = QUERY_NS.get(service, f"https://{service}.amazonaws.com/doc/")
+        err_type = "Receiver" if status >= 500 else "Sender"
+        body = (
+            f"<ErrorResponse xmlns=\"{ns}\"><Error><Type>{err_type}</Type>"
+            f"<Code>{xml_escape(code)}</Code><Message>{xml_escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers["Content-Type"] = "text/xml"
+    return status, headers, body
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "sgguard-emulator"
+    sys_version = ""
+    timeout = 120  # idle keep-alive connections are dropped after this
+
+    # set on the class by make_proxy()
+    state: State
+    upstream: tuple[str, int]
+
+    def log_message(self, format, *args):  # noqa: A002 - stdlib signature
+        log(format % args)
+
+    # -- plumbing ---------------------------------------------------------
+    def _read_body(self) -> bytes:
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                if not line:
+                    break
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    # trailers until blank line
+                    while True:
+                        t = self.rfile.readline(65537)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(65537)  # CRLF after chunk
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        if length <= 0:
+            return b""
+        buf = bytearray()
+        while len(buf) < length:
+            part = self.rfile.read(min(length - len(buf), 1 << 20))
+            if not part:
+                break
+            buf += part
+        return bytes(buf)
+
+    def _send(self, status: int, headers: dict[str, str] | list[tuple[str, str]], body: bytes,
+              head_only: bool = False, content_length: str | None = None) -> None:
+        self.send_response(status)
+        items = headers.items() if isinstance(headers, dict) else headers
+        for k, v in items:
+            self.send_header(k, v)
+        no_body = status in (204, 304) or status < 200
+        if not no_body:
+            self.send_header("Content-Length", content_length if content_length is not None else str(len(body)))
+        self.end_headers()
+        if not head_only and not no_body and body:
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def _send_json(self, status: int, obj) -> None:
+        self._send(status, {"Content-Type": "application/json"}, json.dumps(obj).encode())
+
+    # -- dispatch ---------------------------------------------------------
+    def _handle(self) -> None:
+        body = self._read_body()
+        if self.path.startswith(CONTROL_PREFIX):
+            self._control(body)
+            return
+        try:
+            self._proxy(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
+
+    def _control(self, body: bytes) -> None:
+        path = urlsplit(self.path).path[len(CONTROL_PREFIX):].strip("/")
+        st = self.state
+        if path == "counts" and self.command == "GET":
+            self._send_json(200, st.snapshot())
+        elif path == "reset" and self.command == "POST":
+            st.reset()
+            self._send_json(200, {"ok": True})
+        elif path == "allow" and self.command == "POST":
+            st.clear_rules()
+            self._send_json(200, {"ok": True})
+        elif path == "deny" and self.command == "POST":
+            try:
+                spec = json.loads(body or b"{}")
+                if not isinstance(spec, dict) or not isinstance(spec.get("action"), str):
+                    raise ValueError("'action' (string) is required")
+                rule = {"action": spec["action"], "match": str(spec.get("match") or "")}
+                if spec.get("code") is not None:
+                    rule["code"] = str(spec["code"])
+                if spec.get("message") is not None:
+                    rule["message"] = str(spec["message"])
+                if spec.get("status") is not None:
+                    rule["status"] = int(spec["status"])
+                if spec.get("times") is not None:
+                    rule["times"] = int(spec["times"])
+                    if rule["times"] <= 0:
+                        raise ValueError("'times' must be positive")
+            except (ValueError, TypeError) as e:
+                self._send_json(400, {"error": str(e)})
+                return
+            st.add_rule(rule)
+            self._send_json(200, {"ok": True, "rule": rule})
+        else:
+            self._send_json(404, {"error": f"unknown control endpoint {self.command} {self.path}"})
+
+    def _proxy(self, body: bytes) -> None:
+        split = urlsplit(self.path)
+        query = parse_qs(split.query, keep_blank_values=True)
+        ctype = (self.headers.get("Content-Type") or "").lower()
+        form: dict[str, list[str]] = {}
+        json_body = None
+        text = body.decode("utf-8", "replace") if body else ""
+        if body and ("x-www-form-urlencoded" in ctype or (not ctype and b"Action=" in body)):
+            form = parse_qs(text, keep_blank_values=True)
+        elif body and "json" in ctype:
+            try:
+                json_body = json.loads(text)
+            except ValueError:
+                json_body = None
+        service = service_of(self.headers, query)
+        action = action_of(self.command, split.path, self.headers, query, form, json_body)
+        key = f"{service}:{action}"
+        role_arn = role_arn_of(form, query, json_body) if key == "sts:AssumeRole" else None
+        texts = [text, unquote_plus(text)] if text else [""]
+        rule = self.state.record_and_match(key, role_arn, texts)
+        if rule is not None:
+            status, headers, err = error_response(
+                service, action, key, bool(self.headers.get("X-Amz-Target")), rule)
+            log(f"DENY {key} -> {status} {rule}")
+            self.state.note_result(key, True, status)
+            self._send(status, headers, err, head_only=self.command == "HEAD")
+            return
+
+        conn = http.client.HTTPConnection(*self.upstream, timeout=300)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                if k.lower() in HOP_BY_HOP:
+                    continue
+                conn.putheader(k, v)
+            if body or self.command in ("POST", "PUT", "PATCH"):
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body if body else None)
+            resp = conn.getresponse()
+            rbody = resp.read()
+            status = resp.status
+            rheaders = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+            clen = (resp.getheader("Content-Length") or "0") if self.command == "HEAD" else None
+        except (OSError, http.client.HTTPException) as e:
+            status, clen = 502, None
+            rheaders = [("Content-Type", "text/plain")]
+            rbody = f"sgguard emulator: upstream error: {e!r}".encode()
+        finally:
+            conn.close()
+        self.state.note_result(key, False, status)
+        log(f"{self.command} {key} -> {status}")
+        self._send(status, rheaders, rbody, head_only=self.command == "HEAD", content_length=clen)
+
+
+def make_proxy(port: int, upstream: tuple[str, int], state: State) -> ThreadingHTTPServer:
+    handler = type("BoundProxyHandler", (ProxyHandler,), {"state": state, "upstream": upstream})
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--moto-port", type=int, default=0)
+    ap.add_argument("--proxy-port", type=int, default=0)
+    ap.add_argument("--no-stdin", action="store_true",
+                    help="do not exit on stdin EOF; wait for SIGTERM/SIGINT only")
+    args = ap.parse_args(argv)
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(k, "testing")
+
+    from moto.server import ThreadedMotoServer
+
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
+    moto.start()
+    moto_host, moto_port = moto.get_host_and_port()
+
+    state = State()
+    proxy = make_proxy(args.proxy_port, (moto_host, moto_port), state)
+    proxy_port = proxy.server_address[1]
+    proxy_thread = threading.Thread(target=proxy.serve_forever, name="proxy", daemon=True)
+    proxy_thread.start()
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):  # noqa: ARG001
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    if not args.no_stdin:
+        def watch_stdin():
+            try:
+                while sys.stdin.buffer.read(65536):
+                    pass
+            except (OSError, ValueError):
+                pass
+            stop.set()
+
+        threading.Thread(target=watch_stdin, name="stdin", daemon=True).start()
+
+    sys.stdout.write(json.dumps({
+        "moto": f"http://127.0.0.1:{moto_port}",
+        "proxy": f"http://127.0.0.1:{proxy_port}",
+    }) + "\n")
+    sys.stdout.flush()
+
+    while not stop.wait(0.5):
+        pass
+
+    log("shutting down")
+    proxy.shutdown()
+    proxy.server_close()
+    try:
+        moto.stop()
+    except Exception as e:  # pragma: no cover - best effort
+        log(f"moto stop: {e!r}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
