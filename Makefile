@@ -8,7 +8,7 @@ export CARGO_TERM_COLOR ?= never
 # Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
 VENV ?= /var/tmp/sgguard-venv
 
-.PHONY: test lint venv rust-test infra-test build release bench demo
+.PHONY: test lint venv rust-test infra-test build release bench demo lambda-zip
 export VENV
 
 ## test: everything CI checks — formatting, clippy, Rust tests (the hub flow against moto),
@@ -41,5 +41,15 @@ bench: release
 	cargo bench --locked --bench evaluate
 	python3 scripts/bench_check.py
 
+## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
+ARCH ?= x86_64
+lambda-zip: venv
+	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
+
 demo:
-	@echo "make demo: not yet — the end-to-end demo lands with the demo issue."
+	@echo "make ## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
+ARCH ?= x86_64
+lambda-zip: venv
+	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
+
+demo: not yet — the end-to-end demo lands with the demo issue."

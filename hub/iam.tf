@@ -41,14 +41,12 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = aws_sns_topic.notifications.arn
         },
         {
-          # The sweep lists the organization's accounts; these calls have no resource-level scope.
+          # Account names for notifications (the sweep will add ListAccounts and friends with
+          # its code); Organizations has no resource-level scope for these reads.
           Sid    = "ReadOrganization"
           Effect = "Allow"
           Action = [
             "organizations:DescribeAccount",
-            "organizations:ListAccounts",
-            "organizations:ListAccountsForParent",
-            "organizations:ListChildren",
           ]
           Resource = "*"
         },

@@ -13,6 +13,7 @@ mod common;
 mod decoders;
 mod fixtures;
 mod hub;
+mod iam;
 mod properties;
 mod readme;
 mod sarif;

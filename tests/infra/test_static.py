@@ -395,10 +395,7 @@ def test_hub_lambda_role_scopes():
     policy = resources(module_files(HUB))[("aws_iam_role_policy", "lambda")]["policy"]
     assert 'Resource = "arn:${local.partition}:iam::*:role/${var.remediation_role_name}"' in policy
     for action in (
-        "organizations:ListAccounts",
         "organizations:DescribeAccount",
-        "organizations:ListAccountsForParent",
-        "organizations:ListChildren",
         "sns:Publish",
         "sqs:SendMessage",
         "logs:CreateLogStream",
