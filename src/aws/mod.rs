@@ -105,10 +105,16 @@ impl Aws {
 
     /// Builds the context from a given configuration (tests point it at the emulator).
     pub async fn from_config(base: SdkConfig, role_name: &str) -> Result<Arc<Aws>, AwsError> {
-        let region = base
-            .region()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| "us-east-1".to_owned());
+        let Some(region) = base.region().map(ToString::to_string) else {
+            return Err(AwsError {
+                operation: "configuration",
+                account: "hub".to_owned(),
+                region: "none".to_owned(),
+                code: None,
+                message: "no AWS region is configured: set `AWS_REGION` (the hub's home region)"
+                    .to_owned(),
+            });
+        };
         let sts = aws_sdk_sts::Client::new(&base);
         let identity = sts
             .get_caller_identity()

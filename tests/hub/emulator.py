@@ -26,7 +26,7 @@ action as "<service>:<Action>":
 
 Control API (on the proxy, never forwarded):
   GET  /_sgguard/counts -> {"counts": {...}, "assumed": [role ARNs of sts:AssumeRole],
-                            "requests": [{"action", "denied", "status"}...],
+                            "requests": [{"action", "denied", "status", "seconds"}...],
                             "rules": [active deny rules]}
   POST /_sgguard/reset  -> zero counts, assumed, requests (rules are kept)
   POST /_sgguard/deny   {"action": "sts:AssumeRole", "match": "arn:...",
@@ -37,6 +37,11 @@ Control API (on the proxy, never forwarded):
         absent matches every request of the action); without "times" the rule
         stays until /allow.  Rules are checked in the order they were added.
   POST /_sgguard/allow  -> clear all rules
+
+Each logged request's "seconds" (float) is the wall time the proxy spent forwarding it to moto
+and reading moto's full response (connect, send, response headers and body): the emulator's
+own API time, excluding the client's side of the exchange.  0.0 for requests denied by a rule
+(never forwarded).
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote_plus, urlsplit
@@ -143,10 +149,11 @@ class State:
                 break
             return fired
 
-    def note_result(self, key: str, denied: bool, status: int) -> None:
+    def note_result(self, key: str, denied: bool, status: int, seconds: float = 0.0) -> None:
         with self.lock:
             if len(self.requests) < MAX_LOGGED_REQUESTS:
-                self.requests.append({"action": key, "denied": denied, "status": status})
+                self.requests.append({"action": key, "denied": denied, "status": status,
+                                      "seconds": float(seconds)})
 
 
 def service_of(headers, query: dict[str, list[str]]) -> str:
@@ -371,6 +378,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._send(status, headers, err, head_only=self.command == "HEAD")
             return
 
+        started = time.perf_counter()
         conn = http.client.HTTPConnection(*self.upstream, timeout=300)
         try:
             conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
@@ -392,7 +400,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             rbody = f"sgguard emulator: upstream error: {e!r}".encode()
         finally:
             conn.close()
-        self.state.note_result(key, False, status)
+        seconds = time.perf_counter() - started
+        self.state.note_result(key, False, status, seconds)
         log(f"{self.command} {key} -> {status}")
         self._send(status, rheaders, rbody, head_only=self.command == "HEAD", content_length=clen)
 

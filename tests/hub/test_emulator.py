@@ -110,6 +110,23 @@ def test_sts_counts_and_assumed(proxy):
     assert got["counts"] == {} and got["assumed"] == []
 
 
+def test_requests_carry_forwarding_seconds(proxy):
+    sts = client("sts", proxy)
+    t0 = time.perf_counter()
+    sts.get_caller_identity()
+    sts.assume_role(RoleArn=ROLE_A, RoleSessionName="sgguard")
+    elapsed = time.perf_counter() - t0
+    got = control(proxy, "GET", "counts")
+    assert [r["action"] for r in got["requests"]] == ["sts:GetCallerIdentity", "sts:AssumeRole"]
+    for r in got["requests"]:
+        assert set(r) == {"action", "denied", "status", "seconds"}
+        assert isinstance(r["seconds"], float)
+        assert 0.0 < r["seconds"] <= elapsed
+    assert sum(r["seconds"] for r in got["requests"]) <= elapsed
+    control(proxy, "POST", "reset")
+    assert control(proxy, "GET", "counts")["requests"] == []
+
+
 def test_deny_assume_role_for_one_arn(proxy):
     control(proxy, "POST", "deny", {"action": "sts:AssumeRole", "match": ROLE_B})
     sts = client("sts", proxy)
@@ -128,6 +145,8 @@ def test_deny_assume_role_for_one_arn(proxy):
     assert got["counts"] == {"sts:AssumeRole": 3}
     assert got["assumed"] == [ROLE_B, ROLE_A, ROLE_B]
     assert [r["denied"] for r in got["requests"]] == [True, False, True]
+    # denied requests never reach moto: no forwarding time
+    assert [r["seconds"] == 0.0 for r in got["requests"]] == [True, False, True]
 
     control(proxy, "POST", "allow")
     sts.assume_role(RoleArn=ROLE_B, RoleSessionName="sgguard")
