@@ -36,10 +36,11 @@ build:
 release:
 	cargo build --locked --release
 
-## bench: criterion benchmarks and the CLI bench table (release build)
-bench: release
+## bench: criterion benchmarks, the check bench table, the cold hub-event bench (release build)
+bench: release venv
 	cargo bench --locked --bench evaluate
 	python3 scripts/bench_check.py
+	$(VENV)/bin/python scripts/bench_hub.py
 
 ## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
 ARCH ?= x86_64
