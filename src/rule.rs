@@ -280,6 +280,82 @@ impl SecurityGroupRule {
     }
 }
 
+/// The fields of EC2's `SecurityGroupRule` as the API, the CLI's describe output and the SDK
+/// all carry them; one conversion for every source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiRule<'a> {
+    pub rule_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub group_owner_id: Option<&'a str>,
+    pub is_egress: bool,
+    pub ip_protocol: &'a str,
+    pub from_port: Option<i64>,
+    pub to_port: Option<i64>,
+    pub cidr_ipv4: Option<&'a str>,
+    pub cidr_ipv6: Option<&'a str>,
+    pub prefix_list_id: Option<&'a str>,
+    /// Referenced group id and its owner.
+    pub referenced_group: Option<(&'a str, Option<&'a str>)>,
+    pub description: Option<&'a str>,
+}
+
+/// Which field of an [`ApiRule`] is wrong (`IpProtocol`, `FromPort`, `CidrIpv4`, or none for
+/// a rule without a peer), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiRuleError {
+    pub field: Option<&'static str>,
+    pub message: String,
+}
+
+impl SecurityGroupRule {
+    /// Converts EC2's rule shape; `region` is the caller's (the shape does not carry it).
+    pub fn from_api(api: ApiRule<'_>, region: Option<&str>) -> Result<Self, ApiRuleError> {
+        let error = |field, message| ApiRuleError {
+            field: Some(field),
+            message,
+        };
+        let protocol: Protocol = api
+            .ip_protocol
+            .parse()
+            .map_err(|e: UnknownProtocol| error("IpProtocol", e.to_string()))?;
+        let ports =
+            ports_for(protocol, api.from_port, api.to_port).map_err(|m| error("FromPort", m))?;
+        let peer = if let Some(cidr) = api.cidr_ipv4.or(api.cidr_ipv6) {
+            Peer::cidr(cidr).map_err(|m| error("CidrIpv4", m))?
+        } else if let Some(id) = api.prefix_list_id {
+            Peer::PrefixList {
+                id: id.to_owned(),
+                entries: None,
+            }
+        } else if let Some((id, owner)) = api.referenced_group {
+            Peer::Group {
+                id: id.to_owned(),
+                owner: owner.map(str::to_owned),
+            }
+        } else {
+            return Err(ApiRuleError {
+                field: None,
+                message: "the rule names no peer".to_owned(),
+            });
+        };
+        Ok(SecurityGroupRule {
+            account_id: api.group_owner_id.map(str::to_owned),
+            region: region.map(str::to_owned),
+            group_id: api.group_id.map(str::to_owned),
+            rule_id: api.rule_id.map(str::to_owned),
+            direction: if api.is_egress {
+                Direction::Egress
+            } else {
+                Direction::Ingress
+            },
+            protocol,
+            ports,
+            peer,
+            description: api.description.map(str::to_owned),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use ipnet::IpNet;
 
 use super::AwsError;
 use crate::policy::Tags;
-use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule, ports_for};
+use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
@@ -129,53 +129,29 @@ impl Ec2 {
         &self,
         api: &aws_sdk_ec2::types::SecurityGroupRule,
     ) -> Result<SecurityGroupRule, String> {
-        let id = api.security_group_rule_id().unwrap_or("?");
-        let protocol: Protocol = api
-            .ip_protocol()
-            .unwrap_or("-1")
-            .parse()
-            .map_err(|e| format!("rule `{id}`: {e}"))?;
-        let ports = ports_for(
-            protocol,
-            api.from_port().map(i64::from),
-            api.to_port().map(i64::from),
-        )
-        .map_err(|m| format!("rule `{id}`: {m}"))?;
-        let peer = if let Some(cidr) = api.cidr_ipv4().or(api.cidr_ipv6()) {
-            Peer::cidr(cidr).map_err(|m| format!("rule `{id}`: {m}"))?
-        } else if let Some(list) = api.prefix_list_id() {
-            Peer::PrefixList {
-                id: list.to_owned(),
-                entries: None,
-            }
-        } else if let Some(group) = api.referenced_group_info().and_then(|g| {
-            g.group_id()
-                .map(|gid| (gid.to_owned(), g.user_id().map(str::to_owned)))
-        }) {
-            Peer::Group {
-                id: group.0,
-                owner: group.1,
-            }
-        } else {
-            return Err(format!("rule `{id}` names no peer"));
+        let fields = ApiRule {
+            rule_id: api.security_group_rule_id(),
+            group_id: api.group_id(),
+            group_owner_id: Some(api.group_owner_id().unwrap_or(&self.account)),
+            is_egress: api.is_egress().unwrap_or(false),
+            ip_protocol: api.ip_protocol().unwrap_or("-1"),
+            from_port: api.from_port().map(i64::from),
+            to_port: api.to_port().map(i64::from),
+            cidr_ipv4: api.cidr_ipv4(),
+            cidr_ipv6: api.cidr_ipv6(),
+            prefix_list_id: api.prefix_list_id(),
+            referenced_group: api
+                .referenced_group_info()
+                .and_then(|g| Some((g.group_id()?, g.user_id()))),
+            description: api.description(),
         };
-        Ok(SecurityGroupRule {
-            account_id: Some(
-                api.group_owner_id()
-                    .map_or_else(|| self.account.clone(), str::to_owned),
-            ),
-            region: Some(self.region.clone()),
-            group_id: api.group_id().map(str::to_owned),
-            rule_id: api.security_group_rule_id().map(str::to_owned),
-            direction: if api.is_egress().unwrap_or(false) {
-                Direction::Egress
-            } else {
-                Direction::Ingress
-            },
-            protocol,
-            ports,
-            peer,
-            description: api.description().map(str::to_owned),
+        SecurityGroupRule::from_api(fields, Some(&self.region)).map_err(|e| {
+            format!(
+                "rule `{}`{}: {}",
+                api.security_group_rule_id().unwrap_or("?"),
+                e.field.map(|f| format!(" `{f}`")).unwrap_or_default(),
+                e.message
+            )
         })
     }
 

@@ -8,7 +8,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::Document;
 use crate::policy::Tags;
-use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule, ports_for};
+use crate::rule::{self, Direction, Peer, Protocol, SecurityGroupRule, ports_for};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DescribeError {
@@ -148,40 +148,29 @@ impl<'de> Visitor<'de> for RuleList<'_> {
 }
 
 fn convert(api: ApiRule, i: usize) -> Result<SecurityGroupRule, DescribeError> {
-    let field = format!("SecurityGroupRules[{i}]");
-    let protocol: Protocol = api
-        .ip_protocol
-        .parse()
-        .map_err(|e| field_error(format!("{field}.IpProtocol"), format!("{e}")))?;
-    let ports = ports_for(protocol, api.from_port, api.to_port)
-        .map_err(|m| field_error(format!("{field}.FromPort"), m))?;
-    let peer = if let Some(cidr) = api.cidr_ipv4.or(api.cidr_ipv6) {
-        Peer::cidr(&cidr).map_err(|m| field_error(format!("{field}.CidrIpv4"), m))?
-    } else if let Some(id) = api.prefix_list_id {
-        Peer::PrefixList { id, entries: None }
-    } else if let Some(ReferencedGroup {
-        group_id: Some(id),
-        user_id,
-    }) = api.referenced_group_info
-    {
-        Peer::Group { id, owner: user_id }
-    } else {
-        return Err(field_error(field, "the rule names no peer"));
+    let fields = rule::ApiRule {
+        rule_id: api.security_group_rule_id.as_deref(),
+        group_id: api.group_id.as_deref(),
+        group_owner_id: api.group_owner_id.as_deref(),
+        is_egress: api.is_egress,
+        ip_protocol: &api.ip_protocol,
+        from_port: api.from_port,
+        to_port: api.to_port,
+        cidr_ipv4: api.cidr_ipv4.as_deref(),
+        cidr_ipv6: api.cidr_ipv6.as_deref(),
+        prefix_list_id: api.prefix_list_id.as_deref(),
+        referenced_group: api
+            .referenced_group_info
+            .as_ref()
+            .and_then(|g| Some((g.group_id.as_deref()?, g.user_id.as_deref()))),
+        description: api.description.as_deref(),
     };
-    Ok(SecurityGroupRule {
-        account_id: api.group_owner_id,
-        region: None,
-        group_id: api.group_id,
-        rule_id: api.security_group_rule_id,
-        direction: if api.is_egress {
-            Direction::Egress
-        } else {
-            Direction::Ingress
-        },
-        protocol,
-        ports,
-        peer,
-        description: api.description,
+    SecurityGroupRule::from_api(fields, None).map_err(|e| {
+        let field = match e.field {
+            Some(name) => format!("SecurityGroupRules[{i}].{name}"),
+            None => format!("SecurityGroupRules[{i}]"),
+        };
+        field_error(field, e.message)
     })
 }
 
