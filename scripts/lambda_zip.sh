@@ -46,7 +46,11 @@ with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as z:
     info.external_attr = 0o755 << 16
     info.compress_type = zipfile.ZIP_DEFLATED
     z.writestr(info, open(bootstrap, "rb").read())
-    z.writestr("policy.yaml", text)
+    # Lambda runs the function as an unprivileged user: the policy must be world-readable.
+    policy_info = zipfile.ZipInfo("policy.yaml")
+    policy_info.external_attr = 0o644 << 16
+    policy_info.compress_type = zipfile.ZIP_DEFLATED
+    z.writestr(policy_info, text)
 print(f"lambda_zip.sh: {zip_path}: {os.path.getsize(zip_path) / 1e6:.2f} MB "
       f"(bootstrap {os.path.getsize(bootstrap) / 1e6:.2f} MB)")
 PY
