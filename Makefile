@@ -8,7 +8,7 @@ export CARGO_TERM_COLOR ?= never
 # Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
 VENV ?= /var/tmp/sgguard-venv
 
-.PHONY: test lint venv rust-test infra-test build release bench demo lambda-zip
+.PHONY: test lint venv rust-test infra-test build release bench demo lambda-zip fuzz
 export VENV
 
 ## test: everything CI checks — formatting, clippy, Rust tests (the hub flow against moto),
@@ -42,15 +42,15 @@ bench: release venv
 	python3 scripts/bench_check.py
 	$(VENV)/bin/python scripts/bench_hub.py
 
+## fuzz: libFuzzer on every decoder (nightly + cargo-fuzz), FUZZ_SECONDS each
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECONDS)
+
 ## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
 ARCH ?= x86_64
 lambda-zip: venv
 	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
 
 demo:
-	@echo "make ## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
-ARCH ?= x86_64
-lambda-zip: venv
-	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
-
-demo: not yet — the end-to-end demo lands with the demo issue."
+	@echo "make demo: not yet — the end-to-end demo lands with the demo issue."
