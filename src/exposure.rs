@@ -227,14 +227,6 @@ pub fn public_size_of_union<'a>(nets: impl IntoIterator<Item = &'a IpNet>) -> Pu
     }
 }
 
-/// The first and last address of a CIDR, for messages.
-pub fn bounds(net: IpNet) -> (String, String) {
-    match net {
-        IpNet::V4(n) => (n.network().to_string(), n.broadcast().to_string()),
-        IpNet::V6(n) => (n.network().to_string(), n.broadcast().to_string()),
-    }
-}
-
 /// Convenience for tests and examples.
 pub fn is_special_ipv4(addr: Ipv4Addr) -> bool {
     SPECIAL_V4.contains(u32::from(addr))

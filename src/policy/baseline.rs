@@ -172,22 +172,6 @@ impl PortSet {
     }
 }
 
-impl fmt::Display for PortSet {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SHOWN: usize = 6;
-        for (i, range) in self.0.iter().take(SHOWN).enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{range}")?;
-        }
-        if self.0.len() > SHOWN {
-            write!(f, " and {} more", self.0.len() - SHOWN)?;
-        }
-        Ok(())
-    }
-}
-
 /// One rule of the baseline.
 #[derive(Debug, Clone)]
 pub struct BaselineRule {

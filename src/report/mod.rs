@@ -17,11 +17,6 @@ pub enum Format {
     Sarif,
 }
 
-/// The finding JSON document, pretty-printed.
-pub fn json(report: &Report) -> Result<String, serde_json::Error> {
-    serde_json::to_string_pretty(report)
-}
-
 /// Writes the report in `format` to `out`, streaming (large reports are not held twice).
 pub fn write(
     out: &mut dyn std::io::Write,
