@@ -41,12 +41,16 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = aws_sns_topic.notifications.arn
         },
         {
-          # Account names for notifications (the sweep will add ListAccounts and friends with
-          # its code); Organizations has no resource-level scope for these reads.
+          # Account names for notifications, and the sweep's accounts (the whole
+          # organization, or below chosen OUs); Organizations has no resource-level scope for
+          # these reads.
           Sid    = "ReadOrganization"
           Effect = "Allow"
           Action = [
             "organizations:DescribeAccount",
+            "organizations:ListAccounts",
+            "organizations:ListAccountsForParent",
+            "organizations:ListChildren",
           ]
           Resource = "*"
         },

@@ -3,14 +3,40 @@
 //! policy sgguard could not read.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::aws::Aws;
+use crate::aws::{Aws, publish};
 use crate::policy::Baseline;
 use crate::remediate::{HandleError, Remediator, metrics_line};
 use crate::settings::Settings;
+use crate::sweep::{Scope, Sweep, sweep_notification};
+
+/// Time kept back from the Lambda's deadline to finish a sweep's report and notification.
+const SWEEP_RESERVE: Duration = Duration::from_secs(45);
+/// Account × regions a scheduled sweep works on at once, unless the payload says.
+const SWEEP_CONCURRENCY: usize = 16;
+
+/// The scheduled sweep's payload (hub/schedule.tf):
+/// `{"sgguard": "sweep", "regions": [...], "remediate": true}`, optionally with `accounts`
+/// (`["org"]`, `["self"]` or ids), `ous` and `concurrency`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepRequest {
+    sgguard: String,
+    #[serde(default)]
+    regions: Vec<String>,
+    #[serde(default)]
+    remediate: bool,
+    #[serde(default)]
+    accounts: Vec<String>,
+    #[serde(default)]
+    ous: Vec<String>,
+    concurrency: Option<usize>,
+}
 
 /// What every invocation shares.
 pub struct Hub {
@@ -46,8 +72,16 @@ pub fn init_logging(default_level: &str) {
         .try_init();
 }
 
-/// Handles one invocation: the handler takes its dependencies as arguments.
-pub async fn handle(hub: &Hub, payload: Value) -> Result<Value, InvocationError> {
+/// Handles one invocation: the handler takes its dependencies as arguments. `deadline` is when
+/// the invocation must end (a sweep stops starting new work before it).
+pub async fn handle(
+    hub: &Hub,
+    payload: Value,
+    deadline: Option<Instant>,
+) -> Result<Value, InvocationError> {
+    if payload.get("sgguard").is_some() {
+        return sweep(hub, payload, deadline).await;
+    }
     let remediator = Remediator {
         aws: &hub.aws,
         baseline: &hub.baseline,
@@ -65,6 +99,99 @@ pub async fn handle(hub: &Hub, payload: Value) -> Result<Value, InvocationError>
         None => serde_json::to_value(&outcome)
             .map_err(|e| InvocationError(HandleError::Malformed(e.to_string()))),
     }
+}
+
+/// The scheduled sweep: every account and region, one summary notification. Failures of some
+/// accounts or regions are reported in the notification and fail the invocation
+/// (`Sgguard.SweepIncomplete`), so the errors alarm fires too.
+async fn sweep(
+    hub: &Hub,
+    payload: Value,
+    deadline: Option<Instant>,
+) -> Result<Value, InvocationError> {
+    let malformed = |message: String| InvocationError(HandleError::Malformed(message));
+    let request: SweepRequest =
+        serde_json::from_value(payload).map_err(|e| malformed(format!("sweep payload: {e}")))?;
+    if request.sgguard != "sweep" {
+        return Err(malformed(format!(
+            "`sgguard` is `{}`: the only request is `sweep`",
+            request.sgguard
+        )));
+    }
+    let regions = if request.regions.is_empty() {
+        hub.settings.regions.clone().unwrap_or_default()
+    } else {
+        request.regions
+    };
+    let scope = Scope::parse(&request.accounts, &request.ous, &regions)
+        .map_err(|e| malformed(format!("sweep payload: {e}")))?;
+    tracing::info!(?scope, remediate = request.remediate, mode = %hub.settings.mode, "sweep started");
+    let sweep = Sweep {
+        aws: &hub.aws,
+        baseline: &hub.baseline,
+        mode: hub.settings.mode,
+        remediate: request.remediate,
+        concurrency: request
+            .concurrency
+            .unwrap_or(SWEEP_CONCURRENCY)
+            .clamp(1, 256),
+        deadline: deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)),
+        progress: indicatif::ProgressBar::hidden(),
+    };
+    let report = sweep.run(&scope).await.map_err(|e| {
+        InvocationError(match e {
+            crate::sweep::ScopeError::Aws(error) => HandleError::from_aws(error),
+            other => HandleError::Malformed(other.to_string()),
+        })
+    })?;
+    let t = &report.totals;
+    tracing::info!(
+        accounts = report.accounts.len(),
+        rules = t.rules,
+        findings = t.findings,
+        revoked = t.revoked,
+        failed = report.errors.len(),
+        seconds = report.seconds,
+        "sweep finished"
+    );
+    let mut failure = (!report.errors.is_empty()).then(|| {
+        HandleError::SweepIncomplete(format!(
+            "{} failure(s); first: {}",
+            report.errors.len(),
+            report.errors.first().map_or("", String::as_str)
+        ))
+    });
+    if let Some(topic) = hub.settings.topic_arn.as_deref() {
+        let notification = sweep_notification(&report, hub.aws.hub_account());
+        match publish(hub.aws.sns(), topic, &notification).await {
+            Ok(id) => tracing::info!(message_id = %id, subject = %notification.subject, "notified"),
+            Err(error) => {
+                tracing::error!(error = %error, "sweep notification failed");
+                failure.get_or_insert(HandleError::Notification(error));
+            }
+        }
+    }
+    match failure {
+        Some(error) => Err(InvocationError(error)),
+        None => serde_json::to_value(serde_json::json!({
+            "sgguard": "sweep",
+            "accounts": report.accounts.len(),
+            "totals": report.totals,
+            "errors": report.errors,
+            "seconds": report.seconds,
+        }))
+        .map_err(|e| malformed(e.to_string())),
+    }
+}
+
+/// When the invocation must end, from the runtime's deadline (milliseconds since the epoch).
+fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis();
+    let left = u128::from(context.deadline).checked_sub(now_ms)?;
+    Instant::now().checked_add(Duration::from_millis(u64::try_from(left).ok()?))
 }
 
 /// The Lambda entry point.
@@ -86,7 +213,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     });
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let hub = Arc::clone(&hub);
-        async move { handle(&hub, event.payload).await }
+        async move {
+            let deadline = deadline_of(&event.context);
+            handle(&hub, event.payload, deadline).await
+        }
     }))
     .await
 }

@@ -3,7 +3,7 @@
 //! The pipeline, as the modules read: inputs ([`event`], [`input`]) decode into normalized
 //! [`rule`]s; the [`policy`] baseline evaluates them (with [`exposure`] deciding what "the
 //! internet" is) into [`finding`]s; [`report`] renders them. In the hub, [`remediate`] takes
-//! one event end to end through the [`aws`] adapters; [`lambda`] and [`cli`] are the two faces
+//! one event end to end through the [`aws`] adapters, and [`sweep`] every account and region; [`lambda`] and [`cli`] are the two faces
 //! of the one binary, configured by [`settings`].
 
 pub mod aws;
@@ -18,3 +18,4 @@ pub mod remediate;
 pub mod report;
 pub mod rule;
 pub mod settings;
+pub mod sweep;

@@ -147,6 +147,9 @@ pub enum HandleError {
     /// Rules were revoked but the notification failed; the retry is idempotent.
     #[error("notification failed after remediation: {0}")]
     Notification(AwsError),
+    /// A sweep finished but some accounts, regions or revocations failed (all reported).
+    #[error("sweep incomplete: {0}")]
+    SweepIncomplete(String),
 }
 
 impl HandleError {
@@ -157,10 +160,11 @@ impl HandleError {
             HandleError::AccessDenied(_) => "Sgguard.AccessDenied",
             HandleError::Aws(_) => "Sgguard.AwsFailure",
             HandleError::Notification(_) => "Sgguard.NotificationFailed",
+            HandleError::SweepIncomplete(_) => "Sgguard.SweepIncomplete",
         }
     }
 
-    fn from_aws(error: AwsError) -> Self {
+    pub(crate) fn from_aws(error: AwsError) -> Self {
         if error.is_access_denied() {
             HandleError::AccessDenied(error)
         } else {
@@ -342,7 +346,9 @@ impl Remediator<'_> {
                 .group_rules(&group_id)
                 .await
                 .map_err(HandleError::from_aws)?;
-            resolve_prefix_lists(&ec2, &mut rules, &mut prefix_lists).await?;
+            resolve_prefix_lists(&ec2, &mut rules, &mut prefix_lists)
+                .await
+                .map_err(HandleError::from_aws)?;
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {
                 group_id: group_id.clone(),
@@ -351,7 +357,8 @@ impl Remediator<'_> {
             });
             let findings = evaluator.evaluate_group(&rules, &tags);
             let source = format!("live:{}", event.id.as_deref().unwrap_or(&event.name));
-            self.act(&ec2, &group_id, findings, &source, outcome).await;
+            let acted = self.act(&ec2, &group_id, findings, &source).await;
+            outcome.findings.extend(acted);
         }
         Ok(())
     }
@@ -400,15 +407,15 @@ impl Remediator<'_> {
         }
     }
 
-    /// Revokes (or would revoke) the group's violating rules and records every finding.
-    async fn act(
+    /// Revokes (or would revoke) the group's violating rules; returns every finding with what
+    /// became of it. The event flow and the sweep share this one revoke path.
+    pub(crate) async fn act(
         &self,
         ec2: &Ec2,
         group_id: &str,
         findings: Vec<Finding>,
         source: &str,
-        outcome: &mut EventOutcome,
-    ) {
+    ) -> Vec<FindingOutcome> {
         let mut to_revoke: [Vec<String>; 2] = [Vec::new(), Vec::new()];
         let mut recorded = Vec::with_capacity(findings.len());
         for mut finding in findings {
@@ -472,22 +479,20 @@ impl Remediator<'_> {
                 "finding"
             );
         }
-        outcome.findings.extend(recorded);
+        recorded
     }
 }
 
-async fn resolve_prefix_lists(
+/// Fills in the entries of every prefix list the rules use (each list read once).
+pub(crate) async fn resolve_prefix_lists(
     ec2: &Ec2,
     rules: &mut [SecurityGroupRule],
     known: &mut HashMap<String, Vec<ipnet::IpNet>>,
-) -> Result<(), HandleError> {
+) -> Result<(), AwsError> {
     for rule in rules.iter_mut() {
         if let Peer::PrefixList { id, entries } = &mut rule.peer {
             if !known.contains_key(id.as_str()) {
-                let resolved = ec2
-                    .prefix_list_entries(id)
-                    .await
-                    .map_err(HandleError::from_aws)?;
+                let resolved = ec2.prefix_list_entries(id).await?;
                 known.insert(id.clone(), resolved);
             }
             *entries = known.get(id.as_str()).cloned();

@@ -1,7 +1,7 @@
 //! EC2 in one member account and region: re-reading a group's live rules, resolving prefix
 //! lists, finding the groups that use a prefix list, and revoking rules by rule id.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_ec2::types::Filter;
 use ipnet::IpNet;
@@ -50,13 +50,10 @@ impl Ec2 {
             .send()
             .await
         {
-            Ok(output) => Ok(output.security_groups().first().map(|group| {
-                group
-                    .tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
-                    .collect::<BTreeMap<_, _>>()
-            })),
+            Ok(output) => Ok(output
+                .security_groups()
+                .first()
+                .map(|group| tags_of(group.tags()))),
             Err(error) => {
                 let error = self.error("DescribeSecurityGroups", &error);
                 if error.code_is("InvalidGroup.NotFound") || error.code_is("InvalidGroupId") {
@@ -66,6 +63,45 @@ impl Ec2 {
                 }
             }
         }
+    }
+
+    /// The tags of every group in the region (for exemptions by tag in a sweep), paginated.
+    pub async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
+        let mut pages = self
+            .client
+            .describe_security_groups()
+            .max_results(1000)
+            .into_paginator()
+            .send();
+        let mut tags = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error("DescribeSecurityGroups", &e))?;
+            for group in page.security_groups() {
+                if let Some(id) = group.group_id() {
+                    tags.insert(id.to_owned(), tags_of(group.tags()));
+                }
+            }
+        }
+        Ok(tags)
+    }
+
+    /// The regions enabled in the account (opt-in regions only once opted in), sorted.
+    pub async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
+        let output = self
+            .client
+            .describe_regions()
+            .all_regions(false)
+            .send()
+            .await
+            .map_err(|e| self.error("DescribeRegions", &e))?;
+        let mut regions: Vec<String> = output
+            .regions()
+            .iter()
+            .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+            .filter_map(|r| r.region_name().map(str::to_owned))
+            .collect();
+        regions.sort();
+        Ok(regions)
     }
 
     /// Resolves a default-VPC group name (old CloudTrail events name groups that way).
@@ -243,6 +279,12 @@ impl Ec2 {
                 .map_err(|e| self.error("RevokeSecurityGroupEgress", &e)),
         }
     }
+}
+
+fn tags_of(tags: &[aws_sdk_ec2::types::Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or("").to_owned())))
+        .collect::<BTreeMap<_, _>>()
 }
 
 /// The rule (or its group) no longer exists.

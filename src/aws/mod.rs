@@ -4,6 +4,7 @@
 
 mod credentials;
 mod ec2;
+mod organizations;
 mod sns;
 
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use aws_sdk_sts::error::ProvideErrorMetadata;
 
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
+pub use organizations::OrgAccount;
 pub use sns::{Notification, publish};
 
 /// Every AWS API action sgguard calls, as IAM names it.
@@ -22,7 +24,11 @@ pub const ACTIONS: &[&str] = &[
     "sts:AssumeRole",
     "sts:GetCallerIdentity",
     "organizations:DescribeAccount",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
     "sns:Publish",
+    "ec2:DescribeRegions",
     "ec2:DescribeSecurityGroupRules",
     "ec2:DescribeSecurityGroups",
     "ec2:GetManagedPrefixListEntries",
@@ -180,6 +186,21 @@ impl Aws {
                 }
             })
             .await
+    }
+
+    /// Every account of the organization.
+    pub async fn organization_accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+        organizations::all_accounts(&self.organizations).await
+    }
+
+    /// The accounts below organizational units (or roots), nested units included.
+    pub async fn accounts_under(&self, parents: &[String]) -> Result<Vec<OrgAccount>, AwsError> {
+        organizations::accounts_under(&self.organizations, parents).await
+    }
+
+    /// The hub's home region (where account-wide calls such as DescribeRegions go).
+    pub fn home_region(&self) -> &str {
+        self.base.region().map_or("us-east-1", |r| r.as_ref())
     }
 
     pub fn sns(&self) -> &aws_sdk_sns::Client {

@@ -3,40 +3,24 @@
 
 use std::io::Write;
 
-use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, HandleEventArgs, load_baseline, print_error};
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, HandleEventArgs, LiveSetup, print_error};
 use crate::aws::Aws;
 use crate::input::read_input;
 use crate::remediate::Remediator;
-use crate::settings::Settings;
 
 pub fn run(args: &HandleEventArgs) -> u8 {
-    crate::lambda::init_logging("warn");
-    let mut settings = match Settings::from_env() {
-        Ok(settings) => settings,
-        Err(error) => {
-            print_error(error);
-            return EXIT_ERROR;
-        }
+    let LiveSetup {
+        settings,
+        baseline,
+        runtime,
+    } = match LiveSetup::new(args.mode, args.policy.as_deref(), args.role_name.as_deref()) {
+        Ok(setup) => setup,
+        Err(code) => return code,
     };
-    if let Some(mode) = args.mode {
-        settings.mode = mode;
-    }
-    if let Some(policy) = &args.policy {
-        settings.policy = Some(policy.clone());
-    }
+    let mut settings = settings;
     if let Some(topic) = &args.topic_arn {
         settings.topic_arn = Some(topic.clone());
     }
-    if let Some(role) = &args.role_name {
-        settings.role_name.clone_from(role);
-    }
-    let baseline = match load_baseline(settings.policy.as_deref()) {
-        Ok(baseline) => baseline,
-        Err(error) => {
-            print_error(error);
-            return EXIT_ERROR;
-        }
-    };
     // Read every event first: a bad file is reported before anything is changed in AWS.
     let mut events = Vec::with_capacity(args.files.len());
     for file in &args.files {
@@ -54,16 +38,6 @@ pub fn run(args: &HandleEventArgs) -> u8 {
             }
         }
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            print_error(format!("cannot start the async runtime: {error}"));
-            return EXIT_ERROR;
-        }
-    };
     runtime.block_on(async {
         let aws = match Aws::from_env(&settings.role_name).await {
             Ok(aws) => aws,

@@ -5,6 +5,7 @@
 mod cmd_check;
 mod cmd_handle_event;
 mod cmd_policy;
+mod cmd_scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Handle EventBridge/CloudTrail events exactly as the hub Lambda does (revokes in AWS)
     HandleEvent(HandleEventArgs),
+    /// Sweep every account and region of the organization (or chosen ones): report, and with
+    /// `--remediate` revoke, every rule that breaks the baseline
+    Scan(ScanArgs),
     /// Show, validate and explain baseline policies
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -78,6 +82,45 @@ pub struct HandleEventArgs {
     pub files: Vec<String>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    /// `org` (every active account of the organization), `self` (the account of the
+    /// credentials) or account ids, comma-separated
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "org",
+        value_name = "org|self|ID,..."
+    )]
+    pub accounts: Vec<String>,
+    /// Only the accounts below these organizational units or roots (nested units included)
+    #[arg(long, value_delimiter = ',', value_name = "OU_ID,...")]
+    pub ou: Vec<String>,
+    /// `all` (every region enabled in each account) or region names [env: SGGUARD_REGIONS;
+    /// default: all]
+    #[arg(long, value_delimiter = ',', value_name = "all|REGION,...")]
+    pub regions: Vec<String>,
+    /// Revoke the violating rules (as the mode says); without it nothing is changed
+    #[arg(long)]
+    pub remediate: bool,
+    /// With `--remediate`: `enforce` revokes, `audit` only reports [env: SGGUARD_MODE]
+    #[arg(long, value_enum)]
+    pub mode: Option<crate::settings::Mode>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Accounts, then account × regions, worked on at once
+    #[arg(long, default_value_t = 8, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+    /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Role assumed in member accounts [env: SGGUARD_ROLE_NAME; default: sgguard-remediation]
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
     /// Print the embedded default baseline
@@ -104,6 +147,55 @@ pub fn load_baseline(path: Option<&std::path::Path>) -> Result<Baseline, PolicyE
     match path {
         Some(path) => Baseline::load(path),
         None => Baseline::default_baseline(),
+    }
+}
+
+/// What the commands that call AWS (`handle-event`, `scan`) start from: the settings (the
+/// environment with the flags' overrides), the baseline, and an async runtime.
+pub struct LiveSetup {
+    pub settings: crate::settings::Settings,
+    pub baseline: Baseline,
+    pub runtime: tokio::runtime::Runtime,
+}
+
+impl LiveSetup {
+    /// Reads the environment, applies the flags and loads the baseline; an error is printed
+    /// and `Err(EXIT_ERROR)` returned, before any AWS call.
+    pub fn new(
+        mode: Option<crate::settings::Mode>,
+        policy: Option<&std::path::Path>,
+        role_name: Option<&str>,
+    ) -> Result<LiveSetup, u8> {
+        crate::lambda::init_logging("warn");
+        let mut settings = crate::settings::Settings::from_env().map_err(|error| {
+            print_error(error);
+            EXIT_ERROR
+        })?;
+        if let Some(mode) = mode {
+            settings.mode = mode;
+        }
+        if let Some(policy) = policy {
+            settings.policy = Some(policy.to_owned());
+        }
+        if let Some(role) = role_name {
+            settings.role_name = role.to_owned();
+        }
+        let baseline = load_baseline(settings.policy.as_deref()).map_err(|error| {
+            print_error(error);
+            EXIT_ERROR
+        })?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| {
+                print_error(format!("cannot start the async runtime: {error}"));
+                EXIT_ERROR
+            })?;
+        Ok(LiveSetup {
+            settings,
+            baseline,
+            runtime,
+        })
     }
 }
 
@@ -134,6 +226,7 @@ pub fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Check(args) => cmd_check::run(&args),
         Command::HandleEvent(args) => cmd_handle_event::run(&args),
+        Command::Scan(args) => cmd_scan::run(&args),
         Command::Policy(command) => cmd_policy::run(command),
     }
 }

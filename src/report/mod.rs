@@ -5,7 +5,7 @@ mod sarif;
 mod table;
 
 pub use sarif::sarif;
-pub use table::table;
+pub use table::{sweep_table, table};
 
 use crate::finding::Report;
 

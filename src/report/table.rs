@@ -16,75 +16,94 @@ fn ports(finding: &Finding) -> String {
     }
 }
 
+/// The columns that describe a finding, after the first (its action or outcome).
+const FINDING_HEADER: [&str; 10] = [
+    "SEVERITY", "ACCOUNT", "REGION", "GROUP", "RULE", "DIR", "PROTO", "PORTS", "PEER", "WHY",
+];
+
+fn finding_cells(finding: &Finding) -> [String; 10] {
+    let top = finding
+        .violations
+        .iter()
+        .find(|v| v.exemption.is_none())
+        .or(finding.violations.first());
+    let mut why = top
+        .map(|v| format!("{}: {}", v.policy_rule, v.reason))
+        .unwrap_or_default();
+    if finding.violations.len() > 1 {
+        let _ = write!(why, " (+{} more)", finding.violations.len() - 1);
+    }
+    if let Some(exemption) = &finding.exemption {
+        let _ = write!(why, " [exempt: {}]", exemption.reason);
+    }
+    [
+        finding.severity().to_string(),
+        cell(finding.account_id.as_deref()),
+        cell(finding.region.as_deref()),
+        cell(finding.group_id.as_deref()),
+        cell(finding.rule_id.as_deref()),
+        match finding.direction {
+            crate::rule::Direction::Ingress => "in".to_owned(),
+            crate::rule::Direction::Egress => "out".to_owned(),
+        },
+        finding.protocol.to_string(),
+        ports(finding),
+        finding.peer.to_string(),
+        why,
+    ]
+}
+
+/// Aligns rows under a header; the last column is not padded. Nothing for no rows.
+fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    if rows.is_empty() {
+        return out;
+    }
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, value) in widths.iter_mut().zip(row) {
+            *width = (*width).max(value.chars().count());
+        }
+    }
+    let mut line = |values: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, (value, width)) in values.zip(&widths).enumerate() {
+            if i + 1 == header.len() {
+                text.push_str(value);
+            } else {
+                let _ = write!(text, "{value:<width$}  ");
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&mut header.iter().copied());
+    for row in rows {
+        line(&mut row.iter().map(String::as_str));
+    }
+    out
+}
+
 /// Renders the report as an aligned table followed by a one-line summary.
 pub fn table(report: &Report) -> String {
-    let header = [
-        "SEVERITY", "ACTION", "ACCOUNT", "REGION", "GROUP", "RULE", "DIR", "PROTO", "PORTS",
-        "PEER", "WHY",
-    ];
-    let mut rows: Vec<Vec<String>> = Vec::with_capacity(report.findings.len());
-    for finding in &report.findings {
-        let top = finding
-            .violations
-            .iter()
-            .find(|v| v.exemption.is_none())
-            .or(finding.violations.first());
-        let mut why = top
-            .map(|v| format!("{}: {}", v.policy_rule, v.reason))
-            .unwrap_or_default();
-        if finding.violations.len() > 1 {
-            let _ = write!(why, " (+{} more)", finding.violations.len() - 1);
-        }
-        if let Some(exemption) = &finding.exemption {
-            let _ = write!(why, " [exempt: {}]", exemption.reason);
-        }
-        let action = if finding.exempt {
-            "exempt".to_owned()
-        } else {
-            finding.action.to_string()
-        };
-        rows.push(vec![
-            finding.severity().to_string(),
-            action,
-            cell(finding.account_id.as_deref()),
-            cell(finding.region.as_deref()),
-            cell(finding.group_id.as_deref()),
-            cell(finding.rule_id.as_deref()),
-            match finding.direction {
-                crate::rule::Direction::Ingress => "in".to_owned(),
-                crate::rule::Direction::Egress => "out".to_owned(),
-            },
-            finding.protocol.to_string(),
-            ports(finding),
-            finding.peer.to_string(),
-            why,
-        ]);
-    }
-    let mut out = String::new();
-    if !rows.is_empty() {
-        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-        for row in &rows {
-            for (width, value) in widths.iter_mut().zip(row) {
-                *width = (*width).max(value.chars().count());
-            }
-        }
-        let mut line = |values: &mut dyn Iterator<Item = &str>| {
-            let mut text = String::new();
-            for (i, (value, width)) in values.zip(&widths).enumerate() {
-                if i + 1 == header.len() {
-                    text.push_str(value);
-                } else {
-                    let _ = write!(text, "{value:<width$}  ");
-                }
-            }
-            out.push_str(text.trim_end());
-            out.push('\n');
-        };
-        line(&mut header.iter().copied());
-        for row in &rows {
-            line(&mut row.iter().map(String::as_str));
-        }
-    }
+    // SEVERITY first, as people scan for it, then the baseline's ACTION.
+    let mut header = FINDING_HEADER.to_vec();
+    header.insert(1, "ACTION");
+    let rows: Vec<Vec<String>> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            let action = if finding.exempt {
+                "exempt".to_owned()
+            } else {
+                finding.action.to_string()
+            };
+            let mut cells = finding_cells(finding).to_vec();
+            cells.insert(1, action);
+            cells
+        })
+        .collect();
+    let mut out = aligned(&header, &rows);
     let exempt = report.findings.iter().filter(|f| f.exempt).count();
     let revoke = report
         .findings
@@ -104,6 +123,89 @@ pub fn table(report: &Report) -> String {
         } else {
             format!("; {} input error(s)", report.errors.len())
         }
+    );
+    out
+}
+
+/// Renders a sweep: the findings with what was done, one line per account, the failures, and
+/// the totals.
+pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
+    let header: Vec<&str> = std::iter::once("OUTCOME").chain(FINDING_HEADER).collect();
+    let rows: Vec<Vec<String>> = report
+        .findings
+        .iter()
+        .map(|f| {
+            std::iter::once(f.outcome.as_str().to_owned())
+                .chain(finding_cells(&f.finding))
+                .collect()
+        })
+        .collect();
+    let mut out = aligned(&header, &rows);
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    let account_rows: Vec<Vec<String>> = report
+        .accounts
+        .iter()
+        .map(|a| {
+            let failed_regions = a.regions.iter().filter(|r| r.error.is_some()).count();
+            let status = match (&a.error, failed_regions) {
+                (Some(error), _) => format!("FAILED: {error}"),
+                (None, 0) => "ok".to_owned(),
+                (None, n) => format!("{n} region(s) failed"),
+            };
+            vec![
+                a.account_id.clone(),
+                cell(a.account_name.as_deref()),
+                a.regions.len().to_string(),
+                a.counts.groups.to_string(),
+                a.counts.rules.to_string(),
+                a.counts.findings.to_string(),
+                if report.remediate && report.mode == crate::settings::Mode::Enforce {
+                    a.counts.revoked.to_string()
+                } else {
+                    format!("({})", a.counts.would_revoke)
+                },
+                a.counts.failed.to_string(),
+                status,
+            ]
+        })
+        .collect();
+    out.push_str(&aligned(
+        &[
+            "ACCOUNT", "NAME", "REGIONS", "GROUPS", "RULES", "FINDINGS", "REVOKED", "FAILED",
+            "STATUS",
+        ],
+        &account_rows,
+    ));
+    for skipped in &report.skipped_accounts {
+        let _ = writeln!(out, "skipped {}: {}", skipped.account_id, skipped.reason);
+    }
+    for error in &report.errors {
+        let _ = writeln!(out, "error: {error}");
+    }
+    let t = &report.totals;
+    let acted = if report.remediate && report.mode == crate::settings::Mode::Enforce {
+        format!("{} revoked", t.revoked)
+    } else {
+        format!("{} would be revoked (nothing changed)", t.would_revoke)
+    };
+    let _ = writeln!(
+        out,
+        "{} finding{} ({acted}, {} exempt) in {} rule{} of {} account{}{} in {:.1} s",
+        t.findings,
+        if t.findings == 1 { "" } else { "s" },
+        t.exempt,
+        t.rules,
+        if t.rules == 1 { "" } else { "s" },
+        report.accounts.len(),
+        if report.accounts.len() == 1 { "" } else { "s" },
+        if report.errors.is_empty() {
+            String::new()
+        } else {
+            format!("; {} failure(s)", report.errors.len())
+        },
+        report.seconds,
     );
     out
 }

@@ -396,6 +396,9 @@ def test_hub_lambda_role_scopes():
     assert 'Resource = "arn:${local.partition}:iam::*:role/${var.remediation_role_name}"' in policy
     for action in (
         "organizations:DescribeAccount",
+        "organizations:ListAccounts",
+        "organizations:ListAccountsForParent",
+        "organizations:ListChildren",
         "sns:Publish",
         "sqs:SendMessage",
         "logs:CreateLogStream",

@@ -1,0 +1,104 @@
+//! Organizations: the accounts a sweep walks — the whole organization, or the accounts below
+//! chosen organizational units (nested units included). Accounts that are not active
+//! (suspended, pending closure) are returned apart: they are skipped, and the report says so.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_organizations::types::{Account, AccountStatus, ChildType};
+
+use super::AwsError;
+
+/// A member account of the organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: Option<String>,
+    /// `ACTIVE`, `SUSPENDED`, `PENDING_CLOSURE`, as Organizations says it.
+    pub status: String,
+}
+
+impl OrgAccount {
+    pub fn is_active(&self) -> bool {
+        self.status == AccountStatus::Active.as_str()
+    }
+
+    fn from_api(account: &Account) -> Option<OrgAccount> {
+        Some(OrgAccount {
+            id: account.id()?.to_owned(),
+            name: account.name().map(str::to_owned),
+            status: account
+                .status()
+                .map_or("ACTIVE", AccountStatus::as_str)
+                .to_owned(),
+        })
+    }
+}
+
+fn error<E>(operation: &'static str, target: &str, error: &E) -> AwsError
+where
+    E: aws_sdk_organizations::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut error = AwsError::new(operation, "hub", "global", error);
+    if !target.is_empty() {
+        error.message = format!("{target}: {}", error.message);
+    }
+    error
+}
+
+/// Every account of the organization (ListAccounts, paginated), sorted by id.
+pub async fn all_accounts(
+    organizations: &aws_sdk_organizations::Client,
+) -> Result<Vec<OrgAccount>, AwsError> {
+    let mut pages = organizations.list_accounts().into_paginator().send();
+    let mut accounts = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| error("ListAccounts", "", &e))?;
+        for account in page.accounts().iter().filter_map(OrgAccount::from_api) {
+            accounts.insert(account.id.clone(), account);
+        }
+    }
+    Ok(accounts.into_values().collect())
+}
+
+/// The accounts below the given organizational units (or roots), nested units included,
+/// sorted by id. An unknown unit is an error naming it.
+pub async fn accounts_under(
+    organizations: &aws_sdk_organizations::Client,
+    parents: &[String],
+) -> Result<Vec<OrgAccount>, AwsError> {
+    let mut accounts = BTreeMap::new();
+    let mut pending: Vec<String> = parents.to_vec();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(parent) = pending.pop() {
+        if !seen.insert(parent.clone()) {
+            continue;
+        }
+        let target = format!("organizational unit `{parent}`");
+        let mut pages = organizations
+            .list_accounts_for_parent()
+            .parent_id(&parent)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| error("ListAccountsForParent", &target, &e))?;
+            for account in page.accounts().iter().filter_map(OrgAccount::from_api) {
+                accounts.insert(account.id.clone(), account);
+            }
+        }
+        let mut pages = organizations
+            .list_children()
+            .parent_id(&parent)
+            .child_type(ChildType::OrganizationalUnit)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| error("ListChildren", &target, &e))?;
+            pending.extend(
+                page.children()
+                    .iter()
+                    .filter_map(|c| c.id().map(str::to_owned)),
+            );
+        }
+    }
+    Ok(accounts.into_values().collect())
+}

@@ -1,0 +1,127 @@
+//! `sgguard scan`: the organization sweep from the command line, with a progress bar on a
+//! terminal and a per-account summary.
+
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, LiveSetup, ScanArgs, print_error};
+use crate::aws::Aws;
+use crate::finding::{Report, ReportError};
+use crate::remediate::Outcome;
+use crate::report::{self, Format};
+use crate::sweep::{Scope, Sweep, SweepReport};
+
+pub fn run(args: &ScanArgs) -> u8 {
+    let LiveSetup {
+        settings,
+        baseline,
+        runtime,
+    } = match LiveSetup::new(args.mode, args.policy.as_deref(), args.role_name.as_deref()) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    // `--regions` wins over `SGGUARD_REGIONS`; neither means every enabled region.
+    let regions = if args.regions.is_empty() {
+        settings.regions.clone().unwrap_or_default()
+    } else {
+        args.regions.clone()
+    };
+    let scope = match Scope::parse(&args.accounts, &args.ou, &regions) {
+        Ok(scope) => scope,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    let result = runtime.block_on(async {
+        let aws = Aws::from_env(&settings.role_name)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sweep = Sweep {
+            aws: &aws,
+            baseline: &baseline,
+            mode: settings.mode,
+            remediate: args.remediate,
+            concurrency: usize::from(args.concurrency),
+            deadline: None,
+            progress: progress_bar(),
+        };
+        sweep.run(&scope).await.map_err(|e| e.to_string())
+    });
+    let report = match result {
+        Ok(report) => report,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    for error in &report.errors {
+        print_error(error);
+    }
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    if let Err(error) = write(&mut stdout, &report, args.format, &baseline) {
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            print_error(format!("cannot write the report: {error}"));
+        }
+        return EXIT_ERROR;
+    }
+    if report.incomplete() {
+        EXIT_ERROR
+    } else if report
+        .findings
+        .iter()
+        .any(|f| !matches!(f.outcome, Outcome::Exempt | Outcome::AlreadyGone))
+    {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+/// Account × regions done, on stderr when it is a terminal; hidden otherwise.
+fn progress_bar() -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} sweeping [{bar:30}] {pos}/{len} account-regions, {msg} ({elapsed})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    bar
+}
+
+fn write(
+    out: &mut dyn Write,
+    report: &SweepReport,
+    format: Format,
+    baseline: &crate::policy::Baseline,
+) -> std::io::Result<()> {
+    match format {
+        Format::Table => out.write_all(report::sweep_table(report).as_bytes())?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Sarif => {
+            let findings = Report {
+                version: 1,
+                rules_evaluated: report.rules_evaluated,
+                findings: report.findings.iter().map(|f| f.finding.clone()).collect(),
+                errors: report
+                    .errors
+                    .iter()
+                    .map(|error| ReportError {
+                        source: "sweep".to_owned(),
+                        error: error.clone(),
+                    })
+                    .collect(),
+            };
+            return report::write(out, &findings, Format::Sarif, baseline);
+        }
+    }
+    out.flush()
+}
