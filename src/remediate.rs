@@ -15,7 +15,7 @@ use crate::rule::{Direction, Peer, SecurityGroupRule};
 use crate::settings::Mode;
 
 /// What was done about one finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Revoked,
