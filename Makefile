@@ -36,11 +36,13 @@ build:
 release:
 	cargo build --locked --release
 
-## bench: criterion benchmarks, the check bench table, the cold hub-event bench (release build)
+## bench: criterion benchmarks, the check bench table, the cold hub-event bench, the sweep bench
+## (release build)
 bench: release venv
 	cargo bench --locked --bench evaluate
 	python3 scripts/bench_check.py
 	$(VENV)/bin/python scripts/bench_hub.py
+	$(VENV)/bin/python scripts/bench_sweep.py
 
 ## fuzz: libFuzzer on every decoder (nightly + cargo-fuzz), FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60

@@ -90,6 +90,13 @@ class Emulator:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
+    def latency(self, seconds: float) -> None:
+        """Every forwarded request waits `seconds` first (0: off)."""
+        req = urllib.request.Request(f"{self.proxy}/_sgguard/latency", method="POST",
+                                     data=json.dumps({"seconds": seconds}).encode())
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            resp.read()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.stdin.close()

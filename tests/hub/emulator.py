@@ -37,6 +37,9 @@ Control API (on the proxy, never forwarded):
         absent matches every request of the action); without "times" the rule
         stays until /allow.  Rules are checked in the order they were added.
   POST /_sgguard/allow  -> clear all rules
+  POST /_sgguard/latency {"seconds": 0.05}
+        every forwarded request first waits this long (a stand-in for the network and
+        service time of a real AWS endpoint; 0 turns it off); not part of "seconds"
 
 Each logged request's "seconds" (float) is the wall time the proxy spent forwarding it to moto
 and reading moto's full response (connect, send, response headers and body): the emulator's
@@ -104,6 +107,7 @@ class State:
         self.assumed: list[str] = []
         self.requests: list[dict] = []
         self.rules: list[dict] = []
+        self.latency = 0.0
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -329,6 +333,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         elif path == "allow" and self.command == "POST":
             st.clear_rules()
             self._send_json(200, {"ok": True})
+        elif path == "latency" and self.command == "POST":
+            try:
+                seconds = float(json.loads(body or b"{}").get("seconds", 0.0))
+                if not 0.0 <= seconds <= 10.0:
+                    raise ValueError("'seconds' must be between 0 and 10")
+            except (ValueError, TypeError, AttributeError) as e:
+                self._send_json(400, {"error": str(e)})
+                return
+            st.latency = seconds
+            self._send_json(200, {"ok": True, "latency": seconds})
         elif path == "deny" and self.command == "POST":
             try:
                 spec = json.loads(body or b"{}")
@@ -381,6 +395,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self._send(status, headers, err, head_only=self.command == "HEAD")
             return
 
+        if self.state.latency:
+            time.sleep(self.state.latency)
         started = time.perf_counter()
         conn = http.client.HTTPConnection(*self.upstream, timeout=300)
         try:

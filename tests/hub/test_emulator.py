@@ -127,6 +127,28 @@ def test_requests_carry_forwarding_seconds(proxy):
     assert control(proxy, "GET", "counts")["requests"] == []
 
 
+def test_latency_delays_forwarded_requests_only(proxy):
+    sts = client("sts", proxy)
+    control(proxy, "POST", "latency", {"seconds": 0.2})
+    try:
+        t0 = time.perf_counter()
+        sts.get_caller_identity()
+        slow = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        control(proxy, "GET", "counts")
+        control_time = time.perf_counter() - t0
+    finally:
+        control(proxy, "POST", "latency", {"seconds": 0})
+    assert slow >= 0.2
+    assert control_time < 0.2, "the control API is not delayed"
+    # The forwarding time stays moto's own.
+    assert control(proxy, "GET", "counts")["requests"][-1]["seconds"] < 0.2
+    for bad in ({"seconds": -1}, {"seconds": "x"}, {"seconds": 11}):
+        with pytest.raises(urllib.error.HTTPError) as ei:
+            control(proxy, "POST", "latency", bad)
+        assert ei.value.code == 400
+
+
 def test_deny_assume_role_for_one_arn(proxy):
     control(proxy, "POST", "deny", {"action": "sts:AssumeRole", "match": ROLE_B})
     sts = client("sts", proxy)
