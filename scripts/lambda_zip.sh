@@ -14,6 +14,12 @@ export PATH="$venv/bin:$PATH"
 target_dir=${CARGO_TARGET_DIR:-target}
 out="$target_dir/lambda-$arch"
 
+# A policy the Lambda could not load would fail its init after deployment: validate it (its
+# syntax, and every rule's examples) before building anything.
+if [ -n "${POLICY:-}" ]; then
+    cargo run --quiet --locked --release --bin sgguard -- policy validate "$POLICY"
+fi
+
 case $arch in
     x86_64) flag=--x86-64 ;;
     arm64)  flag=--arm64 ;;
