@@ -198,9 +198,34 @@ def test_the_lambda_binary_revokes_and_notifies(org, lambda_url):
     assert body["MessageAttributes"]["action"]["Value"] == "revoked"
     document = json.loads(body["Message"])
     assert document["event"]["actor_arn"] == actor
+    org["sqs"].delete_message(QueueUrl=org["queue"], ReceiptHandle=messages[0]["ReceiptHandle"])
 
 
 def test_a_malformed_event_fails_the_invocation_with_its_error_type(lambda_url):
     status, error = invoke(lambda_url, {"hello": "world"})
     assert status != 200
     assert error["errorType"] == "Sgguard.MalformedEvent", error
+
+
+def test_the_scheduled_sweep_payload_sweeps_and_sends_one_summary(org, lambda_url):
+    ec2 = org["ec2"]
+    group = ec2.create_security_group(GroupName="e2e-predates", Description="e2e")["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+                       {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    # What hub/schedule.tf sends (no event was ever seen for this rule).
+    status, result = invoke(lambda_url, {"sgguard": "sweep", "regions": [REGION], "remediate": True})
+    assert status == 200, result
+    assert result["totals"]["revoked"] == 1, result
+    assert result["errors"] == []
+    assert ingress(ec2, group) == [("tcp", 443, "0.0.0.0/0")]
+
+    messages = org["sqs"].receive_message(QueueUrl=org["queue"], MaxNumberOfMessages=10).get("Messages", [])
+    assert len(messages) == 1
+    body = json.loads(messages[0]["Body"])
+    assert body["MessageAttributes"]["kind"]["Value"] == "sweep"
+    assert body["MessageAttributes"]["account_id"]["Value"] == org["member"]
+    assert body["Subject"].startswith("sgguard sweep: revoked 1 rule(s)"), body["Subject"]
+    org["sqs"].delete_message(QueueUrl=org["queue"], ReceiptHandle=messages[0]["ReceiptHandle"])
