@@ -144,6 +144,7 @@ pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
+    let enforced = report.remediate && report.mode == crate::settings::Mode::Enforce;
     let account_rows: Vec<Vec<String>> = report
         .accounts
         .iter()
@@ -161,10 +162,10 @@ pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
                 a.counts.groups.to_string(),
                 a.counts.rules.to_string(),
                 a.counts.findings.to_string(),
-                if report.remediate && report.mode == crate::settings::Mode::Enforce {
+                if enforced {
                     a.counts.revoked.to_string()
                 } else {
-                    format!("({})", a.counts.would_revoke)
+                    a.counts.would_revoke.to_string()
                 },
                 a.counts.failed.to_string(),
                 status,
@@ -173,7 +174,14 @@ pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
         .collect();
     out.push_str(&aligned(
         &[
-            "ACCOUNT", "NAME", "REGIONS", "GROUPS", "RULES", "FINDINGS", "REVOKED", "FAILED",
+            "ACCOUNT",
+            "NAME",
+            "REGIONS",
+            "GROUPS",
+            "RULES",
+            "FINDINGS",
+            if enforced { "REVOKED" } else { "WOULD REVOKE" },
+            "FAILED",
             "STATUS",
         ],
         &account_rows,
@@ -185,7 +193,7 @@ pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
         let _ = writeln!(out, "error: {error}");
     }
     let t = &report.totals;
-    let acted = if report.remediate && report.mode == crate::settings::Mode::Enforce {
+    let acted = if enforced {
         format!("{} revoked", t.revoked)
     } else {
         format!("{} would be revoked (nothing changed)", t.would_revoke)
