@@ -47,6 +47,9 @@ pub struct FindingOutcome {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The AWS error behind `failed`, kept whole (its code says whether access was denied).
+    #[serde(skip)]
+    pub aws_error: Option<AwsError>,
 }
 
 /// The event as the notification tells it.
@@ -250,20 +253,22 @@ impl Remediator<'_> {
                 Some(error)
             }
         };
+        // A revocation that failed fails the event, with the AWS error as it was (so a denied
+        // revoke is `AccessDenied`, retried once permissions are fixed).
         if failure.is_none()
             && let Some(failed) = outcome
                 .findings
                 .iter()
                 .find(|f| f.outcome == Outcome::Failed)
         {
-            let message = failed.error.clone().unwrap_or_default();
-            failure = Some(HandleError::Aws(AwsError {
+            let error = failed.aws_error.clone().unwrap_or_else(|| AwsError {
                 operation: "Revoke",
                 account: account.clone(),
                 region: region.clone(),
                 code: None,
-                message,
-            }));
+                message: failed.error.clone().unwrap_or_default(),
+            });
+            failure = Some(HandleError::from_aws(error));
             outcome.status = Status::Failed;
         }
 
@@ -443,6 +448,7 @@ impl Remediator<'_> {
                 finding,
                 outcome: planned,
                 error: None,
+                aws_error: None,
             });
         }
         for (direction, ids) in [Direction::Ingress, Direction::Egress]
@@ -462,6 +468,7 @@ impl Remediator<'_> {
                     RevokeOutcome::Failed(error) => {
                         entry.outcome = Outcome::Failed;
                         entry.error = Some(error.to_string());
+                        entry.aws_error = Some(error);
                     }
                 }
             }

@@ -321,6 +321,48 @@ async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
+    let org = Org::new().await;
+    let member = org.members[1].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(&ec2, "no-revoke", vec![tcp(3389, "0.0.0.0/0")]).await;
+    org.emulator.control(
+        "deny",
+        Some(json!({"action": "ec2:RevokeSecurityGroupIngress", "code": "UnauthorizedOperation"})),
+    );
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&authorize_event(
+            &member, HUB_REGION, "grace", &group, &rules,
+        ))
+        .await;
+    let error = error.expect("a denied revoke fails the invocation");
+    assert_eq!(error.error_type(), "Sgguard.AccessDenied", "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("RevokeSecurityGroupIngress") && text.contains(&member),
+        "{text}"
+    );
+    assert_eq!(text.matches("failed").count(), 1, "said once: {text}");
+    assert_eq!(outcome.status, Status::Failed);
+    assert_eq!(outcome.findings[0].outcome, Outcome::Failed);
+    assert_eq!(
+        live_rules(&ec2, &group).await.len(),
+        1,
+        "the rule is still there"
+    );
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].2["action"]["Value"], "failed");
+    assert!(
+        inbox[0].0.contains("FAILED to revoke 1 rule(s)"),
+        "{}",
+        inbox[0].0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_that_opens_rdp_is_revoked() {
     let org = Org::new().await;
     let member = org.members[0].clone();
