@@ -54,5 +54,8 @@ ARCH ?= x86_64
 lambda-zip: venv
 	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
 
-demo:
-	@echo "make demo: not yet — the end-to-end demo lands with the demo issue."
+## demo: sgguard end to end on this machine: an Organization in moto, the spoke StackSet, the
+## hub Lambda under cargo-lambda, changes made as people in the members, the sweep; checked
+## (demo/README.md)
+demo: venv
+	$(VENV)/bin/python demo/demo.py

@@ -2,6 +2,7 @@
 //! output compared, and its exit code checked against the `# exit N` line after it.
 
 use assert_cmd::Command;
+use clap::Parser as _;
 
 struct Example {
     args: Vec<String>,
@@ -101,4 +102,51 @@ fn every_readme_command_runs_as_shown() {
             );
         }
     }
+}
+
+/// The commands in README.md's `sh` blocks that `make test` cannot run (they need AWS or take
+/// long): each `sgguard …` line must parse with the CLI's own parser (every flag and value
+/// exists), and each `make …` line must name a target of the Makefile.
+#[test]
+fn every_other_readme_command_is_real() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let makefile = std::fs::read_to_string(format!("{root}/Makefile")).unwrap();
+    let targets: Vec<&str> = makefile
+        .lines()
+        .filter_map(|l| l.split_once(':').map(|(t, _)| t))
+        .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .collect();
+    let mut in_sh = false;
+    let (mut sgguard, mut make) = (0, 0);
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh = line.trim() == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        // Drop a trailing comment and a redirection.
+        let command = line.split("  #").next().unwrap_or(line);
+        let command = command.split(" >").next().unwrap_or(command).trim();
+        if command.starts_with("sgguard ") {
+            let args = words(command);
+            if let Err(error) = sgguard::cli::Cli::try_parse_from(&args) {
+                panic!("README: `{command}` does not parse: {error}");
+            }
+            sgguard += 1;
+        } else if let Some(rest) = command.strip_prefix("make ") {
+            let target = rest.split_whitespace().next().unwrap_or_default();
+            assert!(
+                targets.contains(&target),
+                "README: `{command}`: no target `{target}` in the Makefile"
+            );
+            make += 1;
+        }
+    }
+    assert!(
+        sgguard >= 4 && make >= 3,
+        "{sgguard} sgguard and {make} make lines found"
+    );
 }
