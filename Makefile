@@ -11,9 +11,9 @@ VENV ?= /var/tmp/sgguard-venv
 .PHONY: test lint venv rust-test infra-test build release bench demo lambda-zip fuzz
 export VENV
 
-## test: everything CI checks — formatting, clippy, Rust tests (the hub flow against moto),
-## infrastructure tests
-test: lint venv rust-test infra-test
+## test: everything CI checks — formatting, clippy, Rust tests (the hub flow and the sweep against
+## moto), infrastructure tests, and the demo (its own checks must hold)
+test: lint venv rust-test infra-test demo
 
 ## venv: the Python tools (moto server, cfn-lint, checkov, python-hcl2, pytest), installed once
 venv:
