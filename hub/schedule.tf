@@ -1,6 +1,24 @@
 # The scheduled sweep: walks every account and region (DESIGN.md "Data flow", step 5).
 # Always created; DISABLED until sweep_enabled = true.
 
+locals {
+  # Accounts without the remediation role would fail every sweep: by default the sweep covers
+  # the OUs the StackSet deploys the role to, or only this account when there is no
+  # organization (a sweep there cannot list accounts).
+  sweep_ou_ids = var.sweep_ou_ids != null ? var.sweep_ou_ids : (var.create_stackset ? var.stackset_ou_ids : [])
+
+  # The payload the Lambda reads (README.md, "sgguard scan and the scheduled sweep").
+  sweep_payload = merge(
+    {
+      sgguard   = "sweep"
+      regions   = var.sweep_regions
+      remediate = var.sweep_remediate
+    },
+    var.organization_id == null ? { accounts = ["self"] } : {},
+    var.organization_id != null && length(local.sweep_ou_ids) > 0 ? { ous = local.sweep_ou_ids } : {},
+  )
+}
+
 resource "aws_scheduler_schedule" "sweep" {
   name                         = "${var.function_name}-sweep"
   description                  = "sgguard: sweep every account and region"
@@ -16,11 +34,7 @@ resource "aws_scheduler_schedule" "sweep" {
   target {
     arn      = aws_lambda_function.sgguard.arn
     role_arn = aws_iam_role.scheduler.arn
-    input = jsonencode({
-      sgguard   = "sweep"
-      regions   = var.sweep_regions
-      remediate = var.sweep_remediate
-    })
+    input    = jsonencode(local.sweep_payload)
 
     retry_policy {
       maximum_retry_attempts       = 2

@@ -270,6 +270,17 @@ variable "sweep_remediate" {
   default     = true
 }
 
+variable "sweep_ou_ids" {
+  description = "OUs (or the root) whose accounts the sweep covers, nested OUs included. null: the StackSet's OUs (stackset_ou_ids), where the remediation role exists; the whole organization when those are empty. Without an organization (organization_id = null) the sweep covers this account only."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.sweep_ou_ids == null ? true : alltrue([for ou in var.sweep_ou_ids : can(regex("^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$", ou))])
+    error_message = "sweep_ou_ids must contain OU ids (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)."
+  }
+}
+
 # ---------------------------------------------------------------------------------------
 # StackSet (spokes)
 # ---------------------------------------------------------------------------------------

@@ -440,3 +440,18 @@ def test_spoke_roles_are_primary_region_only_and_least_privilege():
     target = res["SecurityGroupChangeRule"]["Properties"]["Targets"]
     assert len(target) == 1 and target[0]["Arn"] == hub_bus
     assert res["SecurityGroupChangeRule"]["Properties"]["EventBusName"] == "default"
+
+
+def test_the_sweep_payload_uses_only_keys_the_lambda_reads():
+    """The Lambda rejects unknown payload keys (serde deny_unknown_fields): every key the
+    schedule can send must be a field of `SweepRequest` in src/lambda.rs."""
+    schedule = (HUB / "schedule.tf").read_text()
+    payload = schedule[schedule.index("sweep_payload = merge("):schedule.index('resource "aws_scheduler_schedule"')]
+    sent = set(re.findall(r"\b(\w+)\s*=(?!=)", payload))
+    sent -= {"sweep_payload"}
+    rust = (REPO / "src" / "lambda.rs").read_text()
+    struct = rust[rust.index("struct SweepRequest {"):]
+    struct = struct[:struct.index("\n}")]
+    fields = set(re.findall(r"^\s*(\w+):", struct, flags=re.M))
+    assert sent == {"sgguard", "regions", "remediate", "accounts", "ous"}, sent
+    assert sent <= fields, f"keys the Lambda would reject: {sent - fields}"
