@@ -13,7 +13,7 @@ use crate::aws::{Aws, publish};
 use crate::policy::Baseline;
 use crate::remediate::{HandleError, Remediator, metrics_line};
 use crate::settings::Settings;
-use crate::sweep::{Scope, Sweep, sweep_notification};
+use crate::sweep::{Scope, Sweep, sweep_metrics_line, sweep_notification};
 
 /// Time kept back from the Lambda's deadline to finish a sweep's report and notification.
 const SWEEP_RESERVE: Duration = Duration::from_secs(45);
@@ -144,6 +144,11 @@ async fn sweep(
             other => HandleError::Malformed(other.to_string()),
         })
     })?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default();
+    println!("{}", sweep_metrics_line(&report, now));
     let t = &report.totals;
     tracing::info!(
         accounts = report.accounts.len(),

@@ -558,6 +558,37 @@ impl Sweep<'_> {
     }
 }
 
+/// The CloudWatch Embedded Metric Format document of a sweep (printed by the Lambda): the
+/// counts an alarm or a dashboard follows, in the namespace of the per-event metrics.
+pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
+    let t = &report.totals;
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": "sgguard",
+                "Dimensions": [["Mode"]],
+                "Metrics": [
+                    {"Name": "SweepAccounts", "Unit": "Count"},
+                    {"Name": "SweepRules", "Unit": "Count"},
+                    {"Name": "SweepFindings", "Unit": "Count"},
+                    {"Name": "SweepRevoked", "Unit": "Count"},
+                    {"Name": "SweepFailures", "Unit": "Count"},
+                    {"Name": "SweepSeconds", "Unit": "Seconds"}
+                ]
+            }]
+        },
+        "Mode": report.mode.to_string(),
+        "SweepAccounts": report.accounts.len(),
+        "SweepRules": t.rules,
+        "SweepFindings": t.findings,
+        "SweepRevoked": t.revoked,
+        "SweepFailures": report.errors.len(),
+        "SweepSeconds": report.seconds,
+    })
+    .to_string()
+}
+
 /// Most findings a sweep notification lists (SNS messages are at most 256 KB).
 const NOTIFIED_FINDINGS: usize = 25;
 /// Most accounts a sweep notification lists one by one.
@@ -739,5 +770,160 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             ("severity", severity.to_string()),
             ("kind", "sweep".to_owned()),
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Violation};
+    use crate::policy::Action;
+    use crate::rule::{Direction, Peer, Protocol};
+
+    fn words(list: &[&str]) -> Vec<String> {
+        list.iter().map(|w| (*w).to_owned()).collect()
+    }
+
+    #[test]
+    fn scopes_parse_and_bad_words_are_named() {
+        let scope = Scope::parse(&words(&["org"]), &[], &words(&["all"])).unwrap();
+        assert_eq!(
+            (scope.accounts, scope.regions),
+            (Accounts::Organization, Regions::Enabled)
+        );
+        let scope = Scope::parse(
+            &words(&["222233334444", "111122223333", "222233334444"]),
+            &[],
+            &words(&["eu-west-1", "us-gov-west-1", "eu-west-1"]),
+        )
+        .unwrap();
+        assert_eq!(
+            scope.accounts,
+            Accounts::List(words(&["111122223333", "222233334444"]))
+        );
+        assert_eq!(
+            scope.regions,
+            Regions::List(words(&["eu-west-1", "us-gov-west-1"]))
+        );
+        let error = Scope::parse(&words(&["1111"]), &[], &[]).unwrap_err();
+        assert!(error.to_string().contains("`1111`"), "{error}");
+        let error = Scope::parse(&[], &[], &words(&["EU-WEST-1"])).unwrap_err();
+        assert!(error.to_string().contains("`EU-WEST-1`"), "{error}");
+        let error = Scope::parse(&[], &words(&["sandbox"]), &[]).unwrap_err();
+        assert!(error.to_string().contains("`sandbox`"), "{error}");
+        assert!(Scope::parse(&words(&["self"]), &words(&["ou-ab12-cdef3456"]), &[]).is_err());
+    }
+
+    fn finding(account: &str, n: usize) -> FindingOutcome {
+        FindingOutcome {
+            finding: Finding {
+                account_id: Some(account.to_owned()),
+                region: Some("eu-west-1".to_owned()),
+                group_id: Some(format!("sg-{n:017x}")),
+                rule_id: Some(format!("sgr-{n:017x}")),
+                direction: Direction::Ingress,
+                protocol: Protocol::Tcp,
+                from_port: Some(22),
+                to_port: Some(22),
+                peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
+                violations: vec![Violation {
+                    policy_rule: "admin-ports-from-internet".to_owned(),
+                    severity: Severity::Critical,
+                    action: Action::Revoke,
+                    reason: "tcp 22 is open to the internet".to_owned(),
+                    exemption: None,
+                }],
+                action: Action::Revoke,
+                exempt: false,
+                exemption: None,
+                source: Some("sweep".to_owned()),
+            },
+            outcome: Outcome::Revoked,
+            error: None,
+            aws_error: None,
+        }
+    }
+
+    /// 40 accounts with 100 revoked findings each, and one failed account.
+    fn big_report() -> SweepReport {
+        let mut report = SweepReport {
+            version: 1,
+            mode: Mode::Enforce,
+            remediate: true,
+            rules_evaluated: 0,
+            totals: Counts::default(),
+            accounts: Vec::new(),
+            skipped_accounts: Vec::new(),
+            findings: Vec::new(),
+            errors: vec!["account 999999999999: AssumeRole failed: AccessDenied".to_owned()],
+            seconds: 12.5,
+        };
+        for a in 0..40 {
+            let account = format!("{:012}", 100_000_000_000_u64 + a);
+            let findings: Vec<FindingOutcome> = (0..100).map(|n| finding(&account, n)).collect();
+            let counts = Counts {
+                groups: 100,
+                rules: 1000,
+                ..Counts::of_findings(&findings)
+            };
+            report.totals.add(&counts);
+            report.accounts.push(AccountSummary {
+                account_id: account,
+                account_name: None,
+                counts,
+                regions: vec![RegionSummary {
+                    region: "eu-west-1".to_owned(),
+                    counts,
+                    error: None,
+                }],
+                error: None,
+            });
+            report.findings.extend(findings);
+        }
+        report
+    }
+
+    #[test]
+    fn the_summary_notification_fits_sns_and_says_what_failed() {
+        let report = big_report();
+        let notification = sweep_notification(&report, "123456789012");
+        assert!(notification.subject.chars().count() <= 100);
+        assert!(
+            notification
+                .subject
+                .starts_with("sgguard sweep: 1 failure(s), 4000 revoked")
+        );
+        // SNS takes at most 256 KB for the whole message (text and JSON are both sent).
+        assert!(notification.text.len() + 2 * notification.json.len() < 200_000);
+        let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+        assert_eq!(json["totals"]["revoked"], 4000);
+        assert_eq!(
+            json["top_findings"].as_array().unwrap().len(),
+            NOTIFIED_FINDINGS
+        );
+        assert_eq!(json["errors_total"], 1);
+        assert!(notification.text.contains("account 999999999999"));
+        let attribute = |name: &str| {
+            notification
+                .attributes
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(attribute("account_id"), "multiple", "40 accounts");
+        assert_eq!(attribute("action"), "failed");
+        assert_eq!(attribute("kind"), "sweep");
+    }
+
+    #[test]
+    fn the_metrics_line_is_embedded_metric_format() {
+        let line: serde_json::Value =
+            serde_json::from_str(&sweep_metrics_line(&big_report(), 1_700_000_000_000)).unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "sgguard");
+        assert_eq!(line["SweepAccounts"], 40);
+        assert_eq!(line["SweepRevoked"], 4000);
+        assert_eq!(line["SweepFailures"], 1);
+        assert_eq!(line["Mode"], "enforce");
     }
 }
