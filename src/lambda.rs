@@ -89,11 +89,7 @@ pub async fn handle(
         topic_arn: hub.settings.topic_arn.as_deref(),
     };
     let (outcome, error) = remediator.handle(&payload).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    println!("{}", metrics_line(&outcome, now));
+    println!("{}", metrics_line(&outcome, now_ms().unwrap_or_default()));
     match error {
         Some(error) => Err(InvocationError(error)),
         None => serde_json::to_value(&outcome)
@@ -144,11 +140,10 @@ async fn sweep(
             other => HandleError::Malformed(other.to_string()),
         })
     })?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default();
-    println!("{}", sweep_metrics_line(&report, now));
+    println!(
+        "{}",
+        sweep_metrics_line(&report, now_ms().unwrap_or_default())
+    );
     let t = &report.totals;
     tracing::info!(
         accounts = report.accounts.len(),
@@ -189,13 +184,19 @@ async fn sweep(
     }
 }
 
+/// Milliseconds since the epoch (EMF timestamps, the runtime's deadline).
+fn now_ms() -> Option<u128> {
+    Some(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .ok()?
+            .as_millis(),
+    )
+}
+
 /// When the invocation must end, from the runtime's deadline (milliseconds since the epoch).
 fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_millis();
-    let left = u128::from(context.deadline).checked_sub(now_ms)?;
+    let left = u128::from(context.deadline).checked_sub(now_ms()?)?;
     Instant::now().checked_add(Duration::from_millis(u64::try_from(left).ok()?))
 }
 

@@ -669,28 +669,19 @@ fn log_outcome(outcome: &EventOutcome) {
 
 /// The CloudWatch Embedded Metric Format document for an outcome (printed by the Lambda).
 pub fn metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String {
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": "sgguard",
-                "Dimensions": [["Mode"]],
-                "Metrics": [
-                    {"Name": "Findings", "Unit": "Count"},
-                    {"Name": "Revoked", "Unit": "Count"},
-                    {"Name": "Failed", "Unit": "Count"},
-                    {"Name": "Exempt", "Unit": "Count"}
-                ]
-            }]
-        },
-        "Mode": outcome.mode.to_string(),
-        "Findings": outcome.findings.len(),
-        "Revoked": outcome.count(Outcome::Revoked),
-        "Failed": outcome.count(Outcome::Failed),
-        "Exempt": outcome.count(Outcome::Exempt),
-        "account_id": outcome.account_id,
-        "region": outcome.region,
-        "event_id": outcome.event.id,
-    })
-    .to_string()
+    let mut properties = serde_json::Map::new();
+    properties.insert("account_id".to_owned(), outcome.account_id.clone().into());
+    properties.insert("region".to_owned(), outcome.region.clone().into());
+    properties.insert("event_id".to_owned(), outcome.event.id.clone().into());
+    crate::report::emf_line(
+        timestamp_ms,
+        outcome.mode,
+        &[
+            ("Findings", "Count", outcome.findings.len().into()),
+            ("Revoked", "Count", outcome.count(Outcome::Revoked).into()),
+            ("Failed", "Count", outcome.count(Outcome::Failed).into()),
+            ("Exempt", "Count", outcome.count(Outcome::Exempt).into()),
+        ],
+        properties,
+    )
 }

@@ -418,36 +418,29 @@ impl Sweep<'_> {
             summary.error = Some("not swept: the sweep ran out of time".to_owned());
             return (account.to_owned(), summary, Vec::new());
         }
-        let mut findings = Vec::new();
-        if let Err(error) = self
-            .judge_region(account, region, &mut summary.counts, &mut findings)
-            .await
-        {
-            tracing::warn!(account, region, error = %error, "region not swept");
-            summary.error = Some(error.to_string());
+        match self.judge_region(account, region).await {
+            Ok((counts, findings)) => {
+                summary.counts = counts;
+                (account.to_owned(), summary, findings)
+            }
+            Err(error) => {
+                tracing::warn!(account, region, error = %error, "region not swept");
+                summary.error = Some(error.to_string());
+                (account.to_owned(), summary, Vec::new())
+            }
         }
-        let (groups, rules) = (summary.counts.groups, summary.counts.rules);
-        summary.counts = Counts {
-            groups,
-            rules,
-            ..Counts::of_findings(&findings)
-        };
-        (account.to_owned(), summary, findings)
     }
 
+    /// Every rule of the region read, every group judged whole, the findings acted on.
     async fn judge_region(
         &self,
         account: &str,
         region: &str,
-        counts: &mut Counts,
-        out: &mut Vec<FindingOutcome>,
-    ) -> Result<(), AwsError> {
+    ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
         let ec2 = self.aws.ec2(account, region).await?;
         let tags = ec2.all_group_tags().await?;
         let mut rules = ec2.all_rules().await?;
         resolve_prefix_lists(&ec2, &mut rules, &mut HashMap::new()).await?;
-        counts.groups = tags.len();
-        counts.rules = rules.len();
         let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
         let findings = evaluator.evaluate_rules(&rules, |rule| {
             rule.group_id.as_deref().and_then(|id| tags.get(id))
@@ -463,10 +456,16 @@ impl Sweep<'_> {
             mode: self.effective_mode(),
             topic_arn: None,
         };
+        let mut out = Vec::new();
         for (group_id, findings) in by_group {
             out.extend(remediator.act(&ec2, &group_id, findings, "sweep").await);
         }
-        Ok(())
+        let counts = Counts {
+            groups: tags.len(),
+            rules: rules.len(),
+            ..Counts::of_findings(&out)
+        };
+        Ok((counts, out))
     }
 
     fn assemble(
@@ -562,31 +561,19 @@ impl Sweep<'_> {
 /// counts an alarm or a dashboard follows, in the namespace of the per-event metrics.
 pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
     let t = &report.totals;
-    serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": "sgguard",
-                "Dimensions": [["Mode"]],
-                "Metrics": [
-                    {"Name": "SweepAccounts", "Unit": "Count"},
-                    {"Name": "SweepRules", "Unit": "Count"},
-                    {"Name": "SweepFindings", "Unit": "Count"},
-                    {"Name": "SweepRevoked", "Unit": "Count"},
-                    {"Name": "SweepFailures", "Unit": "Count"},
-                    {"Name": "SweepSeconds", "Unit": "Seconds"}
-                ]
-            }]
-        },
-        "Mode": report.mode.to_string(),
-        "SweepAccounts": report.accounts.len(),
-        "SweepRules": t.rules,
-        "SweepFindings": t.findings,
-        "SweepRevoked": t.revoked,
-        "SweepFailures": report.errors.len(),
-        "SweepSeconds": report.seconds,
-    })
-    .to_string()
+    crate::report::emf_line(
+        timestamp_ms,
+        report.mode,
+        &[
+            ("SweepAccounts", "Count", report.accounts.len().into()),
+            ("SweepRules", "Count", t.rules.into()),
+            ("SweepFindings", "Count", t.findings.into()),
+            ("SweepRevoked", "Count", t.revoked.into()),
+            ("SweepFailures", "Count", report.errors.len().into()),
+            ("SweepSeconds", "Seconds", report.seconds.into()),
+        ],
+        serde_json::Map::new(),
+    )
 }
 
 /// Most findings a sweep notification lists (SNS messages are at most 256 KB).
@@ -749,8 +736,7 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         "skipped_accounts": report.skipped_accounts,
     });
     let severity = top.first().map_or(Severity::Info, |f| f.finding.severity());
-    let mut affected: Vec<&str> = notable.iter().map(|a| a.account_id.as_str()).collect();
-    affected.dedup();
+    let affected: Vec<&str> = notable.iter().map(|a| a.account_id.as_str()).collect();
     let account_ids = if affected.is_empty() {
         hub_account.to_owned()
     } else if affected.len() <= 20 {

@@ -469,7 +469,7 @@ async fn an_account_without_the_role_is_reported_and_the_others_complete() {
     }
 }
 
-fn hub(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
+fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
     let settings = Settings::from_lookup(|name| match name {
         "SGGUARD_TOPIC_ARN" => Some(topic.to_owned()),
         _ => None,
@@ -485,7 +485,7 @@ fn hub(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
     let seeded = seed().await;
-    let hub = hub(seeded.org.aws().await, &seeded.org.topic_arn);
+    let hub = hub_for(seeded.org.aws().await, &seeded.org.topic_arn);
     let payload = json!({"sgguard": "sweep", "regions": REGIONS, "remediate": true});
 
     let result = sgguard::lambda::handle(&hub, payload, None).await.unwrap();
@@ -519,7 +519,7 @@ async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
         "sts:AssumeRole",
         &format!("{broken}:role/sgguard-remediation"),
     );
-    let fresh = hub_with_fresh_cache(&seeded, &seeded.org.topic_arn).await;
+    let fresh = hub_for(seeded.org.aws().await, &seeded.org.topic_arn);
     let payload = json!({"sgguard": "sweep", "regions": REGIONS, "remediate": true});
     let error = sgguard::lambda::handle(&fresh, payload, None)
         .await
@@ -546,10 +546,6 @@ async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
         seeded.org.emulator.control("counts", None)["requests"],
         json!([])
     );
-}
-
-async fn hub_with_fresh_cache(seeded: &Seeded, topic: &str) -> Hub {
-    hub(seeded.org.aws().await, topic)
 }
 
 fn scan(seeded: &Seeded, args: &[&str]) -> (Option<i32>, String, String) {

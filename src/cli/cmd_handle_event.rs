@@ -10,14 +10,13 @@ use crate::remediate::Remediator;
 
 pub fn run(args: &HandleEventArgs) -> u8 {
     let LiveSetup {
-        settings,
+        mut settings,
         baseline,
         runtime,
     } = match LiveSetup::new(args.mode, args.policy.as_deref(), args.role_name.as_deref()) {
         Ok(setup) => setup,
         Err(code) => return code,
     };
-    let mut settings = settings;
     if let Some(topic) = &args.topic_arn {
         settings.topic_arn = Some(topic.clone());
     }
