@@ -376,18 +376,11 @@ impl Sweep<'_> {
     async fn reach(&self, account: OrgAccount, regions: &Regions) -> Reached {
         let home = self.aws.home_region();
         let result = async {
-            if account.id != self.aws.hub_account() {
-                self.aws.credentials().get(&account.id, home).await?;
-            }
+            // The client carries the account's credentials (AssumeRole for a member, cached).
+            let ec2 = self.aws.ec2(&account.id, home).await?;
             match regions {
                 Regions::List(list) => Ok(list.clone()),
-                Regions::Enabled => {
-                    self.aws
-                        .ec2(&account.id, home)
-                        .await?
-                        .enabled_regions()
-                        .await
-                }
+                Regions::Enabled => ec2.enabled_regions().await,
             }
         }
         .await;
