@@ -1,9 +1,62 @@
-//! Findings: what the baseline says about a rule, in the shape of the finding JSON contract.
+//! Findings: what the baseline says about a rule, in the shape of the finding JSON contract,
+//! with the words the baseline speaks in (actions, severities) and the group tags exemptions
+//! match on. The policy produces these; enforcement and reports consume them.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
 
-use crate::policy::{Action, Severity};
+use serde::{Deserialize, Serialize};
+
 use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule};
+
+/// Tags of a security group, where the input carries them.
+pub type Tags = BTreeMap<String, String>;
+
+/// What a baseline rule does with a violation.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Action {
+    Notify,
+    Revoke,
+}
+
+/// How bad a violation is; ordered, so the most severe is the maximum.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
 
 /// One baseline rule that a security-group rule breaks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

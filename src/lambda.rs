@@ -9,11 +9,16 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::aws::{Aws, publish};
+use crate::aws::Aws;
+use crate::enforce::HubApi as _;
+use crate::enforce::event::{EventHandler, HandleError};
+use crate::enforce::scope::{Scope, ScopeError};
+use crate::enforce::sweep::Sweep;
 use crate::policy::Baseline;
-use crate::remediate::{HandleError, Remediator, metrics_line};
+use crate::report::metrics::{event_metrics_line, sweep_metrics_line};
+use crate::report::notify::sweep_notification;
 use crate::settings::Settings;
-use crate::sweep::{Scope, Sweep, sweep_metrics_line, sweep_notification};
+use crate::telemetry::{self, LogFormat};
 
 /// Time kept back from the Lambda's deadline to finish a sweep's report and notification.
 const SWEEP_RESERVE: Duration = Duration::from_secs(45);
@@ -58,20 +63,6 @@ impl From<InvocationError> for Diagnostic {
     }
 }
 
-/// Structured JSON logs to stderr (CloudWatch), level from `SGGUARD_LOG` (default `info`).
-pub fn init_logging(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SGGUARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
-}
-
 /// Handles one invocation: the handler takes its dependencies as arguments. `deadline` is when
 /// the invocation must end (a sweep stops starting new work before it).
 pub async fn handle(
@@ -82,14 +73,17 @@ pub async fn handle(
     if payload.get("sgguard").is_some() {
         return sweep(hub, payload, deadline).await;
     }
-    let remediator = Remediator {
-        aws: &hub.aws,
+    let handler = EventHandler {
+        hub: hub.aws.as_ref(),
         baseline: &hub.baseline,
         mode: hub.settings.mode,
         topic_arn: hub.settings.topic_arn.as_deref(),
     };
-    let (outcome, error) = remediator.handle(&payload).await;
-    println!("{}", metrics_line(&outcome, now_ms().unwrap_or_default()));
+    let (outcome, error) = handler.handle(&payload).await;
+    println!(
+        "{}",
+        event_metrics_line(&outcome, now_ms().unwrap_or_default())
+    );
     match error {
         Some(error) => Err(InvocationError(error)),
         None => serde_json::to_value(&outcome)
@@ -136,7 +130,7 @@ async fn sweep(
     };
     let report = sweep.run(&scope).await.map_err(|e| {
         InvocationError(match e {
-            crate::sweep::ScopeError::Aws(error) => HandleError::from_aws(error),
+            ScopeError::Aws(error) => HandleError::from_aws(error),
             other => HandleError::Malformed(other.to_string()),
         })
     })?;
@@ -163,7 +157,7 @@ async fn sweep(
     });
     if let Some(topic) = hub.settings.topic_arn.as_deref() {
         let notification = sweep_notification(&report, hub.aws.hub_account());
-        match publish(hub.aws.sns(), topic, &notification).await {
+        match hub.aws.publish(topic, &notification).await {
             Ok(id) => tracing::info!(message_id = %id, subject = %notification.subject, "notified"),
             Err(error) => {
                 tracing::error!(error = %error, "sweep notification failed");
@@ -202,9 +196,9 @@ fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
 
 /// The Lambda entry point.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    init_logging("info");
+    telemetry::init(LogFormat::Json, "info");
     let settings = Settings::from_env()?;
-    let baseline = crate::cli::load_baseline(settings.policy.as_deref())?;
+    let baseline = Baseline::load_or_default(settings.policy.as_deref())?;
     let aws = Aws::from_env(&settings.role_name).await?;
     tracing::info!(
         mode = %settings.mode,

@@ -1,21 +1,25 @@
 //! sgguard: a self-healing guard for AWS security groups across an AWS Organization.
 //!
-//! The pipeline, as the modules read: inputs ([`event`], [`input`]) decode into normalized
-//! [`rule`]s; the [`policy`] baseline evaluates them (with [`exposure`] deciding what "the
-//! internet" is) into [`finding`]s; [`report`] renders them. In the hub, [`remediate`] takes
-//! one event end to end through the [`aws`] adapters, and [`sweep`] every account and region; [`lambda`] and [`cli`] are the two faces
-//! of the one binary, configured by [`settings`].
+//! The pipeline, as the modules read:
+//! - [`input`] decodes CloudTrail events, describe output and Terraform plans into [`rule`]s;
+//! - [`policy`] judges them against the baseline into [`finding`]s;
+//! - [`enforce`] plans what happens to each finding and revokes through the [`aws`] adapters,
+//!   for one event ([`enforce::event`]) or every account and region ([`enforce::sweep`]),
+//!   recording [`outcome`]s;
+//! - [`report`] renders findings and outcomes: table, JSON, SARIF, notifications, metrics.
+//!
+//! [`cli`] and [`lambda`] are the two faces of the one binary: they only wire, configured by
+//! [`settings`], logging through [`telemetry`].
 
 pub mod aws;
 pub mod cli;
-pub mod event;
-pub mod exposure;
+pub mod enforce;
 pub mod finding;
 pub mod input;
 pub mod lambda;
+pub mod outcome;
 pub mod policy;
-pub mod remediate;
 pub mod report;
 pub mod rule;
 pub mod settings;
-pub mod sweep;
+pub mod telemetry;

@@ -1,27 +1,9 @@
 //! Configuration shared by the Lambda and the CLI: environment variables (DESIGN's table),
 //! which command-line flags override, validated once before any work starts.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use serde::Serialize;
-
-/// Revoke (`enforce`) or only report what would be revoked (`audit`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Enforce,
-    Audit,
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Enforce => "enforce",
-            Mode::Audit => "audit",
-        })
-    }
-}
+use crate::outcome::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -121,7 +103,7 @@ mod tests {
     }
 
     #[test]
-    fn defaults_are_safe_and_documented() {
+    fn defaults_are_the_documented_ones() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.mode, Mode::Enforce);
         assert_eq!(s.role_name, "sgguard-remediation");

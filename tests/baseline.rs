@@ -2,7 +2,8 @@
 //! split ranges, special-purpose ranges, prefix lists, group references, egress, exemptions.
 
 use jiff::civil::date;
-use sgguard::policy::{Action, Baseline, Evaluator, Example, Tags, check_examples};
+use sgguard::finding::{Action, Tags};
+use sgguard::policy::{Baseline, Evaluator, Example, check_examples};
 
 fn default_baseline() -> Baseline {
     Baseline::default_baseline().unwrap()

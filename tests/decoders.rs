@@ -1,7 +1,7 @@
 //! Decoders for describe output, Terraform plans, and CloudTrail shapes no fixture shows.
 
 use serde_json::json;
-use sgguard::event::Change;
+use sgguard::input::cloudtrail::Change;
 use sgguard::input::{self, InputError, InputKind};
 
 use crate::common::{fixture, summaries};

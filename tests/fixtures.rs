@@ -1,6 +1,6 @@
 //! Every real CloudTrail fixture decodes, each with the rules it yields.
 
-use sgguard::event::Change;
+use sgguard::input::cloudtrail::Change;
 use sgguard::input::{self, InputKind};
 
 use crate::common::{fixture, fixture_dir, summaries};

@@ -9,9 +9,10 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
+use sgguard::enforce::event::{EventHandler, HandleError};
+use sgguard::outcome::Mode;
+use sgguard::outcome::{Outcome, Status};
 use sgguard::policy::Baseline;
-use sgguard::remediate::{HandleError, Outcome, Remediator, Status};
-use sgguard::settings::Mode;
 
 use crate::emulator::{HUB_REGION, OTHER_REGION, Org, live_rules, open_rules, tcp};
 
@@ -76,9 +77,9 @@ fn remediator<'a>(
     baseline: &'a Baseline,
     mode: Mode,
     topic: &'a str,
-) -> Remediator<'a> {
-    Remediator {
-        aws,
+) -> EventHandler<'a, Aws> {
+    EventHandler {
+        hub: aws,
         baseline,
         mode,
         topic_arn: Some(topic),

@@ -15,6 +15,7 @@ mod emulator;
 mod fixtures;
 mod hub;
 mod iam;
+mod layout;
 mod properties;
 mod readme;
 mod sarif;

@@ -3,7 +3,8 @@
 use ipnet::Ipv4Net;
 use jiff::civil::date;
 use proptest::prelude::*;
-use sgguard::policy::{Baseline, Evaluator, Tags};
+use sgguard::finding::Tags;
+use sgguard::policy::{Baseline, Evaluator};
 use sgguard::rule::{Direction, Peer, PortRange, Protocol, SecurityGroupRule};
 
 fn rule(
@@ -140,7 +141,7 @@ proptest! {
     /// The public size of a union never depends on the order or duplication of its CIDRs.
     #[test]
     fn public_size_is_order_independent(nets in prop::collection::vec(ipv4(), 1..8)) {
-        use sgguard::exposure::public_size_of_union;
+        use sgguard::policy::exposure::public_size_of_union;
         let all: Vec<ipnet::IpNet> = nets.iter().copied().map(ipnet::IpNet::V4).collect();
         let mut reversed = all.clone();
         reversed.reverse();

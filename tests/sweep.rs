@@ -7,11 +7,13 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{IpPermission, Ipv6Range};
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
+use sgguard::enforce::scope::Scope;
+use sgguard::enforce::sweep::Sweep;
 use sgguard::lambda::Hub;
+use sgguard::outcome::Mode;
+use sgguard::outcome::{Outcome, SweepReport};
 use sgguard::policy::Baseline;
-use sgguard::remediate::Outcome;
-use sgguard::settings::{Mode, Settings};
-use sgguard::sweep::{Scope, Sweep, SweepReport};
+use sgguard::settings::Settings;
 
 use crate::emulator::{
     HUB_REGION, OTHER_REGION, Org, live_rules, open_rules, open_tagged_rules, tcp,

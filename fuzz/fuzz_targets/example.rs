@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sgguard::policy::{Baseline, Evaluator, Example, Tags};
+use sgguard::finding::Tags;
+use sgguard::policy::{Baseline, Evaluator, Example};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {

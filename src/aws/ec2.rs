@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::Filter;
 use ipnet::IpNet;
 
 use super::AwsError;
-use crate::policy::Tags;
+use crate::finding::Tags;
 use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
 pub struct Ec2 {

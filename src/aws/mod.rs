@@ -17,7 +17,7 @@ use aws_sdk_sts::error::ProvideErrorMetadata;
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
-pub use sns::{Notification, publish};
+pub use sns::publish;
 
 /// Every AWS API action sgguard calls, as IAM names it.
 pub const ACTIONS: &[&str] = &[

@@ -1,44 +1,37 @@
-//! Notifications: one SNS message per event, readable text for email and the outcome JSON for
-//! machines, with message attributes that subscriptions can filter on.
+//! SNS: publishing one message with readable text for email, JSON for every other protocol,
+//! and message attributes that subscriptions can filter on.
 
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::AwsError;
 
-/// What to publish; built by the remediation flow from an event's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    /// At most 100 characters (SNS's limit for email subjects).
-    pub subject: String,
-    pub text: String,
-    pub json: String,
-    /// `account_id`, `actor_arn`, `region`, `group_id`, `action`, `severity`.
-    pub attributes: Vec<(&'static str, String)>,
-}
-
-/// Publishes a notification; the hub's own credentials, the topic's region.
+/// Publishes a message (`subject` at most 100 characters); the hub's own credentials, the
+/// topic's region. Attributes with empty values are left out.
 pub async fn publish(
     sns: &aws_sdk_sns::Client,
     topic_arn: &str,
-    notification: &Notification,
+    subject: &str,
+    text: &str,
+    json: &str,
+    attributes: &[(&'static str, String)],
 ) -> Result<String, AwsError> {
     let region = topic_arn.split(':').nth(3).unwrap_or("?");
     let account = topic_arn.split(':').nth(4).unwrap_or("?");
     let body = serde_json::json!({
-        "default": notification.json,
-        "email": notification.text,
-        "email-json": notification.json,
-        "sqs": notification.json,
-        "lambda": notification.json,
-        "https": notification.json,
+        "default": json,
+        "email": text,
+        "email-json": json,
+        "sqs": json,
+        "lambda": json,
+        "https": json,
     });
     let mut request = sns
         .publish()
         .topic_arn(topic_arn)
-        .subject(&notification.subject)
+        .subject(subject)
         .message_structure("json")
         .message(body.to_string());
-    for (name, value) in &notification.attributes {
+    for (name, value) in attributes {
         if value.is_empty() {
             continue;
         }

@@ -1,18 +1,17 @@
 //! `sgguard check`: offline evaluation of events, describe output and Terraform plans.
 
-use super::{CheckArgs, EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, load_baseline, print_error};
+use super::{CheckArgs, EXIT_ERROR, configure, print_error};
+use crate::enforce::plan;
 use crate::finding::{Report, ReportError};
 use crate::input;
+use crate::outcome::{Mode, exit_code};
 use crate::policy::Evaluator;
 use crate::report;
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let baseline = match load_baseline(args.policy.as_deref()) {
-        Ok(baseline) => baseline,
-        Err(error) => {
-            print_error(error);
-            return EXIT_ERROR;
-        }
+    let baseline = match configure(None, args.policy.as_deref(), None) {
+        Ok((_, baseline)) => baseline,
+        Err(code) => return code,
     };
     let evaluator = Evaluator::new(&baseline, Evaluator::today_utc());
     let mut report = Report {
@@ -51,11 +50,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
         return EXIT_ERROR;
     }
-    if !report.errors.is_empty() {
-        EXIT_ERROR
-    } else if report.findings.iter().any(|f| !f.exempt) {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    }
+    // Offline nothing is revoked: a finding is open as it would be in audit mode.
+    let open = report
+        .findings
+        .iter()
+        .filter(|f| plan(f, Mode::Audit).is_open())
+        .count();
+    exit_code(!report.errors.is_empty(), open)
 }

@@ -3,10 +3,11 @@
 
 use std::io::Write;
 
-use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, HandleEventArgs, LiveSetup, print_error};
+use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, print_error};
 use crate::aws::Aws;
+use crate::enforce::event::EventHandler;
 use crate::input::read_input;
-use crate::remediate::Remediator;
+use crate::outcome::exit_code;
 
 pub fn run(args: &HandleEventArgs) -> u8 {
     let LiveSetup {
@@ -45,33 +46,27 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
-        let remediator = Remediator {
-            aws: &aws,
+        let handler = EventHandler {
+            hub: aws.as_ref(),
             baseline: &baseline,
             mode: settings.mode,
             topic_arn: settings.topic_arn.as_deref(),
         };
         let mut errors = false;
-        let mut findings = false;
+        let mut findings = 0;
         let mut stdout = std::io::stdout().lock();
         for (file, value) in &events {
-            let (outcome, error) = remediator.handle(value).await;
+            let (outcome, error) = handler.handle(value).await;
             if let Some(error) = &error {
                 print_error(format!("`{file}`: {error}"));
                 errors = true;
             }
-            findings |= outcome.open_findings() > 0;
+            findings += outcome.counts().findings;
             let line = serde_json::to_string(&outcome).unwrap_or_default();
             if writeln!(stdout, "{line}").is_err() {
                 return EXIT_ERROR;
             }
         }
-        if errors {
-            EXIT_ERROR
-        } else if findings {
-            EXIT_FINDINGS
-        } else {
-            EXIT_CLEAN
-        }
+        exit_code(errors, findings)
     })
 }

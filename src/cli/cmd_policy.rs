@@ -1,8 +1,10 @@
 //! `sgguard policy show|validate|explain`: the baseline documents and tests itself.
 
-use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, PolicyCommand, load_baseline, print_error};
-use crate::finding::Report;
-use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, Tags, check_examples};
+use super::{EXIT_CLEAN, EXIT_ERROR, PolicyCommand, configure, print_error};
+use crate::enforce::plan;
+use crate::finding::{Report, Tags};
+use crate::outcome::{Mode, exit_code};
+use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, check_examples};
 use crate::report;
 
 pub fn run(command: PolicyCommand) -> u8 {
@@ -47,12 +49,9 @@ fn validate(file: &std::path::Path) -> u8 {
 }
 
 fn explain(policy: Option<&std::path::Path>, examples: &[String]) -> u8 {
-    let baseline = match load_baseline(policy) {
-        Ok(baseline) => baseline,
-        Err(error) => {
-            print_error(error);
-            return EXIT_ERROR;
-        }
+    let baseline = match configure(None, policy, None) {
+        Ok((_, baseline)) => baseline,
+        Err(code) => return code,
     };
     let text = examples.join("; ");
     let example = match Example::parse(&text) {
@@ -64,7 +63,10 @@ fn explain(policy: Option<&std::path::Path>, examples: &[String]) -> u8 {
     };
     let evaluator = Evaluator::new(&baseline, Evaluator::today_utc());
     let findings = evaluator.evaluate_group(&example.rules, &Tags::new());
-    let found = !findings.is_empty();
+    let open = findings
+        .iter()
+        .filter(|f| plan(f, Mode::Audit).is_open())
+        .count();
     let report = Report {
         version: 1,
         rules_evaluated: example.rules.len(),
@@ -82,5 +84,5 @@ fn explain(policy: Option<&std::path::Path>, examples: &[String]) -> u8 {
             }
         }
     }
-    if found { EXIT_FINDINGS } else { EXIT_CLEAN }
+    exit_code(false, open)
 }

@@ -5,12 +5,13 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, LiveSetup, ScanArgs, print_error};
+use super::{EXIT_ERROR, LiveSetup, ScanArgs, print_error};
 use crate::aws::Aws;
+use crate::enforce::scope::Scope;
+use crate::enforce::sweep::Sweep;
 use crate::finding::{Report, ReportError};
-use crate::remediate::Outcome;
+use crate::outcome::{SweepReport, exit_code};
 use crate::report::{self, Format};
-use crate::sweep::{Scope, Sweep, SweepReport};
 
 pub fn run(args: &ScanArgs) -> u8 {
     let LiveSetup {
@@ -66,17 +67,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         }
         return EXIT_ERROR;
     }
-    if report.incomplete() {
-        EXIT_ERROR
-    } else if report
-        .findings
-        .iter()
-        .any(|f| !matches!(f.outcome, Outcome::Exempt | Outcome::AlreadyGone))
-    {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    }
+    exit_code(report.incomplete(), report.totals.findings)
 }
 
 /// Account × regions done, on stderr when it is a terminal; hidden otherwise.

@@ -12,15 +12,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::policy::{Baseline, PolicyError};
+use crate::outcome::Mode;
+pub use crate::outcome::{EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS};
+use crate::policy::Baseline;
 use crate::report::Format;
-
-/// Nothing found.
-pub const EXIT_CLEAN: u8 = 0;
-/// Findings.
-pub const EXIT_FINDINGS: u8 = 1;
-/// Bad input, bad policy, or an AWS failure.
-pub const EXIT_ERROR: u8 = 2;
+use crate::settings::Settings;
+use crate::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,8 +48,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Baseline policy YAML (default: the embedded baseline)
-    #[arg(long, env = "SGGUARD_POLICY", value_name = "FILE")]
+    /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
+    #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -67,7 +64,7 @@ pub struct CheckArgs {
 pub struct HandleEventArgs {
     /// `enforce` revokes, `audit` only reports what would be revoked [env: SGGUARD_MODE]
     #[arg(long, value_enum)]
-    pub mode: Option<crate::settings::Mode>,
+    pub mode: Option<Mode>,
     /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
@@ -105,7 +102,7 @@ pub struct ScanArgs {
     pub remediate: bool,
     /// With `--remediate`: `enforce` revokes, `audit` only reports [env: SGGUARD_MODE]
     #[arg(long, value_enum)]
-    pub mode: Option<crate::settings::Mode>,
+    pub mode: Option<Mode>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -132,8 +129,8 @@ pub enum PolicyCommand {
     },
     /// Evaluate example rules (`tcp 22 from 0.0.0.0/0`) and explain the verdict
     Explain {
-        /// Baseline policy YAML (default: the embedded baseline)
-        #[arg(long, env = "SGGUARD_POLICY", value_name = "FILE")]
+        /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
+        #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
         /// Rules of one group, e.g. `tcp 22 from 0.0.0.0/1 + 128.0.0.0/1` or
         /// `all from 0.0.0.0/1; egress tcp 443 to ::/0`
@@ -142,18 +139,37 @@ pub enum PolicyCommand {
     },
 }
 
-/// Loads the baseline a command runs with.
-pub fn load_baseline(path: Option<&std::path::Path>) -> Result<Baseline, PolicyError> {
-    match path {
-        Some(path) => Baseline::load(path),
-        None => Baseline::default_baseline(),
+/// The settings from the environment with the flags' overrides applied, and the baseline they
+/// name; an error is printed and `Err(EXIT_ERROR)` returned, before any work starts.
+pub fn configure(
+    mode: Option<Mode>,
+    policy: Option<&std::path::Path>,
+    role_name: Option<&str>,
+) -> Result<(Settings, Baseline), u8> {
+    let mut settings = Settings::from_env().map_err(|error| {
+        print_error(error);
+        EXIT_ERROR
+    })?;
+    if let Some(mode) = mode {
+        settings.mode = mode;
     }
+    if let Some(policy) = policy {
+        settings.policy = Some(policy.to_owned());
+    }
+    if let Some(role) = role_name {
+        settings.role_name = role.to_owned();
+    }
+    let baseline = Baseline::load_or_default(settings.policy.as_deref()).map_err(|error| {
+        print_error(error);
+        EXIT_ERROR
+    })?;
+    Ok((settings, baseline))
 }
 
 /// What the commands that call AWS (`handle-event`, `scan`) start from: the settings (the
 /// environment with the flags' overrides), the baseline, and an async runtime.
 pub struct LiveSetup {
-    pub settings: crate::settings::Settings,
+    pub settings: Settings,
     pub baseline: Baseline,
     pub runtime: tokio::runtime::Runtime,
 }
@@ -162,28 +178,12 @@ impl LiveSetup {
     /// Reads the environment, applies the flags and loads the baseline; an error is printed
     /// and `Err(EXIT_ERROR)` returned, before any AWS call.
     pub fn new(
-        mode: Option<crate::settings::Mode>,
+        mode: Option<Mode>,
         policy: Option<&std::path::Path>,
         role_name: Option<&str>,
     ) -> Result<LiveSetup, u8> {
-        crate::lambda::init_logging("warn");
-        let mut settings = crate::settings::Settings::from_env().map_err(|error| {
-            print_error(error);
-            EXIT_ERROR
-        })?;
-        if let Some(mode) = mode {
-            settings.mode = mode;
-        }
-        if let Some(policy) = policy {
-            settings.policy = Some(policy.to_owned());
-        }
-        if let Some(role) = role_name {
-            settings.role_name = role.to_owned();
-        }
-        let baseline = load_baseline(settings.policy.as_deref()).map_err(|error| {
-            print_error(error);
-            EXIT_ERROR
-        })?;
+        telemetry::init(LogFormat::Text, "warn");
+        let (settings, baseline) = configure(mode, policy, role_name)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

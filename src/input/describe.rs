@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::Document;
-use crate::policy::Tags;
+use crate::finding::Tags;
 use crate::rule::{self, Direction, Peer, Protocol, SecurityGroupRule, ports_for};
 
 #[derive(Debug, thiserror::Error)]

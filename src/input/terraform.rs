@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::Document;
-use crate::policy::Tags;
+use crate::finding::Tags;
 use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule, ports_for};
 
 const GROUP: &str = "aws_security_group";

@@ -1,20 +1,18 @@
 //! The validated baseline: syntax turned into typed rules, port sets and exemptions, with every
 //! error pointing at the file, line and field it comes from.
 
-use std::fmt;
 use std::path::Path;
 
 use ipnet::IpNet;
 use jiff::civil::Date;
-use serde::Serialize;
 use serde_saphyr::Spanned;
 
 use super::example::Example;
+use super::exposure::Threshold;
 use super::syntax::{
-    ActionSyntax, DirectionSyntax, ExemptionSyntax, PolicyFile, RuleSyntax, ScalarSyntax,
-    SeveritySyntax, SourceSyntax,
+    DirectionSyntax, ExemptionSyntax, PolicyFile, RuleSyntax, ScalarSyntax, SourceSyntax,
 };
-use crate::exposure::Threshold;
+use crate::finding::{Action, Severity};
 use crate::rule::{Direction, PortRange, Protocol};
 
 /// The default baseline, embedded in the binary (`sgguard policy show`).
@@ -42,57 +40,6 @@ pub enum PolicyError {
     },
     #[error("policy file `{path}`: {message}")]
     Semantic { path: String, message: String },
-}
-
-/// What a baseline rule does with a violation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Notify,
-    Revoke,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Notify => "notify",
-            Action::Revoke => "revoke",
-        }
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// Which peers a baseline rule is about.
@@ -227,6 +174,15 @@ impl Baseline {
     }
 
     /// Reads and validates a policy file.
+    /// The baseline at `path`, or the embedded default when none is given: what every face
+    /// runs with.
+    pub fn load_or_default(path: Option<&Path>) -> Result<Baseline, PolicyError> {
+        match path {
+            Some(path) => Baseline::load(path),
+            None => Baseline::default_baseline(),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Baseline, PolicyError> {
         let shown = path.display().to_string();
         let metadata = std::fs::metadata(path).map_err(|source| PolicyError::Read {
@@ -429,17 +385,8 @@ impl Validator<'_> {
             source,
             protocols,
             ports,
-            action: match raw.action {
-                ActionSyntax::Revoke => Action::Revoke,
-                ActionSyntax::Notify => Action::Notify,
-            },
-            severity: match raw.severity {
-                SeveritySyntax::Info => Severity::Info,
-                SeveritySyntax::Low => Severity::Low,
-                SeveritySyntax::Medium => Severity::Medium,
-                SeveritySyntax::High => Severity::High,
-                SeveritySyntax::Critical => Severity::Critical,
-            },
+            action: raw.action,
+            severity: raw.severity,
             references: raw.references.clone(),
             examples: parse_examples(&raw.examples, "examples")?,
             negative_examples: parse_examples(&raw.negative_examples, "negative_examples")?,

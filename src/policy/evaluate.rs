@@ -4,7 +4,6 @@
 //! A group is judged as a whole: a peer that is not the internet on its own can be together with
 //! the group's other rules of the same direction and protocol that open the same port.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::slice;
 
@@ -12,12 +11,9 @@ use ipnet::IpNet;
 use jiff::civil::Date;
 
 use super::baseline::{Baseline, BaselineRule, ExemptionScope, PortSet, Source, parse_date};
-use crate::exposure::{PublicSize, public_size, public_size_of_union};
-use crate::finding::{ExemptionMatch, Finding, Violation};
+use super::exposure::{PublicSize, public_size, public_size_of_union};
+use crate::finding::{ExemptionMatch, Finding, Tags, Violation};
 use crate::rule::{Direction, Peer, PortRange, Protocol, SecurityGroupRule};
-
-/// Tags of a security group, where the input carries them.
-pub type Tags = BTreeMap<String, String>;
 
 /// Evaluates groups against one baseline on one day (for exemption expiry).
 #[derive(Debug, Clone, Copy)]

@@ -1,16 +1,20 @@
-//! The baseline policy: YAML syntax → validated baseline → evaluation.
+//! The baseline policy: YAML syntax → validated baseline → evaluation, with [`exposure`]
+//! deciding how much of the internet a set of addresses reaches.
 
 mod baseline;
 pub mod evaluate;
 mod example;
+pub mod exposure;
 mod syntax;
 
 pub use baseline::{
-    Action, Baseline, BaselineRule, DEFAULT_BASELINE_YAML, Exemption, ExemptionScope, PolicyError,
-    PortSet, Severity, Source,
+    Baseline, BaselineRule, DEFAULT_BASELINE_YAML, Exemption, ExemptionScope, PolicyError, PortSet,
+    Source,
 };
-pub use evaluate::{Evaluator, Tags, group_rules};
+pub use evaluate::{Evaluator, group_rules};
 pub use example::{EXAMPLE_GROUP, Example};
+
+use crate::finding::Tags;
 
 /// An example or negative example whose verdict is not what the baseline rule says.
 #[derive(Debug, Clone, PartialEq, Eq)]

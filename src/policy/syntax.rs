@@ -2,6 +2,8 @@
 //! their line (serde-saphyr `Spanned`) so that validation errors can point at them.
 
 use serde::Deserialize;
+
+use crate::finding::{Action, Severity};
 use serde_saphyr::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -46,8 +48,8 @@ pub struct RuleSyntax {
     pub ports: Option<Vec<Spanned<ScalarSyntax>>>,
     #[serde(default)]
     pub except_ports: Option<Vec<Spanned<ScalarSyntax>>>,
-    pub action: ActionSyntax,
-    pub severity: SeveritySyntax,
+    pub action: Action,
+    pub severity: Severity,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]
@@ -77,23 +79,6 @@ pub enum SourceSyntax {
     Internet,
     Any,
     Cidrs,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ActionSyntax {
-    Revoke,
-    Notify,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SeveritySyntax {
-    Info,
-    Low,
-    Medium,
-    High,
-    Critical,
 }
 
 /// A port or protocol as YAML gives it: `22`, `"22"`, `"8000-8100"`, `tcp`, `-1`.

@@ -1,6 +1,8 @@
-//! Rendering findings: a table for people, the finding JSON contract for machines, and SARIF
-//! 2.1.0 for code-scanning tools.
+//! Rendering: findings as a table for people, the finding JSON contract for machines and SARIF
+//! 2.1.0 for code-scanning tools; outcomes as [`notify`] messages and [`metrics`] lines.
 
+pub mod metrics;
+pub mod notify;
 mod sarif;
 mod table;
 
@@ -36,34 +38,4 @@ pub fn write(
         }
     }
     out.flush()
-}
-
-/// One CloudWatch Embedded Metric Format line in the `sgguard` namespace, by `Mode`: `metrics`
-/// are (name, unit, value); `properties` are logged with them but are not metrics.
-pub fn emf_line(
-    timestamp_ms: u128,
-    mode: crate::settings::Mode,
-    metrics: &[(&str, &str, serde_json::Value)],
-    mut properties: serde_json::Map<String, serde_json::Value>,
-) -> String {
-    let definitions: Vec<serde_json::Value> = metrics
-        .iter()
-        .map(|(name, unit, _)| serde_json::json!({"Name": name, "Unit": unit}))
-        .collect();
-    properties.insert(
-        "_aws".to_owned(),
-        serde_json::json!({
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": "sgguard",
-                "Dimensions": [["Mode"]],
-                "Metrics": definitions,
-            }]
-        }),
-    );
-    properties.insert("Mode".to_owned(), mode.to_string().into());
-    for (name, _, value) in metrics {
-        properties.insert((*name).to_owned(), value.clone());
-    }
-    serde_json::Value::Object(properties).to_string()
 }

@@ -10,8 +10,8 @@ use serde_sarif::sarif::{
     Sarif, Suppression, Tool, ToolComponent,
 };
 
-use crate::finding::{Finding, Report};
-use crate::policy::{Baseline, Severity};
+use crate::finding::{Finding, Report, Severity};
+use crate::policy::Baseline;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -46,7 +46,7 @@ fn descriptor(rule: &crate::policy::BaselineRule) -> ReportingDescriptor {
         "security-severity".to_owned(),
         json!(security_severity(rule.severity)),
     );
-    extra.insert("action".to_owned(), json!(rule.action.as_str()));
+    extra.insert("action".to_owned(), json!(rule.action.to_string()));
     let mut tags = vec!["security".to_owned(), "aws-security-group".to_owned()];
     tags.extend(rule.references.iter().cloned());
     let full = rule.description.clone().unwrap_or_else(|| {

@@ -108,7 +108,7 @@ pub fn table(report: &Report) -> String {
     let revoke = report
         .findings
         .iter()
-        .filter(|f| !f.exempt && f.action == crate::policy::Action::Revoke)
+        .filter(|f| !f.exempt && f.action == crate::finding::Action::Revoke)
         .count();
     let notify = report.findings.len() - exempt - revoke;
     let _ = writeln!(
@@ -129,7 +129,7 @@ pub fn table(report: &Report) -> String {
 
 /// Renders a sweep: the findings with what was done, one line per account, the failures, and
 /// the totals.
-pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
+pub fn sweep_table(report: &crate::outcome::SweepReport) -> String {
     let header: Vec<&str> = std::iter::once("OUTCOME").chain(FINDING_HEADER).collect();
     let rows: Vec<Vec<String>> = report
         .findings
@@ -144,7 +144,7 @@ pub fn sweep_table(report: &crate::sweep::SweepReport) -> String {
     if !out.is_empty() {
         out.push('\n');
     }
-    let enforced = report.remediate && report.mode == crate::settings::Mode::Enforce;
+    let enforced = report.remediate && report.mode == crate::outcome::Mode::Enforce;
     let account_rows: Vec<Vec<String>> = report
         .accounts
         .iter()

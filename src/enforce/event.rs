@@ -1,0 +1,535 @@
+//! One event, end to end: decode the trigger, reach the member account, re-read the live rules
+//! of the groups it touches, evaluate them with the baseline, act on the findings (by rule id),
+//! and notify. The event is a trigger; the live state is the truth.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{HubApi, SecurityGroups, act, resolve_prefix_lists};
+use crate::aws::AwsError;
+use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
+use crate::outcome::{EventInfo, EventOutcome, GroupOutcome, Mode, Outcome, Status};
+use crate::policy::{Baseline, Evaluator};
+use crate::report::notify::event_notification;
+use crate::rule::Peer;
+
+/// Why handling an event failed; the Lambda returns it as the invocation's error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    /// The input is not an event sgguard can read. Retrying will not help.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// IAM or an SCP denied a call; fix the permissions, then the retry succeeds.
+    #[error("access denied: {0}")]
+    AccessDenied(AwsError),
+    /// Another AWS failure (throttling beyond the SDK's retries, service errors).
+    #[error("{0}")]
+    Aws(AwsError),
+    /// Rules were revoked but the notification failed; the retry is idempotent.
+    #[error("notification failed after remediation: {0}")]
+    Notification(AwsError),
+    /// A sweep finished but some accounts, regions or revocations failed (all reported).
+    #[error("sweep incomplete: {0}")]
+    SweepIncomplete(String),
+}
+
+impl HandleError {
+    /// The Lambda `errorType`: retryable or not, at a glance in logs and the DLQ.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandleError::Malformed(_) => "Sgguard.MalformedEvent",
+            HandleError::AccessDenied(_) => "Sgguard.AccessDenied",
+            HandleError::Aws(_) => "Sgguard.AwsFailure",
+            HandleError::Notification(_) => "Sgguard.NotificationFailed",
+            HandleError::SweepIncomplete(_) => "Sgguard.SweepIncomplete",
+        }
+    }
+
+    pub fn from_aws(error: AwsError) -> Self {
+        if error.is_access_denied() {
+            HandleError::AccessDenied(error)
+        } else {
+            HandleError::Aws(error)
+        }
+    }
+}
+
+/// Decodes the trigger: an EventBridge envelope or a bare CloudTrail record.
+pub fn decode_trigger(value: &Value) -> Result<CloudTrailEvent, HandleError> {
+    if cloudtrail::is_envelope(value) {
+        cloudtrail::decode_envelope(value).map_err(|e| HandleError::Malformed(e.to_string()))
+    } else if cloudtrail::is_record(value) {
+        cloudtrail::decode_record(value).map_err(|e| HandleError::Malformed(e.to_string()))
+    } else {
+        Err(HandleError::Malformed(
+            "expected an EventBridge event (`detail-type`, `detail`) or a CloudTrail record \
+             (`eventName`)"
+                .to_owned(),
+        ))
+    }
+}
+
+/// Handles events with one hub, one baseline and one mode.
+pub struct EventHandler<'a, H: HubApi> {
+    pub hub: &'a H,
+    pub baseline: &'a Baseline,
+    pub mode: Mode,
+    pub topic_arn: Option<&'a str>,
+}
+
+impl<H: HubApi> EventHandler<'_, H> {
+    /// Handles one event. The outcome is always returned (for printing and logs); the error
+    /// says the invocation failed and should be retried or dead-lettered.
+    pub async fn handle(&self, value: &Value) -> (EventOutcome, Option<HandleError>) {
+        let mut outcome = EventOutcome::new(self.mode);
+        let event = match decode_trigger(value) {
+            Ok(event) => event,
+            Err(error) => {
+                outcome.status = Status::Failed;
+                outcome.errors.push(error.to_string());
+                tracing::error!(error = %error, "cannot decode the event; nothing done");
+                return (outcome, Some(error));
+            }
+        };
+        outcome.account_id.clone_from(&event.account_id);
+        outcome.region.clone_from(&event.region);
+        outcome.event = EventInfo {
+            name: event.name.clone(),
+            id: event.id.clone(),
+            time: event.time.clone(),
+            actor_arn: event.actor.arn.clone(),
+            actor_type: event.actor.kind.clone(),
+            source_ip: event.source_ip.clone(),
+            user_agent: event.user_agent.clone(),
+        };
+        if let Some(reason) = self.ignore_reason(&event) {
+            tracing::debug!(event = %event.name, reason, "ignored");
+            outcome.status = Status::Ignored;
+            outcome.reason = Some(reason);
+            return (outcome, None);
+        }
+        let (Some(account), Some(region)) = (event.account_id.clone(), event.region.clone()) else {
+            let error = HandleError::Malformed(
+                "the event names no account (`account`, `recipientAccountId`) or region \
+                 (`region`, `awsRegion`)"
+                    .to_owned(),
+            );
+            outcome.status = Status::Failed;
+            outcome.errors.push(error.to_string());
+            return (outcome, Some(error));
+        };
+        outcome.account_name = self.hub.account_name(&account).await;
+
+        let mut failure = match self
+            .remediate(&event, &account, &region, &mut outcome)
+            .await
+        {
+            Ok(()) => None,
+            Err(error) => {
+                outcome.status = Status::Failed;
+                outcome.errors.push(error.to_string());
+                Some(error)
+            }
+        };
+        // A revocation that failed fails the event, with the AWS error as it was (so a denied
+        // revoke is `AccessDenied`, retried once permissions are fixed).
+        if failure.is_none()
+            && let Some(failed) = outcome
+                .findings
+                .iter()
+                .find(|f| f.outcome == Outcome::Failed)
+        {
+            let error = failed.aws_error.clone().unwrap_or_else(|| AwsError {
+                operation: "Revoke",
+                account: account.clone(),
+                region: region.clone(),
+                code: None,
+                message: failed.error.clone().unwrap_or_default(),
+            });
+            failure = Some(HandleError::from_aws(error));
+            outcome.status = Status::Failed;
+        }
+
+        if let Some(topic) = self.topic_arn
+            && (!outcome.findings.is_empty() || failure.is_some())
+        {
+            let notification = event_notification(&outcome);
+            match self.hub.publish(topic, &notification).await {
+                Ok(id) => {
+                    tracing::info!(message_id = %id, subject = %notification.subject, "notified")
+                }
+                Err(error) => {
+                    tracing::error!(error = %error, "notification failed");
+                    outcome.errors.push(error.to_string());
+                    if failure.is_none() {
+                        failure = Some(HandleError::Notification(error));
+                    }
+                }
+            }
+        }
+        log_outcome(&outcome);
+        (outcome, failure)
+    }
+
+    fn ignore_reason(&self, event: &CloudTrailEvent) -> Option<String> {
+        match &event.change {
+            Change::Failed { error_code } => {
+                return Some(format!("the call failed ({error_code}); nothing changed"));
+            }
+            Change::Ignored => {
+                return Some(format!(
+                    "{} is not a security-group rule change",
+                    event.name
+                ));
+            }
+            _ => {}
+        }
+        let own_role = format!(":assumed-role/{}/", self.hub.role_name());
+        if event
+            .actor
+            .arn
+            .as_deref()
+            .is_some_and(|arn| arn.contains(&own_role))
+        {
+            return Some("a change made by sgguard's own role".to_owned());
+        }
+        None
+    }
+
+    async fn remediate(
+        &self,
+        event: &CloudTrailEvent,
+        account: &str,
+        region: &str,
+        outcome: &mut EventOutcome,
+    ) -> Result<(), HandleError> {
+        let groups = self
+            .hub
+            .security_groups(account, region)
+            .await
+            .map_err(HandleError::from_aws)?;
+        let group_ids = affected_groups(&groups, event).await?;
+        let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
+        let mut prefix_lists: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
+        let source = format!("live:{}", event.id.as_deref().unwrap_or(&event.name));
+        for group_id in group_ids {
+            let Some(tags) = groups
+                .group_tags(&group_id)
+                .await
+                .map_err(HandleError::from_aws)?
+            else {
+                tracing::info!(account, region, group = %group_id, "group deleted; nothing to do");
+                outcome.groups.push(GroupOutcome {
+                    group_id,
+                    state: "deleted",
+                    rules_evaluated: 0,
+                });
+                continue;
+            };
+            let mut rules = groups
+                .group_rules(&group_id)
+                .await
+                .map_err(HandleError::from_aws)?;
+            resolve_prefix_lists(&groups, &mut rules, &mut prefix_lists)
+                .await
+                .map_err(HandleError::from_aws)?;
+            outcome.rules_evaluated += rules.len();
+            outcome.groups.push(GroupOutcome {
+                group_id: group_id.clone(),
+                state: "checked",
+                rules_evaluated: rules.len(),
+            });
+            let findings = evaluator.evaluate_group(&rules, &tags);
+            let acted = act(&groups, &group_id, findings, self.mode, &source).await;
+            outcome.findings.extend(acted);
+        }
+        Ok(())
+    }
+}
+
+/// The groups to re-read: those the event names, or for a prefix-list change every group of the
+/// region whose rules use the list.
+async fn affected_groups<G: SecurityGroups>(
+    groups: &G,
+    event: &CloudTrailEvent,
+) -> Result<Vec<String>, HandleError> {
+    match &event.change {
+        Change::PrefixListModified { prefix_list_id, .. } => {
+            let rules = groups.all_rules().await.map_err(HandleError::from_aws)?;
+            let mut ids: Vec<String> = rules
+                .iter()
+                .filter(|r| matches!(&r.peer, Peer::PrefixList { id, .. } if id == prefix_list_id))
+                .filter_map(|r| r.group_id.clone())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            Ok(ids)
+        }
+        Change::Authorized {
+            group_id: None,
+            group_name: Some(name),
+            ..
+        } => Ok(groups
+            .group_id_by_name(name)
+            .await
+            .map_err(HandleError::from_aws)?
+            .into_iter()
+            .collect()),
+        _ => {
+            let ids = event.group_ids();
+            if ids.is_empty() {
+                return Err(HandleError::Malformed(format!(
+                    "{} names no security group",
+                    event.name
+                )));
+            }
+            Ok(ids)
+        }
+    }
+}
+
+/// One structured log line per event.
+fn log_outcome(outcome: &EventOutcome) {
+    let counts = outcome.counts();
+    tracing::info!(
+        account = outcome.account_id.as_deref().unwrap_or("-"),
+        region = outcome.region.as_deref().unwrap_or("-"),
+        event = %outcome.event.name,
+        event_id = outcome.event.id.as_deref().unwrap_or("-"),
+        status = ?outcome.status,
+        findings = counts.findings,
+        revoked = counts.revoked,
+        failed = counts.failed,
+        "event handled"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::enforce::fake::Fake;
+    use crate::finding::Tags;
+    use crate::rule::{ApiRule, SecurityGroupRule};
+
+    const GROUP: &str = "sg-0123456789abcdef0";
+
+    fn rule(id: &str, port: i64, cidr: &str) -> SecurityGroupRule {
+        SecurityGroupRule::from_api(
+            ApiRule {
+                rule_id: Some(id),
+                group_id: Some(GROUP),
+                group_owner_id: Some("111122223333"),
+                ip_protocol: "tcp",
+                from_port: Some(port),
+                to_port: Some(port),
+                cidr_ipv4: Some(cidr),
+                ..ApiRule::default()
+            },
+            Some("eu-west-1"),
+        )
+        .unwrap()
+    }
+
+    /// Someone opened tcp 22 to the internet in the group.
+    fn event() -> Value {
+        json!({
+            "version": "0", "id": "e-1", "detail-type": "AWS API Call via CloudTrail",
+            "source": "aws.ec2", "account": "111122223333", "region": "eu-west-1",
+            "detail": {
+                "eventName": "AuthorizeSecurityGroupIngress", "eventID": "ev-1",
+                "eventTime": "2026-12-01T10:00:00Z", "awsRegion": "eu-west-1",
+                "recipientAccountId": "111122223333",
+                "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::111122223333:user/alice"},
+                "requestParameters": {"groupId": GROUP, "ipPermissions": {"items": [{
+                    "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
+                    "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}},
+                "responseElements": {"_return": true, "securityGroupRuleSet": {"items": [{
+                    "groupId": GROUP, "securityGroupRuleId": "sgr-ssh", "isEgress": false,
+                    "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "0.0.0.0/0"}]}}
+            }
+        })
+    }
+
+    fn open_group() -> Fake {
+        Fake::default().with_group(
+            GROUP,
+            Tags::new(),
+            vec![
+                rule("sgr-ssh", 22, "0.0.0.0/0"),
+                rule("sgr-rdp", 3389, "0.0.0.0/0"),
+                rule("sgr-https", 443, "0.0.0.0/0"),
+                rule("sgr-private", 22, "10.0.0.0/8"),
+            ],
+        )
+    }
+
+    async fn handle(fake: &Fake, mode: Mode) -> (EventOutcome, Option<HandleError>) {
+        let baseline = Baseline::default_baseline().unwrap();
+        EventHandler {
+            hub: fake,
+            baseline: &baseline,
+            mode,
+            topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
+        }
+        .handle(&event())
+        .await
+    }
+
+    fn outcomes(outcome: &EventOutcome) -> Vec<(String, Outcome)> {
+        let mut list: Vec<(String, Outcome)> = outcome
+            .findings
+            .iter()
+            .map(|f| (f.finding.rule_id.clone().unwrap_or_default(), f.outcome))
+            .collect();
+        list.sort();
+        list
+    }
+
+    fn attribute(notification: &crate::report::notify::Notification, name: &str) -> String {
+        notification
+            .attributes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn enforce_revokes_exactly_the_violating_rules_and_notifies_once() {
+        let fake = open_group();
+        let (outcome, error) = handle(&fake, Mode::Enforce).await;
+        assert_eq!(error, None);
+        assert_eq!(
+            outcomes(&outcome),
+            [
+                ("sgr-rdp".to_owned(), Outcome::Revoked),
+                ("sgr-ssh".to_owned(), Outcome::Revoked)
+            ]
+        );
+        assert_eq!(fake.rule_ids(GROUP), ["sgr-https", "sgr-private"]);
+        assert_eq!(fake.revoke_calls().len(), 1, "one call per direction");
+        let published = fake.published();
+        assert_eq!(published.len(), 1);
+        assert_eq!(attribute(&published[0], "action"), "revoked");
+        assert_eq!(
+            attribute(&published[0], "actor_arn"),
+            "arn:aws:iam::111122223333:user/alice"
+        );
+        assert!(published[0].subject.contains("revoked 2 rule(s)"));
+    }
+
+    #[tokio::test]
+    async fn audit_changes_nothing_and_says_what_it_would_revoke() {
+        let fake = open_group();
+        let (outcome, error) = handle(&fake, Mode::Audit).await;
+        assert_eq!(error, None);
+        assert!(
+            outcome
+                .findings
+                .iter()
+                .all(|f| f.outcome == Outcome::WouldRevoke)
+        );
+        assert!(fake.revoke_calls().is_empty());
+        assert_eq!(fake.rule_ids(GROUP).len(), 4);
+        assert_eq!(attribute(&fake.published()[0], "action"), "would_revoke");
+    }
+
+    #[tokio::test]
+    async fn a_rule_removed_by_someone_else_first_is_already_gone_not_a_failure() {
+        let fake = open_group().vanishing("sgr-rdp");
+        let (outcome, error) = handle(&fake, Mode::Enforce).await;
+        assert_eq!(error, None);
+        assert_eq!(
+            outcomes(&outcome),
+            [
+                ("sgr-rdp".to_owned(), Outcome::AlreadyGone),
+                ("sgr-ssh".to_owned(), Outcome::Revoked)
+            ]
+        );
+        assert_eq!(outcome.counts().findings, 1, "already gone is not open");
+    }
+
+    #[tokio::test]
+    async fn a_partial_revoke_failure_fails_the_event_with_the_aws_error_and_reports_both() {
+        let fake = open_group().failing_revoke("sgr-rdp", "UnauthorizedOperation");
+        let (outcome, error) = handle(&fake, Mode::Enforce).await;
+        assert!(
+            matches!(&error, Some(HandleError::AccessDenied(e)) if e.code.as_deref() == Some("UnauthorizedOperation")),
+            "{error:?}"
+        );
+        assert_eq!(
+            outcomes(&outcome),
+            [
+                ("sgr-rdp".to_owned(), Outcome::Failed),
+                ("sgr-ssh".to_owned(), Outcome::Revoked)
+            ]
+        );
+        assert_eq!(outcome.status, Status::Failed);
+        assert_eq!(
+            fake.rule_ids(GROUP),
+            ["sgr-rdp", "sgr-https", "sgr-private"]
+        );
+        let published = fake.published();
+        assert_eq!(attribute(&published[0], "action"), "failed");
+        assert!(published[0].text.contains("REVOKED: group"));
+        assert!(published[0].text.contains("FAILED: group"));
+    }
+
+    #[tokio::test]
+    async fn a_failed_notification_after_a_revoke_fails_the_event_and_keeps_the_outcome() {
+        let fake = open_group().failing_publish();
+        let (outcome, error) = handle(&fake, Mode::Enforce).await;
+        assert!(
+            matches!(error, Some(HandleError::Notification(_))),
+            "{error:?}"
+        );
+        assert_eq!(outcome.counts().revoked, 2, "the revocations stand");
+        assert!(outcome.errors.iter().any(|e| e.contains("Publish")));
+        assert_eq!(fake.rule_ids(GROUP), ["sgr-https", "sgr-private"]);
+    }
+
+    #[tokio::test]
+    async fn a_finding_without_a_rule_id_is_reported_never_guessed_at() {
+        let mut unnamed = rule("x", 22, "0.0.0.0/0");
+        unnamed.rule_id = None;
+        let fake = Fake::default().with_group(GROUP, Tags::new(), vec![unnamed]);
+        let (outcome, error) = handle(&fake, Mode::Enforce).await;
+        assert_eq!(error, None);
+        assert_eq!(outcome.findings.len(), 1);
+        assert_eq!(outcome.findings[0].outcome, Outcome::Reported);
+        assert!(fake.revoke_calls().is_empty());
+        assert_eq!(attribute(&fake.published()[0], "action"), "reported");
+    }
+
+    #[tokio::test]
+    async fn a_deleted_group_is_checked_as_deleted_and_nothing_is_sent() {
+        let fake = Fake::default();
+        let (outcome, error) = handle(&fake, Mode::Enforce).await;
+        assert_eq!(error, None);
+        assert_eq!(outcome.groups[0].state, "deleted");
+        assert!(fake.published().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_change_by_sgguards_own_role_is_ignored() {
+        let fake = open_group();
+        let mut value = event();
+        value["detail"]["userIdentity"]["arn"] =
+            json!("arn:aws:sts::111122223333:assumed-role/sgguard-remediation/hub");
+        let baseline = Baseline::default_baseline().unwrap();
+        let (outcome, error) = EventHandler {
+            hub: &fake,
+            baseline: &baseline,
+            mode: Mode::Enforce,
+            topic_arn: None,
+        }
+        .handle(&value)
+        .await;
+        assert_eq!(error, None);
+        assert_eq!(outcome.status, Status::Ignored);
+        assert!(fake.revoke_calls().is_empty());
+    }
+}

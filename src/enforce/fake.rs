@@ -1,0 +1,209 @@
+//! An in-memory account-region and hub for unit tests of enforcement: security groups with
+//! rules, prefix lists, revocations that can fail or race, and a topic that can refuse.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use ipnet::IpNet;
+
+use super::{HubApi, SecurityGroups};
+use crate::aws::{AwsError, RevokeOutcome};
+use crate::finding::Tags;
+use crate::report::notify::Notification;
+use crate::rule::{Direction, SecurityGroupRule};
+
+#[derive(Default)]
+struct State {
+    groups: BTreeMap<String, (Tags, Vec<SecurityGroupRule>)>,
+    prefix_lists: HashMap<String, Vec<IpNet>>,
+    /// Rules removed by someone else between sgguard's read and its revoke.
+    vanish_before_revoke: HashSet<String>,
+    /// Rules whose revoke fails with this error code.
+    revoke_fails: HashMap<String, String>,
+    /// Every revoke call: (group, direction, rule ids).
+    revoke_calls: Vec<(String, Direction, Vec<String>)>,
+    published: Vec<Notification>,
+    publish_fails: bool,
+}
+
+/// One emulated account and region, and the hub that reaches it.
+#[derive(Clone, Default)]
+pub struct Fake {
+    state: Arc<Mutex<State>>,
+}
+
+impl Fake {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn with_group(self, group_id: &str, tags: Tags, rules: Vec<SecurityGroupRule>) -> Self {
+        self.state()
+            .groups
+            .insert(group_id.to_owned(), (tags, rules));
+        self
+    }
+
+    pub fn vanishing(self, rule_id: &str) -> Self {
+        self.state().vanish_before_revoke.insert(rule_id.to_owned());
+        self
+    }
+
+    pub fn failing_revoke(self, rule_id: &str, code: &str) -> Self {
+        self.state()
+            .revoke_fails
+            .insert(rule_id.to_owned(), code.to_owned());
+        self
+    }
+
+    pub fn failing_publish(self) -> Self {
+        self.state().publish_fails = true;
+        self
+    }
+
+    /// The rule ids the group still has.
+    pub fn rule_ids(&self, group_id: &str) -> Vec<String> {
+        self.state()
+            .groups
+            .get(group_id)
+            .map(|(_, rules)| rules.iter().filter_map(|r| r.rule_id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn revoke_calls(&self) -> Vec<(String, Direction, Vec<String>)> {
+        self.state().revoke_calls.clone()
+    }
+
+    pub fn published(&self) -> Vec<Notification> {
+        self.state().published.clone()
+    }
+
+    fn error(operation: &'static str, code: &str) -> AwsError {
+        AwsError {
+            operation,
+            account: "111122223333".to_owned(),
+            region: "eu-west-1".to_owned(),
+            code: Some(code.to_owned()),
+            message: format!("{code}: injected by the fake"),
+        }
+    }
+}
+
+impl SecurityGroups for Fake {
+    async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
+        Ok(self
+            .state()
+            .groups
+            .get(group_id)
+            .map(|(tags, _)| tags.clone()))
+    }
+
+    async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
+        Ok(self
+            .state()
+            .groups
+            .iter()
+            .map(|(id, (tags, _))| (id.clone(), tags.clone()))
+            .collect())
+    }
+
+    async fn group_id_by_name(&self, _name: &str) -> Result<Option<String>, AwsError> {
+        Ok(None)
+    }
+
+    async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        Ok(self
+            .state()
+            .groups
+            .get(group_id)
+            .map(|(_, rules)| rules.clone())
+            .unwrap_or_default())
+    }
+
+    async fn all_rules(&self) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        Ok(self
+            .state()
+            .groups
+            .values()
+            .flat_map(|(_, rules)| rules.iter().cloned())
+            .collect())
+    }
+
+    async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
+        Ok(self
+            .state()
+            .prefix_lists
+            .get(prefix_list_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn revoke(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> Vec<(String, RevokeOutcome)> {
+        let mut state = self.state();
+        state
+            .revoke_calls
+            .push((group_id.to_owned(), direction, rule_ids.to_vec()));
+        let vanishing = state.vanish_before_revoke.clone();
+        let fails = state.revoke_fails.clone();
+        let Some((_, rules)) = state.groups.get_mut(group_id) else {
+            return rule_ids
+                .iter()
+                .map(|id| (id.clone(), RevokeOutcome::AlreadyGone))
+                .collect();
+        };
+        rules.retain(|r| !r.rule_id.as_ref().is_some_and(|id| vanishing.contains(id)));
+        rule_ids
+            .iter()
+            .map(|id| {
+                let outcome = if let Some(code) = fails.get(id) {
+                    RevokeOutcome::Failed(Fake::error("RevokeSecurityGroupIngress", code))
+                } else if let Some(at) = rules
+                    .iter()
+                    .position(|r| r.rule_id.as_deref() == Some(id.as_str()))
+                {
+                    rules.remove(at);
+                    RevokeOutcome::Revoked
+                } else {
+                    RevokeOutcome::AlreadyGone
+                };
+                (id.clone(), outcome)
+            })
+            .collect()
+    }
+}
+
+impl HubApi for Fake {
+    type Groups = Fake;
+
+    async fn security_groups(&self, _account: &str, _region: &str) -> Result<Fake, AwsError> {
+        Ok(self.clone())
+    }
+
+    async fn account_name(&self, _account: &str) -> Option<String> {
+        Some("workload-a".to_owned())
+    }
+
+    async fn publish(
+        &self,
+        _topic_arn: &str,
+        notification: &Notification,
+    ) -> Result<String, AwsError> {
+        let mut state = self.state();
+        if state.publish_fails {
+            return Err(Fake::error("Publish", "InternalError"));
+        }
+        state.published.push(notification.clone());
+        Ok(format!("message-{}", state.published.len()))
+    }
+
+    fn role_name(&self) -> &str {
+        "sgguard-remediation"
+    }
+}

@@ -1,0 +1,316 @@
+//! Enforcement: what happens to a finding. A pure planner decides (finding + mode → planned
+//! outcome); the revoke then goes through [`SecurityGroups`], which the EC2 adapter implements in
+//! AWS and an in-memory fake implements in unit tests. The event flow ([`event`]) and the
+//! organization sweep ([`sweep`]) both act through [`act`], the one revoke path.
+
+pub mod event;
+#[cfg(test)]
+mod fake;
+pub mod scope;
+pub mod sweep;
+
+use std::collections::HashMap;
+use std::future::Future;
+
+use ipnet::IpNet;
+
+use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome};
+use crate::finding::{Action, Finding, Tags};
+use crate::outcome::{FindingOutcome, Mode, Outcome};
+use crate::report::notify::Notification;
+use crate::rule::{Direction, Peer, SecurityGroupRule};
+
+/// The security groups of one account and region, as enforcement reads and changes them.
+pub trait SecurityGroups: Sync {
+    /// The group's tags, or `None` when the group no longer exists.
+    fn group_tags(
+        &self,
+        group_id: &str,
+    ) -> impl Future<Output = Result<Option<Tags>, AwsError>> + Send;
+    /// The tags of every group in the region.
+    fn all_group_tags(
+        &self,
+    ) -> impl Future<Output = Result<HashMap<String, Tags>, AwsError>> + Send;
+    /// The id of the group with this name (default-VPC names in old events).
+    fn group_id_by_name(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    /// The live rules of one group (both directions), read now.
+    fn group_rules(
+        &self,
+        group_id: &str,
+    ) -> impl Future<Output = Result<Vec<SecurityGroupRule>, AwsError>> + Send;
+    /// Every rule in the region.
+    fn all_rules(&self) -> impl Future<Output = Result<Vec<SecurityGroupRule>, AwsError>> + Send;
+    /// The entries of a managed prefix list.
+    fn prefix_list_entries(
+        &self,
+        prefix_list_id: &str,
+    ) -> impl Future<Output = Result<Vec<IpNet>, AwsError>> + Send;
+    /// Revokes rules of one group by rule id; one outcome per rule id.
+    fn revoke(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> impl Future<Output = Vec<(String, RevokeOutcome)>> + Send;
+}
+
+/// What the event flow needs of the hub: the member accounts' security groups (through the
+/// remediation role), account names, and the notification topic.
+pub trait HubApi: Sync {
+    type Groups: SecurityGroups;
+    fn security_groups(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> impl Future<Output = Result<Self::Groups, AwsError>> + Send;
+    /// The account's name; `None` when it cannot be told (never a reason to fail).
+    fn account_name(&self, account: &str) -> impl Future<Output = Option<String>> + Send;
+    /// Publishes a notification; the message id.
+    fn publish(
+        &self,
+        topic_arn: &str,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// The role sgguard assumes in member accounts.
+    fn role_name(&self) -> &str;
+}
+
+/// What the planner decides for a finding before anything is called: the outcome if every
+/// call succeeds.
+pub fn plan(finding: &Finding, mode: Mode) -> Outcome {
+    if finding.exempt {
+        Outcome::Exempt
+    } else if finding.action != Action::Revoke {
+        Outcome::Reported
+    } else if finding.rule_id.is_none() {
+        // Without a rule id the exact rule cannot be named: report, never guess.
+        Outcome::Reported
+    } else if mode == Mode::Audit {
+        Outcome::WouldRevoke
+    } else {
+        Outcome::Revoked
+    }
+}
+
+/// Revokes (or would revoke) the group's violating rules as planned; returns every finding with
+/// what became of it. The event flow and the sweep share this one revoke path.
+pub async fn act<G: SecurityGroups>(
+    groups: &G,
+    group_id: &str,
+    findings: Vec<Finding>,
+    mode: Mode,
+    source: &str,
+) -> Vec<FindingOutcome> {
+    let mut recorded: Vec<FindingOutcome> = findings
+        .into_iter()
+        .map(|mut finding| {
+            finding.source = Some(source.to_owned());
+            FindingOutcome {
+                outcome: plan(&finding, mode),
+                finding,
+                error: None,
+                aws_error: None,
+            }
+        })
+        .collect();
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let ids: Vec<String> = recorded
+            .iter()
+            .filter(|f| f.outcome == Outcome::Revoked && f.finding.direction == direction)
+            .filter_map(|f| f.finding.rule_id.clone())
+            .collect();
+        if ids.is_empty() {
+            continue;
+        }
+        for (rule_id, result) in groups.revoke(group_id, direction, &ids).await {
+            let Some(entry) = recorded
+                .iter_mut()
+                .find(|f| f.finding.rule_id.as_deref() == Some(rule_id.as_str()))
+            else {
+                continue;
+            };
+            match result {
+                RevokeOutcome::Revoked => {}
+                RevokeOutcome::AlreadyGone => entry.outcome = Outcome::AlreadyGone,
+                RevokeOutcome::Failed(error) => {
+                    entry.outcome = Outcome::Failed;
+                    entry.error = Some(error.to_string());
+                    entry.aws_error = Some(error);
+                }
+            }
+        }
+    }
+    for entry in &recorded {
+        let f = &entry.finding;
+        tracing::info!(
+            account = f.account_id.as_deref().unwrap_or("-"),
+            region = f.region.as_deref().unwrap_or("-"),
+            group = group_id,
+            rule = f.rule_id.as_deref().unwrap_or("-"),
+            peer = %f.peer,
+            policy_rule = f.violations.first().map_or("-", |v| v.policy_rule.as_str()),
+            outcome = entry.outcome.as_str(),
+            "finding"
+        );
+    }
+    recorded
+}
+
+/// Fills in the entries of every prefix list the rules use (each list read once).
+pub async fn resolve_prefix_lists<G: SecurityGroups>(
+    groups: &G,
+    rules: &mut [SecurityGroupRule],
+    known: &mut HashMap<String, Vec<IpNet>>,
+) -> Result<(), AwsError> {
+    for rule in rules.iter_mut() {
+        if let Peer::PrefixList { id, entries } = &mut rule.peer {
+            if !known.contains_key(id.as_str()) {
+                let resolved = groups.prefix_list_entries(id).await?;
+                known.insert(id.clone(), resolved);
+            }
+            *entries = known.get(id.as_str()).cloned();
+        }
+    }
+    Ok(())
+}
+
+impl SecurityGroups for Ec2 {
+    async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
+        Ec2::group_tags(self, group_id).await
+    }
+
+    async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
+        Ec2::all_group_tags(self).await
+    }
+
+    async fn group_id_by_name(&self, name: &str) -> Result<Option<String>, AwsError> {
+        Ec2::group_id_by_name(self, name).await
+    }
+
+    async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        Ec2::group_rules(self, group_id).await
+    }
+
+    async fn all_rules(&self) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        Ec2::all_rules(self).await
+    }
+
+    async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
+        Ec2::prefix_list_entries(self, prefix_list_id).await
+    }
+
+    async fn revoke(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> Vec<(String, RevokeOutcome)> {
+        Ec2::revoke(self, group_id, direction, rule_ids).await
+    }
+}
+
+impl HubApi for Aws {
+    type Groups = Ec2;
+
+    async fn security_groups(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
+        self.ec2(account, region).await
+    }
+
+    async fn account_name(&self, account: &str) -> Option<String> {
+        Aws::account_name(self, account).await
+    }
+
+    async fn publish(
+        &self,
+        topic_arn: &str,
+        notification: &Notification,
+    ) -> Result<String, AwsError> {
+        crate::aws::publish(
+            self.sns(),
+            topic_arn,
+            &notification.subject,
+            &notification.text,
+            &notification.json,
+            &notification.attributes,
+        )
+        .await
+    }
+
+    fn role_name(&self) -> &str {
+        Aws::role_name(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Severity, Violation};
+    use crate::rule::Protocol;
+
+    pub(crate) fn finding(rule_id: Option<&str>, action: Action, exempt: bool) -> Finding {
+        Finding {
+            account_id: Some("111122223333".to_owned()),
+            region: Some("eu-west-1".to_owned()),
+            group_id: Some("sg-0123456789abcdef0".to_owned()),
+            rule_id: rule_id.map(str::to_owned),
+            direction: Direction::Ingress,
+            protocol: Protocol::Tcp,
+            from_port: Some(22),
+            to_port: Some(22),
+            peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
+            violations: vec![Violation {
+                policy_rule: "admin-ports-from-internet".to_owned(),
+                severity: Severity::Critical,
+                action,
+                reason: "tcp 22 is open to the internet".to_owned(),
+                exemption: None,
+            }],
+            action,
+            exempt,
+            exemption: None,
+            source: None,
+        }
+    }
+
+    #[test]
+    fn the_planner_revokes_only_a_named_rule_that_must_go_in_enforce_mode() {
+        let revoke = finding(Some("sgr-1"), Action::Revoke, false);
+        assert_eq!(plan(&revoke, Mode::Enforce), Outcome::Revoked);
+        assert_eq!(plan(&revoke, Mode::Audit), Outcome::WouldRevoke);
+        let notify = finding(Some("sgr-1"), Action::Notify, false);
+        assert_eq!(plan(&notify, Mode::Enforce), Outcome::Reported);
+        let exempt = finding(Some("sgr-1"), Action::Revoke, true);
+        assert_eq!(plan(&exempt, Mode::Enforce), Outcome::Exempt);
+        // No rule id: the exact rule cannot be named, so it is reported, never guessed at.
+        let unnamed = finding(None, Action::Revoke, false);
+        assert_eq!(plan(&unnamed, Mode::Enforce), Outcome::Reported);
+        assert_eq!(plan(&unnamed, Mode::Audit), Outcome::Reported);
+    }
+
+    #[test]
+    fn open_findings_are_neither_exempt_nor_already_gone() {
+        let open: Vec<Outcome> = [
+            Outcome::Revoked,
+            Outcome::WouldRevoke,
+            Outcome::AlreadyGone,
+            Outcome::Reported,
+            Outcome::Exempt,
+            Outcome::Failed,
+        ]
+        .into_iter()
+        .filter(|o| o.is_open())
+        .collect();
+        assert_eq!(
+            open,
+            [
+                Outcome::Revoked,
+                Outcome::WouldRevoke,
+                Outcome::Reported,
+                Outcome::Failed
+            ]
+        );
+    }
+}

@@ -1,0 +1,335 @@
+//! The organization sweep: every rule in every chosen account and region, read live, judged by
+//! the baseline and (with `remediate`) revoked through the same path as the event flow. Events
+//! can be lost and rules can predate the guard; the sweep is what catches them.
+//!
+//! Work is split in two bounded-concurrency phases: each account is reached first (AssumeRole,
+//! enabled regions), then every account × region is read and judged. An account that cannot be
+//! reached is reported with the reason and the others are still swept.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
+use indicatif::ProgressBar;
+
+use super::scope::{Accounts, Regions, Scope, ScopeError};
+use super::{act, resolve_prefix_lists};
+use crate::aws::{Aws, AwsError, OrgAccount};
+use crate::finding::Finding;
+use crate::outcome::{
+    AccountSummary, Counts, FindingOutcome, Mode, Outcome, RegionSummary, SkippedAccount,
+    SweepReport,
+};
+use crate::policy::{Baseline, Evaluator};
+
+/// A sweep with one AWS context and one baseline.
+pub struct Sweep<'a> {
+    pub aws: &'a Aws,
+    pub baseline: &'a Baseline,
+    /// `enforce` revokes; `audit` reports what would be revoked.
+    pub mode: Mode,
+    /// Without it the sweep only reads and reports (as in audit mode).
+    pub remediate: bool,
+    /// Accounts (first phase) and account × regions (second phase) worked on at once.
+    pub concurrency: usize,
+    /// No new account × region is started after this instant (the Lambda's deadline).
+    pub deadline: Option<Instant>,
+    /// Account × regions done; hidden when not on a terminal.
+    pub progress: ProgressBar,
+}
+
+/// One account, reached.
+struct Reached {
+    account: OrgAccount,
+    regions: Result<Vec<String>, AwsError>,
+}
+
+impl Sweep<'_> {
+    /// The mode findings are acted on with: without `remediate`, nothing is revoked.
+    pub fn effective_mode(&self) -> Mode {
+        if self.remediate {
+            self.mode
+        } else {
+            Mode::Audit
+        }
+    }
+
+    /// Sweeps the scope. Fails only when the accounts cannot be listed at all; every later
+    /// failure is reported in the result and the rest is still swept.
+    pub async fn run(&self, scope: &Scope) -> Result<SweepReport, ScopeError> {
+        let started = Instant::now();
+        let listed = self.accounts(scope).await?;
+        let (active, inactive): (Vec<OrgAccount>, Vec<OrgAccount>) =
+            listed.into_iter().partition(OrgAccount::is_active);
+        let skipped_accounts = inactive
+            .into_iter()
+            .map(|a| SkippedAccount {
+                reason: format!(
+                    "the account is {}",
+                    a.status.to_lowercase().replace('_', " ")
+                ),
+                account_id: a.id,
+                account_name: a.name,
+            })
+            .collect();
+        let concurrency = self.concurrency.max(1);
+        let total_accounts = active.len();
+        self.progress
+            .set_message(format!("accounts 0/{total_accounts}"));
+
+        // Phase 1: reach every account (credentials, regions).
+        let reached: Vec<Reached> = stream::iter(active)
+            .map(|account| self.reach(account, &scope.regions))
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+
+        // Phase 2: every account × region.
+        let mut remaining: HashMap<String, usize> = HashMap::new();
+        let mut units = Vec::new();
+        for r in &reached {
+            if let Ok(regions) = &r.regions {
+                remaining.insert(r.account.id.clone(), regions.len());
+                units.extend(
+                    regions
+                        .iter()
+                        .map(|region| (r.account.id.as_str(), region.as_str())),
+                );
+            }
+        }
+        let mut done_accounts = total_accounts - remaining.values().filter(|n| **n > 0).count();
+        self.progress
+            .set_message(format!("accounts {done_accounts}/{total_accounts}"));
+        let mut results = stream::iter(units)
+            .map(|(account, region)| self.sweep_region(account, region))
+            .buffer_unordered(concurrency);
+        let mut by_account: HashMap<String, Vec<(RegionSummary, Vec<FindingOutcome>)>> =
+            HashMap::new();
+        while let Some((account, summary, findings)) = results.next().await {
+            self.progress.inc(1);
+            if let Some(left) = remaining.get_mut(&account) {
+                *left = left.saturating_sub(1);
+                if *left == 0 {
+                    done_accounts += 1;
+                    self.progress
+                        .set_message(format!("accounts {done_accounts}/{total_accounts}"));
+                    tracing::info!(account = %account, "account swept");
+                }
+            }
+            by_account
+                .entry(account)
+                .or_default()
+                .push((summary, findings));
+        }
+        drop(results);
+        self.progress.finish_and_clear();
+
+        Ok(self.assemble(reached, by_account, skipped_accounts, started))
+    }
+
+    async fn accounts(&self, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
+        let named = |id: String, name: Option<String>| OrgAccount {
+            id,
+            name,
+            status: "ACTIVE".to_owned(),
+        };
+        match &scope.accounts {
+            Accounts::Organization if scope.ous.is_empty() => {
+                Ok(self.aws.organization_accounts().await.map_err(|mut e| {
+                    e.message = format!(
+                        "cannot list the organization's accounts ({}); sweep named accounts with \
+                         `--accounts ID,...` or the own account with `--accounts self`",
+                        e.message
+                    );
+                    e
+                })?)
+            }
+            Accounts::Organization => Ok(self.aws.accounts_under(&scope.ous).await?),
+            Accounts::Hub => {
+                let id = self.aws.hub_account().to_owned();
+                let name = self.aws.account_name(&id).await;
+                Ok(vec![named(id, name)])
+            }
+            Accounts::List(ids) => {
+                let mut accounts = Vec::with_capacity(ids.len());
+                for id in ids {
+                    let name = self.aws.account_name(id).await;
+                    accounts.push(named(id.clone(), name));
+                }
+                Ok(accounts)
+            }
+        }
+    }
+
+    /// Reaches one account: its credentials (one AssumeRole, cached for the regions) and the
+    /// regions to sweep in it.
+    async fn reach(&self, account: OrgAccount, regions: &Regions) -> Reached {
+        let home = self.aws.home_region();
+        let result = async {
+            // The client carries the account's credentials (AssumeRole for a member, cached).
+            let ec2 = self.aws.ec2(&account.id, home).await?;
+            match regions {
+                Regions::List(list) => Ok(list.clone()),
+                Regions::Enabled => ec2.enabled_regions().await,
+            }
+        }
+        .await;
+        match &result {
+            Ok(regions) => self.progress.inc_length(regions.len() as u64),
+            Err(error) => {
+                tracing::warn!(account = %account.id, error = %error, "account not reached")
+            }
+        }
+        Reached {
+            account,
+            regions: result,
+        }
+    }
+
+    /// Reads, judges and (with `remediate`) fixes one region of one account.
+    async fn sweep_region(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> (String, RegionSummary, Vec<FindingOutcome>) {
+        let mut summary = RegionSummary {
+            region: region.to_owned(),
+            counts: Counts::default(),
+            error: None,
+        };
+        if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            summary.error = Some("not swept: the sweep ran out of time".to_owned());
+            return (account.to_owned(), summary, Vec::new());
+        }
+        match self.judge_region(account, region).await {
+            Ok((counts, findings)) => {
+                summary.counts = counts;
+                (account.to_owned(), summary, findings)
+            }
+            Err(error) => {
+                tracing::warn!(account, region, error = %error, "region not swept");
+                summary.error = Some(error.to_string());
+                (account.to_owned(), summary, Vec::new())
+            }
+        }
+    }
+
+    /// Every rule of the region read, every group judged whole, the findings acted on.
+    async fn judge_region(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
+        let ec2 = self.aws.ec2(account, region).await?;
+        let tags = ec2.all_group_tags().await?;
+        let mut rules = ec2.all_rules().await?;
+        resolve_prefix_lists(&ec2, &mut rules, &mut HashMap::new()).await?;
+        let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
+        let findings = evaluator.evaluate_rules(&rules, |rule| {
+            rule.group_id.as_deref().and_then(|id| tags.get(id))
+        });
+        let mut by_group: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+        for finding in findings {
+            let group = finding.group_id.clone().unwrap_or_default();
+            by_group.entry(group).or_default().push(finding);
+        }
+        let mut out = Vec::new();
+        for (group_id, findings) in by_group {
+            out.extend(act(&ec2, &group_id, findings, self.effective_mode(), "sweep").await);
+        }
+        let counts = Counts {
+            groups: tags.len(),
+            rules: rules.len(),
+            ..Counts::of_findings(&out)
+        };
+        Ok((counts, out))
+    }
+
+    fn assemble(
+        &self,
+        reached: Vec<Reached>,
+        mut by_account: HashMap<String, Vec<(RegionSummary, Vec<FindingOutcome>)>>,
+        skipped_accounts: Vec<SkippedAccount>,
+        started: Instant,
+    ) -> SweepReport {
+        let mut report = SweepReport {
+            version: 1,
+            mode: self.effective_mode(),
+            remediate: self.remediate,
+            rules_evaluated: 0,
+            totals: Counts::default(),
+            accounts: Vec::with_capacity(reached.len()),
+            skipped_accounts,
+            findings: Vec::new(),
+            errors: Vec::new(),
+            seconds: 0.0,
+        };
+        for Reached { account, regions } in reached {
+            let mut summary = AccountSummary {
+                account_id: account.id.clone(),
+                account_name: account.name,
+                counts: Counts::default(),
+                regions: Vec::new(),
+                error: None,
+            };
+            match regions {
+                Err(error) => {
+                    report
+                        .errors
+                        .push(format!("account {}: {error}", account.id));
+                    summary.error = Some(error.to_string());
+                }
+                Ok(order) => {
+                    let mut swept = by_account.remove(&account.id).unwrap_or_default();
+                    // Regions in the order asked (or DescribeRegions' sorted order).
+                    swept.sort_by_key(|(r, _)| order.iter().position(|o| *o == r.region));
+                    for (region, findings) in swept {
+                        summary.counts.add(&region.counts);
+                        if let Some(error) = &region.error {
+                            report.errors.push(format!(
+                                "account {} region {}: {error}",
+                                account.id, region.region
+                            ));
+                        }
+                        for failed in findings.iter().filter(|f| f.outcome == Outcome::Failed) {
+                            report.errors.push(format!(
+                                "account {} region {}: revoking {} failed: {}",
+                                account.id,
+                                region.region,
+                                failed.finding.rule_id.as_deref().unwrap_or("-"),
+                                failed.error.as_deref().unwrap_or("unknown error")
+                            ));
+                        }
+                        report.findings.extend(findings);
+                        summary.regions.push(region);
+                    }
+                    if order.is_empty() {
+                        summary.error = Some("no region to sweep: none is enabled".to_owned());
+                        report
+                            .errors
+                            .push(format!("account {}: no region is enabled", account.id));
+                    }
+                }
+            }
+            report.totals.add(&summary.counts);
+            report.accounts.push(summary);
+        }
+        report
+            .accounts
+            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        report.findings.sort_by(|a, b| {
+            let key = |f: &FindingOutcome| {
+                (
+                    f.finding.account_id.clone(),
+                    f.finding.region.clone(),
+                    f.finding.group_id.clone(),
+                    f.finding.rule_id.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        report.rules_evaluated = report.totals.rules;
+        report.seconds = started.elapsed().as_secs_f64();
+        report
+    }
+}

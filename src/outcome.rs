@@ -1,0 +1,275 @@
+//! Outcomes: what became of findings, of one event and of a sweep. Enforcement produces these;
+//! reports, notifications, metrics and exit codes read them. This module holds the one
+//! definition of "an open finding" and of the exit code, so every face counts alike.
+
+use serde::Serialize;
+
+use crate::aws::AwsError;
+use crate::finding::Finding;
+
+/// Revoke (`enforce`) or only report what would be revoked (`audit`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum Mode {
+    Enforce,
+    Audit,
+}
+
+/// What was done about one finding.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    strum::Display,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Outcome {
+    Revoked,
+    WouldRevoke,
+    AlreadyGone,
+    Reported,
+    Exempt,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// An open finding still needs someone's attention: it is neither exempt nor already gone.
+    /// `check`, `scan`, `handle-event`, the Lambda and the metrics all count with this.
+    pub fn is_open(self) -> bool {
+        !matches!(self, Outcome::Exempt | Outcome::AlreadyGone)
+    }
+}
+
+/// A finding and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingOutcome {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The AWS error behind `failed`, kept whole (its code says whether access was denied).
+    #[serde(skip)]
+    pub aws_error: Option<AwsError>,
+}
+
+/// Counts of one region, one account, a whole sweep, or one event.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Security groups read.
+    pub groups: usize,
+    /// Rules evaluated.
+    pub rules: usize,
+    /// Open findings ([`Outcome::is_open`]).
+    pub findings: usize,
+    pub exempt: usize,
+    pub revoked: usize,
+    pub would_revoke: usize,
+    /// Revocations that failed.
+    pub failed: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.groups += other.groups;
+        self.rules += other.rules;
+        self.findings += other.findings;
+        self.exempt += other.exempt;
+        self.revoked += other.revoked;
+        self.would_revoke += other.would_revoke;
+        self.failed += other.failed;
+    }
+
+    /// The finding counts of these outcomes (groups and rules are left at zero).
+    pub fn of_findings(findings: &[FindingOutcome]) -> Counts {
+        let count = |outcome: Outcome| findings.iter().filter(|f| f.outcome == outcome).count();
+        Counts {
+            findings: findings.iter().filter(|f| f.outcome.is_open()).count(),
+            exempt: count(Outcome::Exempt),
+            revoked: count(Outcome::Revoked),
+            would_revoke: count(Outcome::WouldRevoke),
+            failed: count(Outcome::Failed),
+            ..Counts::default()
+        }
+    }
+}
+
+/// The event as the notification tells it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct EventInfo {
+    pub name: String,
+    pub id: Option<String>,
+    pub time: Option<String>,
+    pub actor_arn: Option<String>,
+    pub actor_type: Option<String>,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// How the event was handled as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The groups were read and judged (findings or not).
+    Handled,
+    /// Not an event sgguard acts on (failed call, other API, the guard's own change).
+    Ignored,
+    /// Something went wrong; `errors` says what.
+    Failed,
+}
+
+/// A group the event touched.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupOutcome {
+    pub group_id: String,
+    /// `checked`, or `deleted` when the group no longer exists.
+    pub state: &'static str,
+    pub rules_evaluated: usize,
+}
+
+/// The outcome of one event: what `handle-event` prints and the notification carries.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventOutcome {
+    pub account_id: Option<String>,
+    pub account_name: Option<String>,
+    pub region: Option<String>,
+    pub mode: Mode,
+    pub event: EventInfo,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub groups: Vec<GroupOutcome>,
+    pub rules_evaluated: usize,
+    pub findings: Vec<FindingOutcome>,
+    pub errors: Vec<String>,
+}
+
+impl EventOutcome {
+    pub fn new(mode: Mode) -> Self {
+        EventOutcome {
+            account_id: None,
+            account_name: None,
+            region: None,
+            mode,
+            event: EventInfo::default(),
+            status: Status::Handled,
+            reason: None,
+            groups: Vec::new(),
+            rules_evaluated: 0,
+            findings: Vec::new(),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.outcome == outcome)
+            .count()
+    }
+
+    /// The event's counts: groups and rules read, and its findings by outcome.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            groups: self.groups.len(),
+            rules: self.rules_evaluated,
+            ..Counts::of_findings(&self.findings)
+        }
+    }
+}
+
+/// One region of one account.
+#[derive(Debug, Clone, Serialize)]
+pub struct RegionSummary {
+    pub region: String,
+    #[serde(flatten)]
+    pub counts: Counts,
+    /// Why the region could not be swept (or not completely).
+    pub error: Option<String>,
+}
+
+/// One account.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountSummary {
+    pub account_id: String,
+    pub account_name: Option<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+    pub regions: Vec<RegionSummary>,
+    /// Why the account could not be reached (no role, denied, no regions).
+    pub error: Option<String>,
+}
+
+/// An account the sweep left out on purpose.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedAccount {
+    pub account_id: String,
+    pub account_name: Option<String>,
+    pub reason: String,
+}
+
+/// Everything a sweep found and did: what `scan --format json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    pub version: u32,
+    pub mode: Mode,
+    pub remediate: bool,
+    pub rules_evaluated: usize,
+    #[serde(flatten)]
+    pub totals: Counts,
+    pub accounts: Vec<AccountSummary>,
+    pub skipped_accounts: Vec<SkippedAccount>,
+    pub findings: Vec<FindingOutcome>,
+    /// One line per account or region that failed, naming it.
+    pub errors: Vec<String>,
+    pub seconds: f64,
+}
+
+impl SweepReport {
+    /// True when some account, region or revocation failed.
+    pub fn incomplete(&self) -> bool {
+        !self.errors.is_empty()
+    }
+}
+
+/// Exit code: nothing open was found.
+pub const EXIT_CLEAN: u8 = 0;
+/// Exit code: open findings.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Exit code: bad input, bad policy, or an AWS failure (non-fatal errors keep the run going and
+/// still end with this code).
+pub const EXIT_ERROR: u8 = 2;
+
+/// The exit code contract of every command: an error wins over findings, findings over clean.
+pub fn exit_code(failed: bool, open_findings: usize) -> u8 {
+    if failed {
+        EXIT_ERROR
+    } else if open_findings > 0 {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}

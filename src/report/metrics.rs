@@ -1,0 +1,73 @@
+//! CloudWatch Embedded Metric Format: one line per event and per sweep, printed by the Lambda,
+//! in the `sgguard` namespace by `Mode`. Counts follow [`Counts`], so an alarm counts what the
+//! notification and the exit code count.
+
+use crate::outcome::{Counts, EventOutcome, Mode, SweepReport};
+
+/// One CloudWatch Embedded Metric Format line in the `sgguard` namespace, by `Mode`: `metrics`
+/// are (name, unit, value); `properties` are logged with them but are not metrics.
+fn emf_line(
+    timestamp_ms: u128,
+    mode: Mode,
+    metrics: &[(&str, &str, serde_json::Value)],
+    mut properties: serde_json::Map<String, serde_json::Value>,
+) -> String {
+    let definitions: Vec<serde_json::Value> = metrics
+        .iter()
+        .map(|(name, unit, _)| serde_json::json!({"Name": name, "Unit": unit}))
+        .collect();
+    properties.insert(
+        "_aws".to_owned(),
+        serde_json::json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": "sgguard",
+                "Dimensions": [["Mode"]],
+                "Metrics": definitions,
+            }]
+        }),
+    );
+    properties.insert("Mode".to_owned(), mode.to_string().into());
+    for (name, _, value) in metrics {
+        properties.insert((*name).to_owned(), value.clone());
+    }
+    serde_json::Value::Object(properties).to_string()
+}
+
+/// The metrics of one event.
+pub fn event_metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String {
+    let mut properties = serde_json::Map::new();
+    properties.insert("account_id".to_owned(), outcome.account_id.clone().into());
+    properties.insert("region".to_owned(), outcome.region.clone().into());
+    properties.insert("event_id".to_owned(), outcome.event.id.clone().into());
+    let counts: Counts = outcome.counts();
+    emf_line(
+        timestamp_ms,
+        outcome.mode,
+        &[
+            ("Findings", "Count", counts.findings.into()),
+            ("Revoked", "Count", counts.revoked.into()),
+            ("Failed", "Count", counts.failed.into()),
+            ("Exempt", "Count", counts.exempt.into()),
+        ],
+        properties,
+    )
+}
+
+/// The metrics of a sweep: the counts an alarm or a dashboard follows.
+pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
+    let t = &report.totals;
+    emf_line(
+        timestamp_ms,
+        report.mode,
+        &[
+            ("SweepAccounts", "Count", report.accounts.len().into()),
+            ("SweepRules", "Count", t.rules.into()),
+            ("SweepFindings", "Count", t.findings.into()),
+            ("SweepRevoked", "Count", t.revoked.into()),
+            ("SweepFailures", "Count", report.errors.len().into()),
+            ("SweepSeconds", "Seconds", report.seconds.into()),
+        ],
+        serde_json::Map::new(),
+    )
+}

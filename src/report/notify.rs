@@ -1,0 +1,497 @@
+//! Notifications: one typed model for the message of an event and of a sweep, rendered as
+//! readable text (email), the outcome JSON (machines) and message attributes that SNS
+//! subscriptions filter on. Both kinds share the action ladder, the subject, the severity and
+//! the way a finding is told.
+
+use std::fmt::Write as _;
+
+use serde_json::json;
+
+use crate::finding::Severity;
+use crate::outcome::{
+    AccountSummary, Counts, EventOutcome, FindingOutcome, Outcome, Status, SweepReport,
+};
+use crate::rule::Direction;
+
+/// SNS's limit for email subjects: a subject is cut below it.
+const SUBJECT_LIMIT: usize = 100;
+/// Most findings a sweep notification lists (SNS messages are at most 256 KB).
+pub const NOTIFIED_FINDINGS: usize = 25;
+/// Most accounts (and failures) a sweep notification lists one by one.
+pub const NOTIFIED_ACCOUNTS: usize = 100;
+
+/// One message, ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// At most 100 characters (SNS's limit for email subjects).
+    pub subject: String,
+    /// For people (email).
+    pub text: String,
+    /// For machines (SQS, Lambda, HTTPS subscribers).
+    pub json: String,
+    /// `kind`, `account_id`, `actor_arn`, `region`, `group_id` (events), `action`, `severity`.
+    pub attributes: Vec<(&'static str, String)>,
+}
+
+/// What a message says was done, strongest first: the `action` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::Display, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Headline {
+    Failed,
+    Revoked,
+    WouldRevoke,
+    Reported,
+    Exempt,
+    AlreadyGone,
+    /// A sweep that found nothing open.
+    Clean,
+}
+
+impl Headline {
+    /// The ladder: a failure outranks a revocation, which outranks a would-be revocation, then
+    /// open findings; `otherwise` when none of these.
+    fn of(failed: bool, counts: &Counts, reported: usize, otherwise: Headline) -> Headline {
+        if failed {
+            Headline::Failed
+        } else if counts.revoked > 0 {
+            Headline::Revoked
+        } else if counts.would_revoke > 0 {
+            Headline::WouldRevoke
+        } else if reported > 0 {
+            Headline::Reported
+        } else {
+            otherwise
+        }
+    }
+}
+
+/// A subject strictly within SNS's limit.
+fn subject(text: String) -> String {
+    if text.chars().count() > SUBJECT_LIMIT {
+        text.chars().take(SUBJECT_LIMIT - 1).collect::<String>() + "…"
+    } else {
+        text
+    }
+}
+
+fn max_severity<'a>(findings: impl IntoIterator<Item = &'a FindingOutcome>) -> Severity {
+    findings
+        .into_iter()
+        .map(|f| f.finding.severity())
+        .max()
+        .unwrap_or(Severity::Info)
+}
+
+/// `REVOKED: group sg-… rule sgr-… (ingress tcp 22 from 0.0.0.0/0)`, the way both kinds of
+/// message tell a finding.
+fn finding_line(entry: &FindingOutcome) -> String {
+    let f = &entry.finding;
+    let ports = match (f.from_port, f.to_port) {
+        (Some(a), Some(b)) if a == b => format!(" {a}"),
+        (Some(a), Some(b)) => format!(" {a}-{b}"),
+        _ => String::new(),
+    };
+    let toward = if f.direction == Direction::Ingress {
+        "from"
+    } else {
+        "to"
+    };
+    format!(
+        "{}: group {} rule {} ({} {}{ports} {toward} {})",
+        entry.outcome.as_str().to_uppercase(),
+        f.group_id.as_deref().unwrap_or("-"),
+        f.rule_id.as_deref().unwrap_or("-"),
+        f.direction,
+        f.protocol,
+        f.peer,
+    )
+}
+
+/// The notification of one event's outcome.
+pub fn event_notification(outcome: &EventOutcome) -> Notification {
+    let account = outcome.account_id.as_deref().unwrap_or("unknown account");
+    let region = outcome.region.as_deref().unwrap_or("unknown region");
+    let groups: Vec<&str> = {
+        let mut ids: Vec<&str> = outcome
+            .findings
+            .iter()
+            .filter_map(|f| f.finding.group_id.as_deref())
+            .collect();
+        ids.dedup();
+        if ids.is_empty() {
+            outcome.groups.iter().map(|g| g.group_id.as_str()).collect()
+        } else {
+            ids
+        }
+    };
+    let counts = outcome.counts();
+    let failed =
+        counts.failed > 0 || (outcome.status == Status::Failed && outcome.findings.is_empty());
+    let quiet = if counts.exempt > 0 {
+        Headline::Exempt
+    } else {
+        Headline::AlreadyGone
+    };
+    let headline = Headline::of(failed, &counts, outcome.count(Outcome::Reported), quiet);
+    let what = match headline {
+        Headline::Failed if outcome.findings.is_empty() => "could not check".to_owned(),
+        Headline::Failed => format!("FAILED to revoke {} rule(s)", counts.failed),
+        Headline::Revoked => format!("revoked {} rule(s)", counts.revoked),
+        Headline::WouldRevoke => format!("would revoke {} rule(s) (audit)", counts.would_revoke),
+        Headline::Reported => format!("{} finding(s)", outcome.count(Outcome::Reported)),
+        Headline::Exempt => format!("{} exempt finding(s)", counts.exempt),
+        Headline::AlreadyGone | Headline::Clean => "rule(s) already gone".to_owned(),
+    };
+    let group_text = match groups.as_slice() {
+        [] => String::new(),
+        [one] => format!(" {one}"),
+        [first, rest @ ..] => format!(" {first} +{}", rest.len()),
+    };
+
+    let mut text = String::new();
+    let name = outcome
+        .account_name
+        .as_deref()
+        .map(|n| format!(" ({n})"))
+        .unwrap_or_default();
+    let _ = write!(
+        text,
+        "Account: {account}{name}\nRegion: {region}\n\
+         Event: {} {} at {}\nActor: {} ({})\nSource IP: {}\nMode: {}\n",
+        outcome.event.name,
+        outcome.event.id.as_deref().unwrap_or("-"),
+        outcome.event.time.as_deref().unwrap_or("-"),
+        outcome.event.actor_arn.as_deref().unwrap_or("unknown"),
+        outcome.event.actor_type.as_deref().unwrap_or("-"),
+        outcome.event.source_ip.as_deref().unwrap_or("-"),
+        outcome.mode,
+    );
+    for entry in &outcome.findings {
+        let _ = writeln!(text, "\n- {}", finding_line(entry));
+        for v in &entry.finding.violations {
+            let _ = writeln!(
+                text,
+                "  broke {} [{} {}]: {}",
+                v.policy_rule, v.severity, v.action, v.reason
+            );
+        }
+        if let Some(exemption) = &entry.finding.exemption {
+            let _ = writeln!(
+                text,
+                "  exempt: {} ({})",
+                exemption.reason, exemption.matched
+            );
+        }
+        if let Some(error) = &entry.error {
+            let _ = writeln!(text, "  error: {error}");
+        }
+    }
+    for error in &outcome.errors {
+        let _ = writeln!(text, "\nError: {error}");
+    }
+    let json = serde_json::to_string(outcome)
+        .unwrap_or_else(|e| json!({"error": e.to_string()}).to_string());
+    Notification {
+        subject: subject(format!("sgguard: {what} in {account} {region}{group_text}")),
+        text,
+        json,
+        attributes: vec![
+            ("kind", "event".to_owned()),
+            ("account_id", account.to_owned()),
+            (
+                "actor_arn",
+                outcome
+                    .event
+                    .actor_arn
+                    .clone()
+                    .unwrap_or_else(|| "unknown".to_owned()),
+            ),
+            ("region", region.to_owned()),
+            ("group_id", groups.join(",")),
+            ("action", headline.to_string()),
+            ("severity", max_severity(&outcome.findings).to_string()),
+        ],
+    }
+}
+
+/// The one message a scheduled sweep publishes: totals, the accounts with findings or
+/// failures, the most severe findings, and every failure (capped to fit SNS's size limit).
+pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notification {
+    let t = &report.totals;
+    let regions: usize = report.accounts.iter().map(|a| a.regions.len()).sum();
+    let failed_parts = report.errors.len();
+    let headline = Headline::of(failed_parts > 0, t, t.findings, Headline::Clean);
+    let what = match headline {
+        Headline::Failed => format!("{failed_parts} failure(s), {} revoked", t.revoked),
+        Headline::Revoked => format!("revoked {} rule(s)", t.revoked),
+        Headline::WouldRevoke => format!("would revoke {} rule(s)", t.would_revoke),
+        Headline::Reported => format!("{} finding(s)", t.findings),
+        _ => "no findings".to_owned(),
+    };
+    let notable: Vec<&AccountSummary> = report
+        .accounts
+        .iter()
+        .filter(|a| {
+            a.counts.findings > 0
+                || a.error.is_some()
+                || a.regions.iter().any(|r| r.error.is_some())
+        })
+        .collect();
+    let mut top: Vec<&FindingOutcome> = report
+        .findings
+        .iter()
+        .filter(|f| f.outcome != Outcome::Exempt)
+        .collect();
+    top.sort_by_key(|f| std::cmp::Reverse(f.finding.severity()));
+    top.truncate(NOTIFIED_FINDINGS);
+
+    let mut text = format!(
+        "Sweep of {} account(s) and {regions} account-region(s) in {:.1} s, mode {}{}.\n\
+         Groups {}, rules {}, findings {}, revoked {}, would revoke {}, failed {}, exempt {}.\n",
+        report.accounts.len(),
+        report.seconds,
+        report.mode,
+        if report.remediate {
+            ""
+        } else {
+            " (report only)"
+        },
+        t.groups,
+        t.rules,
+        t.findings,
+        t.revoked,
+        t.would_revoke,
+        t.failed,
+        t.exempt,
+    );
+    if !notable.is_empty() {
+        text.push_str("\nAccounts with findings or failures:\n");
+        for a in notable.iter().take(NOTIFIED_ACCOUNTS) {
+            let _ = writeln!(
+                text,
+                "- {}{}: findings {}, revoked {}, would revoke {}, failed {}{}",
+                a.account_id,
+                a.account_name
+                    .as_deref()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                a.counts.findings,
+                a.counts.revoked,
+                a.counts.would_revoke,
+                a.counts.failed,
+                a.error
+                    .as_deref()
+                    .map(|e| format!(" — {e}"))
+                    .unwrap_or_default(),
+            );
+        }
+        more(&mut text, notable.len());
+    }
+    if !top.is_empty() {
+        text.push_str("\nMost severe findings:\n");
+        for f in &top {
+            let _ = writeln!(
+                text,
+                "- {} {}: {}: {}",
+                f.finding.account_id.as_deref().unwrap_or("-"),
+                f.finding.region.as_deref().unwrap_or("-"),
+                finding_line(f),
+                f.finding
+                    .violations
+                    .first()
+                    .map_or("-", |v| v.policy_rule.as_str()),
+            );
+        }
+    }
+    if !report.errors.is_empty() {
+        text.push_str("\nFailures:\n");
+        for error in report.errors.iter().take(NOTIFIED_ACCOUNTS) {
+            let _ = writeln!(text, "- {error}");
+        }
+        more(&mut text, report.errors.len());
+    }
+    let accounts: Vec<serde_json::Value> = notable
+        .iter()
+        .take(NOTIFIED_ACCOUNTS)
+        .map(|a| {
+            json!({
+                "account_id": a.account_id,
+                "account_name": a.account_name,
+                "counts": a.counts,
+                "error": a.error,
+                "regions_failed": a.regions.iter().filter(|r| r.error.is_some()).map(|r| &r.region).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let document = json!({
+        "kind": "sweep",
+        "version": report.version,
+        "mode": report.mode,
+        "remediate": report.remediate,
+        "seconds": report.seconds,
+        "accounts_swept": report.accounts.len(),
+        "regions_swept": regions,
+        "totals": report.totals,
+        "accounts": accounts,
+        "accounts_listed": notable.len().min(NOTIFIED_ACCOUNTS),
+        "accounts_with_findings_or_failures": notable.len(),
+        "top_findings": top,
+        "errors": report.errors.iter().take(NOTIFIED_ACCOUNTS).collect::<Vec<_>>(),
+        "errors_total": report.errors.len(),
+        "skipped_accounts": report.skipped_accounts,
+    });
+    let affected: Vec<&str> = notable.iter().map(|a| a.account_id.as_str()).collect();
+    let account_ids = if affected.is_empty() {
+        hub_account.to_owned()
+    } else if affected.len() <= 20 {
+        affected.join(",")
+    } else {
+        "multiple".to_owned()
+    };
+    Notification {
+        subject: subject(format!(
+            "sgguard sweep: {what} in {} account(s), {regions} region(s)",
+            report.accounts.len()
+        )),
+        text,
+        json: document.to_string(),
+        attributes: vec![
+            ("kind", "sweep".to_owned()),
+            ("account_id", account_ids),
+            ("actor_arn", "sgguard:sweep".to_owned()),
+            ("region", "multiple".to_owned()),
+            ("action", headline.to_string()),
+            ("severity", max_severity(top.iter().copied()).to_string()),
+        ],
+    }
+}
+
+/// `- … and N more` when a list was cut at [`NOTIFIED_ACCOUNTS`].
+fn more(text: &mut String, total: usize) {
+    if total > NOTIFIED_ACCOUNTS {
+        let _ = writeln!(text, "- … and {} more", total - NOTIFIED_ACCOUNTS);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Action, Finding, Violation};
+    use crate::outcome::{Mode, RegionSummary};
+    use crate::rule::{Peer, Protocol};
+
+    fn finding(account: &str, n: usize) -> FindingOutcome {
+        FindingOutcome {
+            finding: Finding {
+                account_id: Some(account.to_owned()),
+                region: Some("eu-west-1".to_owned()),
+                group_id: Some(format!("sg-{n:017x}")),
+                rule_id: Some(format!("sgr-{n:017x}")),
+                direction: Direction::Ingress,
+                protocol: Protocol::Tcp,
+                from_port: Some(22),
+                to_port: Some(22),
+                peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
+                violations: vec![Violation {
+                    policy_rule: "admin-ports-from-internet".to_owned(),
+                    severity: Severity::Critical,
+                    action: Action::Revoke,
+                    reason: "tcp 22 is open to the internet".to_owned(),
+                    exemption: None,
+                }],
+                action: Action::Revoke,
+                exempt: false,
+                exemption: None,
+                source: Some("sweep".to_owned()),
+            },
+            outcome: Outcome::Revoked,
+            error: None,
+            aws_error: None,
+        }
+    }
+
+    /// 40 accounts with 100 revoked findings each, and one failed account.
+    fn big_report() -> SweepReport {
+        let mut report = SweepReport {
+            version: 1,
+            mode: Mode::Enforce,
+            remediate: true,
+            rules_evaluated: 0,
+            totals: Counts::default(),
+            accounts: Vec::new(),
+            skipped_accounts: Vec::new(),
+            findings: Vec::new(),
+            errors: vec!["account 999999999999: AssumeRole failed: AccessDenied".to_owned()],
+            seconds: 12.5,
+        };
+        for a in 0..40 {
+            let account = format!("{:012}", 100_000_000_000_u64 + a);
+            let findings: Vec<FindingOutcome> = (0..100).map(|n| finding(&account, n)).collect();
+            let counts = Counts {
+                groups: 100,
+                rules: 1000,
+                ..Counts::of_findings(&findings)
+            };
+            report.totals.add(&counts);
+            report.accounts.push(AccountSummary {
+                account_id: account,
+                account_name: None,
+                counts,
+                regions: vec![RegionSummary {
+                    region: "eu-west-1".to_owned(),
+                    counts,
+                    error: None,
+                }],
+                error: None,
+            });
+            report.findings.extend(findings);
+        }
+        report
+    }
+
+    #[test]
+    fn the_summary_notification_fits_sns_and_says_what_failed() {
+        let report = big_report();
+        let notification = sweep_notification(&report, "123456789012");
+        assert!(notification.subject.chars().count() <= 100);
+        assert!(
+            notification
+                .subject
+                .starts_with("sgguard sweep: 1 failure(s), 4000 revoked")
+        );
+        // SNS takes at most 256 KB for the whole message (text and JSON are both sent).
+        assert!(notification.text.len() + 2 * notification.json.len() < 200_000);
+        let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+        assert_eq!(json["totals"]["revoked"], 4000);
+        assert_eq!(
+            json["top_findings"].as_array().unwrap().len(),
+            NOTIFIED_FINDINGS
+        );
+        assert_eq!(json["errors_total"], 1);
+        assert!(notification.text.contains("account 999999999999"));
+        let attribute = |name: &str| {
+            notification
+                .attributes
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(attribute("account_id"), "multiple", "40 accounts");
+        assert_eq!(attribute("action"), "failed");
+        assert_eq!(attribute("kind"), "sweep");
+    }
+
+    #[test]
+    fn the_metrics_line_is_embedded_metric_format() {
+        let line: serde_json::Value = serde_json::from_str(
+            &crate::report::metrics::sweep_metrics_line(&big_report(), 1_700_000_000_000),
+        )
+        .unwrap();
+        assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "sgguard");
+        assert_eq!(line["SweepAccounts"], 40);
+        assert_eq!(line["SweepRevoked"], 4000);
+        assert_eq!(line["SweepFailures"], 1);
+        assert_eq!(line["Mode"], "enforce");
+    }
+}
