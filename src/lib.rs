@@ -1,6 +1,6 @@
 //! sgguard: a self-healing guard for AWS security groups across an AWS Organization.
 //!
-//! The pipeline, as the modules read: inputs ([`event`], [`input`]) decode into normalized
+//! The pipeline, as the modules read: inputs ([`input`]) decode into normalized
 //! [`rule`]s; the [`policy`] baseline evaluates them (with [`exposure`] deciding what "the
 //! internet" is) into [`finding`]s; [`report`] renders them. In the hub, [`remediate`] takes
 //! one event end to end through the [`aws`] adapters, and [`sweep`] every account and region; [`lambda`] and [`cli`] are the two faces
@@ -8,7 +8,6 @@
 
 pub mod aws;
 pub mod cli;
-pub mod event;
 pub mod exposure;
 pub mod finding;
 pub mod input;

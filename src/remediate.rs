@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::{Aws, AwsError, Ec2, Notification, RevokeOutcome, publish};
-use crate::event::{self, Change, CloudTrailEvent};
 use crate::finding::Finding;
+use crate::input::cloudtrail::{self as event, Change, CloudTrailEvent};
 use crate::policy::{Action, Baseline, Evaluator, Severity};
 use crate::rule::{Direction, Peer, SecurityGroupRule};
 use crate::settings::Mode;

@@ -5,8 +5,9 @@
 //! but the key names, so that a large describe output is then decoded straight into typed
 //! structures without an intermediate JSON tree.
 
+pub mod cloudtrail;
 mod describe;
-mod terraform;
+pub mod terraform;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -17,9 +18,9 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::event::{self, Change, CloudTrailEvent};
 use crate::policy::Tags;
 use crate::rule::SecurityGroupRule;
+use cloudtrail::{Change, CloudTrailEvent};
 
 /// Largest input sgguard reads (after decompression).
 pub const MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
@@ -264,8 +265,8 @@ pub fn decode(source: &str, bytes: &[u8]) -> Result<Document, InputError> {
             describe::groups(bytes, &mut document).map_err(|e| decode_error(e.to_string()))?;
         }
         InputKind::TerraformPlan => {
-            let value: Value = serde_json::from_slice(bytes).map_err(json_error)?;
-            terraform::plan(&value, &mut document).map_err(decode_error)?;
+            let plan = terraform::decode(bytes).map_err(decode_error)?;
+            terraform::plan(&plan, &mut document).map_err(decode_error)?;
         }
         _ => {
             let value: Value = serde_json::from_slice(bytes).map_err(json_error)?;
@@ -280,13 +281,13 @@ pub fn decode(source: &str, bytes: &[u8]) -> Result<Document, InputError> {
 }
 
 fn decode_events(kind: InputKind, value: &Value) -> Result<Vec<CloudTrailEvent>, String> {
-    let one = |result: Result<CloudTrailEvent, event::DecodeError>| {
+    let one = |result: Result<CloudTrailEvent, cloudtrail::DecodeError>| {
         result.map(|e| vec![e]).map_err(|e| e.to_string())
     };
     match kind {
-        InputKind::EventBridgeEvent => one(event::decode_envelope(value)),
-        InputKind::CloudTrailRecord => one(event::decode_record(value)),
-        InputKind::RequestParameters => one(event::decode_bare_request(value)),
+        InputKind::EventBridgeEvent => one(cloudtrail::decode_envelope(value)),
+        InputKind::CloudTrailRecord => one(cloudtrail::decode_record(value)),
+        InputKind::RequestParameters => one(cloudtrail::decode_bare_request(value)),
         InputKind::CloudTrailLog | InputKind::CloudTrailRecords => {
             let list = match value {
                 Value::Array(list) => list,
@@ -301,10 +302,10 @@ fn decode_events(kind: InputKind, value: &Value) -> Result<Vec<CloudTrailEvent>,
             list.iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    let decoded = if event::is_envelope(item) {
-                        event::decode_envelope(item)
-                    } else if event::is_record(item) {
-                        event::decode_record(item)
+                    let decoded = if cloudtrail::is_envelope(item) {
+                        cloudtrail::decode_envelope(item)
+                    } else if cloudtrail::is_record(item) {
+                        cloudtrail::decode_record(item)
                     } else {
                         return Err(format!(
                             "record {i} is not a CloudTrail record (no `eventName`)"

@@ -1,0 +1,1044 @@
+//! CloudTrail decoding: EventBridge envelopes, bare records and bare request parameters of the
+//! security-group API calls, into the change they describe and the rules they carry.
+//!
+//! The raw shapes are serde structs: [`Envelope`], [`Record`], and for the calls sgguard watches
+//! (the hub's EventBridge pattern lists them) the typed [`Call`]. CloudTrail serializes EC2
+//! requests loosely: lists come as `{"items": [...]}`, as a single object, or as a plain array;
+//! ports come as numbers or strings; keys change case between API families. The structs accept
+//! all of these; every rule then goes through [`SecurityGroupRule::from_api`], and errors name
+//! the field.
+
+use std::fmt;
+use std::sync::LazyLock;
+
+use ipnet::IpNet;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_with::{
+    DeserializeAs, DisplayFromStr, PickFirst, SerializeAs, serde_as, skip_serializing_none,
+};
+
+use crate::rule::{ApiRule, ApiRuleError, Direction, SecurityGroupRule};
+
+/// The EventBridge pattern of the hub's rule: the one list of the calls sgguard acts on.
+const EVENT_PATTERN: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/hub/event-pattern.json"
+));
+
+/// The event names the hub subscribes to (`detail.eventName` of `hub/event-pattern.json`).
+pub fn watched_events() -> &'static [String] {
+    #[derive(Deserialize)]
+    struct Pattern {
+        detail: PatternDetail,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PatternDetail {
+        event_name: Vec<String>,
+    }
+    // A pattern that does not parse watches nothing; the unit test below keeps it parsing.
+    static WATCHED: LazyLock<Vec<String>> = LazyLock::new(|| {
+        serde_json::from_str::<Pattern>(EVENT_PATTERN)
+            .map(|p| p.detail.event_name)
+            .unwrap_or_default()
+    });
+    &WATCHED
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", at(.field))]
+pub struct DecodeError {
+    /// The path of the field at fault (`detail.requestParameters.ipPermissions.items[0]`);
+    /// empty when the document as a whole is.
+    pub field: String,
+    pub message: String,
+}
+
+/// `` `field`: `` before the message, when there is a field.
+fn at(field: &str) -> String {
+    match field {
+        "" => String::new(),
+        field => format!("`{field}`: "),
+    }
+}
+
+impl DecodeError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DecodeError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same error, seen from the object that holds `parent`.
+    fn within(self, parent: &str) -> Self {
+        let field = match self.field.as_str() {
+            "" => parent.to_owned(),
+            inner => format!("{parent}.{inner}"),
+        };
+        DecodeError { field, ..self }
+    }
+
+    /// A conversion error of [`SecurityGroupRule::from_api`], at `at` in CloudTrail's lower
+    /// camel case (`IpProtocol` is `ipProtocol` there); `peer` is where the peer was read.
+    fn from_api(error: ApiRuleError, at: &str, peer: Option<&str>) -> Self {
+        let field = match (error.field, peer) {
+            (Some("CidrIpv4" | "CidrIpv6"), Some(peer)) => peer.to_owned(),
+            (Some(name), _) => format!("{at}.{}", lower_camel(name)),
+            (None, _) => at.to_owned(),
+        };
+        DecodeError::new(field, error.message)
+    }
+}
+
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// Deserializes `T` from `value`, naming the field at fault below `base`.
+fn typed<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, DecodeError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        match path.as_str() {
+            "." => DecodeError::new(base, inner),
+            _ if base.is_empty() => DecodeError::new(path, inner),
+            _ => DecodeError::new(format!("{base}.{path}"), inner),
+        }
+    })
+}
+
+// --- The raw shapes -----------------------------------------------------------------------
+
+/// CloudTrail's lists: `{"items": [...]}`, `{"items": {...}}`, a plain array, a single object,
+/// or nothing (`{}`, null, absent). Written back as `{"items": [...]}`.
+pub struct Items;
+
+impl<'de, T: DeserializeOwned> DeserializeAs<'de, Vec<T>> for Items {
+    fn deserialize_as<D: Deserializer<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
+        let mut value = Value::deserialize(deserializer)?;
+        if let Some(inner) = value.as_object_mut().and_then(|map| map.remove("items")) {
+            value = inner;
+        }
+        // Told apart by the JSON type, not by trying one form then the other (serde_with's
+        // `OneOrMany`): a serde struct also deserializes from an array, field by field.
+        match value {
+            Value::Array(_) => Vec::<T>::deserialize(value),
+            Value::Object(ref map) if !map.is_empty() => T::deserialize(value).map(|one| vec![one]),
+            // `{}`, null and stray scalars hold no item.
+            _ => Ok(Vec::new()),
+        }
+        .map_err(D::Error::custom)
+    }
+}
+
+impl<T: Serialize> SerializeAs<Vec<T>> for Items {
+    fn serialize_as<S: Serializer>(items: &Vec<T>, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Wrapped<'a, T> {
+            items: &'a [T],
+        }
+        Wrapped { items }.serialize(serializer)
+    }
+}
+
+/// `ipProtocol`: a name (`tcp`, `-1`) or a number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ProtocolText {
+    Text(String),
+    Number(i64),
+}
+
+impl fmt::Display for ProtocolText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolText::Text(text) => f.write_str(text),
+            ProtocolText::Number(number) => write!(f, "{number}"),
+        }
+    }
+}
+
+/// An EventBridge event whose `detail` is a CloudTrail record.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: Option<String>,
+    /// The member account the call was made in.
+    pub account: Option<String>,
+    pub region: Option<String>,
+    pub detail: Record,
+}
+
+/// One CloudTrail record. The parameters of calls sgguard does not watch are not read, so they
+/// stay untyped; [`Record::call`] types those of the watched calls.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub event_name: String,
+    #[serde(rename = "eventID")]
+    pub event_id: Option<String>,
+    pub event_time: Option<String>,
+    pub event_source: Option<String>,
+    pub aws_region: Option<String>,
+    #[serde(rename = "sourceIPAddress")]
+    pub source_ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub recipient_account_id: Option<String>,
+    /// The account as processed logs (Panther) name it.
+    #[serde(rename = "aws_account_id")]
+    pub processed_account_id: Option<String>,
+    pub user_identity: Option<Actor>,
+    pub error_code: Option<String>,
+    pub request_parameters: Option<Value>,
+    pub response_elements: Option<Value>,
+}
+
+/// Who made the call (the record's `userIdentity`; processed logs lowercase its keys).
+#[skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Actor {
+    pub arn: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    #[serde(alias = "principalid")]
+    pub principal_id: Option<String>,
+    #[serde(alias = "accountid")]
+    pub account_id: Option<String>,
+    /// The AWS service that made the call on the actor's behalf (CloudFormation, …).
+    #[serde(alias = "invokedby")]
+    pub invoked_by: Option<String>,
+}
+
+/// The typed request (and response) of a watched call; the variant is the event name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(CallName),
+    derive(strum::EnumString, strum::AsRefStr, strum::VariantArray)
+)]
+pub enum Call {
+    AuthorizeSecurityGroupIngress(Authorize),
+    AuthorizeSecurityGroupEgress(Authorize),
+    ModifySecurityGroupRules(ModifyRulesParameters),
+    ModifyManagedPrefixList(ModifyPrefixListParameters),
+}
+
+/// AuthorizeSecurityGroupIngress/Egress.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authorize {
+    pub request: AuthorizeRequest,
+    pub response: Option<AuthorizeResponse>,
+}
+
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeRequest {
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub ip_permissions: Vec<IpPermission>,
+    /// The legacy flat form: `cidrIp` / `ipProtocol` / `fromPort` / `toPort` beside the group.
+    #[serde(flatten)]
+    pub flat: IpPermission,
+}
+
+/// One `IpPermission`: a protocol and port range for several peers.
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpPermission {
+    pub ip_protocol: Option<ProtocolText>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default)]
+    pub from_port: Option<i64>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default)]
+    pub to_port: Option<i64>,
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub ip_ranges: Vec<IpRange>,
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub ipv6_ranges: Vec<IpRange>,
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub prefix_list_ids: Vec<PrefixListRef>,
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub groups: Vec<GroupPair>,
+    /// Legacy flat form only.
+    pub cidr_ip: Option<String>,
+    pub source_security_group_name: Option<String>,
+    pub source_security_group_owner_id: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpRange {
+    pub cidr_ip: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub description: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrefixListRef {
+    pub prefix_list_id: Option<String>,
+    pub description: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupPair {
+    pub group_id: Option<String>,
+    pub group_name: Option<String>,
+    pub user_id: Option<String>,
+    pub description: Option<String>,
+}
+
+/// The response's rule set (2021 on): what AWS actually created, with rule ids.
+#[serde_as]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeResponse {
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub security_group_rule_set: Vec<CreatedRule>,
+}
+
+/// EC2's `SecurityGroupRule` in CloudTrail's lower camel case.
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedRule {
+    pub security_group_rule_id: Option<String>,
+    pub group_id: Option<String>,
+    pub group_owner_id: Option<String>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default)]
+    pub is_egress: Option<bool>,
+    pub ip_protocol: Option<ProtocolText>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default)]
+    pub from_port: Option<i64>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default)]
+    pub to_port: Option<i64>,
+    pub cidr_ipv4: Option<String>,
+    pub cidr_ipv6: Option<String>,
+    pub prefix_list_id: Option<String>,
+    pub referenced_group_info: Option<GroupPair>,
+    pub description: Option<String>,
+}
+
+/// ModifySecurityGroupRules (PascalCase, as the console and SDKs send it; camel case accepted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifyRulesParameters {
+    #[serde(
+        rename = "ModifySecurityGroupRulesRequest",
+        alias = "modifySecurityGroupRulesRequest"
+    )]
+    pub request: ModifyRulesRequest,
+}
+
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifyRulesRequest {
+    #[serde(alias = "groupId")]
+    pub group_id: Option<String>,
+    #[serde_as(as = "Items")]
+    #[serde(default, alias = "securityGroupRule")]
+    pub security_group_rule: Vec<RuleUpdate>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuleUpdate {
+    #[serde(alias = "securityGroupRuleId")]
+    pub security_group_rule_id: Option<String>,
+    #[serde(alias = "securityGroupRule")]
+    pub security_group_rule: Option<RuleRequest>,
+}
+
+/// EC2's `SecurityGroupRuleRequest`: the new content of a modified rule.
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RuleRequest {
+    #[serde(alias = "ipProtocol")]
+    pub ip_protocol: Option<ProtocolText>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default, alias = "fromPort")]
+    pub from_port: Option<i64>,
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default, alias = "toPort")]
+    pub to_port: Option<i64>,
+    #[serde(alias = "cidrIpv4")]
+    pub cidr_ipv4: Option<String>,
+    #[serde(alias = "cidrIpv6")]
+    pub cidr_ipv6: Option<String>,
+    #[serde(alias = "prefixListId")]
+    pub prefix_list_id: Option<String>,
+    #[serde(alias = "referencedGroupId")]
+    pub referenced_group_id: Option<String>,
+    #[serde(alias = "description")]
+    pub description: Option<String>,
+}
+
+/// ModifyManagedPrefixList.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifyPrefixListParameters {
+    #[serde(
+        rename = "ModifyManagedPrefixListRequest",
+        alias = "modifyManagedPrefixListRequest"
+    )]
+    pub request: ModifyPrefixListRequest,
+}
+
+#[serde_as]
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ModifyPrefixListRequest {
+    #[serde(alias = "prefixListId")]
+    pub prefix_list_id: Option<String>,
+    #[serde_as(as = "Items")]
+    #[serde(default, alias = "addEntry")]
+    pub add_entry: Vec<PrefixListEntry>,
+    #[serde_as(as = "Items")]
+    #[serde(default, alias = "removeEntry")]
+    pub remove_entry: Vec<PrefixListEntry>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PrefixListEntry {
+    #[serde(alias = "cidr")]
+    pub cidr: Option<String>,
+    #[serde(alias = "description")]
+    pub description: Option<String>,
+}
+
+// --- The decoded event --------------------------------------------------------------------
+
+/// What the call changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Rules added by AuthorizeSecurityGroupIngress/Egress.
+    Authorized {
+        group_id: Option<String>,
+        group_name: Option<String>,
+        rules: Vec<SecurityGroupRule>,
+    },
+    /// Rules replaced by ModifySecurityGroupRules. The request does not say the direction: the
+    /// rules are decoded as ingress and the live state decides.
+    Modified {
+        group_id: Option<String>,
+        rules: Vec<SecurityGroupRule>,
+    },
+    /// Entries added to or removed from a managed prefix list.
+    PrefixListModified {
+        prefix_list_id: String,
+        added: Vec<IpNet>,
+        removed: Vec<IpNet>,
+    },
+    /// The call failed (`errorCode`): nothing changed.
+    Failed { error_code: String },
+    /// An event sgguard does not act on.
+    Ignored,
+}
+
+/// One decoded CloudTrail event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudTrailEvent {
+    pub name: String,
+    pub id: Option<String>,
+    pub time: Option<String>,
+    /// The account the call was made in (the member account).
+    pub account_id: Option<String>,
+    pub region: Option<String>,
+    pub actor: Actor,
+    pub source_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub change: Change,
+}
+
+impl CloudTrailEvent {
+    /// Rules the event carries (empty for prefix lists, failures and ignored events).
+    pub fn rules(&self) -> &[SecurityGroupRule] {
+        match &self.change {
+            Change::Authorized { rules, .. } | Change::Modified { rules, .. } => rules,
+            _ => &[],
+        }
+    }
+
+    /// The security groups the event touches.
+    pub fn group_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .rules()
+            .iter()
+            .filter_map(|r| r.group_id.clone())
+            .collect();
+        match &self.change {
+            Change::Authorized {
+                group_id: Some(id), ..
+            }
+            | Change::Modified {
+                group_id: Some(id), ..
+            } => ids.push(id.clone()),
+            _ => {}
+        }
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    /// Copies the event's account and region onto rules that do not carry their own.
+    fn stamp_rules(&mut self) {
+        let (account, region) = (self.account_id.clone(), self.region.clone());
+        if let Change::Authorized { rules, .. } | Change::Modified { rules, .. } = &mut self.change
+        {
+            for rule in rules {
+                if rule.account_id.is_none() {
+                    rule.account_id.clone_from(&account);
+                }
+                if rule.region.is_none() {
+                    rule.region.clone_from(&region);
+                }
+            }
+        }
+    }
+}
+
+// --- Shape detection and entry points -----------------------------------------------------
+
+/// Whether a JSON object looks like a CloudTrail record.
+pub fn is_record(value: &Value) -> bool {
+    value.get("eventName").is_some()
+        && (value.get("eventSource").is_some() || value.get("requestParameters").is_some())
+}
+
+/// Whether a JSON object looks like an EventBridge envelope of a CloudTrail event.
+pub fn is_envelope(value: &Value) -> bool {
+    value.get("detail").is_some_and(Value::is_object)
+        && (value.get("detail-type").is_some() || value.get("source").is_some())
+}
+
+/// Decodes an EventBridge envelope (`detail` is the record).
+pub fn decode_envelope(envelope: &Value) -> Result<CloudTrailEvent, DecodeError> {
+    typed::<Envelope>(envelope, "")?.event()
+}
+
+/// Decodes one CloudTrail record.
+pub fn decode_record(record: &Value) -> Result<CloudTrailEvent, DecodeError> {
+    let mut event = typed::<Record>(record, "")?.event()?;
+    event.stamp_rules();
+    Ok(event)
+}
+
+/// Decodes bare `requestParameters` (as some exports keep them), naming the call from its
+/// shape. An Authorize request does not say its direction: it is taken as ingress.
+pub fn decode_bare_request(request: &Value) -> Result<CloudTrailEvent, DecodeError> {
+    let name = if request.get("ModifySecurityGroupRulesRequest").is_some() {
+        CallName::ModifySecurityGroupRules
+    } else if request.get("ModifyManagedPrefixListRequest").is_some() {
+        CallName::ModifyManagedPrefixList
+    } else {
+        CallName::AuthorizeSecurityGroupIngress
+    };
+    let change = Call::decode(name, request, None)?.change()?;
+    Ok(CloudTrailEvent {
+        name: name.as_ref().to_owned(),
+        id: None,
+        time: None,
+        account_id: None,
+        region: None,
+        actor: Actor::default(),
+        source_ip: None,
+        user_agent: None,
+        change,
+    })
+}
+
+fn non_empty(text: Option<&String>) -> Option<String> {
+    text.filter(|t| !t.is_empty()).cloned()
+}
+
+impl Envelope {
+    /// The event; the envelope's account and region are the member's and win over the record's.
+    pub fn event(&self) -> Result<CloudTrailEvent, DecodeError> {
+        let mut event = self.detail.event().map_err(|e| e.within("detail"))?;
+        if let Some(account) = non_empty(self.account.as_ref()) {
+            event.account_id = Some(account);
+        }
+        if let Some(region) = non_empty(self.region.as_ref()) {
+            event.region = Some(region);
+        }
+        event.stamp_rules();
+        if event.id.is_none() {
+            event.id = non_empty(self.id.as_ref());
+        }
+        Ok(event)
+    }
+}
+
+impl Record {
+    /// The typed call, when the hub's pattern watches it; `None` for any other event.
+    pub fn call(&self) -> Result<Option<Call>, DecodeError> {
+        let name = match self.event_name.parse::<CallName>() {
+            Ok(name) if watched_events().contains(&self.event_name) => name,
+            _ => return Ok(None),
+        };
+        let request = self.request_parameters.as_ref().unwrap_or(&Value::Null);
+        Call::decode(name, request, self.response_elements.as_ref()).map(Some)
+    }
+
+    /// The event, its rules not yet stamped with the account and region.
+    fn event(&self) -> Result<CloudTrailEvent, DecodeError> {
+        let actor = self.user_identity.clone().unwrap_or_default();
+        let change = match non_empty(self.error_code.as_ref()) {
+            Some(error_code) => Change::Failed { error_code },
+            None => match self.call()? {
+                Some(call) => call.change()?,
+                None => Change::Ignored,
+            },
+        };
+        Ok(CloudTrailEvent {
+            name: self.event_name.clone(),
+            id: non_empty(self.event_id.as_ref()),
+            time: non_empty(self.event_time.as_ref()),
+            account_id: non_empty(self.recipient_account_id.as_ref())
+                .or_else(|| non_empty(self.processed_account_id.as_ref()))
+                .or_else(|| non_empty(actor.account_id.as_ref())),
+            region: non_empty(self.aws_region.as_ref()),
+            source_ip: non_empty(self.source_ip_address.as_ref()),
+            user_agent: non_empty(self.user_agent.as_ref()),
+            actor,
+            change,
+        })
+    }
+}
+
+// --- From the typed call to the change ----------------------------------------------------
+
+const REQUEST: &str = "requestParameters";
+
+impl Call {
+    /// Types the parameters of the call `name`; errors name the field.
+    pub fn decode(
+        name: CallName,
+        request: &Value,
+        response: Option<&Value>,
+    ) -> Result<Call, DecodeError> {
+        let authorize = || -> Result<Authorize, DecodeError> {
+            Ok(Authorize {
+                request: typed(request, REQUEST)?,
+                response: match response {
+                    Some(response) => typed(response, "responseElements")?,
+                    None => None,
+                },
+            })
+        };
+        Ok(match name {
+            CallName::AuthorizeSecurityGroupIngress => {
+                Call::AuthorizeSecurityGroupIngress(authorize()?)
+            }
+            CallName::AuthorizeSecurityGroupEgress => {
+                Call::AuthorizeSecurityGroupEgress(authorize()?)
+            }
+            CallName::ModifySecurityGroupRules => {
+                Call::ModifySecurityGroupRules(typed(request, REQUEST)?)
+            }
+            CallName::ModifyManagedPrefixList => {
+                Call::ModifyManagedPrefixList(typed(request, REQUEST)?)
+            }
+        })
+    }
+
+    /// The record's `requestParameters` and `responseElements` that carry this call (the
+    /// inverse of decoding: a record rebuilt from them decodes to the same call).
+    pub fn parameters(&self) -> Result<(Value, Option<Value>), serde_json::Error> {
+        match self {
+            Call::AuthorizeSecurityGroupIngress(call)
+            | Call::AuthorizeSecurityGroupEgress(call) => {
+                let response = call.response.as_ref().map(serde_json::to_value);
+                Ok((serde_json::to_value(&call.request)?, response.transpose()?))
+            }
+            Call::ModifySecurityGroupRules(call) => Ok((serde_json::to_value(call)?, None)),
+            Call::ModifyManagedPrefixList(call) => Ok((serde_json::to_value(call)?, None)),
+        }
+    }
+
+    /// What the call changed, its rules converted.
+    pub fn change(&self) -> Result<Change, DecodeError> {
+        match self {
+            Call::AuthorizeSecurityGroupIngress(call) => call.change(Direction::Ingress),
+            Call::AuthorizeSecurityGroupEgress(call) => call.change(Direction::Egress),
+            Call::ModifySecurityGroupRules(call) => call.request.change(),
+            Call::ModifyManagedPrefixList(call) => call.request.change(),
+        }
+    }
+}
+
+impl Authorize {
+    fn change(&self, direction: Direction) -> Result<Change, DecodeError> {
+        let request = &self.request;
+        let group_id = non_empty(request.group_id.as_ref());
+        let mut rules = Vec::new();
+        let created = self
+            .response
+            .as_ref()
+            .map_or(&[][..], |r| &r.security_group_rule_set);
+        if created.is_empty() {
+            for (i, permission) in request.ip_permissions.iter().enumerate() {
+                let at = format!("{REQUEST}.ipPermissions.items[{i}]");
+                permission.rules(direction, group_id.as_deref(), &at, &mut rules)?;
+            }
+            let flat = &request.flat;
+            if flat.cidr_ip.is_some() || flat.source_security_group_name.is_some() {
+                flat.rules(direction, group_id.as_deref(), REQUEST, &mut rules)?;
+            }
+            if rules.is_empty() {
+                return Err(DecodeError::new(
+                    format!("{REQUEST}.ipPermissions"),
+                    "the request holds no permission",
+                ));
+            }
+        } else {
+            for (i, rule) in created.iter().enumerate() {
+                let at = format!("responseElements.securityGroupRuleSet.items[{i}]");
+                rules.push(rule.rule(direction, &at)?);
+            }
+        }
+        Ok(Change::Authorized {
+            group_id,
+            group_name: non_empty(request.group_name.as_ref()),
+            rules,
+        })
+    }
+}
+
+impl IpPermission {
+    /// The rules of the permission: one per peer.
+    fn rules(
+        &self,
+        direction: Direction,
+        group_id: Option<&str>,
+        at: &str,
+        out: &mut Vec<SecurityGroupRule>,
+    ) -> Result<(), DecodeError> {
+        let protocol = self
+            .ip_protocol
+            .as_ref()
+            .ok_or_else(|| DecodeError::new(format!("{at}.ipProtocol"), "missing"))?
+            .to_string();
+        let base = ApiRule {
+            group_id,
+            is_egress: direction == Direction::Egress,
+            ip_protocol: &protocol,
+            from_port: self.from_port,
+            to_port: self.to_port,
+            ..ApiRule::default()
+        };
+        let mut peers: Vec<(String, ApiRule<'_>)> = Vec::new();
+        for (j, range) in self.ip_ranges.iter().enumerate() {
+            let field = format!("{at}.ipRanges.items[{j}].cidrIp");
+            let cidr = required(range.cidr_ip.as_ref(), &field)?;
+            peers.push((field, base.with_cidr(cidr, range.description.as_deref())));
+        }
+        for (j, range) in self.ipv6_ranges.iter().enumerate() {
+            let field = format!("{at}.ipv6Ranges.items[{j}].cidrIpv6");
+            let cidr = required(range.cidr_ipv6.as_ref(), &field)?;
+            peers.push((field, base.with_cidr(cidr, range.description.as_deref())));
+        }
+        for (j, list) in self.prefix_list_ids.iter().enumerate() {
+            let field = format!("{at}.prefixListIds.items[{j}].prefixListId");
+            let id = required(list.prefix_list_id.as_ref(), &field)?;
+            let api = ApiRule {
+                prefix_list_id: Some(id),
+                description: list.description.as_deref(),
+                ..base
+            };
+            peers.push((field, api));
+        }
+        for (j, group) in self.groups.iter().enumerate() {
+            let field = format!("{at}.groups.items[{j}].groupId");
+            let id = required(
+                group.group_id.as_ref().or(group.group_name.as_ref()),
+                &field,
+            )?;
+            let api = ApiRule {
+                referenced_group: Some((id, group.user_id.as_deref())),
+                description: group.description.as_deref(),
+                ..base
+            };
+            peers.push((field, api));
+        }
+        if let Some(cidr) = &self.cidr_ip {
+            let field = format!("{at}.cidrIp");
+            peers.push((field, base.with_cidr(cidr, None)));
+        }
+        if let Some(name) = self.source_security_group_name.as_deref() {
+            let owner = self.source_security_group_owner_id.as_deref();
+            let api = ApiRule {
+                referenced_group: Some((name, owner)),
+                ..base
+            };
+            peers.push((format!("{at}.sourceSecurityGroupName"), api));
+        }
+        if peers.is_empty() {
+            return Err(DecodeError::new(
+                at,
+                "the permission names no peer (ipRanges, ipv6Ranges, prefixListIds or groups)",
+            ));
+        }
+        for (field, api) in peers {
+            let rule = SecurityGroupRule::from_api(api, None)
+                .map_err(|e| DecodeError::from_api(e, at, Some(&field)))?;
+            out.push(rule);
+        }
+        Ok(())
+    }
+}
+
+fn required<'a>(value: Option<&'a String>, field: &str) -> Result<&'a str, DecodeError> {
+    value
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| DecodeError::new(field, "missing or not a string"))
+}
+
+trait WithCidr<'a> {
+    fn with_cidr(&self, cidr: &'a str, description: Option<&'a str>) -> ApiRule<'a>;
+}
+
+impl<'a> WithCidr<'a> for ApiRule<'a> {
+    /// The same rule towards a CIDR (IPv4 or IPv6: the conversion tells them apart).
+    fn with_cidr(&self, cidr: &'a str, description: Option<&'a str>) -> ApiRule<'a> {
+        ApiRule {
+            cidr_ipv4: Some(cidr),
+            description,
+            ..*self
+        }
+    }
+}
+
+impl CreatedRule {
+    fn rule(&self, default: Direction, at: &str) -> Result<SecurityGroupRule, DecodeError> {
+        let protocol = self
+            .ip_protocol
+            .as_ref()
+            .ok_or_else(|| DecodeError::new(format!("{at}.ipProtocol"), "missing"))?
+            .to_string();
+        let api = ApiRule {
+            rule_id: self.security_group_rule_id.as_deref(),
+            group_id: self.group_id.as_deref(),
+            group_owner_id: self.group_owner_id.as_deref(),
+            is_egress: self.is_egress.unwrap_or(default == Direction::Egress),
+            ip_protocol: &protocol,
+            from_port: self.from_port,
+            to_port: self.to_port,
+            cidr_ipv4: self.cidr_ipv4.as_deref(),
+            cidr_ipv6: self.cidr_ipv6.as_deref(),
+            prefix_list_id: self.prefix_list_id.as_deref(),
+            referenced_group: self
+                .referenced_group_info
+                .as_ref()
+                .and_then(|g| Some((g.group_id.as_deref()?, g.user_id.as_deref()))),
+            description: self.description.as_deref(),
+        };
+        SecurityGroupRule::from_api(api, None).map_err(|e| DecodeError::from_api(e, at, None))
+    }
+}
+
+impl ModifyRulesRequest {
+    fn change(&self) -> Result<Change, DecodeError> {
+        const BASE: &str = "requestParameters.ModifySecurityGroupRulesRequest";
+        let group_id = non_empty(self.group_id.as_ref());
+        if self.security_group_rule.is_empty() {
+            return Err(DecodeError::new(
+                format!("{BASE}.SecurityGroupRule"),
+                "the request modifies no rule",
+            ));
+        }
+        let mut rules = Vec::with_capacity(self.security_group_rule.len());
+        for (i, update) in self.security_group_rule.iter().enumerate() {
+            let at = format!("{BASE}.SecurityGroupRule[{i}]");
+            let rule_id = required(
+                update.security_group_rule_id.as_ref(),
+                &format!("{at}.SecurityGroupRuleId"),
+            )?;
+            let at = format!("{at}.SecurityGroupRule");
+            let spec = update
+                .security_group_rule
+                .as_ref()
+                .ok_or_else(|| DecodeError::new(&at, "missing"))?;
+            let protocol = spec
+                .ip_protocol
+                .as_ref()
+                .ok_or_else(|| DecodeError::new(format!("{at}.IpProtocol"), "missing"))?
+                .to_string();
+            let api = ApiRule {
+                rule_id: Some(rule_id),
+                group_id: group_id.as_deref(),
+                ip_protocol: &protocol,
+                from_port: spec.from_port,
+                to_port: spec.to_port,
+                cidr_ipv4: spec.cidr_ipv4.as_deref(),
+                cidr_ipv6: spec.cidr_ipv6.as_deref(),
+                prefix_list_id: spec.prefix_list_id.as_deref(),
+                referenced_group: spec.referenced_group_id.as_deref().map(|id| (id, None)),
+                description: spec.description.as_deref(),
+                ..ApiRule::default()
+            };
+            let rule = SecurityGroupRule::from_api(api, None).map_err(|e| DecodeError {
+                field: e.field.map_or(at.clone(), |name| format!("{at}.{name}")),
+                message: e.message,
+            })?;
+            rules.push(rule);
+        }
+        Ok(Change::Modified { group_id, rules })
+    }
+}
+
+impl ModifyPrefixListRequest {
+    fn change(&self) -> Result<Change, DecodeError> {
+        const BASE: &str = "requestParameters.ModifyManagedPrefixListRequest";
+        let prefix_list_id = required(
+            self.prefix_list_id.as_ref(),
+            &format!("{BASE}.PrefixListId"),
+        )?
+        .to_owned();
+        let entries = |key: &str, list: &[PrefixListEntry]| -> Result<Vec<IpNet>, DecodeError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let at = format!("{BASE}.{key}[{i}].Cidr");
+                    let cidr = required(entry.cidr.as_ref(), &at)?;
+                    cidr.trim()
+                        .parse::<IpNet>()
+                        .map_err(|_| DecodeError::new(at, format!("`{cidr}` is not a CIDR")))
+                })
+                .collect()
+        };
+        Ok(Change::PrefixListModified {
+            added: entries("AddEntry", &self.add_entry)?,
+            removed: entries("RemoveEntry", &self.remove_entry)?,
+            prefix_list_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Protocol;
+    use serde_json::json;
+    use strum::VariantArray;
+
+    fn authorize(request: Value) -> Result<Change, DecodeError> {
+        decode_bare_request(&request).map(|event| event.change)
+    }
+
+    #[test]
+    fn the_event_pattern_lists_exactly_the_calls_the_decoder_knows() {
+        let known: Vec<&str> = CallName::VARIANTS.iter().map(|c| c.as_ref()).collect();
+        assert_eq!(watched_events(), known);
+    }
+
+    #[test]
+    fn items_accepts_every_list_form() {
+        #[serde_as]
+        #[derive(Deserialize)]
+        struct List(#[serde_as(as = "Items")] Vec<Value>);
+        let len = |value: Value| serde_json::from_value::<List>(value).unwrap().0.len();
+        assert_eq!(len(json!({"items": {"cidrIp": "1.2.3.4/32"}})), 1);
+        assert_eq!(len(json!({"items": [{"a": 1}, {"a": 2}]})), 2);
+        assert_eq!(len(json!([{"a": 1}])), 1);
+        assert_eq!(len(json!({"cidrIp": "1.2.3.4/32"})), 1);
+        assert_eq!(len(json!({})), 0);
+        assert_eq!(len(json!(null)), 0);
+    }
+
+    #[test]
+    fn ports_as_strings_decode() {
+        let request = json!({"groupId": "sg-1", "ipPermissions": {"items": [
+            {"ipProtocol": "6", "fromPort": "22", "toPort": "22",
+             "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}});
+        let Change::Authorized { rules, .. } = authorize(request).unwrap() else {
+            panic!("not an authorization")
+        };
+        assert_eq!(rules[0].protocol, Protocol::Tcp);
+        assert_eq!(rules[0].ports.unwrap().from, 22);
+    }
+
+    #[test]
+    fn a_permission_without_peer_is_an_error_naming_the_field() {
+        let request = json!({"groupId": "sg-1", "ipPermissions": {"items": [
+            {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22}]}});
+        let error = authorize(request).unwrap_err();
+        assert_eq!(error.field, "requestParameters.ipPermissions.items[0]");
+    }
+
+    #[test]
+    fn a_bad_port_names_its_list() {
+        let request = json!({"groupId": "sg-1", "ipPermissions": [
+            {"ipProtocol": "tcp", "fromPort": "ssh", "ipRanges": [{"cidrIp": "0.0.0.0/0"}]}]});
+        let error = authorize(request).unwrap_err();
+        assert_eq!(error.field, "requestParameters.ipPermissions", "{error}");
+    }
+
+    #[test]
+    fn error_events_are_failed_not_errors() {
+        let record = json!({"eventName": "AuthorizeSecurityGroupIngress",
+            "eventSource": "ec2.amazonaws.com", "errorCode": "Client.InvalidPermission.Duplicate",
+            "requestParameters": {}});
+        let event = decode_record(&record).unwrap();
+        assert!(matches!(event.change, Change::Failed { .. }));
+    }
+
+    #[test]
+    fn a_record_without_event_name_is_an_error_saying_so() {
+        let error = decode_record(&json!({"eventSource": "ec2.amazonaws.com"})).unwrap_err();
+        assert!(error.to_string().contains("eventName"), "{error}");
+        let error =
+            decode_envelope(&json!({"source": "aws.ec2", "detail": {"eventName": 1}})).unwrap_err();
+        assert_eq!(error.field, "detail.eventName");
+    }
+
+    #[test]
+    fn modify_rules_accepts_a_list_of_rules() {
+        let request = json!({"ModifySecurityGroupRulesRequest": {"GroupId": "sg-1",
+            "SecurityGroupRule": [
+              {"SecurityGroupRuleId": "sgr-1", "SecurityGroupRule": {"IpProtocol": "tcp",
+                "FromPort": 22, "ToPort": 22, "CidrIpv4": "0.0.0.0/0"}},
+              {"SecurityGroupRuleId": "sgr-2", "SecurityGroupRule": {"IpProtocol": "-1",
+                "CidrIpv6": "::/0"}}]}});
+        let event = decode_bare_request(&request).unwrap();
+        assert_eq!(event.name, "ModifySecurityGroupRules");
+        assert_eq!(event.rules().len(), 2);
+        assert_eq!(event.rules()[1].protocol, Protocol::All);
+    }
+}
