@@ -7,6 +7,7 @@
 
 pub mod cloudtrail;
 mod describe;
+pub mod lenient;
 pub mod terraform;
 
 use std::collections::HashMap;

@@ -12,10 +12,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use serde_with::{DefaultOnNull, DisplayFromStr, PickFirst, serde_as, skip_serializing_none};
+use serde_with::{DefaultOnNull, serde_as, skip_serializing_none};
 
 use super::Document;
-use super::cloudtrail::ProtocolText;
+use super::lenient::{Port, ProtocolText, number};
 use crate::policy::Tags;
 use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
@@ -116,12 +116,8 @@ pub struct GroupValues {
 pub struct RuleValues {
     #[serde(alias = "ip_protocol")]
     pub protocol: Option<ProtocolText>,
-    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
-    #[serde(default)]
-    pub from_port: Option<i64>,
-    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
-    #[serde(default)]
-    pub to_port: Option<i64>,
+    pub from_port: Option<Port>,
+    pub to_port: Option<Port>,
     #[serde_as(as = "DefaultOnNull")]
     #[serde(default)]
     pub cidr_blocks: Vec<String>,
@@ -296,8 +292,8 @@ impl RuleValues {
             group_id: Some(group_id),
             is_egress: direction == Direction::Egress,
             ip_protocol: &protocol,
-            from_port: self.from_port,
-            to_port: self.to_port,
+            from_port: number(self.from_port),
+            to_port: number(self.to_port),
             description: non_empty(&self.description),
             ..ApiRule::default()
         };
