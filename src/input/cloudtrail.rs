@@ -2,11 +2,11 @@
 //! security-group API calls, into the change they describe and the rules they carry.
 //!
 //! The raw shapes are serde structs (`syntax.rs`): [`Envelope`], [`Record`], and for the calls
-//! sgguard watches (the hub's EventBridge pattern lists them) the typed [`Call`]. CloudTrail serializes EC2
-//! requests loosely: lists come as `{"items": [...]}`, as a single object, or as a plain array;
-//! ports come as numbers or strings; keys change case between API families. The structs accept
-//! all of these; every rule then goes through [`SecurityGroupRule::from_api`], and errors name
-//! the field.
+//! sgguard watches (the hub's EventBridge pattern lists them) the typed [`Call`]. CloudTrail
+//! serializes EC2 requests loosely: lists come as `{"items": [...]}`, as a single object, or as
+//! a plain array; ports come as numbers or strings; keys change case between API families. The
+//! structs accept all of these; every rule then goes through [`SecurityGroupRule::from_api`],
+//! and errors name the field.
 
 mod syntax;
 
@@ -424,60 +424,38 @@ impl IpPermission {
             to_port: number(self.to_port),
             ..ApiRule::default()
         };
-        // Each peer, with the field it was read from; CIDRs of both families go in
-        // `cidr_ipv4`, where the conversion tells them apart.
+        // Each peer, with the field it was read from.
         let mut peers: Vec<(String, ApiRule<'_>)> = Vec::new();
         let lists = [
-            ("ipRanges", "cidrIp", &self.ip_ranges),
-            ("ipv6Ranges", "cidrIpv6", &self.ipv6_ranges),
-            ("prefixListIds", "prefixListId", &self.prefix_list_ids),
-            ("groups", "groupId", &self.groups),
+            ("ipRanges", &self.ip_ranges),
+            ("ipv6Ranges", &self.ipv6_ranges),
+            ("prefixListIds", &self.prefix_list_ids),
+            ("groups", &self.groups),
         ];
-        for (list, key, items) in lists {
+        for (list, items) in lists {
             for (j, item) in items.iter().enumerate() {
-                let field = format!("{at}.{list}.items[{j}].{key}");
-                let id = match key {
-                    "cidrIp" => item.cidr_ip.as_ref(),
-                    "cidrIpv6" => item.cidr_ipv6.as_ref(),
-                    "prefixListId" => item.prefix_list_id.as_ref(),
-                    _ => item.group_id.as_ref().or(item.group_name.as_ref()),
-                };
-                let id = required(id, &field)?;
+                let group = item.group_id.as_deref().or(item.group_name.as_deref());
                 let api = ApiRule {
+                    cidr_ipv4: item.cidr_ip.as_deref(),
+                    cidr_ipv6: item.cidr_ipv6.as_deref(),
+                    prefix_list_id: item.prefix_list_id.as_deref(),
+                    referenced_group: group.map(|id| (id, item.user_id.as_deref())),
                     description: item.description.as_deref(),
                     ..base
                 };
-                let api = match key {
-                    "prefixListId" => ApiRule {
-                        prefix_list_id: Some(id),
-                        ..api
-                    },
-                    "groupId" => ApiRule {
-                        referenced_group: Some((id, item.user_id.as_deref())),
-                        ..api
-                    },
-                    _ => ApiRule {
-                        cidr_ipv4: Some(id),
-                        ..api
-                    },
-                };
-                peers.push((field, api));
+                peers.push((format!("{at}.{list}.items[{j}]"), api));
             }
         }
-        if let Some(cidr) = &self.cidr_ip {
-            let api = ApiRule {
-                cidr_ipv4: Some(cidr),
-                ..base
-            };
-            peers.push((format!("{at}.cidrIp"), api));
-        }
-        if let Some(name) = self.source_security_group_name.as_deref() {
+        // The legacy flat form names its peer beside the protocol.
+        let source = self.source_security_group_name.as_deref();
+        if self.cidr_ip.is_some() || source.is_some() {
             let owner = self.source_security_group_owner_id.as_deref();
             let api = ApiRule {
-                referenced_group: Some((name, owner)),
+                cidr_ipv4: self.cidr_ip.as_deref(),
+                referenced_group: source.map(|name| (name, owner)),
                 ..base
             };
-            peers.push((format!("{at}.sourceSecurityGroupName"), api));
+            peers.push((at.to_owned(), api));
         }
         if peers.is_empty() {
             return Err(DecodeError::new(
@@ -485,13 +463,13 @@ impl IpPermission {
                 "the permission names no peer (ipRanges, ipv6Ranges, prefixListIds or groups)",
             ));
         }
-        for (field, api) in peers {
+        for (peer, api) in peers {
             let rule = SecurityGroupRule::from_api(api, None).map_err(|e| {
                 let field = match e.field {
-                    Some(name) if !name.starts_with("Cidr") => {
-                        format!("{at}.{}", lower_camel(name))
-                    }
-                    _ => field,
+                    Some("CidrIpv4") => format!("{peer}.cidrIp"),
+                    Some("CidrIpv6") => format!("{peer}.cidrIpv6"),
+                    Some(name) => format!("{at}.{}", lower_camel(name)),
+                    None => peer,
                 };
                 DecodeError::new(field, e.message)
             })?;
