@@ -6,11 +6,28 @@ use std::fmt;
 use std::str::FromStr;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use serde::Serialize;
+use range_set_blaze::RangeSetBlaze;
+use serde::{Deserialize, Serialize};
 
-/// Which way the traffic a rule allows flows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// Which way the traffic a rule allows flows. Its text (`ingress`, `egress`) is derived once:
+/// `Display`, `FromStr`, `as_str` (strum) and serde all use the same lowercase names.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Direction {
     Ingress,
     Egress,
@@ -18,21 +35,25 @@ pub enum Direction {
 
 impl Direction {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
-        }
-    }
-}
-
-impl fmt::Display for Direction {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// An IP protocol as security groups know it: `-1` (all), a named one, or any other number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Its text is `Display` and `FromStr` below; serde uses them (`SerializeDisplay`,
+/// `DeserializeFromStr`), so there is one conversion each way.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde_with::SerializeDisplay,
+    serde_with::DeserializeFromStr,
+)]
 pub enum Protocol {
     All,
     Tcp,
@@ -100,12 +121,6 @@ impl fmt::Display for Protocol {
     }
 }
 
-impl Serialize for Protocol {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.name())
-    }
-}
-
 /// An inclusive range of TCP or UDP ports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PortRange {
@@ -158,6 +173,48 @@ impl fmt::Display for PortRange {
     }
 }
 
+/// A set of ports (a baseline rule's `ports`, or the complement of its `except_ports`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PortSet(RangeSetBlaze<u16>);
+
+impl PortSet {
+    pub fn from_ranges(ranges: impl IntoIterator<Item = PortRange>) -> Self {
+        PortSet(ranges.into_iter().map(|r| r.from..=r.to).collect())
+    }
+
+    /// Every port except these.
+    pub fn complement(&self) -> Self {
+        PortSet(!&self.0)
+    }
+
+    /// The ports as sorted, disjoint, non-adjacent ranges.
+    pub fn ranges(&self) -> Vec<PortRange> {
+        self.0
+            .ranges()
+            .map(|r| PortRange {
+                from: *r.start(),
+                to: *r.end(),
+            })
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn intersects(&self, range: PortRange) -> bool {
+        !self.0.is_disjoint(&Self::of(range))
+    }
+
+    pub fn intersection(&self, range: PortRange) -> PortSet {
+        PortSet(&self.0 & &Self::of(range))
+    }
+
+    fn of(range: PortRange) -> RangeSetBlaze<u16> {
+        RangeSetBlaze::from(range.from..=range.to)
+    }
+}
+
 /// Turns the `fromPort`/`toPort` pair of any AWS input into the rule's port range.
 ///
 /// Only TCP and UDP have ports: for them a missing end or `-1` means every port. For ICMP the
@@ -184,7 +241,8 @@ pub fn ports_for(
 }
 
 /// The other side of a rule: where traffic may come from (ingress) or go to (egress).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Serialized as its `Display` text.
+#[derive(Debug, Clone, PartialEq, Eq, serde_with::SerializeDisplay)]
 pub enum Peer {
     Ipv4(Ipv4Net),
     Ipv6(Ipv6Net),
@@ -242,12 +300,6 @@ impl fmt::Display for Peer {
     }
 }
 
-impl Serialize for Peer {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// One security-group rule, normalized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecurityGroupRule {
@@ -299,8 +351,8 @@ pub struct ApiRule<'a> {
     pub description: Option<&'a str>,
 }
 
-/// Which field of an [`ApiRule`] is wrong (`IpProtocol`, `FromPort`, `CidrIpv4`, or none for
-/// a rule without a peer), and why.
+/// Which field of an [`ApiRule`] is wrong (`IpProtocol`, `FromPort`, `CidrIpv4`, `CidrIpv6`, or
+/// none for a rule without a peer), and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiRuleError {
     pub field: Option<&'static str>,
@@ -320,8 +372,10 @@ impl SecurityGroupRule {
             .map_err(|e: UnknownProtocol| error("IpProtocol", e.to_string()))?;
         let ports =
             ports_for(protocol, api.from_port, api.to_port).map_err(|m| error("FromPort", m))?;
-        let peer = if let Some(cidr) = api.cidr_ipv4.or(api.cidr_ipv6) {
+        let peer = if let Some(cidr) = api.cidr_ipv4 {
             Peer::cidr(cidr).map_err(|m| error("CidrIpv4", m))?
+        } else if let Some(cidr) = api.cidr_ipv6 {
+            Peer::cidr(cidr).map_err(|m| error("CidrIpv6", m))?
         } else if let Some(id) = api.prefix_list_id {
             Peer::PrefixList {
                 id: id.to_owned(),
@@ -412,5 +466,46 @@ mod tests {
         assert_eq!(Peer::cidr("1.2.3.4").unwrap().to_string(), "1.2.3.4/32");
         assert_eq!(Peer::cidr("::/0").unwrap().to_string(), "::/0");
         assert!(Peer::cidr("sg-123").is_err());
+    }
+
+    #[test]
+    fn port_sets_merge_complement_and_intersect() {
+        let range = |from, to| PortRange::new(from, to).unwrap();
+        let set =
+            PortSet::from_ranges([range(80, 80), range(22, 22), range(81, 90), range(85, 86)]);
+        assert_eq!(set.ranges(), [range(22, 22), range(80, 90)]);
+        assert_eq!(
+            set.complement().ranges(),
+            [range(0, 21), range(23, 79), range(91, u16::MAX)]
+        );
+        assert!(
+            PortSet::from_ranges([PortRange::ALL])
+                .complement()
+                .is_empty()
+        );
+        assert!(set.intersects(range(0, 22)));
+        assert!(!set.intersects(range(23, 79)));
+        assert_eq!(set.intersection(range(85, 100)).ranges(), [range(85, 90)]);
+        assert!(set.intersection(range(1000, 2000)).is_empty());
+    }
+
+    #[test]
+    fn directions_and_protocols_read_and_write_the_same_text() {
+        for direction in [Direction::Ingress, Direction::Egress] {
+            let text = direction.to_string();
+            assert_eq!(text, direction.as_str());
+            assert_eq!(text.parse::<Direction>(), Ok(direction));
+            assert_eq!(serde_json::to_value(direction).unwrap(), text.as_str());
+        }
+        for protocol in [
+            Protocol::All,
+            Protocol::Tcp,
+            Protocol::Icmpv6,
+            Protocol::Other(47),
+        ] {
+            let json = serde_json::to_value(protocol).unwrap();
+            assert_eq!(json, protocol.to_string().as_str());
+            assert_eq!(serde_json::from_value::<Protocol>(json).unwrap(), protocol);
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use sgguard::input::cloudtrail::Change;
-use sgguard::input::{self, InputError, InputKind};
+use sgguard::input::{self, InputError, InputKind, terraform};
 
 use crate::common::{fixture, summaries};
 
@@ -205,4 +205,34 @@ fn unknown_shapes_and_bad_values_are_errors_naming_the_field() {
 
     let empty_log = decode_json(json!({"Records": []})).unwrap_err();
     assert!(empty_log.to_string().contains("empty"), "{empty_log}");
+}
+
+#[test]
+fn terraform_plans_round_trip_through_the_typed_model() {
+    for name in [
+        "terraform/plan.json",
+        "terraform/plan-resource-changes.json",
+    ] {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        let plan = terraform::decode(&bytes).unwrap();
+        let written = serde_json::to_vec(&plan).unwrap();
+        assert_eq!(terraform::decode(&written).unwrap(), plan, "{name}");
+        let original = input::decode(name, &bytes).unwrap();
+        let again = input::decode(name, &written).unwrap();
+        assert!(!original.rules.is_empty(), "{name}");
+        assert_eq!(again.rules, original.rules, "{name}");
+        assert_eq!(again.group_tags, original.group_tags, "{name}");
+    }
+}
+
+#[test]
+fn terraform_errors_name_the_resource_and_field() {
+    let plan = json!({"resource_changes": [{"address": "aws_security_group_rule.x",
+        "type": "aws_security_group_rule", "change": {"after": {"type": "ingress",
+        "protocol": "tcp", "from_port": 22, "to_port": 22, "cidr_blocks": ["0.0.0.0/33"]}}}]});
+    let error = decode_json(plan).unwrap_err().to_string();
+    assert!(
+        error.contains("`aws_security_group_rule.x`: `cidr_blocks`"),
+        "{error}"
+    );
 }

@@ -1,29 +1,67 @@
 //! CloudTrail decoding: EventBridge envelopes, bare records and bare request parameters of the
 //! security-group API calls, into the change they describe and the rules they carry.
 //!
-//! CloudTrail serializes EC2 requests loosely: lists come as `{"items": [...]}`, as a single
-//! object, or as a plain array; ports come as numbers or strings; keys change case between
-//! API families. The decoder accepts all of these and names the field when something is wrong.
+//! The raw shapes are serde structs (`syntax.rs`): [`Envelope`], [`Record`], and for the calls
+//! sgguard watches (the hub's EventBridge pattern lists them) the typed [`Call`]. CloudTrail
+//! serializes EC2 requests loosely: lists come as `{"items": [...]}`, as a single object, or as
+//! a plain array; ports come as numbers or strings; keys change case between API families. The
+//! structs accept all of these; every rule then goes through [`SecurityGroupRule::from_api`],
+//! and errors name the field.
+
+mod syntax;
+
+use std::sync::LazyLock;
 
 use ipnet::IpNet;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
-use crate::rule::{Direction, Peer, Protocol, SecurityGroupRule, ports_for};
+pub use self::syntax::*;
+use super::lenient::{ProtocolText, number};
+use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
-/// The event names sgguard acts on.
-pub const WATCHED_EVENTS: &[&str] = &[
-    "AuthorizeSecurityGroupIngress",
-    "AuthorizeSecurityGroupEgress",
-    "ModifySecurityGroupRules",
-    "ModifyManagedPrefixList",
-];
+/// The EventBridge pattern of the hub's rule: the one list of the calls sgguard acts on.
+const EVENT_PATTERN: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/hub/event-pattern.json"
+));
+
+/// The event names the hub subscribes to (`detail.eventName` of `hub/event-pattern.json`).
+pub fn watched_events() -> &'static [String] {
+    #[derive(Deserialize)]
+    struct Pattern {
+        detail: PatternDetail,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PatternDetail {
+        event_name: Vec<String>,
+    }
+    // A pattern that does not parse watches nothing; the unit test below keeps it parsing.
+    static WATCHED: LazyLock<Vec<String>> = LazyLock::new(|| {
+        serde_json::from_str::<Pattern>(EVENT_PATTERN)
+            .map(|p| p.detail.event_name)
+            .unwrap_or_default()
+    });
+    &WATCHED
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{field}`: {message}")]
+#[error("{}{message}", at(.field))]
 pub struct DecodeError {
+    /// The path of the field at fault (`detail.requestParameters.ipPermissions.items[0]`);
+    /// empty when the document as a whole is.
     pub field: String,
     pub message: String,
+}
+
+/// `` `field`: `` before the message, when there is a field.
+fn at(field: &str) -> String {
+    match field {
+        "" => String::new(),
+        field => format!("`{field}`: "),
+    }
 }
 
 impl DecodeError {
@@ -33,19 +71,39 @@ impl DecodeError {
             message: message.into(),
         }
     }
+
+    /// The same error, seen from the object that holds `parent`.
+    fn within(self, parent: &str) -> Self {
+        let field = match self.field.as_str() {
+            "" => parent.to_owned(),
+            inner => format!("{parent}.{inner}"),
+        };
+        DecodeError { field, ..self }
+    }
 }
 
-/// Who made the call.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Actor {
-    pub arn: Option<String>,
-    #[serde(rename = "type")]
-    pub kind: Option<String>,
-    pub principal_id: Option<String>,
-    pub account_id: Option<String>,
-    /// The AWS service that made the call on the actor's behalf (CloudFormation, …).
-    pub invoked_by: Option<String>,
+fn lower_camel(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| first.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
+
+/// Deserializes `T` from `value`, naming the field at fault below `base`.
+fn typed<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, DecodeError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner().to_string();
+        match path.as_str() {
+            "." => DecodeError::new(base, inner),
+            _ if base.is_empty() => DecodeError::new(path, inner),
+            _ => DecodeError::new(format!("{base}.{path}"), inner),
+        }
+    })
+}
+
+// --- The decoded event --------------------------------------------------------------------
 
 /// What the call changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,12 +176,30 @@ impl CloudTrailEvent {
         ids.dedup();
         ids
     }
+
+    /// Copies the event's account and region onto rules that do not carry their own.
+    fn stamp_rules(&mut self) {
+        let (account, region) = (self.account_id.clone(), self.region.clone());
+        if let Change::Authorized { rules, .. } | Change::Modified { rules, .. } = &mut self.change
+        {
+            for rule in rules {
+                if rule.account_id.is_none() {
+                    rule.account_id.clone_from(&account);
+                }
+                if rule.region.is_none() {
+                    rule.region.clone_from(&region);
+                }
+            }
+        }
+    }
 }
+
+// --- Shape detection and entry points -----------------------------------------------------
 
 /// Whether a JSON object looks like a CloudTrail record.
 pub fn is_record(value: &Value) -> bool {
-    value.get("eventName").is_some() && value.get("eventSource").is_some()
-        || value.get("eventName").is_some() && value.get("requestParameters").is_some()
+    value.get("eventName").is_some()
+        && (value.get("eventSource").is_some() || value.get("requestParameters").is_some())
 }
 
 /// Whether a JSON object looks like an EventBridge envelope of a CloudTrail event.
@@ -132,82 +208,15 @@ pub fn is_envelope(value: &Value) -> bool {
         && (value.get("detail-type").is_some() || value.get("source").is_some())
 }
 
-/// Whether a JSON object is the bare `requestParameters` of a call sgguard understands.
-pub fn is_bare_request(value: &Value) -> bool {
-    value.get("ModifySecurityGroupRulesRequest").is_some()
-        || value.get("ModifyManagedPrefixListRequest").is_some()
-        || (value.get("ipPermissions").is_some() || value.get("cidrIp").is_some())
-            && (value.get("groupId").is_some() || value.get("groupName").is_some())
-}
-
 /// Decodes an EventBridge envelope (`detail` is the record).
 pub fn decode_envelope(envelope: &Value) -> Result<CloudTrailEvent, DecodeError> {
-    let detail = envelope
-        .get("detail")
-        .ok_or_else(|| DecodeError::new("detail", "missing"))?;
-    let mut event = decode_record_unstamped(detail).map_err(|e| DecodeError {
-        field: format!("detail.{}", e.field),
-        message: e.message,
-    })?;
-    // The envelope's account and region are the member's; they win over the record's.
-    if let Some(account) = text(envelope.get("account")) {
-        event.account_id = Some(account);
-    }
-    if let Some(region) = text(envelope.get("region")) {
-        event.region = Some(region);
-    }
-    stamp_rules(&mut event);
-    if event.id.is_none() {
-        event.id = text(envelope.get("id"));
-    }
-    Ok(event)
+    typed::<Envelope>(envelope, "")?.event()
 }
 
 /// Decodes one CloudTrail record.
 pub fn decode_record(record: &Value) -> Result<CloudTrailEvent, DecodeError> {
-    let mut event = decode_record_unstamped(record)?;
-    stamp_rules(&mut event);
-    Ok(event)
-}
-
-fn decode_record_unstamped(record: &Value) -> Result<CloudTrailEvent, DecodeError> {
-    if !record.is_object() {
-        return Err(DecodeError::new(
-            "",
-            "a CloudTrail record must be a JSON object",
-        ));
-    }
-    let name = text(record.get("eventName"))
-        .ok_or_else(|| DecodeError::new("eventName", "missing or not a string"))?;
-    let identity = record.get("userIdentity");
-    let actor = Actor {
-        arn: text(get_ci(identity, "arn")),
-        kind: text(get_ci(identity, "type")),
-        principal_id: text(get_ci(identity, "principalId")),
-        account_id: text(get_ci(identity, "accountId")),
-        invoked_by: text(get_ci(identity, "invokedBy")),
-    };
-    let account_id = text(record.get("recipientAccountId"))
-        .or_else(|| text(record.get("aws_account_id")))
-        .or_else(|| actor.account_id.clone());
-    let mut event = CloudTrailEvent {
-        id: text(record.get("eventID")),
-        time: text(record.get("eventTime")),
-        account_id,
-        region: text(record.get("awsRegion")),
-        actor,
-        source_ip: text(record.get("sourceIPAddress")),
-        user_agent: text(record.get("userAgent")),
-        change: Change::Ignored,
-        name,
-    };
-    if let Some(code) = text(record.get("errorCode")) {
-        event.change = Change::Failed { error_code: code };
-        return Ok(event);
-    }
-    let request = record.get("requestParameters");
-    let response = record.get("responseElements");
-    event.change = decode_change(&event.name, request, response)?;
+    let mut event = typed::<Record>(record, "")?.event()?;
+    event.stamp_rules();
     Ok(event)
 }
 
@@ -215,21 +224,15 @@ fn decode_record_unstamped(record: &Value) -> Result<CloudTrailEvent, DecodeErro
 /// shape. An Authorize request does not say its direction: it is taken as ingress.
 pub fn decode_bare_request(request: &Value) -> Result<CloudTrailEvent, DecodeError> {
     let name = if request.get("ModifySecurityGroupRulesRequest").is_some() {
-        "ModifySecurityGroupRules"
+        CallName::ModifySecurityGroupRules
     } else if request.get("ModifyManagedPrefixListRequest").is_some() {
-        "ModifyManagedPrefixList"
+        CallName::ModifyManagedPrefixList
     } else {
-        "AuthorizeSecurityGroupIngress"
+        CallName::AuthorizeSecurityGroupIngress
     };
-    let change = decode_change(name, Some(request), None).map_err(|e| DecodeError {
-        field: format!(
-            "requestParameters.{}",
-            e.field.trim_start_matches("requestParameters.")
-        ),
-        message: e.message,
-    })?;
+    let change = Call::decode(name, request, None)?.change()?;
     Ok(CloudTrailEvent {
-        name: name.to_owned(),
+        name: name.as_ref().to_owned(),
         id: None,
         time: None,
         account_id: None,
@@ -241,438 +244,362 @@ pub fn decode_bare_request(request: &Value) -> Result<CloudTrailEvent, DecodeErr
     })
 }
 
-/// Copies the event's account and region onto rules that do not carry their own.
-fn stamp_rules(event: &mut CloudTrailEvent) {
-    let (account, region) = (event.account_id.clone(), event.region.clone());
-    if let Change::Authorized { rules, .. } | Change::Modified { rules, .. } = &mut event.change {
-        for rule in rules {
-            if rule.account_id.is_none() {
-                rule.account_id.clone_from(&account);
-            }
-            if rule.region.is_none() {
-                rule.region.clone_from(&region);
-            }
+fn non_empty(text: Option<&String>) -> Option<String> {
+    text.filter(|t| !t.is_empty()).cloned()
+}
+
+impl Envelope {
+    /// The event; the envelope's account and region are the member's and win over the record's.
+    pub fn event(&self) -> Result<CloudTrailEvent, DecodeError> {
+        let mut event = self.detail.event().map_err(|e| e.within("detail"))?;
+        if let Some(account) = non_empty(self.account.as_ref()) {
+            event.account_id = Some(account);
         }
-    }
-}
-
-fn decode_change(
-    name: &str,
-    request: Option<&Value>,
-    response: Option<&Value>,
-) -> Result<Change, DecodeError> {
-    match name {
-        "AuthorizeSecurityGroupIngress" => authorize(Direction::Ingress, request, response),
-        "AuthorizeSecurityGroupEgress" => authorize(Direction::Egress, request, response),
-        "ModifySecurityGroupRules" => modify_rules(request),
-        "ModifyManagedPrefixList" => modify_prefix_list(request),
-        _ => Ok(Change::Ignored),
-    }
-}
-
-fn authorize(
-    direction: Direction,
-    request: Option<&Value>,
-    response: Option<&Value>,
-) -> Result<Change, DecodeError> {
-    let request = request
-        .filter(|r| r.is_object())
-        .ok_or_else(|| DecodeError::new("requestParameters", "missing or not an object"))?;
-    let group_id = text(request.get("groupId"));
-    let group_name = text(request.get("groupName"));
-
-    // The response's rule set (2021 on) carries rule ids and is what AWS actually created.
-    let rule_set = response.and_then(|r| r.get("securityGroupRuleSet"));
-    let created = items(rule_set);
-    if !created.is_empty() {
-        let mut rules = Vec::with_capacity(created.len());
-        for (i, item) in created.iter().enumerate() {
-            let field = format!("responseElements.securityGroupRuleSet.items[{i}]");
-            rules.push(rule_set_item(item, direction, &field)?);
+        if let Some(region) = non_empty(self.region.as_ref()) {
+            event.region = Some(region);
         }
-        return Ok(Change::Authorized {
-            group_id,
-            group_name,
-            rules,
-        });
+        event.stamp_rules();
+        if event.id.is_none() {
+            event.id = non_empty(self.id.as_ref());
+        }
+        Ok(event)
     }
-
-    let mut rules = Vec::new();
-    let permissions = items(request.get("ipPermissions"));
-    for (i, permission) in permissions.iter().enumerate() {
-        let field = format!("requestParameters.ipPermissions.items[{i}]");
-        permission_rules(
-            permission,
-            direction,
-            group_id.as_deref(),
-            &field,
-            &mut rules,
-        )?;
-    }
-    // The legacy flat form: cidrIp / ipProtocol / fromPort / toPort beside the group.
-    if request.get("cidrIp").is_some() || request.get("sourceSecurityGroupName").is_some() {
-        permission_rules(
-            request,
-            direction,
-            group_id.as_deref(),
-            "requestParameters",
-            &mut rules,
-        )?;
-    }
-    if rules.is_empty() {
-        return Err(DecodeError::new(
-            "requestParameters.ipPermissions",
-            "the request holds no permission",
-        ));
-    }
-    Ok(Change::Authorized {
-        group_id,
-        group_name,
-        rules,
-    })
 }
 
-/// The rules of one `IpPermission` (or the legacy flat request): one per peer.
-fn permission_rules(
-    permission: &Value,
-    direction: Direction,
-    group_id: Option<&str>,
-    field: &str,
-    out: &mut Vec<SecurityGroupRule>,
-) -> Result<(), DecodeError> {
-    let protocol = protocol_of(permission.get("ipProtocol"), &format!("{field}.ipProtocol"))?;
-    let ports = ports_for(
-        protocol,
-        int(permission.get("fromPort"), &format!("{field}.fromPort"))?,
-        int(permission.get("toPort"), &format!("{field}.toPort"))?,
-    )
-    .map_err(|m| DecodeError::new(format!("{field}.fromPort"), m))?;
-    let before = out.len();
-    let mut pending: Vec<(Peer, Option<String>)> = Vec::new();
-    let mut push = |peer: Peer, description: Option<String>| pending.push((peer, description));
-    for (j, range) in items(permission.get("ipRanges")).iter().enumerate() {
-        let at = format!("{field}.ipRanges.items[{j}].cidrIp");
-        push(
-            cidr(range.get("cidrIp"), &at)?,
-            text(range.get("description")),
-        );
+impl Record {
+    /// The typed call, when the hub's pattern watches it; `None` for any other event.
+    pub fn call(&self) -> Result<Option<Call>, DecodeError> {
+        let name = match self.event_name.parse::<CallName>() {
+            Ok(name) if watched_events().contains(&self.event_name) => name,
+            _ => return Ok(None),
+        };
+        let request = self.request_parameters.as_ref().unwrap_or(&Value::Null);
+        Call::decode(name, request, self.response_elements.as_ref()).map(Some)
     }
-    for (j, range) in items(permission.get("ipv6Ranges")).iter().enumerate() {
-        let at = format!("{field}.ipv6Ranges.items[{j}].cidrIpv6");
-        push(
-            cidr(range.get("cidrIpv6"), &at)?,
-            text(range.get("description")),
-        );
-    }
-    for (j, list) in items(permission.get("prefixListIds")).iter().enumerate() {
-        let id = text(list.get("prefixListId")).ok_or_else(|| {
-            DecodeError::new(
-                format!("{field}.prefixListIds.items[{j}].prefixListId"),
-                "missing",
-            )
-        })?;
-        push(
-            Peer::PrefixList { id, entries: None },
-            text(list.get("description")),
-        );
-    }
-    for (j, group) in items(permission.get("groups")).iter().enumerate() {
-        let id = text(group.get("groupId"))
-            .or_else(|| text(group.get("groupName")))
-            .ok_or_else(|| {
-                DecodeError::new(format!("{field}.groups.items[{j}].groupId"), "missing")
-            })?;
-        push(
-            Peer::Group {
-                id,
-                owner: text(group.get("userId")),
+
+    /// The event, its rules not yet stamped with the account and region.
+    fn event(&self) -> Result<CloudTrailEvent, DecodeError> {
+        let actor = self.user_identity.clone().unwrap_or_default();
+        let change = match non_empty(self.error_code.as_ref()) {
+            Some(error_code) => Change::Failed { error_code },
+            None => match self.call()? {
+                Some(call) => call.change()?,
+                None => Change::Ignored,
             },
-            text(group.get("description")),
-        );
+        };
+        Ok(CloudTrailEvent {
+            name: self.event_name.clone(),
+            id: non_empty(self.event_id.as_ref()),
+            time: non_empty(self.event_time.as_ref()),
+            account_id: non_empty(self.recipient_account_id.as_ref())
+                .or_else(|| non_empty(self.processed_account_id.as_ref()))
+                .or_else(|| non_empty(actor.account_id.as_ref())),
+            region: non_empty(self.aws_region.as_ref()),
+            source_ip: non_empty(self.source_ip_address.as_ref()),
+            user_agent: non_empty(self.user_agent.as_ref()),
+            actor,
+            change,
+        })
     }
-    if let Some(value) = permission.get("cidrIp").filter(|v| !v.is_null()) {
-        push(cidr(Some(value), &format!("{field}.cidrIp"))?, None);
-    }
-    if let Some(name) = text(permission.get("sourceSecurityGroupName")) {
-        push(
-            Peer::Group {
-                id: name,
-                owner: text(permission.get("sourceSecurityGroupOwnerId")),
-            },
-            None,
-        );
-    }
-    out.extend(
-        pending
-            .into_iter()
-            .map(|(peer, description)| SecurityGroupRule {
-                account_id: None,
-                region: None,
-                group_id: group_id.map(str::to_owned),
-                rule_id: None,
-                direction,
-                protocol,
-                ports,
-                peer,
-                description,
-            }),
-    );
-    let added = out.len() - before;
-    if added == 0 {
-        return Err(DecodeError::new(
-            field,
-            "the permission names no peer (ipRanges, ipv6Ranges, prefixListIds or groups)",
-        ));
-    }
-    Ok(())
 }
 
-/// One item of `securityGroupRuleSet` (CloudTrail's lower-camel `SecurityGroupRule`).
-fn rule_set_item(
-    item: &Value,
-    default_direction: Direction,
-    field: &str,
-) -> Result<SecurityGroupRule, DecodeError> {
-    let direction = match item.get("isEgress").and_then(bool_value) {
-        Some(true) => Direction::Egress,
-        Some(false) => Direction::Ingress,
-        None => default_direction,
-    };
-    let protocol = protocol_of(item.get("ipProtocol"), &format!("{field}.ipProtocol"))?;
-    let ports = ports_for(
-        protocol,
-        int(item.get("fromPort"), &format!("{field}.fromPort"))?,
-        int(item.get("toPort"), &format!("{field}.toPort"))?,
-    )
-    .map_err(|m| DecodeError::new(format!("{field}.fromPort"), m))?;
-    let peer = peer_of(
-        item.get("cidrIpv4"),
-        item.get("cidrIpv6"),
-        item.get("prefixListId"),
-        item.get("referencedGroupInfo")
-            .and_then(|g| text(g.get("groupId")).map(|id| (id, text(g.get("userId"))))),
-        field,
-    )?;
-    Ok(SecurityGroupRule {
-        account_id: text(item.get("groupOwnerId")),
-        region: None,
-        group_id: text(item.get("groupId")),
-        rule_id: text(item.get("securityGroupRuleId")),
-        direction,
-        protocol,
-        ports,
-        peer,
-        description: text(item.get("description")),
-    })
-}
+// --- From the typed call to the change ----------------------------------------------------
 
-fn peer_of(
-    ipv4: Option<&Value>,
-    ipv6: Option<&Value>,
-    prefix_list: Option<&Value>,
-    group: Option<(String, Option<String>)>,
-    field: &str,
-) -> Result<Peer, DecodeError> {
-    if let Some(value) = ipv4.filter(|v| !v.is_null()) {
-        return cidr(Some(value), &format!("{field}.cidrIpv4"));
-    }
-    if let Some(value) = ipv6.filter(|v| !v.is_null()) {
-        return cidr(Some(value), &format!("{field}.cidrIpv6"));
-    }
-    if let Some(id) = text(prefix_list) {
-        return Ok(Peer::PrefixList { id, entries: None });
-    }
-    if let Some((id, owner)) = group {
-        return Ok(Peer::Group { id, owner });
-    }
-    Err(DecodeError::new(
-        field,
-        "the rule names no peer (CIDR, prefix list or referenced group)",
-    ))
-}
+const REQUEST: &str = "requestParameters";
 
-fn modify_rules(request: Option<&Value>) -> Result<Change, DecodeError> {
-    const BASE: &str = "requestParameters.ModifySecurityGroupRulesRequest";
-    let body = get_ci(request, "ModifySecurityGroupRulesRequest")
-        .filter(|b| b.is_object())
-        .ok_or_else(|| DecodeError::new(BASE, "missing or not an object"))?;
-    let group_id = text(get_ci(Some(body), "GroupId"));
-    let updates = items(get_ci(Some(body), "SecurityGroupRule"));
-    if updates.is_empty() {
-        return Err(DecodeError::new(
-            format!("{BASE}.SecurityGroupRule"),
-            "the request modifies no rule",
-        ));
-    }
-    let mut rules = Vec::with_capacity(updates.len());
-    for (i, update) in updates.iter().enumerate() {
-        let field = format!("{BASE}.SecurityGroupRule[{i}]");
-        let rule_id = text(get_ci(Some(update), "SecurityGroupRuleId"))
-            .ok_or_else(|| DecodeError::new(format!("{field}.SecurityGroupRuleId"), "missing"))?;
-        let spec = get_ci(Some(update), "SecurityGroupRule")
-            .filter(|s| s.is_object())
-            .ok_or_else(|| DecodeError::new(format!("{field}.SecurityGroupRule"), "missing"))?;
-        let at = format!("{field}.SecurityGroupRule");
-        let protocol = protocol_of(
-            get_ci(Some(spec), "IpProtocol"),
-            &format!("{at}.IpProtocol"),
-        )?;
-        let ports = ports_for(
-            protocol,
-            int(get_ci(Some(spec), "FromPort"), &format!("{at}.FromPort"))?,
-            int(get_ci(Some(spec), "ToPort"), &format!("{at}.ToPort"))?,
-        )
-        .map_err(|m| DecodeError::new(format!("{at}.FromPort"), m))?;
-        let peer = peer_of(
-            get_ci(Some(spec), "CidrIpv4"),
-            get_ci(Some(spec), "CidrIpv6"),
-            get_ci(Some(spec), "PrefixListId"),
-            text(get_ci(Some(spec), "ReferencedGroupId")).map(|id| (id, None)),
-            &at,
-        )?;
-        rules.push(SecurityGroupRule {
-            account_id: None,
-            region: None,
-            group_id: group_id.clone(),
-            rule_id: Some(rule_id),
-            direction: Direction::Ingress,
-            protocol,
-            ports,
-            peer,
-            description: text(get_ci(Some(spec), "Description")),
-        });
-    }
-    Ok(Change::Modified { group_id, rules })
-}
-
-fn modify_prefix_list(request: Option<&Value>) -> Result<Change, DecodeError> {
-    const BASE: &str = "requestParameters.ModifyManagedPrefixListRequest";
-    let body = get_ci(request, "ModifyManagedPrefixListRequest")
-        .filter(|b| b.is_object())
-        .ok_or_else(|| DecodeError::new(BASE, "missing or not an object"))?;
-    let prefix_list_id = text(get_ci(Some(body), "PrefixListId"))
-        .ok_or_else(|| DecodeError::new(format!("{BASE}.PrefixListId"), "missing"))?;
-    let entries = |key: &str| -> Result<Vec<IpNet>, DecodeError> {
-        items(get_ci(Some(body), key))
-            .iter()
-            .enumerate()
-            .map(|(i, entry)| {
-                let at = format!("{BASE}.{key}[{i}].Cidr");
-                let value = get_ci(Some(entry), "Cidr");
-                let text_value =
-                    text(value).ok_or_else(|| DecodeError::new(at.clone(), "missing"))?;
-                text_value
-                    .trim()
-                    .parse::<IpNet>()
-                    .map_err(|_| DecodeError::new(at, format!("`{text_value}` is not a CIDR")))
+impl Call {
+    /// Types the parameters of the call `name`; errors name the field.
+    pub fn decode(
+        name: CallName,
+        request: &Value,
+        response: Option<&Value>,
+    ) -> Result<Call, DecodeError> {
+        let authorize = || -> Result<Authorize, DecodeError> {
+            Ok(Authorize {
+                request: typed(request, REQUEST)?,
+                response: match response {
+                    Some(response) => typed(response, "responseElements")?,
+                    None => None,
+                },
             })
-            .collect()
-    };
-    Ok(Change::PrefixListModified {
-        added: entries("AddEntry")?,
-        removed: entries("RemoveEntry")?,
-        prefix_list_id,
-    })
-}
+        };
+        Ok(match name {
+            CallName::AuthorizeSecurityGroupIngress => {
+                Call::AuthorizeSecurityGroupIngress(authorize()?)
+            }
+            CallName::AuthorizeSecurityGroupEgress => {
+                Call::AuthorizeSecurityGroupEgress(authorize()?)
+            }
+            CallName::ModifySecurityGroupRules => {
+                Call::ModifySecurityGroupRules(typed(request, REQUEST)?)
+            }
+            CallName::ModifyManagedPrefixList => {
+                Call::ModifyManagedPrefixList(typed(request, REQUEST)?)
+            }
+        })
+    }
 
-// --- Loose JSON helpers -------------------------------------------------------------------
+    /// The record's `requestParameters` and `responseElements` that carry this call (the
+    /// inverse of decoding: a record rebuilt from them decodes to the same call).
+    pub fn parameters(&self) -> Result<(Value, Option<Value>), serde_json::Error> {
+        match self {
+            Call::AuthorizeSecurityGroupIngress(call)
+            | Call::AuthorizeSecurityGroupEgress(call) => {
+                let response = call.response.as_ref().map(serde_json::to_value);
+                Ok((serde_json::to_value(&call.request)?, response.transpose()?))
+            }
+            Call::ModifySecurityGroupRules(call) => Ok((serde_json::to_value(call)?, None)),
+            Call::ModifyManagedPrefixList(call) => Ok((serde_json::to_value(call)?, None)),
+        }
+    }
 
-/// The elements of a CloudTrail list: `{"items": [...]}`, `{"items": {...}}`, `[...]`, a single
-/// object, or nothing (`{}`, null, absent).
-fn items(value: Option<&Value>) -> Vec<&Value> {
-    match value {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(Value::Object(map)) => match map.get("items") {
-            Some(inner) => items(Some(inner)),
-            None if map.is_empty() => Vec::new(),
-            None => vec![value].into_iter().flatten().collect(),
-        },
-        Some(_) => Vec::new(),
+    /// What the call changed, its rules converted.
+    pub fn change(&self) -> Result<Change, DecodeError> {
+        match self {
+            Call::AuthorizeSecurityGroupIngress(call) => call.change(Direction::Ingress),
+            Call::AuthorizeSecurityGroupEgress(call) => call.change(Direction::Egress),
+            Call::ModifySecurityGroupRules(call) => call.request.change(),
+            Call::ModifyManagedPrefixList(call) => call.request.change(),
+        }
     }
 }
 
-/// A key looked up without regard to case (CloudTrail mixes `cidr` and `Description`).
-fn get_ci<'a>(value: Option<&'a Value>, key: &str) -> Option<&'a Value> {
-    let map: &Map<String, Value> = value?.as_object()?;
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
+impl Authorize {
+    fn change(&self, direction: Direction) -> Result<Change, DecodeError> {
+        let request = &self.request;
+        let group_id = non_empty(request.group_id.as_ref());
+        let mut rules = Vec::new();
+        let created = self
+            .response
+            .as_ref()
+            .map_or(&[][..], |r| &r.security_group_rule_set);
+        if created.is_empty() {
+            for (i, permission) in request.ip_permissions.iter().enumerate() {
+                let at = format!("{REQUEST}.ipPermissions.items[{i}]");
+                permission.rules(direction, group_id.as_deref(), &at, &mut rules)?;
+            }
+            let flat = &request.flat;
+            if flat.cidr_ip.is_some() || flat.source_security_group_name.is_some() {
+                flat.rules(direction, group_id.as_deref(), REQUEST, &mut rules)?;
+            }
+            if rules.is_empty() {
+                return Err(DecodeError::new(
+                    format!("{REQUEST}.ipPermissions"),
+                    "the request holds no permission",
+                ));
+            }
+        } else {
+            let base = ApiRule {
+                is_egress: direction == Direction::Egress,
+                ..ApiRule::default()
+            };
+            for (i, rule) in created.iter().enumerate() {
+                let at = format!("responseElements.securityGroupRuleSet.items[{i}]");
+                rules.push(rule.rule(base, &at, lower_camel)?);
+            }
+        }
+        Ok(Change::Authorized {
+            group_id,
+            group_name: non_empty(request.group_name.as_ref()),
+            rules,
+        })
     }
 }
 
-fn bool_value(value: &Value) -> Option<bool> {
-    match value {
-        Value::Bool(b) => Some(*b),
-        Value::String(s) => s.to_ascii_lowercase().parse().ok(),
-        _ => None,
-    }
-}
-
-/// A number or a numeric string; absent and null are `None`.
-fn int(value: Option<&Value>, field: &str) -> Result<Option<i64>, DecodeError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| DecodeError::new(field, format!("`{n}` is not a whole number"))),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<i64>()
-            .map(Some)
-            .map_err(|_| DecodeError::new(field, format!("`{s}` is not a number"))),
-        Some(other) => Err(DecodeError::new(
-            field,
-            format!("expected a number, found `{other}`"),
-        )),
-    }
-}
-
-fn protocol_of(value: Option<&Value>, field: &str) -> Result<Protocol, DecodeError> {
-    let raw = match value {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        None | Some(Value::Null) => return Err(DecodeError::new(field, "missing")),
-        Some(other) => {
+impl IpPermission {
+    /// The rules of the permission: one per peer.
+    fn rules(
+        &self,
+        direction: Direction,
+        group_id: Option<&str>,
+        at: &str,
+        out: &mut Vec<SecurityGroupRule>,
+    ) -> Result<(), DecodeError> {
+        let protocol = required_protocol(self.ip_protocol.as_ref(), &format!("{at}.ipProtocol"))?;
+        let base = ApiRule {
+            group_id,
+            is_egress: direction == Direction::Egress,
+            ip_protocol: &protocol,
+            from_port: number(self.from_port),
+            to_port: number(self.to_port),
+            ..ApiRule::default()
+        };
+        // Each peer, with the field it was read from.
+        let mut peers: Vec<(String, ApiRule<'_>)> = Vec::new();
+        let lists = [
+            ("ipRanges", &self.ip_ranges),
+            ("ipv6Ranges", &self.ipv6_ranges),
+            ("prefixListIds", &self.prefix_list_ids),
+            ("groups", &self.groups),
+        ];
+        for (list, items) in lists {
+            for (j, item) in items.iter().enumerate() {
+                let group = item.group_id.as_deref().or(item.group_name.as_deref());
+                let api = ApiRule {
+                    cidr_ipv4: item.cidr_ip.as_deref(),
+                    cidr_ipv6: item.cidr_ipv6.as_deref(),
+                    prefix_list_id: item.prefix_list_id.as_deref(),
+                    referenced_group: group.map(|id| (id, item.user_id.as_deref())),
+                    description: item.description.as_deref(),
+                    ..base
+                };
+                peers.push((format!("{at}.{list}.items[{j}]"), api));
+            }
+        }
+        // The legacy flat form names its peer beside the protocol.
+        let source = self.source_security_group_name.as_deref();
+        if self.cidr_ip.is_some() || source.is_some() {
+            let owner = self.source_security_group_owner_id.as_deref();
+            let api = ApiRule {
+                cidr_ipv4: self.cidr_ip.as_deref(),
+                referenced_group: source.map(|name| (name, owner)),
+                ..base
+            };
+            peers.push((at.to_owned(), api));
+        }
+        if peers.is_empty() {
             return Err(DecodeError::new(
-                field,
-                format!("expected a protocol, found `{other}`"),
+                at,
+                "the permission names no peer (ipRanges, ipv6Ranges, prefixListIds or groups)",
             ));
         }
-    };
-    raw.parse::<Protocol>()
-        .map_err(|e| DecodeError::new(field, e.to_string()))
+        for (peer, api) in peers {
+            let rule = SecurityGroupRule::from_api(api, None).map_err(|e| {
+                let field = match e.field {
+                    Some("CidrIpv4") => format!("{peer}.cidrIp"),
+                    Some("CidrIpv6") => format!("{peer}.cidrIpv6"),
+                    Some(name) => format!("{at}.{}", lower_camel(name)),
+                    None => peer,
+                };
+                DecodeError::new(field, e.message)
+            })?;
+            out.push(rule);
+        }
+        Ok(())
+    }
 }
 
-fn cidr(value: Option<&Value>, field: &str) -> Result<Peer, DecodeError> {
-    let raw = text(value).ok_or_else(|| DecodeError::new(field, "missing or not a string"))?;
-    Peer::cidr(&raw).map_err(|m| DecodeError::new(field, m))
+fn required<'a>(value: Option<&'a String>, field: &str) -> Result<&'a str, DecodeError> {
+    value
+        .map(String::as_str)
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| DecodeError::new(field, "missing or not a string"))
+}
+
+fn required_protocol(value: Option<&ProtocolText>, field: &str) -> Result<String, DecodeError> {
+    value
+        .map(ToString::to_string)
+        .ok_or_else(|| DecodeError::new(field, "missing"))
+}
+
+impl RuleShape {
+    /// The rule, over `base`: the direction when the shape does not say it, and the group and
+    /// rule id a modify request gives beside the shape. `name` spells a field as the input
+    /// does (`IpProtocol` is `ipProtocol` in a response).
+    fn rule(
+        &self,
+        base: ApiRule<'_>,
+        at: &str,
+        name: fn(&str) -> String,
+    ) -> Result<SecurityGroupRule, DecodeError> {
+        let field = |f: &str| format!("{at}.{}", name(f));
+        let protocol = required_protocol(self.ip_protocol.as_ref(), &field("IpProtocol"))?;
+        let referenced = self.referenced_group_info.as_ref();
+        let api = ApiRule {
+            rule_id: self.security_group_rule_id.as_deref().or(base.rule_id),
+            group_id: self.group_id.as_deref().or(base.group_id),
+            group_owner_id: self.group_owner_id.as_deref(),
+            is_egress: self.is_egress.unwrap_or(base.is_egress),
+            ip_protocol: &protocol,
+            from_port: number(self.from_port),
+            to_port: number(self.to_port),
+            cidr_ipv4: self.cidr_ipv4.as_deref(),
+            cidr_ipv6: self.cidr_ipv6.as_deref(),
+            prefix_list_id: self.prefix_list_id.as_deref(),
+            referenced_group: referenced
+                .and_then(|g| Some((g.group_id.as_deref()?, g.user_id.as_deref())))
+                .or(self.referenced_group_id.as_deref().map(|id| (id, None))),
+            description: self.description.as_deref(),
+        };
+        SecurityGroupRule::from_api(api, None)
+            .map_err(|e| DecodeError::new(e.field.map_or(at.to_owned(), field), e.message))
+    }
+}
+
+impl ModifyRulesRequest {
+    fn change(&self) -> Result<Change, DecodeError> {
+        const BASE: &str = "requestParameters.ModifySecurityGroupRulesRequest";
+        let group_id = non_empty(self.group_id.as_ref());
+        if self.security_group_rule.is_empty() {
+            return Err(DecodeError::new(
+                format!("{BASE}.SecurityGroupRule"),
+                "the request modifies no rule",
+            ));
+        }
+        let mut rules = Vec::with_capacity(self.security_group_rule.len());
+        for (i, update) in self.security_group_rule.iter().enumerate() {
+            let at = format!("{BASE}.SecurityGroupRule[{i}]");
+            let rule_id = required(
+                update.security_group_rule_id.as_ref(),
+                &format!("{at}.SecurityGroupRuleId"),
+            )?;
+            let at = format!("{at}.SecurityGroupRule");
+            let shape = (update.security_group_rule.as_ref())
+                .ok_or_else(|| DecodeError::new(&at, "missing"))?;
+            let base = ApiRule {
+                rule_id: Some(rule_id),
+                group_id: group_id.as_deref(),
+                ..ApiRule::default()
+            };
+            rules.push(shape.rule(base, &at, str::to_owned)?);
+        }
+        Ok(Change::Modified { group_id, rules })
+    }
+}
+
+impl ModifyPrefixListRequest {
+    fn change(&self) -> Result<Change, DecodeError> {
+        const BASE: &str = "requestParameters.ModifyManagedPrefixListRequest";
+        let prefix_list_id = required(
+            self.prefix_list_id.as_ref(),
+            &format!("{BASE}.PrefixListId"),
+        )?
+        .to_owned();
+        let entries = |key: &str, list: &[PrefixListEntry]| -> Result<Vec<IpNet>, DecodeError> {
+            list.iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let at = format!("{BASE}.{key}[{i}].Cidr");
+                    let cidr = required(entry.cidr.as_ref(), &at)?;
+                    cidr.trim()
+                        .parse::<IpNet>()
+                        .map_err(|_| DecodeError::new(at, format!("`{cidr}` is not a CIDR")))
+                })
+                .collect()
+        };
+        Ok(Change::PrefixListModified {
+            added: entries("AddEntry", &self.add_entry)?,
+            removed: entries("RemoveEntry", &self.remove_entry)?,
+            prefix_list_id,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rule::Protocol;
     use serde_json::json;
+    use strum::VariantArray;
+
+    fn authorize(request: Value) -> Result<Change, DecodeError> {
+        decode_bare_request(&request).map(|event| event.change)
+    }
 
     #[test]
-    fn items_accepts_every_list_form() {
-        let one = json!({"items": {"cidrIp": "1.2.3.4/32"}});
-        assert_eq!(items(Some(&one)).len(), 1);
-        let many = json!({"items": [{"a": 1}, {"a": 2}]});
-        assert_eq!(items(Some(&many)).len(), 2);
-        let plain = json!([{"a": 1}]);
-        assert_eq!(items(Some(&plain)).len(), 1);
-        assert!(items(Some(&json!({}))).is_empty());
-        assert!(items(None).is_empty());
+    fn the_event_pattern_lists_exactly_the_calls_the_decoder_knows() {
+        let known: Vec<&str> = CallName::VARIANTS.iter().map(|c| c.as_ref()).collect();
+        assert_eq!(watched_events(), known);
     }
 
     #[test]
@@ -680,8 +607,7 @@ mod tests {
         let request = json!({"groupId": "sg-1", "ipPermissions": {"items": [
             {"ipProtocol": "6", "fromPort": "22", "toPort": "22",
              "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}});
-        let change = authorize(Direction::Ingress, Some(&request), None).unwrap();
-        let Change::Authorized { rules, .. } = change else {
+        let Change::Authorized { rules, .. } = authorize(request).unwrap() else {
             panic!("not an authorization")
         };
         assert_eq!(rules[0].protocol, Protocol::Tcp);
@@ -692,8 +618,16 @@ mod tests {
     fn a_permission_without_peer_is_an_error_naming_the_field() {
         let request = json!({"groupId": "sg-1", "ipPermissions": {"items": [
             {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22}]}});
-        let error = authorize(Direction::Ingress, Some(&request), None).unwrap_err();
+        let error = authorize(request).unwrap_err();
         assert_eq!(error.field, "requestParameters.ipPermissions.items[0]");
+    }
+
+    #[test]
+    fn a_bad_port_names_its_list() {
+        let request = json!({"groupId": "sg-1", "ipPermissions": [
+            {"ipProtocol": "tcp", "fromPort": "ssh", "ipRanges": [{"cidrIp": "0.0.0.0/0"}]}]});
+        let error = authorize(request).unwrap_err();
+        assert_eq!(error.field, "requestParameters.ipPermissions", "{error}");
     }
 
     #[test]
@@ -703,6 +637,15 @@ mod tests {
             "requestParameters": {}});
         let event = decode_record(&record).unwrap();
         assert!(matches!(event.change, Change::Failed { .. }));
+    }
+
+    #[test]
+    fn a_record_without_event_name_is_an_error_saying_so() {
+        let error = decode_record(&json!({"eventSource": "ec2.amazonaws.com"})).unwrap_err();
+        assert!(error.to_string().contains("eventName"), "{error}");
+        let error =
+            decode_envelope(&json!({"source": "aws.ec2", "detail": {"eventName": 1}})).unwrap_err();
+        assert_eq!(error.field, "detail.eventName");
     }
 
     #[test]

@@ -7,7 +7,8 @@
 
 pub mod cloudtrail;
 mod describe;
-mod terraform;
+pub mod lenient;
+pub mod terraform;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -18,9 +19,9 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use self::cloudtrail::{Change, CloudTrailEvent};
 use crate::finding::Tags;
 use crate::rule::SecurityGroupRule;
+use cloudtrail::{Change, CloudTrailEvent};
 
 /// Largest input sgguard reads (after decompression).
 pub const MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
@@ -265,8 +266,8 @@ pub fn decode(source: &str, bytes: &[u8]) -> Result<Document, InputError> {
             describe::groups(bytes, &mut document).map_err(|e| decode_error(e.to_string()))?;
         }
         InputKind::TerraformPlan => {
-            let value: Value = serde_json::from_slice(bytes).map_err(json_error)?;
-            terraform::plan(&value, &mut document).map_err(decode_error)?;
+            let plan = terraform::decode(bytes).map_err(decode_error)?;
+            terraform::plan(&plan, &mut document).map_err(decode_error)?;
         }
         _ => {
             let value: Value = serde_json::from_slice(bytes).map_err(json_error)?;

@@ -13,6 +13,7 @@ use super::syntax::{
     DirectionSyntax, ExemptionSyntax, PolicyFile, RuleSyntax, ScalarSyntax, SourceSyntax,
 };
 use crate::finding::{Action, Severity};
+pub use crate::rule::PortSet;
 use crate::rule::{Direction, PortRange, Protocol};
 
 /// The default baseline, embedded in the binary (`sgguard policy show`).
@@ -51,72 +52,6 @@ pub enum Source {
     Any,
     /// Peers overlapping one of these CIDRs.
     Cidrs(Vec<IpNet>),
-}
-
-/// A set of ports as sorted, disjoint, non-adjacent ranges.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortSet(Vec<PortRange>);
-
-impl PortSet {
-    pub fn from_ranges(ranges: impl IntoIterator<Item = PortRange>) -> Self {
-        let mut ranges: Vec<PortRange> = ranges.into_iter().collect();
-        ranges.sort();
-        let mut merged: Vec<PortRange> = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            match merged.last_mut() {
-                Some(last) if u32::from(range.from) <= u32::from(last.to) + 1 => {
-                    last.to = last.to.max(range.to);
-                }
-                _ => merged.push(range),
-            }
-        }
-        PortSet(merged)
-    }
-
-    /// Every port except these.
-    pub fn complement(&self) -> Self {
-        let mut out = Vec::new();
-        let mut next: u32 = 0;
-        for range in &self.0 {
-            if u32::from(range.from) > next {
-                out.extend(PortRange::new(
-                    u16::try_from(next).unwrap_or(u16::MAX),
-                    range.from - 1,
-                ));
-            }
-            next = u32::from(range.to) + 1;
-        }
-        if next <= u32::from(u16::MAX) {
-            out.extend(PortRange::new(
-                u16::try_from(next).unwrap_or(u16::MAX),
-                u16::MAX,
-            ));
-        }
-        PortSet(out)
-    }
-
-    pub fn ranges(&self) -> &[PortRange] {
-        &self.0
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn intersects(&self, range: PortRange) -> bool {
-        // The ranges are sorted: find the first that ends at or after `range.from`.
-        let index = self.0.partition_point(|r| r.to < range.from);
-        self.0.get(index).is_some_and(|r| r.from <= range.to)
-    }
-
-    pub fn intersection(&self, range: PortRange) -> PortSet {
-        PortSet(
-            self.0
-                .iter()
-                .filter_map(|r| r.intersection(range))
-                .collect(),
-        )
-    }
 }
 
 /// One rule of the baseline.
