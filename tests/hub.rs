@@ -86,6 +86,7 @@ fn remediator<'a>(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -160,6 +161,7 @@ async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -200,6 +202,7 @@ async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -225,6 +228,7 @@ async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -253,6 +257,7 @@ async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -292,6 +297,7 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
     let org = Org::new().await;
     let member = org.members[2].clone();
@@ -321,6 +327,7 @@ async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -363,6 +370,7 @@ async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn an_edit_that_opens_rdp_is_revoked() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -412,6 +420,7 @@ async fn an_edit_that_opens_rdp_is_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -467,6 +476,7 @@ async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -493,6 +503,7 @@ async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn malformed_failed_and_own_events_make_no_aws_call() {
     let org = Org::new().await;
     let aws = org.aws().await;
@@ -540,6 +551,7 @@ async fn malformed_failed_and_own_events_make_no_aws_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn the_handle_event_command_does_what_the_lambda_does() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -584,5 +596,107 @@ async fn the_handle_event_command_does_what_the_lambda_does() {
         live_rules(&ec2, &group).await,
         [("tcp".to_owned(), Some(80), "0.0.0.0/0".to_owned())]
     );
+    assert_eq!(org.inbox().await.len(), 1);
+}
+
+/// Egress too: a policy that revokes outbound SMTP (the stricter fixture policy, its SMTP rule
+/// set to revoke) gets the rule an AuthorizeSecurityGroupEgress opened revoked through
+/// RevokeSecurityGroupEgress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
+async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
+    let strict = std::fs::read_to_string(crate::common::fixture("policy/strict.yaml")).unwrap();
+    let smtp = "    action: notify\n    severity: low\n    examples:\n      - egress tcp 25";
+    assert!(strict.contains(smtp), "the fixture's SMTP rule changed");
+    let yaml = strict.replacen(smtp, &smtp.replace("notify", "revoke"), 1);
+    let baseline = Baseline::from_yaml(&yaml, "strict-revoking-smtp.yaml").unwrap();
+    let org = Org::with_members(&["workload-mail"]).await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let group = ec2
+        .create_security_group()
+        .group_name("mail")
+        .description("sgguard test")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_owned();
+    // Only SMTP out: the default all-traffic egress rule goes first.
+    let all_out = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip("0.0.0.0/0")
+                .build(),
+        )
+        .build();
+    ec2.revoke_security_group_egress()
+        .group_id(&group)
+        .ip_permissions(all_out)
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_egress()
+        .group_id(&group)
+        .ip_permissions(tcp(25, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let egress = || async {
+        ec2.describe_security_group_rules()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("group-id")
+                    .values(&group)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .security_group_rules()
+            .iter()
+            .filter(|r| r.is_egress() == Some(true))
+            .map(|r| {
+                (
+                    r.security_group_rule_id().unwrap().to_owned(),
+                    r.from_port(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (smtp_rule, _) = egress()
+        .await
+        .into_iter()
+        .find(|(_, port)| *port == Some(25))
+        .unwrap();
+    let rule_set = json!([{
+        "groupOwnerId": member, "groupId": group, "securityGroupRuleId": smtp_rule,
+        "isEgress": true, "ipProtocol": "tcp", "fromPort": 25, "toPort": 25,
+        "cidrIpv4": "0.0.0.0/0",
+    }]);
+    org.emulator.reset();
+    let aws = org.aws().await;
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&event(
+            &member,
+            HUB_REGION,
+            "AuthorizeSecurityGroupEgress",
+            &actor(&member, "mallory"),
+            json!({"groupId": group, "ipPermissions": {"items": []}}),
+            json!({"_return": true, "securityGroupRuleSet": {"items": rule_set}}),
+        ))
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    let revoked: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Revoked)
+        .map(|f| f.finding.rule_id.clone())
+        .collect();
+    assert_eq!(revoked, [Some(smtp_rule.clone())]);
+    assert_eq!(egress().await, [], "the SMTP egress rule is gone");
+    assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupEgress"), 1);
     assert_eq!(org.inbox().await.len(), 1);
 }
