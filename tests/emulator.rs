@@ -14,7 +14,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroupRule, Tag, TagSpecification,
+};
 use aws_sdk_sts::config::{Credentials, Region, SharedCredentialsProvider};
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
@@ -237,13 +239,12 @@ pub(crate) async fn open_rules(
     open_tagged_rules(ec2, name, &[], permissions).await
 }
 
-/// [`open_rules`] for a group created with tags.
-pub(crate) async fn open_tagged_rules(
+/// A new security group in the account of the client, with tags: its id.
+pub(crate) async fn new_group(
     ec2: &aws_sdk_ec2::Client,
     name: &str,
     tags: &[(&str, &str)],
-    permissions: Vec<IpPermission>,
-) -> (String, Vec<Value>) {
+) -> String {
     let spec = TagSpecification::builder()
         .resource_type(ResourceType::SecurityGroup)
         .set_tags(Some(
@@ -252,8 +253,7 @@ pub(crate) async fn open_tagged_rules(
                 .collect(),
         ))
         .build();
-    let group_id = ec2
-        .create_security_group()
+    ec2.create_security_group()
         .group_name(name)
         .description("sgguard test")
         .set_tag_specifications((!tags.is_empty()).then(|| vec![spec]))
@@ -262,7 +262,17 @@ pub(crate) async fn open_tagged_rules(
         .unwrap()
         .group_id()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// [`open_rules`] for a group created with tags.
+pub(crate) async fn open_tagged_rules(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    tags: &[(&str, &str)],
+    permissions: Vec<IpPermission>,
+) -> (String, Vec<Value>) {
+    let group_id = new_group(ec2, name, tags).await;
     ec2.authorize_security_group_ingress()
         .group_id(&group_id)
         .set_ip_permissions(Some(permissions))
@@ -271,30 +281,11 @@ pub(crate) async fn open_tagged_rules(
         .unwrap();
     // What AWS reports in `securityGroupRuleSet`: every rule the call created. (moto's own
     // response lists only the last permission's rules, so the set is read back instead.)
-    let created = ec2
-        .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(&group_id).build())
-        .send()
+    let rules = group_rules(ec2, &group_id)
         .await
-        .unwrap();
-    let rules = created
-        .security_group_rules()
         .iter()
         .filter(|r| !r.is_egress().unwrap_or(false))
-        .map(|r| {
-            json!({
-                "groupOwnerId": r.group_owner_id(),
-                "groupId": r.group_id(),
-                "securityGroupRuleId": r.security_group_rule_id(),
-                "isEgress": r.is_egress(),
-                "ipProtocol": r.ip_protocol(),
-                "fromPort": r.from_port(),
-                "toPort": r.to_port(),
-                "cidrIpv4": r.cidr_ipv4(),
-                "cidrIpv6": r.cidr_ipv6(),
-                "prefixListId": r.prefix_list_id(),
-            })
-        })
+        .map(rule_set_item)
         .collect();
     (group_id, rules)
 }
@@ -308,18 +299,42 @@ pub(crate) fn tcp(port: i32, cidr: &str) -> IpPermission {
         .build()
 }
 
+/// Every rule of the group, ingress and egress, as DescribeSecurityGroupRules returns it.
+pub(crate) async fn group_rules(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+) -> Vec<SecurityGroupRule> {
+    ec2.describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .send()
+        .await
+        .unwrap()
+        .security_group_rules()
+        .to_vec()
+}
+
+/// A rule in CloudTrail's `securityGroupRuleSet` form.
+pub(crate) fn rule_set_item(r: &SecurityGroupRule) -> Value {
+    json!({
+        "groupOwnerId": r.group_owner_id(),
+        "groupId": r.group_id(),
+        "securityGroupRuleId": r.security_group_rule_id(),
+        "isEgress": r.is_egress(),
+        "ipProtocol": r.ip_protocol(),
+        "fromPort": r.from_port(),
+        "toPort": r.to_port(),
+        "cidrIpv4": r.cidr_ipv4(),
+        "cidrIpv6": r.cidr_ipv6(),
+        "prefixListId": r.prefix_list_id(),
+    })
+}
+
 pub(crate) async fn live_rules(
     ec2: &aws_sdk_ec2::Client,
     group_id: &str,
 ) -> Vec<(String, Option<i32>, String)> {
-    let output = ec2
-        .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(group_id).build())
-        .send()
+    let mut rules: Vec<(String, Option<i32>, String)> = group_rules(ec2, group_id)
         .await
-        .unwrap();
-    let mut rules: Vec<(String, Option<i32>, String)> = output
-        .security_group_rules()
         .iter()
         .filter(|r| !r.is_egress().unwrap_or(false))
         .map(|r| {
