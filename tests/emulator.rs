@@ -50,6 +50,10 @@ impl Emulator {
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert!(
+            !line.is_empty(),
+            "the emulator did not start (see its stderr): is tests/world installed in `{venv}`? run `make venv`"
+        );
         let ports: Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("emulator said `{line}`: {e}"));
         let agent = ureq::Agent::config_builder()
