@@ -70,6 +70,19 @@ fn join_method_chains(text: &str) -> String {
     out
 }
 
+/// Where the identifier that ends just before `end` starts (`end` when there is none).
+fn identifier_start(text: &[char], end: usize) -> usize {
+    let mut start = end;
+    while start > 0
+        && text
+            .get(start - 1)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    {
+        start -= 1;
+    }
+    start
+}
+
 /// The method called by the `.name(args)` segment that ends just before `end`, and where that
 /// segment starts (its dot), if there is one.
 fn segment_before(text: &[char], end: usize) -> Option<(String, usize)> {
@@ -91,14 +104,7 @@ fn segment_before(text: &[char], end: usize) -> Option<(String, usize)> {
         }
         open = open.checked_sub(1)?;
     }
-    let mut start = open;
-    while start > 0
-        && text
-            .get(start - 1)
-            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
-    {
-        start -= 1;
-    }
+    let start = identifier_start(text, open);
     let dot = start.checked_sub(1)?;
     (start < open && text.get(dot) == Some(&'.')).then(|| (text[start..open].iter().collect(), dot))
 }
@@ -124,14 +130,7 @@ fn operation_of_chain(text: &[char], end: usize) -> Option<String> {
     if first.is_some() {
         return first;
     }
-    let mut from = start;
-    while from > 0
-        && text
-            .get(from - 1)
-            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
-    {
-        from -= 1;
-    }
+    let from = identifier_start(text, start);
     let binding: String = text.get(from..start)?.iter().collect();
     let before: String = text.get(..from)?.iter().collect();
     let assigned = [format!("let mut {binding} = "), format!("let {binding} = ")]
