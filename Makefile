@@ -15,7 +15,8 @@ export VENV
 ## moto), infrastructure tests, and the demo (its own checks must hold)
 test: lint venv rust-test infra-test demo
 
-## venv: the Python tools (moto server, cfn-lint, checkov, python-hcl2, pytest), installed once
+## venv: the Python tools (moto server, cfn-lint, checkov, python-hcl2, pytest), installed once,
+## and tests/world (the sgguard_world package: the emulator and the emulated Organization), editable
 venv:
 	bash tests/infra/run.sh $(VENV) --install-only
 
@@ -23,8 +24,15 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --locked --all-targets -- -D warnings
 
+## rust-test: every Rust test, those against the emulator included (they are #[ignore]d so that
+## a plain `cargo test` passes without the venv); then the IAM tally check: every AWS action
+## sgguard called through the emulators is granted by the IAM policies, and every action they
+## grant it was called (python -m sgguard_world.iam_check)
+TALLY_DIR := $(CARGO_TARGET_DIR)/sgguard-iam-tally
 rust-test: venv
-	cargo test --locked --all-targets
+	rm -rf $(TALLY_DIR)
+	SGGUARD_TALLY_DIR=$(TALLY_DIR) cargo test --locked --all-targets -- --include-ignored
+	$(VENV)/bin/python -m sgguard_world.iam_check $(TALLY_DIR)
 
 ## infra-test: cfn-lint, checkov, HCL checks, the StackSet deployed into moto, the emulator
 infra-test: venv

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Bench the hub flow (`sgguard handle-event`) as a cold process against the AWS emulator.
 
-Starts tests/hub/emulator.py (moto + counting proxy), builds an organization (hub + one
-member), an SNS topic subscribed by an SQS queue, then for each run:
+Starts the emulator (python -m sgguard_world.emulator: moto + counting proxy) and has it build
+its world: an organization (hub + one member), an SNS topic subscribed by an SQS queue; then
+for each run:
 
   * creates a fresh security group in the member (through the proxy, via AssumeRole into
     OrganizationAccountAccessRole) with tcp 22 and tcp 443 open to 0.0.0.0/0;
@@ -27,119 +28,34 @@ import http.client
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-import boto3
 from botocore.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
-EMULATOR = ROOT / "tests" / "hub" / "emulator.py"
+from sgguard_world import events
+from sgguard_world.bench import BenchError, Launcher, child_env, fail
+from sgguard_world.control import EmulatorProcess
+from sgguard_world.org import HUB_REGION as REGION
+from sgguard_world.org import client
+
 DEFAULT_BINARY = "/var/tmp/sgguard-target/release/sgguard"
-REGION = "us-east-1"
-HUB_KEY, HUB_SECRET = "AKIAHUBTESTING000001", "hub-secret"
 TARGET_ADDED_MS = 50.0
 TARGET_RSS_MB = 30.0
-
-
-class BenchError(Exception):
-    pass
-
-
-def fail(msg: str) -> None:
-    raise BenchError(msg)
-
-
-# -- emulator ---------------------------------------------------------------------------
-# The proxy answers with two send() calls (headers, then body); with Nagle on, the body waits
-# for the client's delayed ACK (~40 ms on Linux) once a keep-alive connection has left TCP
-# quick-ack mode. That stall is the emulator's, not sgguard's: the emulator sets TCP_NODELAY on
-# the proxy's sockets; --nagle turns it back off, to show the difference.
-EMULATOR_NAGLE = """
-import sys
-sys.path.insert(0, sys.argv.pop(1))
-import emulator
-emulator.ProxyHandler.disable_nagle_algorithm = False
-sys.exit(emulator.main())
-"""
-
-
-class Emulator:
-    def __init__(self, nagle: bool = False) -> None:
-        cmd = ([sys.executable, "-c", EMULATOR_NAGLE, str(EMULATOR.parent)] if nagle else
-               [sys.executable, str(EMULATOR)])
-        self.proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None,
-        )
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.kill()
-            raise BenchError("the emulator printed nothing (see its stderr above)")
-        urls = json.loads(line)
-        self.proxy: str = urls["proxy"]
-        self.moto: str = urls["moto"]
-
-    def control(self, method: str, path: str) -> dict:
-        data = b"" if method == "POST" else None
-        req = urllib.request.Request(f"{self.proxy}/_sgguard/{path}", data=data, method=method)
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return json.loads(resp.read())
-
-    def latency(self, seconds: float) -> None:
-        """Every forwarded request waits `seconds` first (0: off)."""
-        req = urllib.request.Request(f"{self.proxy}/_sgguard/latency", method="POST",
-                                     data=json.dumps({"seconds": seconds}).encode())
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            resp.read()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def client(service: str, endpoint: str, key: str = HUB_KEY, secret: str = HUB_SECRET,
-           token: str | None = None):
-    return boto3.client(
-        service, endpoint_url=endpoint, region_name=REGION,
-        aws_access_key_id=key, aws_secret_access_key=secret, aws_session_token=token,
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
+NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 # -- organization -----------------------------------------------------------------------
-def build_org(proxy: str) -> dict:
-    hub = client("sts", proxy).get_caller_identity()["Account"]
-    org = client("organizations", proxy)
-    org.create_organization(FeatureSet="ALL")
-    status = org.create_account(AccountName="workload-a", Email="workload-a@example.com")
-    member = status["CreateAccountStatus"]["AccountId"]
-    sns = client("sns", proxy)
-    topic = sns.create_topic(Name="sgguard-notifications")["TopicArn"]
-    sqs = client("sqs", proxy)
-    queue_url = sqs.create_queue(QueueName="security-inbox")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(
-        QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    creds = client("sts", proxy).assume_role(
-        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole",
-        RoleSessionName="bench-setup")["Credentials"]
-    ec2 = client("ec2", proxy, creds["AccessKeyId"], creds["SecretAccessKey"],
-                 creds["SessionToken"])
-    if client("sts", proxy, creds["AccessKeyId"], creds["SecretAccessKey"],
-              creds["SessionToken"]).get_caller_identity()["Account"] != member:
-        fail("member credentials do not land in the member account")
-    return {"hub": hub, "member": member, "topic": topic, "queue_url": queue_url,
-            "sqs": sqs, "ec2": ec2}
+def build_org(emu: EmulatorProcess) -> dict:
+    """The emulator's world: the hub, one member (its EC2 through AssumeRole), the topic and
+    the inbox."""
+    world = emu.control("POST", "world", {"members": ["workload-a"]})
+    member = world["members"][0]
+    credentials = emu.control("POST", "credentials", {"account": member})
+    ec2 = client("ec2", emu.proxy, REGION, credentials, NO_RETRIES)
+    return {"hub": world["hub"], "member": member, "topic": world["topic_arn"], "ec2": ec2}
 
 
 def ingress_rules(ec2, group_id: str) -> list[dict]:
@@ -157,114 +73,13 @@ def open_group(ec2, name: str) -> tuple[str, list[dict]]:
 
 
 def authorize_event(account: str, group_id: str, rules: list[dict], n: int) -> dict:
-    rule_set = [{
-        "groupOwnerId": r.get("GroupOwnerId"),
-        "groupId": r.get("GroupId"),
-        "securityGroupRuleId": r.get("SecurityGroupRuleId"),
-        "isEgress": r.get("IsEgress"),
-        "ipProtocol": r.get("IpProtocol"),
-        "fromPort": r.get("FromPort"),
-        "toPort": r.get("ToPort"),
-        "cidrIpv4": r.get("CidrIpv4"),
-        "cidrIpv6": r.get("CidrIpv6"),
-        "prefixListId": r.get("PrefixListId"),
-    } for r in rules]
-    name = "AuthorizeSecurityGroupIngress"
-    return {
-        "version": "0",
-        "id": f"evt-bench-{n}-{account}-{REGION}",
-        "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.ec2",
-        "account": account,
-        "time": "2026-11-27T08:00:00Z",
-        "region": REGION,
-        "resources": [],
-        "detail": {
-            "eventVersion": "1.08",
-            "userIdentity": {"type": "AssumedRole", "accountId": account,
-                             "arn": f"arn:aws:sts::{account}:assumed-role/Developer/alice"},
-            "eventTime": "2026-11-27T08:00:00Z",
-            "eventSource": "ec2.amazonaws.com",
-            "eventName": name,
-            "awsRegion": REGION,
-            "sourceIPAddress": "198.51.100.23",
-            "userAgent": "aws-cli/2.15.0",
-            "requestParameters": {"groupId": group_id, "ipPermissions": {"items": []}},
-            "responseElements": {"_return": True, "securityGroupRuleSet": {"items": rule_set}},
-            "eventID": f"{name}-bench-{n}",
-            "recipientAccountId": account,
-        },
-    }
+    actor = f"arn:aws:sts::{account}:assumed-role/Developer/alice"
+    record = events.authorize_ingress(account, REGION, group_id, events.rule_set_items(rules), actor,
+                                      event_id=f"AuthorizeSecurityGroupIngress-bench-{n}", time="2026-11-27T08:00:00Z")
+    return events.envelope(record, event_id=f"evt-bench-{n}-{account}-{REGION}")
 
 
-# -- launcher ---------------------------------------------------------------------------
-# Linux carries the pre-exec memory's high-water mark into ru_maxrss across execve, so a
-# child forked from this (boto3-laden, ~70 MB) interpreter reports at least that much. The
-# processes are therefore spawned by a minimal interpreter (-S -E, only os/sys/time/json);
-# its own floor is measured with /bin/true and printed.
-LAUNCHER = r"""
-import json, os, sys, time
-for line in sys.stdin:
-    req = json.loads(line)
-    t0 = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            for fd, (path, flags) in enumerate(req["fds"]):
-                f = os.open(path, flags, 0o600)
-                os.dup2(f, fd)
-                os.close(f)
-            os.execve(req["argv"][0], req["argv"], req["env"])
-        finally:
-            os._exit(127)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.perf_counter() - t0
-    sys.stdout.write(json.dumps({"wall": wall, "exit": os.waitstatus_to_exitcode(status),
-                                 "maxrss_kb": ru.ru_maxrss, "utime": ru.ru_utime,
-                                 "stime": ru.ru_stime}) + "\n")
-    sys.stdout.flush()
-"""
-
-
-class Launcher:
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-S", "-E", "-c", LAUNCHER],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-
-    def run(self, argv: list[str], env: dict, stdout: str, stderr: str) -> dict:
-        fds = [("/dev/null", os.O_RDONLY),
-               (stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-               (stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)]
-        self.proc.stdin.write(json.dumps({"argv": argv, "env": env, "fds": fds}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
-        if not line:
-            fail("the launcher died")
-        return json.loads(line)
-
-    def stop(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=10)
-
-
-# -- one measured run -------------------------------------------------------------------
-def child_env(proxy: str, topic: str, home: str) -> dict:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": home,  # empty: no ~/.aws profile files to find
-        "AWS_ENDPOINT_URL": proxy,
-        "AWS_ACCESS_KEY_ID": HUB_KEY,
-        "AWS_SECRET_ACCESS_KEY": HUB_SECRET,
-        "AWS_REGION": REGION,
-        "SGGUARD_TOPIC_ARN": topic,
-    }
-    for k in ("SGGUARD_LOG", "RUST_BACKTRACE"):
-        if k in os.environ:
-            env[k] = os.environ[k]
-    return env
-
-
-def run_once(n: int, args, emu: Emulator, launcher: Launcher, org: dict, env: dict,
+def run_once(n: int, args, emu: EmulatorProcess, launcher: Launcher, org: dict, env: dict,
              workdir: str) -> dict:
     ec2 = org["ec2"]
     group_id, rules = open_group(ec2, f"bench-{n}-{time.time_ns()}")
@@ -280,9 +95,9 @@ def run_once(n: int, args, emu: Emulator, launcher: Launcher, org: dict, env: di
     out_path = os.path.join(workdir, f"out-{n}.txt")
     err_path = os.path.join(workdir, f"err-{n}.txt")
 
-    emu.control("POST", "reset")
+    emu.reset()
     measured = launcher.run([args.binary, "handle-event", event_file], env, out_path, err_path)
-    log = emu.control("GET", "counts")
+    log = emu.counts()
 
     stdout = Path(out_path).read_text()
     stderr = Path(err_path).read_text()
@@ -319,7 +134,7 @@ def run_once(n: int, args, emu: Emulator, launcher: Launcher, org: dict, env: di
     }
 
 
-def proxy_overhead(emu: Emulator, samples: int = 20) -> float:
+def proxy_overhead(emu: EmulatorProcess, samples: int = 20) -> float:
     """Median seconds a keep-alive round trip through the proxy takes beyond the proxy's
     own forwarding time (Python proxy parsing + loopback): part of "added", not sgguard's."""
     host, port = emu.proxy.removeprefix("http://").split(":")
@@ -330,13 +145,13 @@ def proxy_overhead(emu: Emulator, samples: int = 20) -> float:
                                 "us-east-1/sts/aws4_request, SignedHeaders=host, Signature=x"}
     diffs = []
     for _ in range(samples):
-        emu.control("POST", "reset")
+        emu.reset()
         t0 = time.perf_counter()
         conn.request("POST", "/", body=body, headers=headers)
         resp = conn.getresponse()
         resp.read()
         rtt = time.perf_counter() - t0
-        diffs.append(rtt - emu.control("GET", "counts")["requests"][0]["seconds"])
+        diffs.append(rtt - emu.counts()["requests"][0]["seconds"])
     conn.close()
     return statistics.median(diffs)
 
@@ -403,10 +218,10 @@ def main(argv: list[str] | None = None) -> int:
               "sgguard-target cargo build --release --locked`", file=sys.stderr)
         return 2
 
-    emu = Emulator(args.nagle)
+    emu = EmulatorProcess(*(["--nagle"] if args.nagle else []))
     launcher = Launcher()
     try:
-        org = build_org(emu.proxy)
+        org = build_org(emu)
         with tempfile.TemporaryDirectory(prefix="sgguard-bench-") as workdir:
             home = os.path.join(workdir, "home")
             os.mkdir(home)
@@ -424,16 +239,7 @@ def main(argv: list[str] | None = None) -> int:
                           + ", ".join(f"{a} {s*1000:.1f}" for a, s in r["per_request"]))
                 results.append(r)
         expected = args.runs + args.warmup
-        delivered = 0
-        for _ in range(expected):
-            msgs = org["sqs"].receive_message(QueueUrl=org["queue_url"],
-                                              MaxNumberOfMessages=10).get("Messages", [])
-            if not msgs:
-                break
-            delivered += len(msgs)
-            for m in msgs:
-                org["sqs"].delete_message(QueueUrl=org["queue_url"],
-                                          ReceiptHandle=m["ReceiptHandle"])
+        delivered = len(emu.control("POST", "inbox")["messages"])
         if delivered != expected:
             fail(f"expected {expected} notifications in the queue, found {delivered}")
         overhead = proxy_overhead(emu)

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Bench the organization sweep (`sgguard scan`) against the AWS emulator.
 
-Builds an organization of ACCOUNTS member accounts (plus the hub) in tests/hub/emulator.py's
-moto, seeds RULES security-group rules in each of two regions of every member (through the real
+Has the emulator (python -m sgguard_world.emulator) build an organization of ACCOUNTS member
+accounts (plus the hub) in its moto, seeds RULES security-group rules in each of two regions of every member (through the real
 EC2 API, via AssumeRole into OrganizationAccountAccessRole; one rule in 40 violates the
 default baseline), then runs
 
     sgguard scan --accounts org --regions us-east-1,eu-west-1 --format json --concurrency C
 
 as a new process for each C (started by bench_hub.py's minimal launcher, so that the peak RSS
-is sgguard's, not a forked Python's), and prints a table: wall time, sgguard's own CPU time
+is sgguard's, not a forked Python's: sgguard_world.bench), and prints a table: wall time, sgguard's own CPU time
 (user + system of the process, from os.wait4), peak RSS, AWS requests made, AssumeRole calls (counted
 at the proxy), and the emulator's own API time (the proxy's per-request forwarding time).
 Every run is checked: all accounts and regions swept, every seeded rule evaluated, exactly the
@@ -35,10 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import boto3
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_hub import BenchError, Emulator, Launcher, child_env, client  # noqa: E402
+from sgguard_world.bench import BenchError, Launcher, child_env
+from sgguard_world.control import EmulatorProcess
+from sgguard_world.org import client
 
 DEFAULT_BINARY = "/var/tmp/sgguard-target/release/sgguard"
 REGIONS = ["us-east-1", "eu-west-1"]
@@ -46,25 +45,16 @@ RULES_PER_GROUP = 20
 VIOLATION_EVERY = 40  # one rule in 40 is SSH from the internet
 
 
-def seed(proxy: str, accounts: int, rules: int) -> tuple[list[str], int]:
+def seed(emu: EmulatorProcess, accounts: int, rules: int) -> tuple[list[str], int]:
     """The organization and its rules; returns the member ids and the violations seeded."""
-    org = client("organizations", proxy)
-    org.create_organization(FeatureSet="ALL")
-    members = []
-    for n in range(accounts):
-        status = org.create_account(AccountName=f"bench-{n:03}", Email=f"bench-{n:03}@example.com")
-        members.append(status["CreateAccountStatus"]["AccountId"])
+    world = emu.control("POST", "world", {"members": [f"bench-{n:03}" for n in range(accounts)],
+                                          "notifications": False})
+    members = world["members"]
     violations = 0
     for account in members:
-        creds = client("sts", proxy).assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-            RoleSessionName="bench-setup")["Credentials"]
+        credentials = emu.control("POST", "credentials", {"account": account})
         for region in REGIONS:
-            ec2 = boto3.client(
-                "ec2", endpoint_url=proxy, region_name=region,
-                aws_access_key_id=creds["AccessKeyId"],
-                aws_secret_access_key=creds["SecretAccessKey"],
-                aws_session_token=creds["SessionToken"])
+            ec2 = client("ec2", emu.moto, region, credentials)
             made = 0
             group = 0
             while made < rules:
@@ -111,11 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     if not os.access(args.binary, os.X_OK):
         print(f"bench_sweep: no binary at {args.binary}: run `make release`", file=sys.stderr)
         return 2
-    emu = Emulator()
+    emu = EmulatorProcess()
     launcher = Launcher()
     try:
         started = time.perf_counter()
-        members, violations = seed(emu.proxy, args.accounts, args.rules)
+        members, violations = seed(emu, args.accounts, args.rules)
         print(f"seeded {len(members)} accounts x {len(REGIONS)} regions x {args.rules} rules "
               f"({violations} violations) in {time.perf_counter() - started:.0f} s")
         with tempfile.TemporaryDirectory() as home:
@@ -125,12 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             series = [(int(ms), int(c)) for ms in args.latency_ms.split(",")
                       for c in args.concurrency.split(",")]
             for latency_ms, concurrency in series:
-                emu.control("POST", "reset")
+                emu.reset()
                 emu.latency(latency_ms / 1000)
                 result, report, _ = run(launcher, args.binary, env, concurrency, home)
                 wall, rss = result["wall"], result["maxrss_kb"] / 1024
                 cpu = result["utime"] + result["stime"]
-                counts = emu.control("GET", "counts")
+                counts = emu.counts()
                 requests = sum(counts["counts"].values())
                 emulator_s = sum(r["seconds"] for r in counts["requests"])
                 swept = [a for a in report["accounts"] if a["account_id"] in members]

@@ -1,14 +1,22 @@
-//! The AWS API emulator for integration tests: moto server (over HTTP on loopback) behind
-//! `tests/hub/emulator.py`'s counting, fault-injecting proxy, and an emulated Organization with
-//! the hub and member accounts reached only through AssumeRole, its topic and inbox queue.
+//! The AWS API emulator for the integration tests: `python -m sgguard_world.emulator` from the
+//! project venv (the `tests/world` package: moto behind a counting, fault-injecting proxy), and
+//! the emulated Organization it builds on request through its control API (`POST
+//! /_sgguard/world`: the hub and its members, OUs, the topic and the inbox queue; members'
+//! credentials through AssumeRole, the inbox read back, all by the same Python code the pytest
+//! suites, the demo and the benches use).
 //!
-//! It needs the project venv that `make test` builds (`VENV`, default `/var/tmp/sgguard-venv`).
+//! It needs the project venv that `make test` builds (`VENV`, default `/var/tmp/sgguard-venv`):
+//! every test using it is `#[ignore = "needs the emulator: make test"]`, and `make test` runs
+//! them with `--include-ignored`.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::{Filter, IpPermission, IpRange, ResourceType, Tag, TagSpecification};
+use aws_sdk_ec2::types::{
+    Filter, IpPermission, IpRange, ResourceType, SecurityGroupRule, Tag, TagSpecification,
+};
 use aws_sdk_sts::config::{Credentials, Region, SharedCredentialsProvider};
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
@@ -21,6 +29,7 @@ pub(crate) struct Emulator {
     pub(crate) child: Child,
     pub(crate) stdin: Option<ChildStdin>,
     pub(crate) proxy: String,
+    agent: ureq::Agent,
 }
 
 impl Emulator {
@@ -29,47 +38,53 @@ impl Emulator {
         let python = format!("{venv}/bin/python");
         assert!(
             std::path::Path::new(&python).exists(),
-            "the hub tests need the project venv with moto at `{venv}`: run `make test` (or `make venv`)"
+            "the emulator needs the project venv at `{venv}`: run `make test` (or `make venv`)"
         );
         let mut child = Command::new(&python)
-            .arg(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/hub/emulator.py"
-            ))
+            .args(["-m", "sgguard_world.emulator"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start tests/hub/emulator.py");
+            .expect("start python -m sgguard_world.emulator");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).unwrap();
+        assert!(
+            !line.is_empty(),
+            "the emulator did not start (see its stderr): is tests/world installed in `{venv}`? run `make venv`"
+        );
         let ports: Value =
             serde_json::from_str(&line).unwrap_or_else(|e| panic!("emulator said `{line}`: {e}"));
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
         Emulator {
             stdin: child.stdin.take(),
             child,
             proxy: ports["proxy"].as_str().unwrap().to_owned(),
+            agent,
         }
     }
 
+    /// One request to the control API (`GET /_sgguard/counts`, `POST` for the others): its
+    /// JSON answer; any status but 200 fails the test.
     pub(crate) fn control(&self, path: &str, body: Option<Value>) -> Value {
-        // A tiny HTTP/1.1 client: the control API is plain JSON on loopback.
-        use std::io::{Read, Write};
-        let address = self.proxy.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(address).unwrap();
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let method = if path == "counts" { "GET" } else { "POST" };
-        write!(
-            stream,
-            "{method} /_sgguard/{path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut response = String::new();
-        stream.read_to_string(&mut response).unwrap();
-        let body = response.split("\r\n\r\n").nth(1).unwrap_or("{}");
-        serde_json::from_str(body).unwrap_or(Value::Null)
+        let url = format!("{}/_sgguard/{path}", self.proxy);
+        let response = if path == "counts" {
+            self.agent.get(&url).call()
+        } else {
+            self.agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or_else(|| json!({})).to_string())
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("control {path}: {e}"));
+        let status = response.status();
+        let text = response.body_mut().read_to_string().unwrap();
+        assert_eq!(status, 200, "control {path}: {text}");
+        serde_json::from_str(&text).unwrap()
     }
 
     pub(crate) fn count(&self, action: &str) -> u64 {
@@ -128,14 +143,14 @@ impl Drop for Emulator {
     }
 }
 
-/// The emulated organization: the hub and its members, the topic and the inbox queue.
+/// The emulated organization: the hub and its members, its OUs, the topic and the inbox queue.
 pub(crate) struct Org {
     pub(crate) emulator: Emulator,
     pub(crate) hub: String,
     pub(crate) members: Vec<String>,
+    /// OU name -> id.
+    pub(crate) ous: BTreeMap<String, String>,
     pub(crate) topic_arn: String,
-    pub(crate) queue_url: String,
-    pub(crate) sqs: aws_sdk_sqs::Client,
 }
 
 impl Org {
@@ -146,107 +161,46 @@ impl Org {
 
     /// The hub and one member account per name, all below the organization's root.
     pub(crate) async fn with_members(names: &[&str]) -> Org {
+        Org::world(json!({ "members": names })).await
+    }
+
+    /// The world `POST /_sgguard/world` builds from `spec` (`members`, `ous`: see
+    /// `sgguard_world.org.build`) in a new emulator.
+    pub(crate) async fn world(spec: Value) -> Org {
         let emulator = Emulator::start();
-        let base = emulator.hub_config(HUB_REGION);
-        let hub = aws_sdk_sts::Client::new(&base)
-            .get_caller_identity()
-            .send()
-            .await
-            .unwrap()
-            .account()
-            .unwrap()
-            .to_owned();
-        let organizations = aws_sdk_organizations::Client::new(&base);
-        organizations
-            .create_organization()
-            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
-            .send()
-            .await
-            .unwrap();
-        let mut members = Vec::new();
-        for &name in names {
-            let created = organizations
-                .create_account()
-                .account_name(name)
-                .email(format!("{name}@example.com"))
-                .send()
-                .await
-                .unwrap();
-            members.push(
-                created
-                    .create_account_status()
-                    .unwrap()
-                    .account_id()
-                    .unwrap()
-                    .to_owned(),
-            );
-        }
-        let sns = aws_sdk_sns::Client::new(&base);
-        let topic_arn = sns
-            .create_topic()
-            .name("sgguard-notifications")
-            .send()
-            .await
-            .unwrap()
-            .topic_arn()
-            .unwrap()
-            .to_owned();
-        let sqs = aws_sdk_sqs::Client::new(&base);
-        let queue_url = sqs
-            .create_queue()
-            .queue_name("security-inbox")
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes()
-            .unwrap()
-            .get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .unwrap()
-            .clone();
-        sns.subscribe()
-            .topic_arn(&topic_arn)
-            .protocol("sqs")
-            .endpoint(queue_arn)
-            .send()
-            .await
-            .unwrap();
+        let world = emulator.control("world", Some(spec));
+        let strings = |value: &Value| -> Vec<String> {
+            value
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_owned())
+                .collect()
+        };
         Org {
+            hub: world["hub"].as_str().unwrap().to_owned(),
+            members: strings(&world["members"]),
+            ous: world["ous"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(name, id)| (name.clone(), id.as_str().unwrap().to_owned()))
+                .collect(),
+            topic_arn: world["topic_arn"].as_str().unwrap().to_owned(),
             emulator,
-            hub,
-            members,
-            topic_arn,
-            queue_url,
-            sqs,
         }
     }
 
-    /// An EC2 client acting in a member account, reached the way AWS allows: AssumeRole.
+    /// An EC2 client acting in a member account, reached the way AWS allows: AssumeRole (done
+    /// by the emulator's world, from the hub).
     pub(crate) async fn member_ec2(&self, account: &str, region: &str) -> aws_sdk_ec2::Client {
-        let sts = aws_sdk_sts::Client::new(&self.emulator.hub_config(region));
-        let assumed = sts
-            .assume_role()
-            .role_arn(format!(
-                "arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
-            ))
-            .role_session_name("test-setup")
-            .send()
-            .await
-            .unwrap();
-        let c = assumed.credentials().unwrap();
+        let c = self
+            .emulator
+            .control("credentials", Some(json!({ "account": account })));
         let credentials = Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
+            c["AccessKeyId"].as_str().unwrap(),
+            c["SecretAccessKey"].as_str().unwrap(),
+            c["SessionToken"].as_str().map(str::to_owned),
             None,
             "member",
         );
@@ -259,41 +213,23 @@ impl Org {
             .unwrap()
     }
 
-    /// Messages delivered to the inbox so far: (subject, message JSON, attributes).
+    /// Messages delivered to the inbox so far, drained: (subject, message JSON, attributes).
     pub(crate) async fn inbox(&self) -> Vec<(String, Value, Value)> {
-        let mut out = Vec::new();
-        loop {
-            let received = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = received.messages();
-            if messages.is_empty() {
-                break;
-            }
-            for message in messages {
-                let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+        let drained = self.emulator.control("inbox", None);
+        drained["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|envelope| {
                 let document: Value =
                     serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
-                out.push((
+                (
                     envelope["Subject"].as_str().unwrap_or_default().to_owned(),
                     document,
                     envelope["MessageAttributes"].clone(),
-                ));
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(message.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-        out
+                )
+            })
+            .collect()
     }
 }
 
@@ -307,13 +243,12 @@ pub(crate) async fn open_rules(
     open_tagged_rules(ec2, name, &[], permissions).await
 }
 
-/// [`open_rules`] for a group created with tags.
-pub(crate) async fn open_tagged_rules(
+/// A new security group in the account of the client, with tags: its id.
+pub(crate) async fn new_group(
     ec2: &aws_sdk_ec2::Client,
     name: &str,
     tags: &[(&str, &str)],
-    permissions: Vec<IpPermission>,
-) -> (String, Vec<Value>) {
+) -> String {
     let spec = TagSpecification::builder()
         .resource_type(ResourceType::SecurityGroup)
         .set_tags(Some(
@@ -322,8 +257,7 @@ pub(crate) async fn open_tagged_rules(
                 .collect(),
         ))
         .build();
-    let group_id = ec2
-        .create_security_group()
+    ec2.create_security_group()
         .group_name(name)
         .description("sgguard test")
         .set_tag_specifications((!tags.is_empty()).then(|| vec![spec]))
@@ -332,7 +266,17 @@ pub(crate) async fn open_tagged_rules(
         .unwrap()
         .group_id()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// [`open_rules`] for a group created with tags.
+pub(crate) async fn open_tagged_rules(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    tags: &[(&str, &str)],
+    permissions: Vec<IpPermission>,
+) -> (String, Vec<Value>) {
+    let group_id = new_group(ec2, name, tags).await;
     ec2.authorize_security_group_ingress()
         .group_id(&group_id)
         .set_ip_permissions(Some(permissions))
@@ -341,30 +285,11 @@ pub(crate) async fn open_tagged_rules(
         .unwrap();
     // What AWS reports in `securityGroupRuleSet`: every rule the call created. (moto's own
     // response lists only the last permission's rules, so the set is read back instead.)
-    let created = ec2
-        .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(&group_id).build())
-        .send()
+    let rules = group_rules(ec2, &group_id)
         .await
-        .unwrap();
-    let rules = created
-        .security_group_rules()
         .iter()
         .filter(|r| !r.is_egress().unwrap_or(false))
-        .map(|r| {
-            json!({
-                "groupOwnerId": r.group_owner_id(),
-                "groupId": r.group_id(),
-                "securityGroupRuleId": r.security_group_rule_id(),
-                "isEgress": r.is_egress(),
-                "ipProtocol": r.ip_protocol(),
-                "fromPort": r.from_port(),
-                "toPort": r.to_port(),
-                "cidrIpv4": r.cidr_ipv4(),
-                "cidrIpv6": r.cidr_ipv6(),
-                "prefixListId": r.prefix_list_id(),
-            })
-        })
+        .map(rule_set_item)
         .collect();
     (group_id, rules)
 }
@@ -378,18 +303,42 @@ pub(crate) fn tcp(port: i32, cidr: &str) -> IpPermission {
         .build()
 }
 
+/// Every rule of the group, ingress and egress, as DescribeSecurityGroupRules returns it.
+pub(crate) async fn group_rules(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: &str,
+) -> Vec<SecurityGroupRule> {
+    ec2.describe_security_group_rules()
+        .filters(Filter::builder().name("group-id").values(group_id).build())
+        .send()
+        .await
+        .unwrap()
+        .security_group_rules()
+        .to_vec()
+}
+
+/// A rule in CloudTrail's `securityGroupRuleSet` form.
+pub(crate) fn rule_set_item(r: &SecurityGroupRule) -> Value {
+    json!({
+        "groupOwnerId": r.group_owner_id(),
+        "groupId": r.group_id(),
+        "securityGroupRuleId": r.security_group_rule_id(),
+        "isEgress": r.is_egress(),
+        "ipProtocol": r.ip_protocol(),
+        "fromPort": r.from_port(),
+        "toPort": r.to_port(),
+        "cidrIpv4": r.cidr_ipv4(),
+        "cidrIpv6": r.cidr_ipv6(),
+        "prefixListId": r.prefix_list_id(),
+    })
+}
+
 pub(crate) async fn live_rules(
     ec2: &aws_sdk_ec2::Client,
     group_id: &str,
 ) -> Vec<(String, Option<i32>, String)> {
-    let output = ec2
-        .describe_security_group_rules()
-        .filters(Filter::builder().name("group-id").values(group_id).build())
-        .send()
+    let mut rules: Vec<(String, Option<i32>, String)> = group_rules(ec2, group_id)
         .await
-        .unwrap();
-    let mut rules: Vec<(String, Option<i32>, String)> = output
-        .security_group_rules()
         .iter()
         .filter(|r| !r.is_egress().unwrap_or(false))
         .map(|r| {

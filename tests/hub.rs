@@ -14,7 +14,10 @@ use sgguard::outcome::Mode;
 use sgguard::outcome::{Outcome, Status};
 use sgguard::policy::Baseline;
 
-use crate::emulator::{HUB_REGION, OTHER_REGION, Org, live_rules, open_rules, tcp};
+use crate::emulator::{
+    HUB_REGION, OTHER_REGION, Org, group_rules, live_rules, new_group, open_rules, rule_set_item,
+    tcp,
+};
 
 fn actor(account: &str, who: &str) -> String {
     format!("arn:aws:sts::{account}:assumed-role/Developer/{who}")
@@ -87,6 +90,7 @@ fn remediator<'a>(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -161,6 +165,7 @@ async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -201,6 +206,7 @@ async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -226,6 +232,7 @@ async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -254,6 +261,7 @@ async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -293,6 +301,7 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
     let org = Org::new().await;
     let member = org.members[2].clone();
@@ -322,6 +331,7 @@ async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -364,6 +374,7 @@ async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn an_edit_that_opens_rdp_is_revoked() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -413,6 +424,7 @@ async fn an_edit_that_opens_rdp_is_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -468,6 +480,7 @@ async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -494,6 +507,7 @@ async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn malformed_failed_and_own_events_make_no_aws_call() {
     let org = Org::new().await;
     let aws = org.aws().await;
@@ -541,6 +555,7 @@ async fn malformed_failed_and_own_events_make_no_aws_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn the_handle_event_command_does_what_the_lambda_does() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -585,5 +600,77 @@ async fn the_handle_event_command_does_what_the_lambda_does() {
         live_rules(&ec2, &group).await,
         [("tcp".to_owned(), Some(80), "0.0.0.0/0".to_owned())]
     );
+    assert_eq!(org.inbox().await.len(), 1);
+}
+
+/// Egress too: a policy that revokes outbound SMTP (the stricter fixture policy, its SMTP rule
+/// set to revoke) gets the rule an AuthorizeSecurityGroupEgress opened revoked through
+/// RevokeSecurityGroupEgress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
+async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
+    let strict = std::fs::read_to_string(crate::common::fixture("policy/strict.yaml")).unwrap();
+    let smtp = "    action: notify\n    severity: low\n    examples:\n      - egress tcp 25";
+    assert!(strict.contains(smtp), "the fixture's SMTP rule changed");
+    let yaml = strict.replacen(smtp, &smtp.replace("notify", "revoke"), 1);
+    let baseline = Baseline::from_yaml(&yaml, "strict-revoking-smtp.yaml").unwrap();
+    let org = Org::with_members(&["workload-mail"]).await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let group = new_group(&ec2, "mail", &[]).await;
+    // Only SMTP out: the default all-traffic egress rule goes first.
+    let all_out = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("-1")
+        .ip_ranges(
+            aws_sdk_ec2::types::IpRange::builder()
+                .cidr_ip("0.0.0.0/0")
+                .build(),
+        )
+        .build();
+    ec2.revoke_security_group_egress()
+        .group_id(&group)
+        .ip_permissions(all_out)
+        .send()
+        .await
+        .unwrap();
+    ec2.authorize_security_group_egress()
+        .group_id(&group)
+        .ip_permissions(tcp(25, "0.0.0.0/0"))
+        .send()
+        .await
+        .unwrap();
+    let egress = || async {
+        group_rules(&ec2, &group)
+            .await
+            .into_iter()
+            .filter(|r| r.is_egress() == Some(true))
+            .collect::<Vec<_>>()
+    };
+    let out = egress().await;
+    assert_eq!(out.len(), 1, "only the SMTP rule goes out");
+    let smtp_rule = out[0].security_group_rule_id().unwrap().to_owned();
+    let rule_set = json!([rule_set_item(&out[0])]);
+    org.emulator.reset();
+    let aws = org.aws().await;
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&event(
+            &member,
+            HUB_REGION,
+            "AuthorizeSecurityGroupEgress",
+            &actor(&member, "mallory"),
+            json!({"groupId": group, "ipPermissions": {"items": []}}),
+            json!({"_return": true, "securityGroupRuleSet": {"items": rule_set}}),
+        ))
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    let revoked: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::Revoked)
+        .map(|f| f.finding.rule_id.clone())
+        .collect();
+    assert_eq!(revoked, [Some(smtp_rule.clone())]);
+    assert!(egress().await.is_empty(), "the SMTP egress rule is gone");
+    assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupEgress"), 1);
     assert_eq!(org.inbox().await.len(), 1);
 }

@@ -1,7 +1,43 @@
-//! The IAM policies grant exactly the AWS actions the code calls: the list is read from the
-//! code itself (every SDK call on a client in `src/aws/`), not kept by hand.
+//! The IAM action files name exactly the AWS operations the code sends: every action listed in
+//! `spoke-infra/remediation-actions.json` (EC2, granted to the member role and the hub role) and
+//! `hub/hub-actions.json` (the hub's own, and those that need no grant) has a request in
+//! `src/aws/`, and every request the code builds (every `….operation(…)….send()` chain, whatever
+//! the binding it starts from) is listed. The requests the integration tests really made are
+//! checked against the deployed policies by `make test`'s IAM tally check
+//! (`python -m sgguard_world.iam_check`).
 
 use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// The EC2 actions of `spoke-infra/remediation-actions.json`.
+fn remediation_actions() -> BTreeSet<String> {
+    serde_json::from_str::<Vec<String>>(&read("spoke-infra/remediation-actions.json"))
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// `hub/hub-actions.json`.
+fn hub_actions() -> Value {
+    serde_json::from_str(&read("hub/hub-actions.json")).unwrap()
+}
+
+/// Every action sgguard calls, as IAM names it: both files.
+fn listed_actions() -> BTreeSet<String> {
+    let hub = hub_actions();
+    let granted = hub["granted"].as_array().unwrap().iter();
+    let free = hub["needs_no_grant"].as_object().unwrap().keys();
+    remediation_actions()
+        .into_iter()
+        .chain(granted.map(|a| a.as_str().unwrap().to_owned()))
+        .chain(free.cloned())
+        .collect()
+}
 
 /// `describe_security_group_rules` → `DescribeSecurityGroupRules`.
 fn pascal(snake: &str) -> String {
@@ -34,100 +70,156 @@ fn join_method_chains(text: &str) -> String {
     out
 }
 
-/// Every `<client>.<operation>()` in `src/aws/`, as `service:Operation`.
-fn actions_called_by_the_code() -> BTreeSet<String> {
-    let receivers = [
-        ("client", "ec2"),
-        ("sts", "sts"),
-        ("sns", "sns"),
-        ("organizations", "organizations"),
-    ];
-    let mut actions = BTreeSet::new();
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/aws");
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        let compact = join_method_chains(&text);
-        for (receiver, service) in receivers {
-            let needle = format!("{receiver}.");
-            let mut rest = compact.as_str();
-            while let Some(at) = rest.find(&needle) {
-                let before = rest[..at].chars().last();
-                rest = &rest[at + needle.len()..];
-                if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    continue;
-                }
-                let name: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
-                    .collect();
-                let is_call = rest[name.len()..].starts_with("()");
-                if is_call && !name.is_empty() && name != "clone" {
-                    actions.insert(format!("{service}:{}", pascal(&name)));
-                }
-            }
-        }
+/// Where the identifier that ends just before `end` starts (`end` when there is none).
+fn identifier_start(text: &[char], end: usize) -> usize {
+    let mut start = end;
+    while start > 0
+        && text
+            .get(start - 1)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+    {
+        start -= 1;
     }
-    actions
+    start
 }
 
-fn quoted_actions(text: &str, service: &str) -> BTreeSet<String> {
-    text.split('"')
-        .filter(|s| s.starts_with(&format!("{service}:")))
-        .map(str::to_owned)
-        .collect()
+/// The method called by the `.name(args)` segment that ends just before `end`, and where that
+/// segment starts (its dot), if there is one.
+fn segment_before(text: &[char], end: usize) -> Option<(String, usize)> {
+    if end == 0 || text.get(end - 1) != Some(&')') {
+        return None;
+    }
+    let mut depth = 0usize;
+    let mut open = end - 1;
+    loop {
+        match text.get(open) {
+            Some(')') => depth += 1,
+            Some('(') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        open = open.checked_sub(1)?;
+    }
+    let start = identifier_start(text, open);
+    let dot = start.checked_sub(1)?;
+    (start < open && text.get(dot) == Some(&'.')).then(|| (text[start..open].iter().collect(), dot))
+}
+
+/// The first method of the chain of `.name(args)` segments that ends just before `end`
+/// (`x.clone()` counts as part of the receiver), and where the chain starts.
+fn chain_start(text: &[char], end: usize) -> (Option<String>, usize) {
+    let (mut first, mut end) = (None, end);
+    while let Some((name, dot)) = segment_before(text, end) {
+        if name != "clone" {
+            first = Some(name);
+        }
+        end = dot;
+    }
+    (first, end)
+}
+
+/// The operation of the request built by the chain ending at `end`: its first method, or, when
+/// the chain starts from a binding (`request.send()`), the first method of the chain that
+/// binding was last assigned (`let mut request = client.publish()…;`).
+fn operation_of_chain(text: &[char], end: usize) -> Option<String> {
+    let (first, start) = chain_start(text, end);
+    if first.is_some() {
+        return first;
+    }
+    let from = identifier_start(text, start);
+    let binding: String = text.get(from..start)?.iter().collect();
+    let before: String = text.get(..from)?.iter().collect();
+    let assigned = [format!("let mut {binding} = "), format!("let {binding} = ")]
+        .iter()
+        .filter_map(|pattern| before.rfind(pattern.as_str()).map(|at| at + pattern.len()))
+        .max()?;
+    let assigned = before.get(..assigned)?.chars().count();
+    let statement_end = assigned + text.get(assigned..)?.iter().position(|c| *c == ';')?;
+    chain_start(text, statement_end).0
+}
+
+/// The operation of every request the code in `src/aws/` sends (every chain ending in
+/// `.send()`), as `PascalCase`.
+fn operations_sent_by_the_code() -> BTreeSet<String> {
+    let mut operations = BTreeSet::new();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/aws");
+    let send: Vec<char> = ".send()".chars().collect();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text: Vec<char> = join_method_chains(&std::fs::read_to_string(&path).unwrap())
+            .chars()
+            .collect();
+        for at in (0..text.len()).filter(|&i| text[i..].starts_with(&send)) {
+            let operation = operation_of_chain(&text, at)
+                .unwrap_or_else(|| panic!("a `.send()` without an operation in {path:?}"));
+            operations.insert(pascal(&operation));
+        }
+    }
+    operations
+}
+
+fn operation(action: &str) -> String {
+    action.split_once(':').unwrap().1.to_owned()
 }
 
 #[test]
-fn the_action_list_in_the_code_is_what_the_code_calls() {
-    let called = actions_called_by_the_code();
-    let listed: BTreeSet<String> = sgguard::aws::ACTIONS
-        .iter()
-        .map(|a| (*a).to_owned())
-        .collect();
+fn the_action_files_list_exactly_the_operations_the_code_sends() {
+    let sent = operations_sent_by_the_code();
+    assert!(
+        sent.contains("RevokeSecurityGroupIngress") && sent.contains("Publish"),
+        "{sent:?}"
+    );
+    let listed = listed_actions();
+    let operations: BTreeSet<String> = listed.iter().map(|a| operation(a)).collect();
     assert_eq!(
-        called, listed,
-        "sgguard::aws::ACTIONS drifted from the calls in src/aws/"
+        operations.len(),
+        listed.len(),
+        "one operation name, two services: {listed:?}"
+    );
+    assert_eq!(
+        operations, sent,
+        "spoke-infra/remediation-actions.json + hub/hub-actions.json vs the requests in src/aws/"
     );
 }
 
 #[test]
-fn the_member_role_grants_exactly_the_ec2_actions_called() {
-    let called: BTreeSet<String> = actions_called_by_the_code()
-        .into_iter()
-        .filter(|a| a.starts_with("ec2:"))
-        .collect();
-    let file = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/spoke-infra/remediation-actions.json"
-    ))
-    .unwrap();
-    let granted: BTreeSet<String> = serde_json::from_str::<Vec<String>>(&file)
-        .unwrap()
-        .into_iter()
-        .collect();
-    assert_eq!(granted, called, "spoke-infra/remediation-actions.json");
+fn the_remediation_actions_are_ec2_and_the_hub_actions_are_not() {
+    assert!(remediation_actions().iter().all(|a| a.starts_with("ec2:")));
+    let hub = hub_actions();
+    for action in hub["granted"].as_array().unwrap() {
+        assert!(!action.as_str().unwrap().starts_with("ec2:"), "{action}");
+    }
 }
 
 #[test]
-fn the_hub_role_grants_exactly_the_other_actions_called() {
-    let called = actions_called_by_the_code();
-    let policy =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/hub/iam.tf")).unwrap();
-    for service in ["sns", "organizations"] {
-        let wanted: BTreeSet<String> = called
+fn the_hub_role_grants_exactly_the_hub_actions() {
+    let policy = read("hub/iam.tf");
+    let hub = hub_actions();
+    let granted: BTreeSet<&str> = hub["granted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    for service in ["sns", "organizations", "sts"] {
+        let quoted: BTreeSet<&str> = policy
+            .split('"')
+            .filter(|s| s.starts_with(&format!("{service}:")))
+            .collect();
+        let wanted: BTreeSet<&str> = granted
             .iter()
             .filter(|a| a.starts_with(&format!("{service}:")))
-            .cloned()
+            .copied()
             .collect();
         assert_eq!(
-            quoted_actions(&policy, service),
-            wanted,
-            "hub/iam.tf {service} actions"
+            quoted, wanted,
+            "hub/iam.tf {service} actions vs hub/hub-actions.json"
         );
     }
-    // sts:GetCallerIdentity needs no permission; AssumeRole is granted on the member role only.
-    let sts = quoted_actions(&policy, "sts");
-    assert!(sts.iter().all(|a| a == "sts:AssumeRole"), "{sts:?}");
     // The hub's EC2 actions come from the same file as the member role's.
     assert!(policy.contains("remediation-actions.json"));
 }

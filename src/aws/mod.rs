@@ -1,6 +1,8 @@
 //! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, SNS and
-//! Organizations. Everything sgguard asks of AWS goes through this module, so the calls it makes
-//! (and the IAM actions it needs) are listed in one place: [`ACTIONS`].
+//! Organizations. Everything sgguard asks of AWS goes through this module; the IAM actions it
+//! needs are listed in `spoke-infra/remediation-actions.json` (EC2) and `hub/hub-actions.json`
+//! (the others), checked against these calls by `tests/iam.rs` and against the requests the
+//! integration tests saw (`make test`'s IAM tally check).
 
 mod credentials;
 mod ec2;
@@ -11,30 +13,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{AppName, BehaviorVersion, SdkConfig};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
 pub use sns::publish;
-
-/// Every AWS API action sgguard calls, as IAM names it.
-pub const ACTIONS: &[&str] = &[
-    "sts:AssumeRole",
-    "sts:GetCallerIdentity",
-    "organizations:DescribeAccount",
-    "organizations:ListAccounts",
-    "organizations:ListAccountsForParent",
-    "organizations:ListChildren",
-    "sns:Publish",
-    "ec2:DescribeRegions",
-    "ec2:DescribeSecurityGroupRules",
-    "ec2:DescribeSecurityGroups",
-    "ec2:GetManagedPrefixListEntries",
-    "ec2:RevokeSecurityGroupIngress",
-    "ec2:RevokeSecurityGroupEgress",
-];
 
 /// An AWS call that failed, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,6 +105,12 @@ impl Aws {
                 message: "no AWS region is configured: set `AWS_REGION` (the hub's home region)"
                     .to_owned(),
             });
+        };
+        // Every request carries `app/sgguard` in its User-Agent (the emulator tallies sgguard's
+        // own requests by it; CloudTrail records it).
+        let base = match AppName::new("sgguard") {
+            Ok(name) => base.into_builder().app_name(name).build(),
+            Err(_) => base,
         };
         let sts = aws_sdk_sts::Client::new(&base);
         let identity = sts

@@ -1,4 +1,4 @@
-"""Tests for tests/hub/emulator.py (moto + counting, fault-injecting proxy).
+"""Tests for sgguard_world.emulator (moto + counting, fault-injecting proxy, the world it builds).
 
 Run: /var/tmp/sgguard-venv/bin/python -m pytest -q tests/hub
 """
@@ -20,14 +20,13 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-EMULATOR = Path(__file__).with_name("emulator.py")
 ROLE_A = "arn:aws:iam::111111111111:role/sgguard-remediation"
 ROLE_B = "arn:aws:iam::222222222222:role/sgguard-remediation"
 
 
 def start_emulator(*args: str) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen(
-        [sys.executable, str(EMULATOR), *args],
+        [sys.executable, "-m", "sgguard_world.emulator", *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

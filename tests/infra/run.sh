@@ -8,8 +8,10 @@
 # tests/infra/requirements.txt into it; checkov goes into its own venv VENV_DIR/checkov
 # (requirements-checkov.txt: it pins boto3 and ships a `hcl2` module that clashes with
 # python-hcl2). Installs run only when the requirement files (or the Python) changed:
-# a hash stamp is kept in VENV_DIR. Needs only Python >= 3.10 with venv/pip and access
-# to PyPI; then runs `pytest -q tests/infra` from the repository root.
+# a hash stamp is kept in VENV_DIR. Then installs tests/world (the `sgguard_world` package: the
+# emulator and the emulated Organization) editable, again only when its pyproject.toml changed
+# or the venv's copy is not this checkout's. Needs only Python >= 3.10 with venv/pip and access
+# to PyPI; then runs `pytest -q tests/infra tests/hub` from the repository root.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -53,6 +55,18 @@ if [[ $want != "$have" ]]; then
     "$venv/bin/python" -m pip install --quiet -r "$here/requirements.txt"
     "$venv/checkov/bin/python" -m pip install --quiet -r "$here/requirements-checkov.txt"
     echo "$want" >"$stamp_file"
+fi
+
+# The world package, editable: the tests, the demo and the benches import this checkout's code.
+world=$repo/tests/world
+world_stamp=$venv/.sgguard-world.sha256
+want_world=$({ cat "$world/pyproject.toml"; echo "$world"; } | sha256sum | cut -d' ' -f1)
+have_world=$(cat "$world_stamp" 2>/dev/null || true)
+installed=$("$venv/bin/python" -c 'import pathlib, sgguard_world; print(pathlib.Path(sgguard_world.__file__).resolve().parents[1])' 2>/dev/null || true)
+if [[ $want_world != "$have_world" || $installed != "$world" ]]; then
+    echo "run.sh: installing $world (editable) into $venv" >&2
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --quiet --no-deps -e "$world"
+    echo "$want_world" >"$world_stamp"
 fi
 
 if [[ ${1:-} == --install-only ]]; then

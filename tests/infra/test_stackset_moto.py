@@ -34,33 +34,18 @@ from __future__ import annotations
 import ast
 import json
 import uuid
-from pathlib import Path
 
-import boto3
 import pytest
 
-from sgguard_infra import (
-    CLOUDTRAIL_FIXTURES,
-    SPOKE_TEMPLATE,
-    load_event_pattern,
-    load_remediation_actions,
-)
+from sgguard_world import events
+from sgguard_world.files import load_event_pattern, load_remediation_actions, watched_event_names
+from sgguard_world.org import REGIONS, Org
 
-HUB_ACCOUNT = "123456789012"  # moto's default account = management account = hub here
-HUB_REGION = "us-east-1"
-REGIONS = ["us-east-1", "eu-west-1"]  # primary first, as hub/stackset.tf orders them
-HUB_BUS = "sgguard-hub"
-HUB_BUS_ARN = f"arn:aws:events:{HUB_REGION}:{HUB_ACCOUNT}:event-bus/{HUB_BUS}"
-HUB_LAMBDA_ROLE_ARN = f"arn:aws:iam::{HUB_ACCOUNT}:role/sgguard-lambda"
 STACKSET = "sgguard-spoke"
 RULE_NAME = "sgguard-forward-sg-changes"
 ROLE_NAMES = {"sgguard-remediation", "sgguard-event-forwarder"}
-FORWARDED_NAMES = {
-    "AuthorizeSecurityGroupIngress",
-    "AuthorizeSecurityGroupEgress",
-    "ModifySecurityGroupRules",
-    "ModifyManagedPrefixList",
-}
+FORWARDED_NAMES = set(watched_event_names())
+OUS = {"Workloads": ["app-prod", "app-dev"], "Sandbox": ["playground"]}
 
 
 def _doc(value) -> dict:
@@ -78,116 +63,18 @@ def _doc(value) -> dict:
         return ast.literal_eval(value)
 
 
-class Org:
-    """Handles on the emulated organization, for the tests."""
-
-    def __init__(self, endpoint: str):
-        self.endpoint = endpoint
-        self.org_id = ""
-        self.ou: dict[str, str] = {}
-        self.accounts: dict[str, list[str]] = {}
-        self.queue_url = ""
-
-    def client(self, service: str, region: str = HUB_REGION, creds: dict | None = None):
-        kwargs = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-        if creds:
-            kwargs = {
-                "aws_access_key_id": creds["AccessKeyId"],
-                "aws_secret_access_key": creds["SecretAccessKey"],
-                "aws_session_token": creds["SessionToken"],
-            }
-        return boto3.client(service, region_name=region, endpoint_url=self.endpoint, **kwargs)
-
-    def member(self, service: str, account: str, region: str):
-        """A client inside a member account, through AssumeRole (never moto's backdoors)."""
-        creds = self.client("sts").assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole",
-            RoleSessionName="sgguard-infra-test",
-        )["Credentials"]
-        client = self.client(service, region, creds)
-        if service == "sts":
-            return client
-        who = self.client("sts", region, creds).get_caller_identity()
-        assert who["Account"] == account, f"AssumeRole landed in {who['Account']}, not {account}"
-        return client
+def _accounts(org: Org, ou: str) -> list[str]:
+    return [org.accounts[name] for name in OUS[ou]]
 
 
 @pytest.fixture(scope="module")
 def org(moto_endpoint) -> Org:
+    """The Organization, the hub bus and rule (an SQS queue standing in for the Lambda), then
+    the StackSet of hub/stackset.tf on the Workloads OU, us-east-1 then eu-west-1."""
     o = Org(moto_endpoint)
-    orgs = o.client("organizations")
-    o.org_id = orgs.create_organization(FeatureSet="ALL")["Organization"]["Id"]
-    root = orgs.list_roots()["Roots"][0]["Id"]
-    for name in ("Workloads", "Sandbox"):
-        o.ou[name] = orgs.create_organizational_unit(ParentId=root, Name=name)["OrganizationalUnit"]["Id"]
-        o.accounts[name] = []
-    for name, ou in (("app-prod", "Workloads"), ("app-dev", "Workloads"), ("playground", "Sandbox")):
-        status = orgs.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
-        assert status["State"] == "SUCCEEDED", status
-        account = status["AccountId"]
-        orgs.move_account(AccountId=account, SourceParentId=root, DestinationParentId=o.ou[ou])
-        o.accounts[ou].append(account)
-
-    # --- the hub side of hub/events.tf, with an SQS queue standing in for the Lambda ---
-    events = o.client("events")
-    events.create_event_bus(Name=HUB_BUS)
-    events.put_permission(
-        EventBusName=HUB_BUS,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "OrganizationPutsEvents",
-                        "Effect": "Allow",
-                        "Principal": "*",
-                        "Action": "events:PutEvents",
-                        "Resource": HUB_BUS_ARN,
-                        "Condition": {"StringEquals": {"aws:PrincipalOrgID": o.org_id}},
-                    }
-                ],
-            }
-        ),
-    )
-    sqs = o.client("sqs")
-    o.queue_url = sqs.create_queue(QueueName="sgguard-lambda-stand-in")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=o.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="sgguard-sg-changes", EventBusName=HUB_BUS, EventPattern=json.dumps(load_event_pattern()))
-    events.put_targets(
-        Rule="sgguard-sg-changes", EventBusName=HUB_BUS, Targets=[{"Id": "lambda-stand-in", "Arn": queue_arn}]
-    )
-
-    # --- the StackSet of hub/stackset.tf ---
-    cfn = o.client("cloudformation")
-    cfn.create_stack_set(
-        StackSetName=STACKSET,
-        TemplateBody=SPOKE_TEMPLATE.read_text(),
-        PermissionModel="SERVICE_MANAGED",
-        AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
-        CallAs="SELF",
-        Capabilities=["CAPABILITY_NAMED_IAM"],
-        Parameters=[
-            {"ParameterKey": k, "ParameterValue": v}
-            for k, v in {
-                "HubAccountId": HUB_ACCOUNT,
-                "HubRegion": HUB_REGION,
-                "HubEventBusName": HUB_BUS,
-                "HubLambdaRoleArn": HUB_LAMBDA_ROLE_ARN,
-                "RemediationRoleName": "sgguard-remediation",
-                "PrimaryRegion": REGIONS[0],
-                "OrganizationId": o.org_id,
-            }.items()
-        ],
-    )
-    for region in REGIONS:  # aws_cloudformation_stack_set_instance.primary, then .other
-        op = cfn.create_stack_instances(
-            StackSetName=STACKSET,
-            DeploymentTargets={"OrganizationalUnitIds": [o.ou["Workloads"]]},
-            Regions=[region],
-            CallAs="SELF",
-        )["OperationId"]
-        status = cfn.describe_stack_set_operation(StackSetName=STACKSET, OperationId=op)["StackSetOperation"]["Status"]
-        assert status == "SUCCEEDED", status
+    o.create([(name, ou) for ou, names in OUS.items() for name in names], list(OUS))
+    o.build_hub_bus("sgguard-lambda-stand-in")
+    o.deploy_spokes(["Workloads"], REGIONS)
     return o
 
 
@@ -200,13 +87,13 @@ def test_stack_set_is_service_managed(org: Org):
 def test_instances_cover_the_ou_in_both_regions_only(org: Org):
     summaries = org.client("cloudformation").list_stack_instances(StackSetName=STACKSET)["Summaries"]
     got = sorted((s["Account"], s["Region"]) for s in summaries)
-    assert got == sorted((a, r) for a in org.accounts["Workloads"] for r in REGIONS)
-    assert not {s["Account"] for s in summaries} & set(org.accounts["Sandbox"])
+    assert got == sorted((a, r) for a in _accounts(org, "Workloads") for r in REGIONS)
+    assert not {s["Account"] for s in summaries} & set(_accounts(org, "Sandbox"))
 
 
 @pytest.mark.parametrize("index", [0, 1])
 def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
-    account = org.accounts["Workloads"][index]
+    account = _accounts(org, "Workloads")[index]
     iam = org.member("iam", account, "eu-west-1")
     roles = [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("sgguard-")]
     assert sorted(r["RoleName"] for r in roles) == sorted(ROLE_NAMES), "each role exactly once"
@@ -217,7 +104,7 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
     remediation = iam.get_role(RoleName="sgguard-remediation")["Role"]
     trust = _doc(remediation["AssumeRolePolicyDocument"])
     (statement,) = trust["Statement"]
-    assert statement["Principal"] == {"AWS": HUB_LAMBDA_ROLE_ARN}
+    assert statement["Principal"] == {"AWS": org.hub_lambda_role_arn}
     assert statement["Action"] == "sts:AssumeRole"
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": org.org_id}}
 
@@ -239,13 +126,13 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
         for n in iam.list_role_policies(RoleName="sgguard-event-forwarder")["PolicyNames"]
     ]
     fwd = [(s["Effect"], s["Action"], s["Resource"]) for d in fwd_docs for s in d["Statement"]]
-    assert fwd == [("Allow", "events:PutEvents", HUB_BUS_ARN)]
+    assert fwd == [("Allow", "events:PutEvents", org.bus_arn)]
 
 
 @pytest.mark.parametrize("region", REGIONS)
 @pytest.mark.parametrize("index", [0, 1])
 def test_rule_in_each_region_forwards_to_the_hub_bus(org: Org, index: int, region: str):
-    account = org.accounts["Workloads"][index]
+    account = _accounts(org, "Workloads")[index]
     events = org.member("events", account, region)
     rules = [r for r in events.list_rules(EventBusName="default")["Rules"] if r["Name"].startswith("sgguard")]
     assert [r["Name"] for r in rules] == [RULE_NAME]
@@ -253,12 +140,12 @@ def test_rule_in_each_region_forwards_to_the_hub_bus(org: Org, index: int, regio
     assert rules[0].get("State", "ENABLED") == "ENABLED"
     targets = events.list_targets_by_rule(Rule=RULE_NAME, EventBusName="default")["Targets"]
     assert len(targets) == 1
-    assert targets[0]["Arn"] == HUB_BUS_ARN
+    assert targets[0]["Arn"] == org.bus_arn
     assert targets[0]["RoleArn"] == f"arn:aws:iam::{account}:role/sgguard-event-forwarder"
 
 
 def test_sandbox_account_has_nothing(org: Org):
-    account = org.accounts["Sandbox"][0]
+    account = _accounts(org, "Sandbox")[0]
     iam = org.member("iam", account, "us-east-1")
     assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("sgguard-")]
     for region in REGIONS:
@@ -272,25 +159,16 @@ def test_sandbox_account_has_nothing(org: Org):
 
 
 def _drain(org: Org) -> list[dict]:
-    sqs = org.client("sqs")
-    out = []
-    while True:
-        msgs = sqs.receive_message(QueueUrl=org.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
-        if not msgs:
-            return out
-        for m in msgs:
-            out.append(json.loads(m["Body"]))
-            sqs.delete_message(QueueUrl=org.queue_url, ReceiptHandle=m["ReceiptHandle"])
+    return org.drain(org.trigger_url)
 
 
-def _put(events, entries: list[dict]) -> None:
+def _put(events_client, entries: list[dict]) -> None:
     for i in range(0, len(entries), 10):
-        resp = events.put_events(Entries=entries[i : i + 10])
+        resp = events_client.put_events(Entries=entries[i : i + 10])
         assert resp["FailedEntryCount"] == 0, resp
 
 
-def _entry(detail: dict, source: str = "aws.ec2", detail_type: str = "AWS API Call via CloudTrail") -> dict:
-    return {"Source": source, "DetailType": detail_type, "Detail": json.dumps(detail), "EventBusName": "default"}
+_entry = events.entry
 
 
 def _ct_detail(event_name: str, marker: str, **extra) -> dict:
@@ -307,7 +185,7 @@ def _ct_detail(event_name: str, marker: str, **extra) -> dict:
 
 def test_only_matching_events_reach_the_hub(org: Org):
     _drain(org)
-    account = org.accounts["Workloads"][0]
+    account = _accounts(org, "Workloads")[0]
     matching = {f"match-{name}-{uuid.uuid4()}": name for name in sorted(FORWARDED_NAMES)}
     entries = [_entry(_ct_detail(name, marker)) for marker, name in matching.items()]
     non_matching = [
@@ -331,7 +209,7 @@ def test_only_matching_events_reach_the_hub(org: Org):
 
 def test_primary_region_rule_forwards_too(org: Org):
     _drain(org)
-    account = org.accounts["Workloads"][1]
+    account = _accounts(org, "Workloads")[1]
     marker = f"match-us-east-1-{uuid.uuid4()}"
     _put(org.member("events", account, "us-east-1"), [_entry(_ct_detail("AuthorizeSecurityGroupEgress", marker))])
     assert [e["detail"]["eventID"] for e in _drain(org)] == [marker]
@@ -339,26 +217,14 @@ def test_primary_region_rule_forwards_too(org: Org):
 
 def test_sandbox_events_are_not_forwarded(org: Org):
     _drain(org)
-    account = org.accounts["Sandbox"][0]
+    account = _accounts(org, "Sandbox")[0]
     _put(org.member("events", account, "eu-west-1"), [_entry(_ct_detail("AuthorizeSecurityGroupIngress", "sandbox"))])
     assert _drain(org) == []
 
 
 def _fixture_records() -> list[tuple[str, dict]]:
     """(file name, CloudTrail record) for every shared fixture, envelope or raw record."""
-    assert CLOUDTRAIL_FIXTURES.is_dir(), f"shared CloudTrail fixtures missing at {CLOUDTRAIL_FIXTURES}"
-    out = []
-    for path in sorted(CLOUDTRAIL_FIXTURES.glob("*.json")):
-        doc = json.loads(path.read_text())
-        if isinstance(doc, dict) and "detail" in doc and "detail-type" in doc:
-            records = [doc["detail"]]
-        elif isinstance(doc, dict) and "Records" in doc:
-            records = doc["Records"]
-        elif isinstance(doc, list):
-            records = doc
-        else:
-            records = [doc]
-        out += [(path.name, r) for r in records if isinstance(r, dict)]
+    out = events.fixture_records()
     assert len(out) >= 10, f"expected the shared fixtures, found {len(out)} records"
     return out
 
@@ -370,7 +236,7 @@ def test_real_cloudtrail_events_are_filtered_as_designed(org: Org):
     of the four and no errorCode is present.
     """
     _drain(org)
-    account = org.accounts["Workloads"][0]
+    account = _accounts(org, "Workloads")[0]
     expected, entries = [], []
     for n, (name, record) in enumerate(_fixture_records()):
         marker = f"fixture-{n}-{name}"

@@ -15,30 +15,37 @@ import subprocess
 import sys
 from pathlib import Path
 
-import hcl2
 import pytest
-from hcl2.utils import SerializationOptions
 
-from sgguard_infra import (
-    HUB,
+from sgguard_world.files import (
     REPO,
+    HUB,
     SPOKE,
     SPOKE_TEMPLATE,
+    SWEEP_PAYLOAD_SCHEMA_FILE,
     load_event_pattern,
+    load_hub_actions,
     load_remediation_actions,
     load_template,
     spoke_templates,
+)
+from sgguard_world.policies import (
+    blocks,
+    eval_action_local,
+    hub_lambda_policy,
+    hub_lambda_role_actions,
+    hub_locals,
+    module_files,
+    parse_tf,
+    resources,
+    spoke_remediation_role_actions,
+    unquote,
 )
 
 # cfn-lint warnings accepted on purpose, as {(file name, rule id): reason}. Empty: none.
 JUSTIFIED_CFN_LINT_WARNINGS: dict[tuple[str, str], str] = {}
 
 TERRAFORM_MODULES = [HUB, HUB / "examples" / "organization", HUB / "examples" / "single-account"]
-
-HCL_OPTIONS = SerializationOptions(
-    with_comments=False, explicit_blocks=False, strip_string_quotes=True
-)
-
 
 # ---------------------------------------------------------------------------------------
 # helpers
@@ -58,15 +65,6 @@ def tool(name: str) -> str:
     return found
 
 
-def parse_tf(path: Path) -> dict:
-    with path.open() as f:
-        return hcl2.load(f, serialization_options=HCL_OPTIONS)
-
-
-def unquote(key: str) -> str:
-    return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
-
-
 def strings(node) -> list[str]:
     """Every string (expression or literal) anywhere in a parsed HCL structure, keys included."""
     out = []
@@ -80,43 +78,6 @@ def strings(node) -> list[str]:
         for v in node:
             out.extend(strings(v))
     return out
-
-
-def blocks(parsed: dict, kind: str) -> list[dict]:
-    value = parsed.get(kind, [])
-    return value if isinstance(value, list) else [value]
-
-
-def resources(parsed_files: dict[Path, dict]) -> dict[tuple[str, str], dict]:
-    out = {}
-    for parsed in parsed_files.values():
-        for block in blocks(parsed, "resource"):
-            for rtype, named in block.items():
-                for name, body in named.items():
-                    out[(unquote(rtype), unquote(name))] = body
-    return out
-
-
-def module_files(module: Path) -> dict[Path, dict]:
-    files = sorted(module.glob("*.tf"))
-    assert files, f"no .tf files in {module}"
-    return {f: parse_tf(f) for f in files}
-
-
-def hub_locals() -> dict[str, str]:
-    out: dict[str, str] = {}
-    for parsed in module_files(HUB).values():
-        for block in blocks(parsed, "locals"):
-            out.update(block)
-    return out
-
-
-def all_actions(statements) -> list[str]:
-    acts: list[str] = []
-    for st in statements if isinstance(statements, list) else [statements]:
-        a = st["Action"]
-        acts.extend(a if isinstance(a, list) else [a])
-    return acts
 
 
 # ---------------------------------------------------------------------------------------
@@ -360,39 +321,36 @@ def test_remediation_actions_file_is_a_clean_list():
 
 
 def test_spoke_remediation_role_actions_equal_the_file():
-    role = load_template(SPOKE_TEMPLATE)["Resources"]["RemediationRole"]
-    acts = [a for pol in role["Properties"]["Policies"] for a in all_actions(pol["PolicyDocument"]["Statement"])]
-    assert sorted(acts) == sorted(load_remediation_actions())
+    assert sorted(spoke_remediation_role_actions()) == sorted(load_remediation_actions())
 
 
-def _eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
-    """Evaluate the few forms used for EC2 action lists in hub/main.tf."""
-    m = re.fullmatch(r'\$\{jsondecode\(file\("\$\{path\.module\}/([^"]+)"\)\)\}', expr)
-    if m:
-        return json.loads((HUB / m.group(1)).read_text())
-    m = re.fullmatch(r'\$\{\[for (\w+) in local\.(\w+) : \1 if (!?)startswith\(\1, "([^"]+)"\)\]\}', expr)
-    if m:
-        base = _eval_action_local(locals_[m.group(2)], locals_)
-        negate, prefix = m.group(3) == "!", m.group(4)
-        return [a for a in base if a.startswith(prefix) != negate]
-    raise AssertionError(f"unsupported action expression (extend the test): {expr}")
+def test_hub_lambda_role_grants_the_hub_actions_file_and_the_lambda_services_needs():
+    """hub/hub-actions.json: `granted` (sgguard's own calls) and `for_the_lambda_service` are,
+    with the EC2 actions of remediation-actions.json, everything the Lambda role grants."""
+    hub = load_hub_actions()
+    assert set(hub) == {"granted", "needs_no_grant", "not_reached_in_the_emulator", "for_the_lambda_service"}
+    for section in ("needs_no_grant", "not_reached_in_the_emulator", "for_the_lambda_service"):
+        assert all(isinstance(why, str) and why.strip() for why in hub[section].values()), section
+    granted = sorted(hub["granted"]) + sorted(hub["for_the_lambda_service"]) + sorted(load_remediation_actions())
+    assert sorted(set(hub_lambda_role_actions())) == sorted(granted)
+    assert not set(hub["needs_no_grant"]) & set(granted)
 
 
 def test_hub_lambda_role_ec2_actions_equal_the_file():
     locals_ = hub_locals()
     assert "spoke-infra/remediation-actions.json" in locals_["remediation_actions"]
-    policy = resources(module_files(HUB))[("aws_iam_role_policy", "lambda")]["policy"]
+    policy = hub_lambda_policy()
     # No EC2 action may be written literally in the Lambda policy: they all come from the file.
     assert not re.findall(r'"ec2:', policy), "literal EC2 actions in the Lambda role policy"
     used = re.findall(r"Action = local\.(\w+)", policy)
     assert sorted(used) == ["ec2_read_actions", "ec2_revoke_actions"], used
-    acts = [a for name in used for a in _eval_action_local(locals_[name], locals_)]
+    acts = [a for name in used for a in eval_action_local(locals_[name], locals_)]
     assert sorted(acts) == sorted(load_remediation_actions())
     assert len(acts) == len(set(acts))
 
 
 def test_hub_lambda_role_scopes():
-    policy = resources(module_files(HUB))[("aws_iam_role_policy", "lambda")]["policy"]
+    policy = hub_lambda_policy()
     assert 'Resource = "arn:${local.partition}:iam::*:role/${var.remediation_role_name}"' in policy
     for action in (
         "organizations:DescribeAccount",
@@ -444,14 +402,16 @@ def test_spoke_roles_are_primary_region_only_and_least_privilege():
 
 def test_the_sweep_payload_uses_only_keys_the_lambda_reads():
     """The Lambda rejects unknown payload keys (serde deny_unknown_fields): every key the
-    schedule can send must be a field of `SweepRequest` in src/lambda.rs."""
+    schedule can send must be a property of hub/sweep-payload.schema.json, the payload's
+    contract (the Rust tests check that `SweepRequest` agrees with it)."""
     schedule = (HUB / "schedule.tf").read_text()
     payload = schedule[schedule.index("sweep_payload = merge("):schedule.index('resource "aws_scheduler_schedule"')]
     sent = set(re.findall(r"\b(\w+)\s*=(?!=)", payload))
     sent -= {"sweep_payload"}
-    rust = (REPO / "src" / "lambda.rs").read_text()
-    struct = rust[rust.index("struct SweepRequest {"):]
-    struct = struct[:struct.index("\n}")]
-    fields = set(re.findall(r"^\s*(\w+):", struct, flags=re.M))
+    schema = json.loads(SWEEP_PAYLOAD_SCHEMA_FILE.read_text())
+    fields = set(schema["properties"])
+    assert schema["additionalProperties"] is False
+    assert fields == {"sgguard", "regions", "remediate", "accounts", "ous", "concurrency"}, fields
+    assert schema["properties"]["sgguard"] == {"const": "sweep", "description": schema["properties"]["sgguard"]["description"]}
     assert sent == {"sgguard", "regions", "remediate", "accounts", "ous"}, sent
     assert sent <= fields, f"keys the Lambda would reject: {sent - fields}"

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """AWS emulator for sgguard integration tests: moto + a counting, fault-injecting proxy.
 
-Usage (as a child process of the Rust integration tests):
+Usage (as a child process of the Rust integration tests, the pytest suites, the demo, the benches):
 
-    python tests/hub/emulator.py [--no-stdin] [--moto-port N] [--proxy-port N]
+    python -m sgguard_world.emulator [--no-stdin] [--moto-port N] [--proxy-port N] [--nagle]
 
 Starts moto's server in-process and an HTTP/1.1 proxy in front of it, both on
 127.0.0.1 (free ports unless given).  When both listen it prints exactly one
@@ -41,6 +41,21 @@ Control API (on the proxy, never forwarded):
         every forwarded request first waits this long (a stand-in for the network and
         service time of a real AWS endpoint; 0 turns it off); not part of "seconds"
 
+The world (built with sgguard_world.org straight on moto: its requests are not counted):
+  POST /_sgguard/world  {"members": [...], "ous": [...], "spokes": {...}, "hub_bus": "..."}
+        (see sgguard_world.org.build) -> {"hub", "organization_id", "root", "accounts"
+        {name: id}, "members" [ids, in order], "ous" {name: id}, "topic_arn", "queue_url",
+        "bus_arn", "trigger_queue_url"}; once per emulator (409 after that)
+  POST /_sgguard/credentials {"account": "...", "role": "OrganizationAccountAccessRole"}
+        -> AssumeRole's {"AccessKeyId", "SecretAccessKey", "SessionToken"}, from the hub
+  POST /_sgguard/inbox  -> {"messages": [SNS envelopes]}: the inbox drained, oldest first
+
+sgguard's own requests (User-Agent carrying `app/sgguard`, the SDK app name `Aws` sets) are
+tallied per action too, for the whole life of the emulator ("sgguard" in /counts, never reset).
+When SGGUARD_TALLY_DIR is set, the emulator writes them on exit to
+$SGGUARD_TALLY_DIR/emulator-<pid>-<random>.json as {"sgguard": {action: count}}: the IAM tally
+check (python -m sgguard_world.iam_check) reads them all.
+
 Each logged request's "seconds" (float) is the wall time the proxy spent forwarding it to moto
 and reading moto's full response (connect, send, response headers and body): the emulator's
 own API time, excluding the client's side of the exchange.  0.0 for requests denied by a rule
@@ -60,11 +75,13 @@ import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
 CONTROL_PREFIX = "/_sgguard/"
+SGGUARD_APP = "app/sgguard"  # in the User-Agent of every request sgguard's `Aws` makes
 MAX_LOGGED_REQUESTS = 10_000  # "requests" log in /counts (counts themselves are unbounded)
 
 # Hop-by-hop headers (RFC 7230 6.1) plus the framing headers we recompute.
@@ -108,6 +125,9 @@ class State:
         self.requests: list[dict] = []
         self.rules: list[dict] = []
         self.latency = 0.0
+        self.sgguard: dict[str, int] = {}  # sgguard's own requests per action, never reset
+        self.world = None  # the sgguard_world.org.Org built by POST /_sgguard/world
+        self.world_lock = threading.Lock()  # held while the world is built (not self.lock)
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -116,6 +136,7 @@ class State:
                 "assumed": list(self.assumed),
                 "requests": list(self.requests),
                 "rules": [dict(r) for r in self.rules],
+                "sgguard": dict(self.sgguard),
             }
 
     def reset(self) -> None:
@@ -132,10 +153,13 @@ class State:
         with self.lock:
             self.rules.clear()
 
-    def record_and_match(self, key: str, role_arn: str | None, body_texts: list[str]) -> dict | None:
+    def record_and_match(self, key: str, role_arn: str | None, body_texts: list[str],
+                         by_sgguard: bool = False) -> dict | None:
         """Count the request and return the deny rule that fires for it, if any."""
         with self.lock:
             self.counts[key] = self.counts.get(key, 0) + 1
+            if by_sgguard:
+                self.sgguard[key] = self.sgguard.get(key, 0) + 1
             if role_arn is not None:
                 self.assumed.append(role_arn)
             fired = None
@@ -364,8 +388,43 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return
             st.add_rule(rule)
             self._send_json(200, {"ok": True, "rule": rule})
+        elif path in ("world", "credentials", "inbox") and self.command == "POST":
+            self._world(path, body)
         else:
             self._send_json(404, {"error": f"unknown control endpoint {self.command} {self.path}"})
+
+    def _world(self, path: str, body: bytes) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from .org import WorldError, build
+
+        st = self.state
+        try:
+            spec = json.loads(body or b"{}")
+            if not isinstance(spec, dict):
+                raise WorldError("the request body must be a JSON object")
+            if path == "world":
+                with st.world_lock:
+                    if st.world is not None:
+                        self._send_json(409, {"error": "this emulator already holds a world"})
+                        return
+                    st.world = build("http://%s:%d" % self.upstream, spec)
+                self._send_json(200, st.world.describe())
+                return
+            if st.world is None:
+                self._send_json(409, {"error": "no world yet: POST /_sgguard/world first"})
+                return
+            if path == "credentials":
+                if not isinstance(spec.get("account"), str):
+                    raise WorldError("'account' (string) is required")
+                credentials = st.world.credentials(spec["account"], spec.get("role") or "OrganizationAccountAccessRole")
+                self._send_json(200, {k: credentials[k] for k in ("AccessKeyId", "SecretAccessKey", "SessionToken")})
+            else:
+                self._send_json(200, {"messages": st.world.inbox()})
+        except (ValueError, KeyError, TypeError, WorldError) as e:
+            self._send_json(400, {"error": repr(e)})
+        except (BotoCoreError, ClientError) as e:
+            self._send_json(500, {"error": repr(e)})
 
     def _proxy(self, body: bytes) -> None:
         split = urlsplit(self.path)
@@ -386,7 +445,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         key = f"{service}:{action}"
         role_arn = role_arn_of(form, query, json_body) if key == "sts:AssumeRole" else None
         texts = [text, unquote_plus(text)] if text else [""]
-        rule = self.state.record_and_match(key, role_arn, texts)
+        agent = f"{self.headers.get('User-Agent') or ''} {self.headers.get('X-Amz-User-Agent') or ''}"
+        rule = self.state.record_and_match(key, role_arn, texts, SGGUARD_APP in agent.split())
         if rule is not None:
             status, headers, err = error_response(
                 service, action, key, bool(self.headers.get("X-Amz-Target")), rule)
@@ -432,12 +492,26 @@ def make_proxy(port: int, upstream: tuple[str, int], state: State) -> ThreadingH
     return server
 
 
+def write_tally(state: State) -> None:
+    """sgguard's requests of this emulator's life, for the IAM tally check."""
+    folder = os.environ.get("SGGUARD_TALLY_DIR")
+    if not folder:
+        return
+    path = Path(folder) / f"emulator-{os.getpid()}-{uuid.uuid4().hex[:8]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"sgguard": state.snapshot()["sgguard"]}, sort_keys=True) + "\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--moto-port", type=int, default=0)
     ap.add_argument("--proxy-port", type=int, default=0)
     ap.add_argument("--no-stdin", action="store_true",
                     help="do not exit on stdin EOF; wait for SIGTERM/SIGINT only")
+    ap.add_argument("--nagle", action="store_true",
+                    help="leave Nagle's algorithm on for the proxy's sockets: its answers then wait "
+                         "~40 ms for the client's delayed ACK on reused connections (the benches "
+                         "show the difference)")
     args = ap.parse_args(argv)
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
@@ -453,6 +527,8 @@ def main(argv: list[str] | None = None) -> int:
 
     state = State()
     proxy = make_proxy(args.proxy_port, (moto_host, moto_port), state)
+    if args.nagle:
+        proxy.RequestHandlerClass.disable_nagle_algorithm = False
     proxy_port = proxy.server_address[1]
     proxy_thread = threading.Thread(target=proxy.serve_forever, name="proxy", daemon=True)
     proxy_thread.start()
@@ -488,6 +564,7 @@ def main(argv: list[str] | None = None) -> int:
     log("shutting down")
     proxy.shutdown()
     proxy.server_close()
+    write_tally(state)
     try:
         moto.stop()
     except Exception as e:  # pragma: no cover - best effort

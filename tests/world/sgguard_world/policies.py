@@ -1,0 +1,96 @@
+"""The IAM policies as deployed: the spoke template's roles and the hub's Terraform (parsed with
+python-hcl2; no Terraform binary is needed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import hcl2
+from hcl2.utils import SerializationOptions
+
+from .files import HUB, SPOKE_TEMPLATE, load_template
+
+HCL_OPTIONS = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
+# An action written in a policy: `"sns:Publish"` (condition keys such as aws:PrincipalOrgID excluded).
+ACTION = re.compile(r'"((?!aws:)[a-z0-9-]+:[A-Za-z*]+)"')
+
+
+def parse_tf(path: Path) -> dict:
+    with path.open() as f:
+        return hcl2.load(f, serialization_options=HCL_OPTIONS)
+
+
+def unquote(key: str) -> str:
+    return key[1:-1] if len(key) >= 2 and key[0] == key[-1] == '"' else key
+
+
+def blocks(parsed: dict, kind: str) -> list[dict]:
+    value = parsed.get(kind, [])
+    return value if isinstance(value, list) else [value]
+
+
+def module_files(module: Path) -> dict[Path, dict]:
+    files = sorted(module.glob("*.tf"))
+    assert files, f"no .tf files in {module}"
+    return {f: parse_tf(f) for f in files}
+
+
+def resources(parsed_files: dict[Path, dict]) -> dict[tuple[str, str], dict]:
+    out = {}
+    for parsed in parsed_files.values():
+        for block in blocks(parsed, "resource"):
+            for rtype, named in block.items():
+                for name, body in named.items():
+                    out[(unquote(rtype), unquote(name))] = body
+    return out
+
+
+def hub_locals() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for parsed in module_files(HUB).values():
+        for block in blocks(parsed, "locals"):
+            out.update(block)
+    return out
+
+
+def all_actions(statements) -> list[str]:
+    acts: list[str] = []
+    for st in statements if isinstance(statements, list) else [statements]:
+        a = st["Action"]
+        acts.extend(a if isinstance(a, list) else [a])
+    return acts
+
+
+def eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
+    """Evaluate the few forms used for EC2 action lists in hub/main.tf."""
+    m = re.fullmatch(r'\$\{jsondecode\(file\("\$\{path\.module\}/([^"]+)"\)\)\}', expr)
+    if m:
+        return json.loads((HUB / m.group(1)).read_text())
+    m = re.fullmatch(r'\$\{\[for (\w+) in local\.(\w+) : \1 if (!?)startswith\(\1, "([^"]+)"\)\]\}', expr)
+    if m:
+        base = eval_action_local(locals_[m.group(2)], locals_)
+        negate, prefix = m.group(3) == "!", m.group(4)
+        return [a for a in base if a.startswith(prefix) != negate]
+    raise AssertionError(f"unsupported action expression (extend sgguard_world.policies): {expr}")
+
+
+def hub_lambda_policy() -> str:
+    """The hub Lambda role's policy expression (hub/iam.tf, aws_iam_role_policy.lambda)."""
+    return resources(module_files(HUB))[("aws_iam_role_policy", "lambda")]["policy"]
+
+
+def hub_lambda_role_actions() -> list[str]:
+    """Every action the hub Lambda role grants: the literal ones and the `local.X` lists."""
+    policy, locals_ = hub_lambda_policy(), hub_locals()
+    acts = ACTION.findall(policy)
+    for name in re.findall(r"Action = local\.(\w+)", policy):
+        acts += eval_action_local(locals_[name], locals_)
+    return acts
+
+
+def spoke_remediation_role_actions() -> list[str]:
+    """Every action the spoke template's remediation role grants in a member account."""
+    role = load_template(SPOKE_TEMPLATE)["Resources"]["RemediationRole"]
+    return [a for pol in role["Properties"]["Policies"] for a in all_actions(pol["PolicyDocument"]["Statement"])]
