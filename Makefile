@@ -5,6 +5,9 @@ SHELL := /bin/bash
 # Builds are cached outside the checkout so that fresh clones (CI) reuse them.
 export CARGO_TARGET_DIR ?= /var/tmp/sgguard-target
 export CARGO_TERM_COLOR ?= never
+# The design's shared CloudTrail fixtures, when checked out beside the project: the fixture test
+# then compares the repository's copy with them (empty: the test says it compared nothing).
+export SGGUARD_SHARED ?= $(wildcard $(abspath ../shared))
 # Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
 VENV ?= /var/tmp/sgguard-venv
 

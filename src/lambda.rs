@@ -220,3 +220,40 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     }))
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `hub/sweep-payload.schema.json` is the payload's contract (the schedule and its tests read
+    /// it): every property it names is a field of [`SweepRequest`], and nothing else is taken.
+    #[test]
+    fn the_sweep_request_is_the_schema_s_payload() {
+        let schema: Value = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/hub/sweep-payload.schema.json"
+        )))
+        .unwrap();
+        assert_eq!(schema["additionalProperties"], false);
+        let examples = serde_json::json!({
+            "sgguard": "sweep", "regions": ["eu-west-1"], "remediate": true,
+            "accounts": ["org"], "ous": ["ou-ab12-cdef3456"], "concurrency": 4,
+        });
+        let properties = schema["properties"].as_object().unwrap();
+        let names: Vec<&String> = properties.keys().collect();
+        let given: Vec<&String> = examples.as_object().unwrap().keys().collect();
+        assert_eq!(names.len(), given.len(), "{names:?} vs {given:?}");
+        for name in names {
+            let mut one = serde_json::json!({"sgguard": "sweep"});
+            one[name.as_str()] = examples[name.as_str()].clone();
+            assert!(
+                serde_json::from_value::<SweepRequest>(one).is_ok(),
+                "schema property `{name}` is not a field of SweepRequest"
+            );
+        }
+        let all: SweepRequest = serde_json::from_value(examples).unwrap();
+        assert_eq!(all.concurrency, Some(4));
+        let extra = serde_json::json!({"sgguard": "sweep", "region": ["eu-west-1"]});
+        assert!(serde_json::from_value::<SweepRequest>(extra).is_err());
+    }
+}
