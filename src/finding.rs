@@ -155,3 +155,37 @@ pub struct ReportError {
     pub source: String,
     pub error: String,
 }
+
+#[cfg(test)]
+impl Finding {
+    /// A test finding: tcp 22 open to the internet in `group`, rule `rule_id`, with `action`.
+    pub(crate) fn ssh_open(
+        account: &str,
+        group: &str,
+        rule_id: Option<&str>,
+        action: Action,
+    ) -> Finding {
+        Finding {
+            account_id: Some(account.to_owned()),
+            region: Some("eu-west-1".to_owned()),
+            group_id: Some(group.to_owned()),
+            rule_id: rule_id.map(str::to_owned),
+            direction: Direction::Ingress,
+            protocol: Protocol::Tcp,
+            from_port: Some(22),
+            to_port: Some(22),
+            peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
+            violations: vec![Violation {
+                policy_rule: "admin-ports-from-internet".to_owned(),
+                severity: Severity::Critical,
+                action,
+                reason: "tcp 22 is open to the internet".to_owned(),
+                exemption: None,
+            }],
+            action,
+            exempt: false,
+            exemption: None,
+            source: None,
+        }
+    }
+}

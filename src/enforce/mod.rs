@@ -247,31 +247,11 @@ impl HubApi for Aws {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Severity, Violation};
-    use crate::rule::Protocol;
 
-    pub(crate) fn finding(rule_id: Option<&str>, action: Action, exempt: bool) -> Finding {
+    fn finding(rule_id: Option<&str>, action: Action, exempt: bool) -> Finding {
         Finding {
-            account_id: Some("111122223333".to_owned()),
-            region: Some("eu-west-1".to_owned()),
-            group_id: Some("sg-0123456789abcdef0".to_owned()),
-            rule_id: rule_id.map(str::to_owned),
-            direction: Direction::Ingress,
-            protocol: Protocol::Tcp,
-            from_port: Some(22),
-            to_port: Some(22),
-            peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
-            violations: vec![Violation {
-                policy_rule: "admin-ports-from-internet".to_owned(),
-                severity: Severity::Critical,
-                action,
-                reason: "tcp 22 is open to the internet".to_owned(),
-                exemption: None,
-            }],
-            action,
             exempt,
-            exemption: None,
-            source: None,
+            ..Finding::ssh_open("111122223333", "sg-0123456789abcdef0", rule_id, action)
         }
     }
 

@@ -376,33 +376,16 @@ fn more(text: &mut String, total: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::{Action, Finding, Violation};
+    use crate::finding::{Action, Finding};
     use crate::outcome::{Mode, RegionSummary};
-    use crate::rule::{Peer, Protocol};
 
     fn finding(account: &str, n: usize) -> FindingOutcome {
+        let group = format!("sg-{n:017x}");
+        let rule = format!("sgr-{n:017x}");
         FindingOutcome {
             finding: Finding {
-                account_id: Some(account.to_owned()),
-                region: Some("eu-west-1".to_owned()),
-                group_id: Some(format!("sg-{n:017x}")),
-                rule_id: Some(format!("sgr-{n:017x}")),
-                direction: Direction::Ingress,
-                protocol: Protocol::Tcp,
-                from_port: Some(22),
-                to_port: Some(22),
-                peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
-                violations: vec![Violation {
-                    policy_rule: "admin-ports-from-internet".to_owned(),
-                    severity: Severity::Critical,
-                    action: Action::Revoke,
-                    reason: "tcp 22 is open to the internet".to_owned(),
-                    exemption: None,
-                }],
-                action: Action::Revoke,
-                exempt: false,
-                exemption: None,
                 source: Some("sweep".to_owned()),
+                ..Finding::ssh_open(account, &group, Some(&rule), Action::Revoke)
             },
             outcome: Outcome::Revoked,
             error: None,
