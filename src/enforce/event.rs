@@ -103,7 +103,7 @@ impl<H: HubApi> EventHandler<'_, H> {
             source_ip: event.source_ip.clone(),
             user_agent: event.user_agent.clone(),
         };
-        if let Some(reason) = self.ignore_reason(&event) {
+        if let Some(reason) = Self::ignore_reason(&event) {
             tracing::debug!(event = %event.name, reason, "ignored");
             outcome.status = Status::Ignored;
             outcome.reason = Some(reason);
@@ -119,8 +119,6 @@ impl<H: HubApi> EventHandler<'_, H> {
             outcome.errors.push(error.to_string());
             return (outcome, Some(error));
         };
-        outcome.account_name = self.hub.account_name(&account).await;
-
         let mut failure = match self
             .remediate(&event, &account, &region, &mut outcome)
             .await
@@ -132,6 +130,8 @@ impl<H: HubApi> EventHandler<'_, H> {
                 Some(error)
             }
         };
+        // The name is for people: looked up after the revoke, so it never delays or blocks one.
+        outcome.account_name = self.hub.account_name(&account).await;
         // A revocation that failed fails the event, with the AWS error as it was (so a denied
         // revoke is `AccessDenied`, retried once permissions are fixed).
         if failure.is_none()
@@ -172,29 +172,20 @@ impl<H: HubApi> EventHandler<'_, H> {
         (outcome, failure)
     }
 
-    fn ignore_reason(&self, event: &CloudTrailEvent) -> Option<String> {
+    /// Why the event needs no action, if it needs none. Changes made through sgguard's own role
+    /// are judged like any other: sgguard itself only revokes (calls the pattern does not
+    /// watch), so an authorization made through that role is someone else's, never the guard's.
+    fn ignore_reason(event: &CloudTrailEvent) -> Option<String> {
         match &event.change {
             Change::Failed { error_code } => {
-                return Some(format!("the call failed ({error_code}); nothing changed"));
+                Some(format!("the call failed ({error_code}); nothing changed"))
             }
-            Change::Ignored => {
-                return Some(format!(
-                    "{} is not a security-group rule change",
-                    event.name
-                ));
-            }
-            _ => {}
+            Change::Ignored => Some(format!(
+                "{} is not a security-group rule change",
+                event.name
+            )),
+            _ => None,
         }
-        let own_role = format!(":assumed-role/{}/", self.hub.role_name());
-        if event
-            .actor
-            .arn
-            .as_deref()
-            .is_some_and(|arn| arn.contains(&own_role))
-        {
-            return Some("a change made by sgguard's own role".to_owned());
-        }
-        None
     }
 
     async fn remediate(
@@ -514,7 +505,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_change_by_sgguards_own_role_is_ignored() {
+    async fn a_change_made_through_sgguards_own_role_is_judged_like_any_other() {
         let fake = open_group();
         let mut value = event();
         value["detail"]["userIdentity"]["arn"] =
@@ -529,7 +520,8 @@ mod tests {
         .handle(&value)
         .await;
         assert_eq!(error, None);
-        assert_eq!(outcome.status, Status::Ignored);
-        assert!(fake.revoke_calls().is_empty());
+        assert_eq!(outcome.status, Status::Handled);
+        assert_eq!(outcome.counts().revoked, 2);
+        assert_eq!(fake.rule_ids(GROUP), ["sgr-https", "sgr-private"]);
     }
 }

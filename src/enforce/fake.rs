@@ -202,8 +202,4 @@ impl HubApi for Fake {
         state.published.push(notification.clone());
         Ok(format!("message-{}", state.published.len()))
     }
-
-    fn role_name(&self) -> &str {
-        "sgguard-remediation"
-    }
 }

@@ -74,8 +74,6 @@ pub trait HubApi: Sync {
         topic_arn: &str,
         notification: &Notification,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
-    /// The role sgguard assumes in member accounts.
-    fn role_name(&self) -> &str;
 }
 
 /// What the planner decides for a finding before anything is called: the outcome if every
@@ -237,10 +235,6 @@ impl HubApi for Aws {
             &notification.attributes,
         )
         .await
-    }
-
-    fn role_name(&self) -> &str {
-        Aws::role_name(self)
     }
 }
 

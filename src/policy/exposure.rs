@@ -4,6 +4,13 @@
 //! Special-purpose ranges follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
 //! (RFC 6890 and successors): private, shared, loopback, link-local, documentation, benchmarking,
 //! multicast, reserved, unique-local and translation ranges. What is left is public.
+//!
+//! Three IPv6 ranges carry IPv4 addresses inside them and reach IPv4 hosts on the internet:
+//! 6to4 (`2002::/16`, RFC 3056), Teredo (`2001::/32`, RFC 4380) and the NAT64 well-known
+//! prefix (`64:ff9b::/96`, RFC 6052, globally reachable per IANA). They are not counted as
+//! IPv6 addresses but judged by the IPv4 addresses they embed ([`EMBEDDED_IPV4`]): `2002::/16`
+//! or `2001::/32` opens a group to the IPv4 internet, `2002:a00::/24` (6to4 of `10.0.0.0/8`)
+//! does not.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
@@ -35,18 +42,36 @@ pub const SPECIAL_IPV4: &[&str] = &[
 pub const SPECIAL_IPV6: &[&str] = &[
     "::/128",         // unspecified
     "::1/128",        // loopback
-    "::ffff:0:0/96",  // IPv4-mapped
-    "64:ff9b::/96",   // IPv4/IPv6 translation (judged by its IPv4 side)
-    "64:ff9b:1::/48", // local-use translation
+    "::ffff:0:0/96",  // IPv4-mapped: a socket's view of IPv4, never an IPv6 packet's source
+    "64:ff9b::/96",   // NAT64 well-known prefix: judged by its IPv4 side (EMBEDDED_IPV4)
+    "64:ff9b:1::/48", // local-use translation (not globally reachable)
     "100::/64",       // discard-only
-    "2001::/23",      // IETF protocol assignments
-    "2001:db8::/32",  // documentation
-    "2002::/16",      // 6to4
-    "3fff::/20",      // documentation
-    "5f00::/16",      // segment routing SIDs
-    "fc00::/7",       // unique local
-    "fe80::/10",      // link-local
-    "ff00::/8",       // multicast
+    // IETF protocol assignments (2001::/23) but Teredo's 2001::/32, judged by its IPv4 side.
+    "2001:1::/32",
+    "2001:2::/31",
+    "2001:4::/30",
+    "2001:8::/29",
+    "2001:10::/28",
+    "2001:20::/27",
+    "2001:40::/26",
+    "2001:80::/25",
+    "2001:100::/24",
+    "2001::/32",     // Teredo: judged by its IPv4 side (EMBEDDED_IPV4)
+    "2001:db8::/32", // documentation
+    "2002::/16",     // 6to4: judged by its IPv4 side (EMBEDDED_IPV4)
+    "3fff::/20",     // documentation
+    "5f00::/16",     // segment routing SIDs
+    "fc00::/7",      // unique local
+    "fe80::/10",     // link-local
+    "ff00::/8",      // multicast
+];
+
+/// IPv6 ranges that embed IPv4 addresses: the prefix, the bit (from the least significant)
+/// where the 32 IPv4 bits start, and whether they are stored inverted.
+pub const EMBEDDED_IPV4: &[(&str, u32, bool)] = &[
+    ("64:ff9b::/96", 0, false), // NAT64: the low 32 bits (RFC 6052)
+    ("2001::/32", 0, true),     // Teredo: the client's address, inverted (RFC 4380)
+    ("2002::/16", 80, false),   // 6to4: the 32 bits after the prefix (RFC 3056)
 ];
 
 /// How many public addresses make a peer "the internet".
@@ -187,11 +212,39 @@ pub fn public_size(net: IpNet) -> PublicSize {
             ipv4: public_ipv4(v4),
             ipv6: 0,
         },
+        IpNet::V6(v6) if embedded_ipv4(v6).next().is_some() => union_size(std::iter::once(&net)),
         IpNet::V6(v6) => PublicSize {
             ipv4: 0,
             ipv6: public_ipv6(v6),
         },
     }
+}
+
+/// The IPv4 addresses an IPv6 CIDR embeds, where it overlaps an [`EMBEDDED_IPV4`] prefix.
+fn embedded_ipv4(net: Ipv6Net) -> impl Iterator<Item = RangeInclusive<u32>> {
+    let range = v6_range(net);
+    EMBEDDED_IPV4
+        .iter()
+        .filter_map(move |(prefix, shift, inverted)| {
+            let prefix = v6_range(prefix.parse::<Ipv6Net>().ok()?);
+            let start = (*range.start()).max(*prefix.start());
+            let end = (*range.end()).min(*prefix.end());
+            if start > end {
+                return None;
+            }
+            // Bits above the IPv4 field that differ: every IPv4 address is embedded.
+            let above = shift + 32;
+            let (low, high) = if start >> above != end >> above {
+                (0, u32::MAX)
+            } else {
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "the 32 bits of the IPv4 field"
+                )]
+                ((start >> shift) as u32, (end >> shift) as u32)
+            };
+            Some(if *inverted { !high..=!low } else { low..=high })
+        })
 }
 
 /// Public size of the union of many CIDRs: overlapping ranges count once.
@@ -203,15 +256,22 @@ pub fn public_size_of_union<'a>(nets: impl IntoIterator<Item = &'a IpNet>) -> Pu
     if nets.peek().is_none() {
         return public_size(*first);
     }
+    union_size(std::iter::once(first).chain(nets))
+}
+
+fn union_size<'a>(nets: impl Iterator<Item = &'a IpNet>) -> PublicSize {
     let mut v4 = RangeSetBlaze::<u32>::new();
     let mut v6 = RangeSetBlaze::<u128>::new();
-    for net in std::iter::once(first).chain(nets) {
+    for net in nets {
         match net {
             IpNet::V4(n) => {
                 v4.ranges_insert(v4_range(*n));
             }
             IpNet::V6(n) => {
                 v6.ranges_insert(v6_range(*n));
+                for embedded in embedded_ipv4(*n) {
+                    v4.ranges_insert(embedded);
+                }
             }
         }
     }
@@ -278,6 +338,31 @@ mod tests {
         assert!(!is_special_ipv4("8.8.8.8".parse().unwrap()));
         assert!(is_special_ipv6("fd00::1".parse().unwrap()));
         assert!(!is_special_ipv6("2600::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn tunnels_and_translation_are_judged_by_the_ipv4_they_embed() {
+        let t = Threshold::default();
+        for text in [
+            "2002::/16",
+            "2001::/32",
+            "2001:0:4136:e378::/64",
+            "64:ff9b::/96",
+        ] {
+            assert!(public_size(net(text)).reaches(t), "{text}");
+        }
+        // 6to4 and NAT64 of private IPv4 space stay private; of one public /8, the /8.
+        assert!(public_size(net("2002:a00::/24")).is_empty());
+        assert!(public_size(net("64:ff9b::a00:0/104")).is_empty());
+        assert_eq!(public_size(net("2002:b00::/24")).ipv4, 1 << 24);
+        // Teredo stores the client inverted: 0xf4ffffff.. is client 11.0.0.0/8.
+        assert_eq!(public_size(net("2001:0:0:0:0:0:f400:0/104")).ipv4, 1 << 24);
+        // The rest of the IETF protocol assignments stay special; IPv4-mapped never travels.
+        assert!(public_size(net("2001:100::/24")).is_empty());
+        assert!(public_size(net("::ffff:0:0/96")).is_empty());
+        // In a union the embedded addresses join the IPv4 ones.
+        let split = [net("11.0.0.0/9"), net("2002:b80::/25")];
+        assert!(public_size_of_union(&split).reaches(t));
     }
 
     #[test]

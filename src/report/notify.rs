@@ -13,8 +13,8 @@ use crate::outcome::{
 };
 use crate::rule::Direction;
 
-/// SNS's limit for email subjects: a subject is cut below it.
-const SUBJECT_LIMIT: usize = 100;
+/// SNS takes email subjects of fewer than 100 characters: a subject is cut below it.
+const SUBJECT_LIMIT: usize = 99;
 /// Most findings a sweep notification lists (SNS messages are at most 256 KB).
 pub const NOTIFIED_FINDINGS: usize = 25;
 /// Most accounts (and failures) a sweep notification lists one by one.
@@ -23,7 +23,7 @@ pub const NOTIFIED_ACCOUNTS: usize = 100;
 /// One message, ready to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
-    /// At most 100 characters (SNS's limit for email subjects).
+    /// At most 99 characters (SNS takes fewer than 100 for email subjects).
     pub subject: String,
     /// For people (email).
     pub text: String,
@@ -65,7 +65,7 @@ impl Headline {
     }
 }
 
-/// A subject strictly within SNS's limit.
+/// A subject strictly under SNS's limit of 100 characters.
 fn subject(text: String) -> String {
     if text.chars().count() > SUBJECT_LIMIT {
         text.chars().take(SUBJECT_LIMIT - 1).collect::<String>() + "…"
@@ -436,7 +436,7 @@ mod tests {
     fn the_summary_notification_fits_sns_and_says_what_failed() {
         let report = big_report();
         let notification = sweep_notification(&report, "123456789012");
-        assert!(notification.subject.chars().count() <= 100);
+        assert!(notification.subject.chars().count() < 100);
         assert!(
             notification
                 .subject
