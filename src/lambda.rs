@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::aws::Aws;
 use crate::enforce::HubApi as _;
+use crate::enforce::breaker::Breaker;
 use crate::enforce::event::{EventHandler, HandleError};
 use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::sweep::Sweep;
@@ -48,6 +49,8 @@ pub struct Hub {
     pub settings: Settings,
     pub baseline: Baseline,
     pub aws: Arc<Aws>,
+    /// Shared by every invocation of this instance (per-account limits span invocations).
+    pub breaker: Breaker,
 }
 
 /// The invocation error the Lambda service sees: `errorType` says what kind.
@@ -78,6 +81,7 @@ pub async fn handle(
         baseline: &hub.baseline,
         mode: hub.settings.mode,
         topic_arn: hub.settings.topic_arn.as_deref(),
+        breaker: &hub.breaker,
     };
     let (outcome, error) = handler.handle(&payload).await;
     println!(
@@ -127,6 +131,7 @@ async fn sweep(
             .clamp(1, 256),
         deadline: deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)),
         progress: indicatif::ProgressBar::hidden(),
+        breaker: &hub.breaker,
     };
     let report = sweep.run(&scope).await.map_err(|e| {
         InvocationError(match e {
@@ -207,6 +212,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         "sgguard ready"
     );
     let hub = Arc::new(Hub {
+        breaker: Breaker::new(settings.limits),
         settings,
         baseline,
         aws,

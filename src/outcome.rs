@@ -165,6 +165,9 @@ pub struct EventOutcome {
     pub rules_evaluated: usize,
     pub findings: Vec<FindingOutcome>,
     pub errors: Vec<String>,
+    /// The revocation limit the event reached: the rest were held back (`would_revoke`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<String>,
 }
 
 impl EventOutcome {
@@ -181,6 +184,7 @@ impl EventOutcome {
             rules_evaluated: 0,
             findings: Vec::new(),
             errors: Vec::new(),
+            breaker: None,
         }
     }
 
@@ -245,6 +249,9 @@ pub struct SweepReport {
     pub findings: Vec<FindingOutcome>,
     /// One line per account or region that failed, naming it.
     pub errors: Vec<String>,
+    /// The revocation limit the sweep reached: the rest were held back (`would_revoke`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub breaker: Option<String>,
     pub seconds: f64,
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::enforce::breaker::Limits;
 use crate::outcome::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +29,9 @@ pub struct Settings {
     pub role_name: String,
     /// `SGGUARD_REGIONS`: regions for the sweep; all enabled when unset.
     pub regions: Option<Vec<String>>,
+    /// `SGGUARD_MAX_REVOKES_PER_EVENT`, `…_PER_ACCOUNT_HOUR`, `…_PER_SWEEP`: the circuit
+    /// breaker's limits (20, 50, 200 when unset).
+    pub limits: Limits,
 }
 
 pub const DEFAULT_ROLE_NAME: &str = "sgguard-remediation";
@@ -75,7 +79,28 @@ impl Settings {
                 .filter(|r| !r.is_empty())
                 .collect::<Vec<_>>()
         });
+        let limit = |variable: &'static str, default: usize| match get(variable) {
+            None => Ok(default),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(SettingsError::Invalid {
+                    variable,
+                    value: text,
+                    expected: "a whole number of revocations, at least 1",
+                }),
+            },
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            per_event: limit("SGGUARD_MAX_REVOKES_PER_EVENT", defaults.per_event)?,
+            per_account_hour: limit(
+                "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR",
+                defaults.per_account_hour,
+            )?,
+            per_sweep: limit("SGGUARD_MAX_REVOKES_PER_SWEEP", defaults.per_sweep)?,
+        };
         Ok(Settings {
+            limits,
             policy: get("SGGUARD_POLICY").map(PathBuf::from),
             mode,
             topic_arn,
@@ -109,6 +134,14 @@ mod tests {
         assert_eq!(s.role_name, "sgguard-remediation");
         assert_eq!(s.topic_arn, None);
         assert_eq!(s.regions, None);
+        assert_eq!(
+            (
+                s.limits.per_event,
+                s.limits.per_account_hour,
+                s.limits.per_sweep
+            ),
+            (20, 50, 200)
+        );
     }
 
     #[test]
@@ -117,6 +150,12 @@ mod tests {
         assert!(error.to_string().contains("SGGUARD_MODE"));
         assert!(settings(&[("SGGUARD_TOPIC_ARN", "my-topic")]).is_err());
         assert!(settings(&[("SGGUARD_ROLE_NAME", "arn:aws:iam::1:role/x")]).is_err());
+        for bad in ["0", "-1", "many"] {
+            let error = settings(&[("SGGUARD_MAX_REVOKES_PER_SWEEP", bad)]).unwrap_err();
+            assert!(error.to_string().contains("SGGUARD_MAX_REVOKES_PER_SWEEP"));
+        }
+        let limits = settings(&[("SGGUARD_MAX_REVOKES_PER_EVENT", "5")]).unwrap();
+        assert_eq!(limits.limits.per_event, 5);
         let regions = settings(&[("SGGUARD_REGIONS", "eu-west-1, us-east-1,")]).unwrap();
         assert_eq!(
             regions.regions,

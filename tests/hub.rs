@@ -9,6 +9,7 @@ use aws_sdk_ec2::types::{
 };
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
+use sgguard::enforce::breaker::{Breaker, Limits};
 use sgguard::enforce::event::{EventHandler, HandleError};
 use sgguard::outcome::Mode;
 use sgguard::outcome::{Outcome, Status};
@@ -86,6 +87,8 @@ fn remediator<'a>(
         baseline,
         mode,
         topic_arn: Some(topic),
+        // Each handler its own breaker with the default limits (a test's process lives briefly).
+        breaker: Box::leak(Box::new(Breaker::new(Limits::default()))),
     }
 }
 

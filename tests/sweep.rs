@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{IpPermission, Ipv6Range};
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
+use sgguard::enforce::breaker::{Breaker, Limits};
 use sgguard::enforce::scope::Scope;
 use sgguard::enforce::sweep::Sweep;
 use sgguard::lambda::Hub;
@@ -206,6 +207,7 @@ async fn sweep(aws: &Aws, baseline: &Baseline, scope: &Scope, remediate: bool) -
         concurrency: 4,
         deadline: None,
         progress: indicatif::ProgressBar::hidden(),
+        breaker: &Breaker::new(Limits::default()),
     }
     .run(scope)
     .await
@@ -242,6 +244,16 @@ async fn rule_count(seeded: &Seeded) -> usize {
         total += live_rules(&ec2, group).await.len();
     }
     total
+}
+
+/// Whether the seeded rule is still in its group.
+async fn is_live(seeded: &Seeded, account: &str, region: &str, rule: &str) -> bool {
+    let ec2 = seeded.org.member_ec2(account, region).await;
+    ec2.describe_security_group_rules()
+        .security_group_rule_ids(rule)
+        .send()
+        .await
+        .is_ok_and(|o| o.security_group_rules().len() == 1)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,17 +323,9 @@ async fn remediate_revokes_exactly_the_violating_revoke_rules() {
     assert_eq!(report.totals.revoked, 6);
     // What is left: every rule that was not to be revoked, and nothing else.
     for (account, region, group, rule, outcome) in &seeded.rules {
-        let ec2 = seeded.org.member_ec2(account, region).await;
-        let live = ec2
-            .describe_security_group_rules()
-            .security_group_rule_ids(rule)
-            .send()
-            .await
-            .map(|o| o.security_group_rules().len())
-            .unwrap_or(0);
         let kept = *outcome != Some(Outcome::Revoked);
         assert_eq!(
-            live == 1,
+            is_live(&seeded, account, region, rule).await,
             kept,
             "{account} {region} {group} {rule} {outcome:?}"
         );
@@ -334,6 +338,62 @@ async fn remediate_revokes_exactly_the_violating_revoke_rules() {
         BTreeSet::from([Outcome::Reported, Outcome::Exempt])
     );
     assert_eq!(again.totals.revoked, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
+async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
+    let seeded = seed().await;
+    let aws = seeded.org.aws().await;
+    let baseline = baseline();
+    let scope = Scope::parse(&["org".to_owned()], &[], &regions()).unwrap();
+    let report = Sweep {
+        aws: &aws,
+        baseline: &baseline,
+        mode: Mode::Enforce,
+        remediate: true,
+        concurrency: 4,
+        deadline: None,
+        progress: indicatif::ProgressBar::hidden(),
+        breaker: &Breaker::new(Limits {
+            per_sweep: 4,
+            ..Limits::default()
+        }),
+    }
+    .run(&scope)
+    .await
+    .unwrap();
+
+    // Six rules were to be revoked: four are, two are held back, and the sweep says why.
+    assert_eq!((report.totals.revoked, report.totals.would_revoke), (4, 2));
+    let mut gone = 0;
+    for (account, region, _, rule, _) in &seeded.rules {
+        gone += usize::from(!is_live(&seeded, account, region, rule).await);
+    }
+    assert_eq!(gone, 4, "exactly four seeded rules revoked");
+    let held: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.outcome == Outcome::WouldRevoke)
+        .collect();
+    assert_eq!(held.len(), 2);
+    assert!(
+        held.iter()
+            .all(|f| f.error.as_deref().unwrap().contains("circuit breaker"))
+    );
+    assert!(report.breaker.as_deref().unwrap().contains("more than 4"));
+    assert!(report.incomplete(), "a tripped breaker fails the sweep");
+    let summary = sgguard::report::notify::sweep_notification(&report, &seeded.org.hub);
+    assert!(
+        summary.subject.contains("circuit breaker tripped"),
+        "{}",
+        summary.subject
+    );
+    assert!(
+        summary
+            .attributes
+            .contains(&("severity", "critical".to_owned()))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -375,6 +435,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         concurrency: 4,
         deadline: Some(std::time::Instant::now()),
         progress: indicatif::ProgressBar::hidden(),
+        breaker: &Breaker::new(Limits::default()),
     }
     .run(&scope)
     .await
@@ -403,6 +464,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         concurrency: 1,
         deadline: None,
         progress: indicatif::ProgressBar::hidden(),
+        breaker: &Breaker::new(Limits::default()),
     }
     .run(&unknown)
     .await
@@ -460,6 +522,7 @@ fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
     })
     .unwrap();
     Hub {
+        breaker: Breaker::new(settings.limits),
         settings,
         baseline: baseline(),
         aws,

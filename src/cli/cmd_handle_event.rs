@@ -5,6 +5,7 @@ use std::io::Write;
 
 use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, print_error};
 use crate::aws::Aws;
+use crate::enforce::breaker::Breaker;
 use crate::enforce::event::EventHandler;
 use crate::input::read_input;
 use crate::outcome::exit_code;
@@ -46,11 +47,13 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
+        let breaker = Breaker::new(settings.limits);
         let handler = EventHandler {
             hub: aws.as_ref(),
             baseline: &baseline,
             mode: settings.mode,
             topic_arn: settings.topic_arn.as_deref(),
+            breaker: &breaker,
         };
         let mut errors = false;
         let mut findings = 0;

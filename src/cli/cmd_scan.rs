@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_ERROR, LiveSetup, ScanArgs, print_error};
 use crate::aws::Aws;
+use crate::enforce::breaker::Breaker;
 use crate::enforce::scope::Scope;
 use crate::enforce::sweep::Sweep;
 use crate::finding::{Report, ReportError};
@@ -39,6 +40,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         let aws = Aws::from_env(&settings.role_name)
             .await
             .map_err(|e| e.to_string())?;
+        let breaker = Breaker::new(settings.limits);
         let sweep = Sweep {
             aws: &aws,
             baseline: &baseline,
@@ -47,6 +49,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             concurrency: usize::from(args.concurrency),
             deadline: None,
             progress: progress_bar(),
+            breaker: &breaker,
         };
         sweep.run(&scope).await.map_err(|e| e.to_string())
     });

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::breaker::{Breaker, Budget};
 use super::{HubApi, SecurityGroups, act, resolve_prefix_lists};
 use crate::aws::AwsError;
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
@@ -29,6 +30,9 @@ pub enum HandleError {
     /// Rules were revoked but the notification failed; the retry is idempotent.
     #[error("notification failed after remediation: {0}")]
     Notification(AwsError),
+    /// The circuit breaker held revocations back; a person must look (the errors alarm fires).
+    #[error("circuit breaker tripped: {0}")]
+    CircuitBreaker(String),
     /// A sweep finished but some accounts, regions or revocations failed (all reported).
     #[error("sweep incomplete: {0}")]
     SweepIncomplete(String),
@@ -43,6 +47,7 @@ impl HandleError {
             HandleError::Aws(_) => "Sgguard.AwsFailure",
             HandleError::Notification(_) => "Sgguard.NotificationFailed",
             HandleError::SweepIncomplete(_) => "Sgguard.SweepIncomplete",
+            HandleError::CircuitBreaker(_) => "Sgguard.CircuitBreakerTripped",
         }
     }
 
@@ -76,6 +81,8 @@ pub struct EventHandler<'a, H: HubApi> {
     pub baseline: &'a Baseline,
     pub mode: Mode,
     pub topic_arn: Option<&'a str>,
+    /// Bounds what one event (and one account within an hour) may revoke.
+    pub breaker: &'a Breaker,
 }
 
 impl<H: HubApi> EventHandler<'_, H> {
@@ -119,8 +126,9 @@ impl<H: HubApi> EventHandler<'_, H> {
             outcome.errors.push(error.to_string());
             return (outcome, Some(error));
         };
+        let budget = self.breaker.event();
         let mut failure = match self
-            .remediate(&event, &account, &region, &mut outcome)
+            .remediate(&event, &account, &region, &mut outcome, &budget)
             .await
         {
             Ok(()) => None,
@@ -149,6 +157,11 @@ impl<H: HubApi> EventHandler<'_, H> {
             });
             failure = Some(HandleError::from_aws(error));
             outcome.status = Status::Failed;
+        }
+        if let Some(reason) = budget.tripped() {
+            tracing::error!(reason, "circuit breaker tripped; the rest held back");
+            outcome.breaker = Some(reason.clone());
+            failure.get_or_insert(HandleError::CircuitBreaker(reason));
         }
 
         if let Some(topic) = self.topic_arn
@@ -194,6 +207,7 @@ impl<H: HubApi> EventHandler<'_, H> {
         account: &str,
         region: &str,
         outcome: &mut EventOutcome,
+        budget: &Budget<'_>,
     ) -> Result<(), HandleError> {
         let groups = self
             .hub
@@ -232,7 +246,7 @@ impl<H: HubApi> EventHandler<'_, H> {
                 rules_evaluated: rules.len(),
             });
             let findings = evaluator.evaluate_group(&rules, &tags);
-            let acted = act(&groups, &group_id, findings, self.mode, &source).await;
+            let acted = act(&groups, &group_id, findings, self.mode, &source, budget).await;
             outcome.findings.extend(acted);
         }
         Ok(())
@@ -301,6 +315,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::enforce::breaker::Limits;
     use crate::enforce::fake::Fake;
     use crate::finding::Tags;
     use crate::rule::{ApiRule, SecurityGroupRule};
@@ -358,12 +373,21 @@ mod tests {
     }
 
     async fn handle(fake: &Fake, mode: Mode) -> (EventOutcome, Option<HandleError>) {
+        handle_within(fake, mode, &Breaker::new(Limits::default())).await
+    }
+
+    async fn handle_within(
+        fake: &Fake,
+        mode: Mode,
+        breaker: &Breaker,
+    ) -> (EventOutcome, Option<HandleError>) {
         let baseline = Baseline::default_baseline().unwrap();
         EventHandler {
             hub: fake,
             baseline: &baseline,
             mode,
             topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
+            breaker,
         }
         .handle(&event())
         .await
@@ -516,6 +540,7 @@ mod tests {
             baseline: &baseline,
             mode: Mode::Enforce,
             topic_arn: None,
+            breaker: &Breaker::new(Limits::default()),
         }
         .handle(&value)
         .await;
@@ -523,5 +548,37 @@ mod tests {
         assert_eq!(outcome.status, Status::Handled);
         assert_eq!(outcome.counts().revoked, 2);
         assert_eq!(fake.rule_ids(GROUP), ["sgr-https", "sgr-private"]);
+    }
+
+    #[tokio::test]
+    async fn past_the_limit_the_rest_is_held_back_and_the_breaker_trips() {
+        let breaker = Breaker::new(Limits {
+            per_event: 1,
+            ..Limits::default()
+        });
+        let fake = open_group();
+        let (outcome, error) = handle_within(&fake, Mode::Enforce, &breaker).await;
+        assert!(
+            matches!(error, Some(HandleError::CircuitBreaker(_))),
+            "{error:?}"
+        );
+        assert_eq!(error.unwrap().error_type(), "Sgguard.CircuitBreakerTripped");
+        let counts = outcome.counts();
+        assert_eq!((counts.revoked, counts.would_revoke), (1, 1));
+        assert_eq!(fake.rule_ids(GROUP).len(), 3, "exactly one rule revoked");
+        let held = outcome
+            .findings
+            .iter()
+            .find(|f| f.outcome == Outcome::WouldRevoke)
+            .unwrap();
+        assert!(held.error.as_deref().unwrap().contains("circuit breaker"));
+        let published = fake.published();
+        assert_eq!(attribute(&published[0], "severity"), "critical");
+        assert!(
+            published[0].subject.contains("circuit breaker"),
+            "{}",
+            published[0].subject
+        );
+        assert!(published[0].text.contains("Circuit breaker"));
     }
 }

@@ -3,6 +3,7 @@
 //! AWS and an in-memory fake implements in unit tests. The event flow ([`event`]) and the
 //! organization sweep ([`sweep`]) both act through [`act`], the one revoke path.
 
+pub mod breaker;
 pub mod event;
 #[cfg(test)]
 mod fake;
@@ -14,6 +15,7 @@ use std::future::Future;
 
 use ipnet::IpNet;
 
+use self::breaker::Budget;
 use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome};
 use crate::finding::{Action, Finding, Tags};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
@@ -93,27 +95,35 @@ pub fn plan(finding: &Finding, mode: Mode) -> Outcome {
     }
 }
 
-/// Revokes (or would revoke) the group's violating rules as planned; returns every finding with
-/// what became of it. The event flow and the sweep share this one revoke path.
+/// Revokes (or would revoke) the group's violating rules as planned, within the breaker's
+/// `budget`; returns every finding with what became of it. The event flow and the sweep share
+/// this one revoke path.
 pub async fn act<G: SecurityGroups>(
     groups: &G,
     group_id: &str,
     findings: Vec<Finding>,
     mode: Mode,
     source: &str,
+    budget: &Budget<'_>,
 ) -> Vec<FindingOutcome> {
-    let mut recorded: Vec<FindingOutcome> = findings
-        .into_iter()
-        .map(|mut finding| {
-            finding.source = Some(source.to_owned());
-            FindingOutcome {
-                outcome: plan(&finding, mode),
-                finding,
-                error: None,
-                aws_error: None,
+    let mut recorded = Vec::with_capacity(findings.len());
+    for mut finding in findings {
+        finding.source = Some(source.to_owned());
+        let mut entry = FindingOutcome {
+            outcome: plan(&finding, mode),
+            finding,
+            error: None,
+            aws_error: None,
+        };
+        if entry.outcome == Outcome::Revoked {
+            let account = entry.finding.account_id.as_deref().unwrap_or("-");
+            if let Err(held) = budget.take(account).await {
+                entry.outcome = Outcome::WouldRevoke;
+                entry.error = Some(held);
             }
-        })
-        .collect();
+        }
+        recorded.push(entry);
+    }
     for direction in [Direction::Ingress, Direction::Egress] {
         let ids: Vec<String> = recorded
             .iter()

@@ -12,6 +12,7 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use indicatif::ProgressBar;
 
+use super::breaker::{Breaker, Budget};
 use super::scope::{Accounts, Regions, Scope, ScopeError};
 use super::{act, resolve_prefix_lists};
 use crate::aws::{Aws, AwsError, OrgAccount};
@@ -36,6 +37,8 @@ pub struct Sweep<'a> {
     pub deadline: Option<Instant>,
     /// Account × regions done; hidden when not on a terminal.
     pub progress: ProgressBar,
+    /// Bounds what the sweep (and each account within an hour) may revoke.
+    pub breaker: &'a Breaker,
 }
 
 /// One account, reached.
@@ -58,6 +61,7 @@ impl Sweep<'_> {
     /// failure is reported in the result and the rest is still swept.
     pub async fn run(&self, scope: &Scope) -> Result<SweepReport, ScopeError> {
         let started = Instant::now();
+        let budget = self.breaker.sweep();
         let listed = self.accounts(scope).await?;
         let (active, inactive): (Vec<OrgAccount>, Vec<OrgAccount>) =
             listed.into_iter().partition(OrgAccount::is_active);
@@ -101,7 +105,7 @@ impl Sweep<'_> {
         self.progress
             .set_message(format!("accounts {done_accounts}/{total_accounts}"));
         let mut results = stream::iter(units)
-            .map(|(account, region)| self.sweep_region(account, region))
+            .map(|(account, region)| self.sweep_region(account, region, &budget))
             .buffer_unordered(concurrency);
         let mut by_account: HashMap<String, Vec<(RegionSummary, Vec<FindingOutcome>)>> =
             HashMap::new();
@@ -124,7 +128,15 @@ impl Sweep<'_> {
         drop(results);
         self.progress.finish_and_clear();
 
-        Ok(self.assemble(reached, by_account, skipped_accounts, started))
+        let mut report = self.assemble(reached, by_account, skipped_accounts, started);
+        if let Some(reason) = budget.tripped() {
+            tracing::error!(reason, "circuit breaker tripped; the rest held back");
+            report.errors.push(format!(
+                "circuit breaker tripped: {reason}; the rest were held back (would_revoke)"
+            ));
+            report.breaker = Some(reason);
+        }
+        Ok(report)
     }
 
     async fn accounts(&self, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
@@ -191,6 +203,7 @@ impl Sweep<'_> {
         &self,
         account: &str,
         region: &str,
+        budget: &Budget<'_>,
     ) -> (String, RegionSummary, Vec<FindingOutcome>) {
         let mut summary = RegionSummary {
             region: region.to_owned(),
@@ -201,7 +214,7 @@ impl Sweep<'_> {
             summary.error = Some("not swept: the sweep ran out of time".to_owned());
             return (account.to_owned(), summary, Vec::new());
         }
-        match self.judge_region(account, region).await {
+        match self.judge_region(account, region, budget).await {
             Ok((counts, findings)) => {
                 summary.counts = counts;
                 (account.to_owned(), summary, findings)
@@ -219,6 +232,7 @@ impl Sweep<'_> {
         &self,
         account: &str,
         region: &str,
+        budget: &Budget<'_>,
     ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
         let ec2 = self.aws.ec2(account, region).await?;
         let tags = ec2.all_group_tags().await?;
@@ -235,7 +249,17 @@ impl Sweep<'_> {
         }
         let mut out = Vec::new();
         for (group_id, findings) in by_group {
-            out.extend(act(&ec2, &group_id, findings, self.effective_mode(), "sweep").await);
+            out.extend(
+                act(
+                    &ec2,
+                    &group_id,
+                    findings,
+                    self.effective_mode(),
+                    "sweep",
+                    budget,
+                )
+                .await,
+            );
         }
         let counts = Counts {
             groups: tags.len(),
@@ -262,6 +286,7 @@ impl Sweep<'_> {
             skipped_accounts,
             findings: Vec::new(),
             errors: Vec::new(),
+            breaker: None,
             seconds: 0.0,
         };
         for Reached { account, regions } in reached {

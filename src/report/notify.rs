@@ -142,6 +142,13 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         Headline::Exempt => format!("{} exempt finding(s)", counts.exempt),
         Headline::AlreadyGone | Headline::Clean => "rule(s) already gone".to_owned(),
     };
+    let what = match &outcome.breaker {
+        Some(_) => format!(
+            "circuit breaker tripped, revoked {}, held back {}",
+            counts.revoked, counts.would_revoke
+        ),
+        None => what,
+    };
     let group_text = match groups.as_slice() {
         [] => String::new(),
         [one] => format!(" {one}"),
@@ -166,6 +173,7 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         outcome.event.source_ip.as_deref().unwrap_or("-"),
         outcome.mode,
     );
+    breaker_text(&mut text, outcome.breaker.as_deref());
     for entry in &outcome.findings {
         let _ = writeln!(text, "\n- {}", finding_line(entry));
         for v in &entry.finding.violations {
@@ -209,7 +217,10 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
             ("region", region.to_owned()),
             ("group_id", groups.join(",")),
             ("action", headline.to_string()),
-            ("severity", max_severity(&outcome.findings).to_string()),
+            (
+                "severity",
+                severity(max_severity(&outcome.findings), outcome.breaker.as_deref()),
+            ),
         ],
     }
 }
@@ -227,6 +238,10 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         Headline::WouldRevoke => format!("would revoke {} rule(s)", t.would_revoke),
         Headline::Reported => format!("{} finding(s)", t.findings),
         _ => "no findings".to_owned(),
+    };
+    let what = match &report.breaker {
+        Some(_) => format!("circuit breaker tripped, {what}"),
+        None => what,
     };
     let notable: Vec<&AccountSummary> = report
         .accounts
@@ -264,6 +279,7 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         t.failed,
         t.exempt,
     );
+    breaker_text(&mut text, report.breaker.as_deref());
     if !notable.is_empty() {
         text.push_str("\nAccounts with findings or failures:\n");
         for a in notable.iter().take(NOTIFIED_ACCOUNTS) {
@@ -361,8 +377,29 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             ("actor_arn", "sgguard:sweep".to_owned()),
             ("region", "multiple".to_owned()),
             ("action", headline.to_string()),
-            ("severity", max_severity(top.iter().copied()).to_string()),
+            (
+                "severity",
+                severity(max_severity(top.iter().copied()), report.breaker.as_deref()),
+            ),
         ],
+    }
+}
+
+/// A tripped breaker is always `critical`: a person must look before more is revoked.
+fn severity(found: Severity, breaker: Option<&str>) -> String {
+    match breaker {
+        Some(_) => Severity::Critical.to_string(),
+        None => found.to_string(),
+    }
+}
+
+fn breaker_text(text: &mut String, breaker: Option<&str>) {
+    if let Some(reason) = breaker {
+        let _ = writeln!(
+            text,
+            "\nCircuit breaker: {reason}. The rest were held back (WOULD_REVOKE): check the \
+             baseline and the changes before raising the limit or revoking by hand."
+        );
     }
 }
 
@@ -405,6 +442,7 @@ mod tests {
             skipped_accounts: Vec::new(),
             findings: Vec::new(),
             errors: vec!["account 999999999999: AssumeRole failed: AccessDenied".to_owned()],
+            breaker: None,
             seconds: 12.5,
         };
         for a in 0..40 {
