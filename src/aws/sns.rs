@@ -5,7 +5,7 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::AwsError;
 
-/// Publishes a message (`subject` at most 100 characters); the hub's own credentials, the
+/// Publishes a message (`subject` under 100 characters); the hub's own credentials, the
 /// topic's region. Attributes with empty values are left out.
 pub async fn publish(
     sns: &aws_sdk_sns::Client,
@@ -17,13 +17,10 @@ pub async fn publish(
 ) -> Result<String, AwsError> {
     let region = topic_arn.split(':').nth(3).unwrap_or("?");
     let account = topic_arn.split(':').nth(4).unwrap_or("?");
+    // The JSON once: every protocol but email (SQS, Lambda, HTTPS, email-json) takes `default`.
     let body = serde_json::json!({
         "default": json,
         "email": text,
-        "email-json": json,
-        "sqs": json,
-        "lambda": json,
-        "https": json,
     });
     let mut request = sns
         .publish()

@@ -161,6 +161,7 @@ pub async fn act<G: SecurityGroups>(
             peer = %f.peer,
             policy_rule = f.violations.first().map_or("-", |v| v.policy_rule.as_str()),
             outcome = entry.outcome.as_str(),
+            source,
             "finding"
         );
     }

@@ -19,6 +19,19 @@ const SUBJECT_LIMIT: usize = 99;
 pub const NOTIFIED_FINDINGS: usize = 25;
 /// Most accounts (and failures) a sweep notification lists one by one.
 pub const NOTIFIED_ACCOUNTS: usize = 100;
+/// Most findings an event's notification lists; the rest are counted (every finding is also
+/// logged on its own line).
+pub const NOTIFIED_EVENT_FINDINGS: usize = 50;
+/// The most a message body may take: SNS takes 256 KB for the body (the text for email and the
+/// JSON once, both escaped into one JSON document) and the attributes.
+pub const MESSAGE_BUDGET: usize = 240 * 1024;
+
+/// The size of the body SNS receives for this text and JSON.
+pub fn body_bytes(text: &str, json: &str) -> usize {
+    serde_json::json!({"default": json, "email": text})
+        .to_string()
+        .len()
+}
 
 /// One message, ready to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +187,60 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         outcome.mode,
     );
     breaker_text(&mut text, outcome.breaker.as_deref());
-    for entry in &outcome.findings {
+    let head = text;
+    // The most important findings first when not all can be listed: failures, then what was
+    // revoked, then by severity.
+    let mut listed: Vec<&FindingOutcome> = outcome.findings.iter().collect();
+    if listed.len() > NOTIFIED_EVENT_FINDINGS {
+        listed.sort_by_key(|f| {
+            (
+                f.outcome != Outcome::Failed,
+                f.outcome != Outcome::Revoked,
+                std::cmp::Reverse(f.finding.severity()),
+            )
+        });
+    }
+    let mut cap = NOTIFIED_EVENT_FINDINGS;
+    loop {
+        let shown: Vec<&FindingOutcome> = listed.iter().take(cap).copied().collect();
+        let (text, json) = event_body(outcome, head.clone(), &shown);
+        if body_bytes(&text, &json) <= MESSAGE_BUDGET || cap == 0 {
+            return Notification {
+                subject: subject(format!("sgguard: {what} in {account} {region}{group_text}")),
+                text,
+                json,
+                attributes: vec![
+                    ("kind", "event".to_owned()),
+                    ("account_id", account.to_owned()),
+                    (
+                        "actor_arn",
+                        outcome
+                            .event
+                            .actor_arn
+                            .clone()
+                            .unwrap_or_else(|| "unknown".to_owned()),
+                    ),
+                    ("region", region.to_owned()),
+                    ("group_id", groups.join(",")),
+                    ("action", headline.to_string()),
+                    (
+                        "severity",
+                        severity(max_severity(&outcome.findings), outcome.breaker.as_deref()),
+                    ),
+                ],
+            };
+        }
+        cap /= 2;
+    }
+}
+
+/// The text and JSON of an event's message listing `shown` of its findings.
+fn event_body(
+    outcome: &EventOutcome,
+    mut text: String,
+    shown: &[&FindingOutcome],
+) -> (String, String) {
+    for entry in shown {
         let _ = writeln!(text, "\n- {}", finding_line(entry));
         for v in &entry.finding.violations {
             let _ = writeln!(
@@ -194,35 +260,28 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
             let _ = writeln!(text, "  error: {error}");
         }
     }
-    for error in &outcome.errors {
+    let omitted = outcome.findings.len() - shown.len();
+    if omitted > 0 {
+        let _ = writeln!(
+            text,
+            "\n- … and {omitted} more finding(s): each is a line of the function's log \
+             (source `live:{}`)",
+            outcome.event.id.as_deref().unwrap_or(&outcome.event.name)
+        );
+    }
+    for error in outcome.errors.iter().take(NOTIFIED_ACCOUNTS) {
         let _ = writeln!(text, "\nError: {error}");
     }
-    let json = serde_json::to_string(outcome)
-        .unwrap_or_else(|e| json!({"error": e.to_string()}).to_string());
-    Notification {
-        subject: subject(format!("sgguard: {what} in {account} {region}{group_text}")),
-        text,
-        json,
-        attributes: vec![
-            ("kind", "event".to_owned()),
-            ("account_id", account.to_owned()),
-            (
-                "actor_arn",
-                outcome
-                    .event
-                    .actor_arn
-                    .clone()
-                    .unwrap_or_else(|| "unknown".to_owned()),
-            ),
-            ("region", region.to_owned()),
-            ("group_id", groups.join(",")),
-            ("action", headline.to_string()),
-            (
-                "severity",
-                severity(max_severity(&outcome.findings), outcome.breaker.as_deref()),
-            ),
-        ],
+    let mut document =
+        serde_json::to_value(outcome).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    if omitted > 0
+        && let Some(object) = document.as_object_mut()
+    {
+        object.insert("findings".to_owned(), json!(shown));
+        object.insert("findings_total".to_owned(), json!(outcome.findings.len()));
+        object.insert("findings_omitted".to_owned(), json!(omitted));
     }
+    (text, document.to_string())
 }
 
 /// The one message a scheduled sweep publishes: totals, the accounts with findings or
@@ -514,5 +573,78 @@ mod tests {
         assert_eq!(line["SweepRevoked"], 4000);
         assert_eq!(line["SweepFailures"], 1);
         assert_eq!(line["Mode"], "enforce");
+    }
+
+    /// An event whose group held 500 violating rules.
+    fn crowded_event() -> EventOutcome {
+        let mut outcome = EventOutcome::new(Mode::Enforce);
+        outcome.account_id = Some("111122223333".to_owned());
+        outcome.region = Some("eu-west-1".to_owned());
+        outcome.event.name = "AuthorizeSecurityGroupIngress".to_owned();
+        outcome.event.id = Some("ev-500".to_owned());
+        outcome.findings = (0..500).map(|n| finding("111122223333", n)).collect();
+        if let Some(last) = outcome.findings.last_mut() {
+            last.outcome = Outcome::Failed;
+            last.error = Some("UnauthorizedOperation: ".to_owned() + &"x".repeat(2000));
+        }
+        outcome
+    }
+
+    #[test]
+    fn an_event_with_500_findings_fits_sns_and_says_what_it_left_out() {
+        let outcome = crowded_event();
+        let notification = event_notification(&outcome);
+        assert!(body_bytes(&notification.text, &notification.json) <= MESSAGE_BUDGET);
+        assert!(notification.subject.chars().count() < 100);
+        let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+        assert_eq!(json["findings_total"], 500);
+        assert_eq!(
+            json["findings"].as_array().unwrap().len(),
+            NOTIFIED_EVENT_FINDINGS
+        );
+        assert_eq!(json["findings_omitted"], 500 - NOTIFIED_EVENT_FINDINGS);
+        // The failure is listed first, whatever its place in the group.
+        assert_eq!(json["findings"][0]["outcome"], "failed");
+        assert!(notification.text.contains("and 450 more finding(s)"));
+        assert!(notification.text.contains("live:ev-500"));
+    }
+
+    #[test]
+    fn long_findings_are_cut_until_the_message_fits() {
+        let mut outcome = crowded_event();
+        for f in &mut outcome.findings {
+            f.finding.violations[0].reason = "r".repeat(8000);
+        }
+        let notification = event_notification(&outcome);
+        assert!(body_bytes(&notification.text, &notification.json) <= MESSAGE_BUDGET);
+        let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+        let listed = json["findings"].as_array().unwrap().len();
+        assert!(listed > 0 && listed < NOTIFIED_EVENT_FINDINGS, "{listed}");
+    }
+
+    #[test]
+    fn a_sweep_with_300_failing_accounts_fits_sns() {
+        let mut report = big_report();
+        for a in 0..300 {
+            let account = format!("{:012}", 900_000_000_000_u64 + a);
+            report.errors.push(format!(
+                "account {account}: AssumeRole of arn:aws:iam::{account}:role/sgguard-remediation \
+                 failed: AccessDenied: {}",
+                "denied ".repeat(40)
+            ));
+            report.accounts.push(AccountSummary {
+                account_id: account,
+                account_name: Some("a-long-account-name-for-a-workload".to_owned()),
+                counts: Counts::default(),
+                regions: Vec::new(),
+                error: Some("AccessDenied".to_owned()),
+            });
+        }
+        let notification = sweep_notification(&report, "123456789012");
+        assert!(body_bytes(&notification.text, &notification.json) <= MESSAGE_BUDGET);
+        assert!(notification.subject.chars().count() < 100);
+        let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+        assert_eq!(json["errors_total"], 301);
+        assert!(notification.text.contains("… and 240 more"));
     }
 }
