@@ -110,6 +110,12 @@ impl<H: HubApi> EventHandler<'_, H> {
             source_ip: event.source_ip.clone(),
             user_agent: event.user_agent.clone(),
         };
+        if let Some(error) = &event.unreadable {
+            tracing::warn!(error = %error, "rule body unreadable; re-reading what the event names");
+            outcome.errors.push(format!(
+                "the event's rule body could not be read ({error}): what it names was re-read live"
+            ));
+        }
         if let Some(reason) = Self::ignore_reason(&event) {
             tracing::debug!(event = %event.name, reason, "ignored");
             outcome.status = Status::Ignored;
@@ -534,16 +540,7 @@ mod tests {
         let mut value = event();
         value["detail"]["userIdentity"]["arn"] =
             json!("arn:aws:sts::111122223333:assumed-role/sgguard-remediation/hub");
-        let baseline = Baseline::default_baseline().unwrap();
-        let (outcome, error) = EventHandler {
-            hub: &fake,
-            baseline: &baseline,
-            mode: Mode::Enforce,
-            topic_arn: None,
-            breaker: &Breaker::new(Limits::default()),
-        }
-        .handle(&value)
-        .await;
+        let (outcome, error) = handle_value(&fake, &value).await;
         assert_eq!(error, None);
         assert_eq!(outcome.status, Status::Handled);
         assert_eq!(outcome.counts().revoked, 2);
@@ -580,5 +577,50 @@ mod tests {
             published[0].subject
         );
         assert!(published[0].text.contains("Circuit breaker"));
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_rule_body_still_re_reads_the_group_it_names() {
+        let fake = open_group();
+        let mut value = event();
+        value["detail"]["requestParameters"]["ipPermissions"]["items"][0]["fromPort"] =
+            json!("ssh");
+        let (outcome, error) = handle_value(&fake, &value).await;
+        assert_eq!(error, None, "the body is a hint; the group is what matters");
+        assert_eq!(outcome.status, Status::Handled);
+        assert_eq!(outcome.counts().revoked, 2);
+        assert!(
+            outcome
+                .errors
+                .iter()
+                .any(|e| e.contains("could not be read"))
+        );
+
+        // With neither a group nor a prefix list named, the event is malformed: nothing done.
+        let fake = open_group();
+        value["detail"]["requestParameters"]
+            .as_object_mut()
+            .unwrap()
+            .remove("groupId");
+        value["detail"]["responseElements"] = json!(null);
+        let (_, error) = handle_value(&fake, &value).await;
+        assert!(
+            matches!(error, Some(HandleError::Malformed(_))),
+            "{error:?}"
+        );
+        assert!(fake.revoke_calls().is_empty());
+    }
+
+    async fn handle_value(fake: &Fake, value: &Value) -> (EventOutcome, Option<HandleError>) {
+        let baseline = Baseline::default_baseline().unwrap();
+        EventHandler {
+            hub: fake,
+            baseline: &baseline,
+            mode: Mode::Enforce,
+            topic_arn: None,
+            breaker: &Breaker::new(Limits::default()),
+        }
+        .handle(value)
+        .await
     }
 }

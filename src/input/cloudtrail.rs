@@ -145,9 +145,21 @@ pub struct CloudTrailEvent {
     pub source_ip: Option<String>,
     pub user_agent: Option<String>,
     pub change: Change,
+    /// Why the rule body could not be read, when the event still names its group or prefix
+    /// list: the body is only a hint, so the hub re-reads what the event names (never fails
+    /// open), while offline `check`, which has only the body, reports the error.
+    pub unreadable: Option<DecodeError>,
 }
 
 impl CloudTrailEvent {
+    /// The event, or the error of a rule body that could not be read.
+    pub fn readable(self) -> Result<CloudTrailEvent, DecodeError> {
+        match self.unreadable {
+            Some(error) => Err(error),
+            None => Ok(self),
+        }
+    }
+
     /// Rules the event carries (empty for prefix lists, failures and ignored events).
     pub fn rules(&self) -> &[SecurityGroupRule] {
         match &self.change {
@@ -241,6 +253,7 @@ pub fn decode_bare_request(request: &Value) -> Result<CloudTrailEvent, DecodeErr
         source_ip: None,
         user_agent: None,
         change,
+        unreadable: None,
     })
 }
 
@@ -280,11 +293,22 @@ impl Record {
     /// The event, its rules not yet stamped with the account and region.
     fn event(&self) -> Result<CloudTrailEvent, DecodeError> {
         let actor = self.user_identity.clone().unwrap_or_default();
+        let mut unreadable = None;
         let change = match non_empty(self.error_code.as_ref()) {
             Some(error_code) => Change::Failed { error_code },
-            None => match self.call()? {
-                Some(call) => call.change()?,
-                None => Change::Ignored,
+            None => match self
+                .call()
+                .and_then(|call| call.map(|c| c.change()).transpose())
+            {
+                Ok(Some(change)) => change,
+                Ok(None) => Change::Ignored,
+                Err(error) => match self.named_target() {
+                    Some(change) => {
+                        unreadable = Some(error);
+                        change
+                    }
+                    None => return Err(error),
+                },
             },
         };
         Ok(CloudTrailEvent {
@@ -299,7 +323,55 @@ impl Record {
             user_agent: non_empty(self.user_agent.as_ref()),
             actor,
             change,
+            unreadable,
         })
+    }
+
+    /// What a watched call names whose body could not be typed: its group (request or response
+    /// elements) or its prefix list, with no rules. `None` when it names neither.
+    fn named_target(&self) -> Option<Change> {
+        let request = self.request_parameters.as_ref();
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
+        let field = |parent: Option<&Value>, names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| text(parent.and_then(|p| p.get(*name))))
+        };
+        let modify = request.and_then(|r| r.get("ModifySecurityGroupRulesRequest"));
+        let prefix_list = request.and_then(|r| r.get("ModifyManagedPrefixListRequest"));
+        let from_response = || {
+            let items = self
+                .response_elements
+                .as_ref()?
+                .get("securityGroupRuleSet")?
+                .get("items")?;
+            items
+                .as_array()?
+                .iter()
+                .find_map(|item| text(item.get("groupId")))
+        };
+        let group_id = field(request, &["groupId", "GroupId"])
+            .or_else(|| field(modify, &["GroupId", "groupId"]))
+            .or_else(from_response)
+            .filter(|id| id.starts_with("sg-"));
+        match self.event_name.parse::<CallName>().ok()? {
+            CallName::ModifyManagedPrefixList => Some(Change::PrefixListModified {
+                prefix_list_id: field(prefix_list, &["PrefixListId", "prefixListId"])
+                    .or_else(|| field(request, &["prefixListId", "PrefixListId"]))
+                    .filter(|id| id.starts_with("pl-"))?,
+                added: Vec::new(),
+                removed: Vec::new(),
+            }),
+            CallName::ModifySecurityGroupRules => Some(Change::Modified {
+                group_id: Some(group_id?),
+                rules: Vec::new(),
+            }),
+            _ => Some(Change::Authorized {
+                group_id: Some(group_id?),
+                group_name: None,
+                rules: Vec::new(),
+            }),
+        }
     }
 }
 

@@ -283,7 +283,10 @@ pub fn decode(source: &str, bytes: &[u8]) -> Result<Document, InputError> {
 
 fn decode_events(kind: InputKind, value: &Value) -> Result<Vec<CloudTrailEvent>, String> {
     let one = |result: Result<CloudTrailEvent, cloudtrail::DecodeError>| {
-        result.map(|e| vec![e]).map_err(|e| e.to_string())
+        result
+            .and_then(CloudTrailEvent::readable)
+            .map(|e| vec![e])
+            .map_err(|e| e.to_string())
     };
     match kind {
         InputKind::EventBridgeEvent => one(cloudtrail::decode_envelope(value)),
@@ -312,7 +315,9 @@ fn decode_events(kind: InputKind, value: &Value) -> Result<Vec<CloudTrailEvent>,
                             "record {i} is not a CloudTrail record (no `eventName`)"
                         ));
                     };
-                    decoded.map_err(|e| format!("record {i}: {e}"))
+                    decoded
+                        .and_then(CloudTrailEvent::readable)
+                        .map_err(|e| format!("record {i}: {e}"))
                 })
                 .collect()
         }
