@@ -37,16 +37,24 @@ pub struct CredentialCache {
     sts: aws_sdk_sts::Client,
     role_name: String,
     hub_account: String,
+    /// `aws`, `aws-us-gov` or `aws-cn`: the hub's own, from its identity.
+    partition: String,
     cache: moka::future::Cache<String, Cached>,
     assume_calls: AtomicUsize,
 }
 
 impl CredentialCache {
-    pub fn new(sts: aws_sdk_sts::Client, role_name: &str, hub_account: &str) -> Self {
+    pub fn new(
+        sts: aws_sdk_sts::Client,
+        role_name: &str,
+        hub_account: &str,
+        partition: &str,
+    ) -> Self {
         CredentialCache {
             sts,
             role_name: role_name.to_owned(),
             hub_account: hub_account.to_owned(),
+            partition: partition.to_owned(),
             cache: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .expire_after(UntilExpiry)
@@ -61,7 +69,10 @@ impl CredentialCache {
 
     /// The role ARN assumed in `account`.
     pub fn role_arn(&self, account: &str) -> String {
-        format!("arn:aws:iam::{account}:role/{}", self.role_name)
+        format!(
+            "arn:{}:iam::{account}:role/{}",
+            self.partition, self.role_name
+        )
     }
 
     /// How many AssumeRole calls this process made.

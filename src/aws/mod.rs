@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, SdkConfig};
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
 pub use credentials::CredentialCache;
@@ -73,7 +76,7 @@ impl AwsError {
 pub struct Aws {
     base: SdkConfig,
     hub_account: String,
-    credentials: CredentialCache,
+    credentials: Arc<CredentialCache>,
     account_names: moka::future::Cache<String, Option<String>>,
     organizations: aws_sdk_organizations::Client,
     sns: aws_sdk_sns::Client,
@@ -88,6 +91,15 @@ impl Aws {
                 RetryConfig::standard()
                     .with_max_attempts(6)
                     .with_initial_backoff(Duration::from_millis(200)),
+            )
+            // A hung endpoint fails the call (and is retried) instead of using up the
+            // invocation: each attempt, and each operation with its retries, is bounded.
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(5))
+                    .operation_attempt_timeout(Duration::from_secs(30))
+                    .operation_timeout(Duration::from_secs(120))
+                    .build(),
             )
             .load()
             .await;
@@ -119,8 +131,15 @@ impl Aws {
             .await
             .map_err(|e| AwsError::new("GetCallerIdentity", "hub", &region, &e))?;
         let hub_account = identity.account().unwrap_or_default().to_owned();
+        // Member role ARNs are in the hub's own partition (`aws`, `aws-us-gov`, `aws-cn`).
+        let partition = partition_of(identity.arn().unwrap_or_default());
         Ok(Arc::new(Aws {
-            credentials: CredentialCache::new(sts, role_name, &hub_account),
+            credentials: Arc::new(CredentialCache::new(
+                sts,
+                role_name,
+                &hub_account,
+                &partition,
+            )),
             account_names: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(3600))
@@ -151,8 +170,14 @@ impl Aws {
         let mut config = aws_sdk_ec2::config::Builder::from(&self.base)
             .region(aws_sdk_ec2::config::Region::new(region.to_owned()));
         if account != self.hub_account {
-            let credentials = self.credentials.get(account, region).await?;
-            config = config.credentials_provider(credentials);
+            // Assumed now, so that an account that cannot be reached fails here with its
+            // reason; the client then asks the cache again whenever its credentials expire.
+            self.credentials.get(account, region).await?;
+            config = config.credentials_provider(MemberCredentials {
+                cache: Arc::clone(&self.credentials),
+                account: account.to_owned(),
+                region: region.to_owned(),
+            });
         }
         Ok(Ec2::new(
             aws_sdk_ec2::Client::from_conf(config.build()),
@@ -196,5 +221,63 @@ impl Aws {
 
     pub fn sns(&self) -> &aws_sdk_sns::Client {
         &self.sns
+    }
+}
+
+/// A member account's credentials for the SDK, read from the cache each time the client's
+/// identity cache asks: a client held through a long sweep of a region gets fresh ones.
+struct MemberCredentials {
+    cache: Arc<CredentialCache>,
+    account: String,
+    region: String,
+}
+
+impl std::fmt::Debug for MemberCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MemberCredentials({})", self.account)
+    }
+}
+
+impl ProvideCredentials for MemberCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.cache
+                .get(&self.account, &self.region)
+                .await
+                .map_err(CredentialsError::provider_error)
+        })
+    }
+}
+
+/// The partition of an ARN (`arn:PARTITION:…`); `aws` when it cannot be read.
+fn partition_of(arn: &str) -> String {
+    match arn.split(':').nth(1) {
+        Some(partition) if arn.starts_with("arn:") && !partition.is_empty() => partition.to_owned(),
+        _ => "aws".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_partition_comes_from_the_hub_s_own_arn() {
+        assert_eq!(
+            partition_of("arn:aws:sts::111122223333:assumed-role/hub/s"),
+            "aws"
+        );
+        assert_eq!(
+            partition_of("arn:aws-us-gov:iam::111122223333:user/x"),
+            "aws-us-gov"
+        );
+        assert_eq!(
+            partition_of("arn:aws-cn:sts::111122223333:assumed-role/hub/s"),
+            "aws-cn"
+        );
+        assert_eq!(partition_of(""), "aws");
     }
 }
