@@ -95,8 +95,9 @@ resource "aws_lambda_permission" "hub_default_bus_rule" {
   source_arn    = aws_cloudwatch_event_rule.hub_default_bus[0].arn
 }
 
-# Dead-letter queue of: the EventBridge targets (after their retry policy), the Lambda's
-# asynchronous invocations (after Lambda's own 2 retries) and the sweep schedule.
+# Dead-letter queue of: the EventBridge targets (events they could not hand to Lambda, after
+# their retry policy), the Lambda's failed asynchronous invocations (the on-failure destination
+# of lambda.tf, after Lambda's retries) and the sweep schedule (invocations it could not make).
 resource "aws_sqs_queue" "dlq" {
   name                              = "${var.function_name}-dlq"
   message_retention_seconds         = var.dlq_message_retention_seconds

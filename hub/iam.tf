@@ -78,6 +78,7 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "${aws_cloudwatch_log_group.lambda.arn}:*"
         },
         {
+          # The on-failure destination of the asynchronous invocations (lambda.tf).
           Sid      = "SendFailedAsyncInvocationsToDlq"
           Effect   = "Allow"
           Action   = "sqs:SendMessage"

@@ -10,6 +10,7 @@ resource "aws_cloudwatch_log_group" "lambda" {
 
 resource "aws_lambda_function" "sgguard" {
   #checkov:skip=CKV_AWS_117:sgguard only calls AWS APIs (STS, EC2, SNS, Organizations); a VPC would add NAT or a set of interface endpoints per region and no protection.
+  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the dead-letter queue through the on-failure destination of aws_lambda_function_event_invoke_config.sgguard (below), which records the error too; a dead_letter_config as well would send each failure twice.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile that the build does not have; the zip is built from the repository and its hash is pinned by source_code_hash.
   function_name = var.function_name
   description   = "sgguard: revokes security-group rules that break the baseline, across the organization"
@@ -41,12 +42,26 @@ resource "aws_lambda_function" "sgguard" {
     mode = var.tracing_mode
   }
 
-  # Asynchronous invocations (EventBridge, Scheduler) that fail after Lambda's retries.
-  dead_letter_config {
-    target_arn = aws_sqs_queue.dlq.arn
-  }
-
   tags = var.tags
+
+  depends_on = [aws_iam_role_policy.lambda]
+}
+
+# EventBridge and EventBridge Scheduler invoke the function asynchronously: once Lambda has
+# accepted an event, a function error is retried by Lambda under this configuration (the
+# targets' retry policies only cover the invoke call itself). After the last attempt, or when
+# the event is older than the maximum age, Lambda sends an invocation record (the event, the
+# error, the attempts) to the dead-letter queue.
+resource "aws_lambda_function_event_invoke_config" "sgguard" {
+  function_name                = aws_lambda_function.sgguard.function_name
+  maximum_retry_attempts       = var.lambda_async_max_retry_attempts
+  maximum_event_age_in_seconds = var.lambda_async_max_event_age_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.dlq.arn
+    }
+  }
 
   depends_on = [aws_iam_role_policy.lambda]
 }

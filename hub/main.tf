@@ -1,7 +1,7 @@
 # sgguard hub: shared lookups, locals and the module's customer managed KMS key.
 #
 # Files: events.tf (bus, bus policy, rules, DLQ), lambda.tf (function, log group),
-# iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topic, alarms),
+# iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topics, alarms),
 # schedule.tf (sweep), stackset.tf (spokes), trail.tf (optional CloudTrail).
 
 data "aws_caller_identity" "current" {}
@@ -74,7 +74,7 @@ locals {
         Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
       {
-        # CloudWatch alarms publish to the encrypted topic.
+        # CloudWatch alarms publish to the encrypted alarm topic.
         Sid       = "CloudWatchAlarmsPublishEncrypted"
         Effect    = "Allow"
         Principal = { Service = "cloudwatch.amazonaws.com" }

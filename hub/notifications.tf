@@ -1,5 +1,20 @@
-# SNS topic for sgguard's notifications (one message per event, see DESIGN.md) and the
-# CloudWatch alarms that tell the same inbox when the guard itself is failing.
+# SNS topic for sgguard's notifications (one message per event, see DESIGN.md), and the
+# CloudWatch alarms that tell when the guard itself is failing, on their own topic: a topic
+# that is broken (deleted, its policy or subscriptions changed) silences one of the two only.
+
+locals {
+  # What the account itself may do with either topic (through IAM).
+  sns_topic_owner_actions = [
+    "sns:GetTopicAttributes",
+    "sns:SetTopicAttributes",
+    "sns:AddPermission",
+    "sns:RemovePermission",
+    "sns:DeleteTopic",
+    "sns:Subscribe",
+    "sns:ListSubscriptionsByTopic",
+    "sns:Publish",
+  ]
+}
 
 resource "aws_sns_topic" "notifications" {
   name              = var.function_name
@@ -18,17 +33,8 @@ resource "aws_sns_topic_policy" "notifications" {
         Sid       = "AccountManagesTopic"
         Effect    = "Allow"
         Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
-        Action = [
-          "sns:GetTopicAttributes",
-          "sns:SetTopicAttributes",
-          "sns:AddPermission",
-          "sns:RemovePermission",
-          "sns:DeleteTopic",
-          "sns:Subscribe",
-          "sns:ListSubscriptionsByTopic",
-          "sns:Publish",
-        ]
-        Resource = aws_sns_topic.notifications.arn
+        Action    = local.sns_topic_owner_actions
+        Resource  = aws_sns_topic.notifications.arn
       },
       {
         Sid       = "SgguardLambdaPublishes"
@@ -36,18 +42,6 @@ resource "aws_sns_topic_policy" "notifications" {
         Principal = { AWS = aws_iam_role.lambda.arn }
         Action    = "sns:Publish"
         Resource  = aws_sns_topic.notifications.arn
-      },
-      {
-        Sid       = "SgguardAlarmsPublish"
-        Effect    = "Allow"
-        Principal = { Service = "cloudwatch.amazonaws.com" }
-        Action    = "sns:Publish"
-        Resource  = aws_sns_topic.notifications.arn
-        Condition = {
-          ArnLike = {
-            "aws:SourceArn" = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.function_name}-*"
-          }
-        }
       },
       {
         Sid       = "DenyInsecureTransport"
@@ -68,6 +62,66 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = each.value
 }
 
+# The alarms' topic: the module's own (alarm_topic_arn = null) or one the operator brings.
+locals {
+  create_alarm_topic = var.alarm_topic_arn == null
+  alarm_topic_arn    = local.create_alarm_topic ? one(aws_sns_topic.alarms[*].arn) : var.alarm_topic_arn
+  alarm_emails       = var.alarm_emails != null ? var.alarm_emails : var.notification_emails
+}
+
+resource "aws_sns_topic" "alarms" {
+  count             = local.create_alarm_topic ? 1 : 0
+  name              = "${var.function_name}-alarms"
+  display_name      = "sgguard alarms"
+  kms_master_key_id = aws_kms_key.sgguard.arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  count = local.create_alarm_topic ? 1 : 0
+  arn   = aws_sns_topic.alarms[0].arn
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "AccountManagesTopic"
+        Effect    = "Allow"
+        Principal = { AWS = "arn:${local.partition}:iam::${local.account_id}:root" }
+        Action    = local.sns_topic_owner_actions
+        Resource  = aws_sns_topic.alarms[0].arn
+      },
+      {
+        Sid       = "SgguardAlarmsPublish"
+        Effect    = "Allow"
+        Principal = { Service = "cloudwatch.amazonaws.com" }
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms[0].arn
+        Condition = {
+          ArnLike = {
+            "aws:SourceArn" = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.function_name}-*"
+          }
+        }
+      },
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "sns:Publish"
+        Resource  = aws_sns_topic.alarms[0].arn
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
+}
+
+resource "aws_sns_topic_subscription" "alarm_email" {
+  for_each  = local.create_alarm_topic ? toset(local.alarm_emails) : toset([])
+  topic_arn = aws_sns_topic.alarms[0].arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
 # Any failed invocation (a failed event or sweep, after sgguard reported what it could).
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   alarm_name          = "${var.function_name}-lambda-errors"
@@ -81,8 +135,8 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
-  ok_actions          = [aws_sns_topic.notifications.arn]
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
   tags                = var.tags
 }
 
@@ -99,7 +153,7 @@ resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.notifications.arn]
-  ok_actions          = [aws_sns_topic.notifications.arn]
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
   tags                = var.tags
 }

@@ -50,6 +50,11 @@ output "sns_topic_arn" {
   value       = aws_sns_topic.notifications.arn
 }
 
+output "alarm_topic_arn" {
+  description = "ARN of the topic the CloudWatch alarms publish to (the module's <function_name>-alarms, or alarm_topic_arn)."
+  value       = local.alarm_topic_arn
+}
+
 output "kms_key_arn" {
   description = "ARN of the module's KMS key (topic, DLQ, Lambda environment and logs, trail)."
   value       = aws_kms_key.sgguard.arn

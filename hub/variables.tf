@@ -162,8 +162,30 @@ variable "hub_default_bus_rule_enabled" {
   default     = true
 }
 
+variable "lambda_async_max_retry_attempts" {
+  description = "Retries by Lambda of a failed asynchronous invocation (the rules' events and the sweep), 0-2; then the invocation record goes to the DLQ (on-failure destination)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.lambda_async_max_retry_attempts >= 0 && var.lambda_async_max_retry_attempts <= 2
+    error_message = "lambda_async_max_retry_attempts must be 0, 1 or 2."
+  }
+}
+
+variable "lambda_async_max_event_age_seconds" {
+  description = "Maximum age of an asynchronous invocation waiting in Lambda's queue (throttling, retries) before it goes to the DLQ, 60-21600 seconds."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.lambda_async_max_event_age_seconds >= 60 && var.lambda_async_max_event_age_seconds <= 21600
+    error_message = "lambda_async_max_event_age_seconds must be between 60 and 21600."
+  }
+}
+
 variable "event_max_retry_attempts" {
-  description = "EventBridge retry policy of the Lambda targets: maximum retry attempts."
+  description = "EventBridge retry policy of the Lambda targets: maximum retries of the invoke call itself (throttled, Lambda unavailable); function errors are retried by Lambda (lambda_async_max_retry_attempts)."
   type        = number
   default     = 10
 
@@ -174,7 +196,7 @@ variable "event_max_retry_attempts" {
 }
 
 variable "event_max_age_seconds" {
-  description = "EventBridge retry policy of the Lambda targets: maximum age of an event before it goes to the DLQ."
+  description = "EventBridge retry policy of the Lambda targets: maximum age of an event EventBridge could not hand to Lambda before it goes to the DLQ."
   type        = number
   default     = 3600
 
@@ -207,6 +229,28 @@ variable "notification_emails" {
   validation {
     condition     = alltrue([for e in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
     error_message = "notification_emails must contain e-mail addresses."
+  }
+}
+
+variable "alarm_topic_arn" {
+  description = "SNS topic of the CloudWatch alarms (Lambda errors, DLQ depth). null: the module creates its own topic <function_name>-alarms, separate from the notification topic. An existing topic must let cloudwatch.amazonaws.com publish (and use its KMS key)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.alarm_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$", var.alarm_topic_arn))
+    error_message = "alarm_topic_arn must be an SNS topic ARN or null."
+  }
+}
+
+variable "alarm_emails" {
+  description = "E-mail addresses subscribed to the module's alarm topic (each must confirm). null: the notification_emails. Ignored with alarm_topic_arn."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.alarm_emails == null ? true : alltrue([for e in var.alarm_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "alarm_emails must contain e-mail addresses."
   }
 }
 
@@ -265,9 +309,9 @@ variable "sweep_schedule_timezone" {
 }
 
 variable "sweep_remediate" {
-  description = "`remediate` in the sweep payload: true revokes violations found by the sweep (still subject to mode = audit)."
+  description = "`remediate` in the sweep payload: false (default) only reports what the sweep finds; true also revokes it when mode = \"enforce\". Turn it on after reading a few sweep summaries, as with mode."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "sweep_ou_ids" {

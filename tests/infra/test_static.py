@@ -263,6 +263,12 @@ def test_lambda_settings():
     assert variables["lambda_architecture"]["default"] == "arm64"
     assert variables["sweep_enabled"]["default"] is False
     assert variables["mode"]["default"] == "audit"
+    # Like mode: the sweep reports until the operator turns remediation on.
+    assert variables["sweep_remediate"]["default"] is False
+    assert hub_locals()["sweep_payload"].count("remediate = var.sweep_remediate") == 1
+    # reserved_concurrency reaches the function (-1 = no reservation, the provider's default).
+    assert variables["reserved_concurrency"]["default"] is None
+    assert fn["reserved_concurrent_executions"] == "${var.reserved_concurrency == null ? -1 : var.reserved_concurrency}"
 
 
 def test_stackset_passes_exactly_the_template_parameters():
@@ -415,3 +421,80 @@ def test_the_sweep_payload_uses_only_keys_the_lambda_reads():
     assert schema["properties"]["sgguard"] == {"const": "sweep", "description": schema["properties"]["sgguard"]["description"]}
     assert sent == {"sgguard", "regions", "remediate", "accounts", "ous"}, sent
     assert sent <= fields, f"keys the Lambda would reject: {sent - fields}"
+
+
+def hub_variables() -> dict[str, dict]:
+    return {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
+
+
+def test_lambda_async_invocations_retry_then_go_to_the_dlq():
+    """EventBridge and the Scheduler invoke the Lambda asynchronously: function errors follow the
+    function's event invoke config (not the targets' retry policy), whose on-failure destination
+    is the DLQ. No dead_letter_config besides it (each failure would be sent twice)."""
+    res = resources(module_files(HUB))
+    configs = {name: body for (kind, name), body in res.items() if kind == "aws_lambda_function_event_invoke_config"}
+    assert list(configs) == ["sgguard"]
+    cfg = configs["sgguard"]
+    assert cfg["function_name"] == "${aws_lambda_function.sgguard.function_name}"
+    assert "qualifier" not in cfg, "the config must cover the unqualified function the rules invoke"
+    assert cfg["maximum_retry_attempts"] == "${var.lambda_async_max_retry_attempts}"
+    assert cfg["maximum_event_age_in_seconds"] == "${var.lambda_async_max_event_age_seconds}"
+    dest = cfg["destination_config"]
+    dest = dest[0] if isinstance(dest, list) else dest
+    on_failure = dest["on_failure"][0] if isinstance(dest["on_failure"], list) else dest["on_failure"]
+    assert on_failure == {"destination": "${aws_sqs_queue.dlq.arn}"}
+    assert "on_success" not in dest
+    assert "dead_letter_config" not in res[("aws_lambda_function", "sgguard")]
+    # The Lambda role may send to that queue (the service sends the records with it) ...
+    policy = hub_lambda_policy()
+    assert re.search(
+        r'\{Sid = "SendFailedAsyncInvocationsToDlq", Effect = "Allow", Action = "sqs:SendMessage", Resource = aws_sqs_queue\.dlq\.arn\}',
+        policy,
+    ), "the Lambda role cannot send to the DLQ"
+    assert "sqs:SendMessage" in load_hub_actions()["for_the_lambda_service"]
+    # ... before the config is put (Lambda checks the destination permission then).
+    assert cfg["depends_on"] == ["${aws_iam_role_policy.lambda}"]
+
+    variables = hub_variables()
+    retries, age = variables["lambda_async_max_retry_attempts"], variables["lambda_async_max_event_age_seconds"]
+    assert retries["type"] == "number" and retries["default"] == 2
+    assert age["type"] == "number" and age["default"] == 21600
+    # Lambda's limits: 0-2 retries, 60-21600 s.
+    assert "var.lambda_async_max_retry_attempts >= 0 && var.lambda_async_max_retry_attempts <= 2" in retries["validation"][0]["condition"]
+    assert "var.lambda_async_max_event_age_seconds >= 60 && var.lambda_async_max_event_age_seconds <= 21600" in age["validation"][0]["condition"]
+
+
+def test_the_alarms_have_their_own_topic():
+    res = resources(module_files(HUB))
+    locals_ = hub_locals()
+    alarms = {name: body for (kind, name), body in res.items() if kind == "aws_cloudwatch_metric_alarm"}
+    assert set(alarms) == {"lambda_errors", "dlq_messages"}
+    for name, alarm in alarms.items():
+        assert alarm["alarm_actions"] == ["${local.alarm_topic_arn}"], name
+        assert alarm["ok_actions"] == ["${local.alarm_topic_arn}"], name
+    assert locals_["create_alarm_topic"] == "${var.alarm_topic_arn == null}"
+    assert locals_["alarm_topic_arn"] == "${local.create_alarm_topic ? one(aws_sns_topic.alarms[*].arn) : var.alarm_topic_arn}"
+    topic = res[("aws_sns_topic", "alarms")]
+    assert topic["count"] == "${local.create_alarm_topic ? 1 : 0}"
+    assert topic["name"] == "${var.function_name}-alarms" != res[("aws_sns_topic", "notifications")]["name"]
+    assert topic["kms_master_key_id"] == "${aws_kms_key.sgguard.arn}"
+    notifications_tf = (HUB / "notifications.tf").read_text()
+    # CloudWatch may publish to the alarm topic only, the Lambda to the notification topic only.
+    alarm_policy = notifications_tf[notifications_tf.index('resource "aws_sns_topic_policy" "alarms"'):]
+    alarm_policy = alarm_policy[: alarm_policy.index('resource "aws_sns_topic_subscription" "alarm_email"')]
+    assert 'Principal = { Service = "cloudwatch.amazonaws.com" }' in alarm_policy
+    assert "aws_iam_role.lambda" not in alarm_policy
+    note_policy = notifications_tf[notifications_tf.index('resource "aws_sns_topic_policy" "notifications"'):]
+    note_policy = note_policy[: note_policy.index('resource "aws_sns_topic_subscription" "email"')]
+    assert "cloudwatch.amazonaws.com" not in note_policy
+    assert "aws_iam_role.lambda.arn" in note_policy
+    assert "alarms" not in hub_lambda_policy()
+    # Subscriptions: alarm_emails, else the notification addresses; none for a topic brought in.
+    sub = res[("aws_sns_topic_subscription", "alarm_email")]
+    assert sub["for_each"] == "${local.create_alarm_topic ? toset(local.alarm_emails) : toset([])}"
+    assert locals_["alarm_emails"] == "${var.alarm_emails != null ? var.alarm_emails : var.notification_emails}"
+    variables = hub_variables()
+    assert variables["alarm_topic_arn"]["default"] is None
+    assert variables["alarm_emails"]["default"] is None
+    outputs = {unquote(n): body for b in blocks(parse_tf(HUB / "outputs.tf"), "output") for n, body in b.items()}
+    assert outputs["alarm_topic_arn"]["value"] == "${local.alarm_topic_arn}"

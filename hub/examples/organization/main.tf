@@ -40,6 +40,7 @@ module "sgguard" {
   sweep_regions             = var.regions
   sweep_enabled             = true
   sweep_schedule_expression = "cron(0 6 * * ? *)"
+  sweep_remediate           = false # report only; true (with mode = "enforce") to revoke what the sweep finds
 
   tags = { project = "sgguard" }
 }
@@ -52,4 +53,9 @@ output "sns_topic_arn" {
 output "lambda_role_arn" {
   description = "Principal trusted by the spoke remediation roles."
   value       = module.sgguard.lambda_role_arn
+}
+
+output "alarm_topic_arn" {
+  description = "Topic of the alarms about sgguard itself (separate from the notifications)."
+  value       = module.sgguard.alarm_topic_arn
 }
