@@ -141,6 +141,40 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
 }
 
 # Events that could not be delivered to (or processed by) the Lambda.
+# sgguard's own metrics (EMF lines in its log, namespace `sgguard`, no dimension): what the
+# Lambda answers as handled so that it is not retried, but a person must still look at.
+resource "aws_cloudwatch_metric_alarm" "circuit_breaker" {
+  alarm_name          = "${var.function_name}-circuit-breaker"
+  alarm_description   = "sgguard: the circuit breaker held revocations back (see the critical message); check the baseline and the changes."
+  namespace           = "sgguard"
+  metric_name         = "BreakerTripped"
+  statistic           = "Sum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
+  alarm_name          = "${var.function_name}-sweep-failures"
+  alarm_description   = "sgguard: a sweep could not cover some accounts or regions, or its breaker tripped (see its summary)."
+  namespace           = "sgguard"
+  metric_name         = "SweepFailures"
+  statistic           = "Sum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   alarm_name          = "${var.function_name}-dlq-messages"
   alarm_description   = "sgguard: undelivered events are waiting in the dead-letter queue; inspect and re-drive them."

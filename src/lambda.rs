@@ -89,15 +89,18 @@ pub async fn handle(
         event_metrics_line(&outcome, now_ms().unwrap_or_default())
     );
     match error {
-        Some(error) => Err(InvocationError(error)),
-        None => serde_json::to_value(&outcome)
+        // A tripped breaker is handled, not failed: Lambda's retry would bring a fresh budget
+        // and revoke another batch. The critical message is sent and the `BreakerTripped`
+        // metric has its own alarm.
+        Some(HandleError::CircuitBreaker(_)) | None => serde_json::to_value(&outcome)
             .map_err(|e| InvocationError(HandleError::Malformed(e.to_string()))),
+        Some(error) => Err(InvocationError(error)),
     }
 }
 
 /// The scheduled sweep: every account and region, one summary notification. Failures of some
-/// accounts or regions are reported in the notification and fail the invocation
-/// (`Sgguard.SweepIncomplete`), so the errors alarm fires too.
+/// accounts or regions are reported in the notification, the result and the `SweepFailures`
+/// metric; the invocation still succeeds, so Lambda does not sweep everything again.
 async fn sweep(
     hub: &Hub,
     payload: Value,
@@ -153,13 +156,10 @@ async fn sweep(
         seconds = report.seconds,
         "sweep finished"
     );
-    let mut failure = (!report.errors.is_empty()).then(|| {
-        HandleError::SweepIncomplete(format!(
-            "{} failure(s); first: {}",
-            report.errors.len(),
-            report.errors.first().map_or("", String::as_str)
-        ))
-    });
+    // An incomplete sweep is reported, not failed: Lambda's retry would sweep the whole
+    // organization again. The summary says what failed and `SweepFailures` has its own alarm;
+    // only a summary that could not be sent fails the invocation (so the DLQ keeps a record).
+    let mut failure = None;
     if let Some(topic) = hub.settings.topic_arn.as_deref() {
         let notification = sweep_notification(&report, hub.aws.hub_account());
         match hub.aws.publish(topic, &notification).await {
@@ -174,6 +174,7 @@ async fn sweep(
         Some(error) => Err(InvocationError(error)),
         None => serde_json::to_value(serde_json::json!({
             "sgguard": "sweep",
+            "status": if report.incomplete() { "incomplete" } else { "complete" },
             "accounts": report.accounts.len(),
             "totals": report.totals,
             "errors": report.errors,

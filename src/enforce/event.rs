@@ -30,12 +30,10 @@ pub enum HandleError {
     /// Rules were revoked but the notification failed; the retry is idempotent.
     #[error("notification failed after remediation: {0}")]
     Notification(AwsError),
-    /// The circuit breaker held revocations back; a person must look (the errors alarm fires).
+    /// The circuit breaker held revocations back; a person must look. The Lambda answers it as
+    /// handled (a retry would bring a fresh budget); its metric has its own alarm.
     #[error("circuit breaker tripped: {0}")]
     CircuitBreaker(String),
-    /// A sweep finished but some accounts, regions or revocations failed (all reported).
-    #[error("sweep incomplete: {0}")]
-    SweepIncomplete(String),
 }
 
 impl HandleError {
@@ -46,7 +44,6 @@ impl HandleError {
             HandleError::AccessDenied(_) => "Sgguard.AccessDenied",
             HandleError::Aws(_) => "Sgguard.AwsFailure",
             HandleError::Notification(_) => "Sgguard.NotificationFailed",
-            HandleError::SweepIncomplete(_) => "Sgguard.SweepIncomplete",
             HandleError::CircuitBreaker(_) => "Sgguard.CircuitBreakerTripped",
         }
     }

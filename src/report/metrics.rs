@@ -1,10 +1,10 @@
 //! CloudWatch Embedded Metric Format: one line per event and per sweep, printed by the Lambda,
-//! in the `sgguard` namespace by `Mode`. Counts follow [`Counts`], so an alarm counts what the
+//! in the `sgguard` namespace, by `Mode` and in total. Counts follow [`Counts`], so an alarm counts what the
 //! notification and the exit code count.
 
 use crate::outcome::{Counts, EventOutcome, Mode, SweepReport};
 
-/// One CloudWatch Embedded Metric Format line in the `sgguard` namespace, by `Mode`: `metrics`
+/// One CloudWatch Embedded Metric Format line in the `sgguard` namespace, by `Mode` and in total: `metrics`
 /// are (name, unit, value); `properties` are logged with them but are not metrics.
 fn emf_line(
     timestamp_ms: u128,
@@ -22,7 +22,9 @@ fn emf_line(
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": "sgguard",
-                "Dimensions": [["Mode"]],
+                // By mode, and without a dimension for the alarms (a sweep without
+                // `remediate` runs in audit mode whatever the hub's mode).
+                "Dimensions": [["Mode"], []],
                 "Metrics": definitions,
             }]
         }),
@@ -49,6 +51,11 @@ pub fn event_metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String 
             ("Revoked", "Count", counts.revoked.into()),
             ("Failed", "Count", counts.failed.into()),
             ("Exempt", "Count", counts.exempt.into()),
+            (
+                "BreakerTripped",
+                "Count",
+                usize::from(outcome.breaker.is_some()).into(),
+            ),
         ],
         properties,
     )
@@ -66,6 +73,11 @@ pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
             ("SweepFindings", "Count", t.findings.into()),
             ("SweepRevoked", "Count", t.revoked.into()),
             ("SweepFailures", "Count", report.errors.len().into()),
+            (
+                "SweepBreakerTripped",
+                "Count",
+                usize::from(report.breaker.is_some()).into(),
+            ),
             ("SweepSeconds", "Seconds", report.seconds.into()),
         ],
         serde_json::Map::new(),
