@@ -662,3 +662,64 @@ async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
     assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupEgress"), 1);
     assert_eq!(org.inbox().await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
+async fn a_tripped_breaker_revokes_no_more_and_the_lambda_answers_it_as_handled() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(
+        &ec2,
+        "wide-open",
+        vec![tcp(22, "0.0.0.0/0"), tcp(3389, "0.0.0.0/0")],
+    )
+    .await;
+    let mut settings = sgguard::settings::Settings::from_lookup(|name| match name {
+        "SGGUARD_TOPIC_ARN" => Some(org.topic_arn.clone()),
+        "SGGUARD_MAX_REVOKES_PER_EVENT" => Some("1".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    settings.mode = Mode::Enforce;
+    let hub = sgguard::lambda::Hub {
+        breaker: Breaker::new(settings.limits),
+        settings,
+        baseline: Baseline::default_baseline().unwrap(),
+        aws: org.aws().await,
+    };
+    let event = authorize_event(&member, HUB_REGION, "mallory", &group, &rules);
+    // Answered as handled: Lambda does not retry it with a fresh budget.
+    let result = sgguard::lambda::handle(&hub, event, None).await.unwrap();
+    assert!(
+        result["breaker"]
+            .as_str()
+            .unwrap()
+            .contains("more than 1 revocation(s) for one event")
+    );
+    assert_eq!(
+        live_rules(&ec2, &group).await.len(),
+        1,
+        "one revoked, one held"
+    );
+    let outcomes: Vec<&str> = result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| **o == "revoked").count(),
+        1,
+        "{outcomes:?}"
+    );
+    assert!(outcomes.contains(&"would_revoke"), "{outcomes:?}");
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].2["severity"]["Value"], "critical");
+    assert!(
+        inbox[0].0.contains("circuit breaker tripped"),
+        "{}",
+        inbox[0].0
+    );
+}
