@@ -41,6 +41,10 @@ locals {
       SGGUARD_TOPIC_ARN = aws_sns_topic.notifications.arn
       SGGUARD_ROLE_NAME = var.remediation_role_name
       SGGUARD_POLICY    = "/var/task/policy.yaml"
+      # The circuit breaker (README, "The circuit breaker").
+      SGGUARD_MAX_REVOKES_PER_EVENT        = tostring(var.max_revokes_per_event)
+      SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR = tostring(var.max_revokes_per_account_hour)
+      SGGUARD_MAX_REVOKES_PER_SWEEP        = tostring(var.max_revokes_per_sweep)
     },
     length(var.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", var.sweep_regions) } : {},
   )

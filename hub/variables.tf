@@ -91,6 +91,39 @@ variable "mode" {
   }
 }
 
+variable "max_revokes_per_event" {
+  description = "SGGUARD_MAX_REVOKES_PER_EVENT: the circuit breaker's limit, the most rules one event revokes; past it the rest are held back and the alarm fires."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.max_revokes_per_event >= 1 && floor(var.max_revokes_per_event) == var.max_revokes_per_event
+    error_message = "max_revokes_per_event must be a whole number, at least 1."
+  }
+}
+
+variable "max_revokes_per_account_hour" {
+  description = "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR: the circuit breaker's limit, the most rules are revoked in one account within an hour (per Lambda instance); past it the rest are held back and the alarm fires."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.max_revokes_per_account_hour >= 1 && floor(var.max_revokes_per_account_hour) == var.max_revokes_per_account_hour
+    error_message = "max_revokes_per_account_hour must be a whole number, at least 1."
+  }
+}
+
+variable "max_revokes_per_sweep" {
+  description = "SGGUARD_MAX_REVOKES_PER_SWEEP: the circuit breaker's limit, the most rules one sweep revokes; past it the rest are held back and the alarm fires."
+  type        = number
+  default     = 200
+
+  validation {
+    condition     = var.max_revokes_per_sweep >= 1 && floor(var.max_revokes_per_sweep) == var.max_revokes_per_sweep
+    error_message = "max_revokes_per_sweep must be a whole number, at least 1."
+  }
+}
+
 variable "sweep_regions" {
   description = "Regions the sweep walks (SGGUARD_REGIONS and the schedule payload). Empty: every region enabled in each account."
   type        = list(string)

@@ -256,13 +256,16 @@ def test_lambda_settings():
     assert fn["handler"] == "bootstrap"
     assert fn["architectures"] == ["${var.lambda_architecture}"]
     env = hub_locals()["lambda_environment"]
-    for key in ("SGGUARD_MODE", "SGGUARD_TOPIC_ARN", "SGGUARD_ROLE_NAME", "SGGUARD_POLICY", "SGGUARD_REGIONS"):
+    for key in ("SGGUARD_MODE", "SGGUARD_TOPIC_ARN", "SGGUARD_ROLE_NAME", "SGGUARD_POLICY", "SGGUARD_REGIONS",
+                "SGGUARD_MAX_REVOKES_PER_EVENT", "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR", "SGGUARD_MAX_REVOKES_PER_SWEEP"):
         assert key in env, f"Lambda environment lacks {key}"
     assert "/var/task/policy.yaml" in env
     variables = {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
     assert variables["lambda_architecture"]["default"] == "arm64"
     assert variables["sweep_enabled"]["default"] is False
     assert variables["mode"]["default"] == "audit"
+    # The circuit breaker's limits, as the binary's defaults.
+    assert [variables[f"max_revokes_per_{n}"]["default"] for n in ("event", "account_hour", "sweep")] == [20, 50, 200]
     # Like mode: the sweep reports until the operator turns remediation on.
     assert variables["sweep_remediate"]["default"] is False
     assert hub_locals()["sweep_payload"].count("remediate = var.sweep_remediate") == 1
