@@ -354,14 +354,18 @@ impl Record {
             .or_else(|| field(modify, &["GroupId", "groupId"]))
             .or_else(from_response)
             .filter(|id| id.starts_with("sg-"));
+        let restore = request.and_then(|r| r.get("RestoreManagedPrefixListVersionRequest"));
         match self.event_name.parse::<CallName>().ok()? {
-            CallName::ModifyManagedPrefixList => Some(Change::PrefixListModified {
-                prefix_list_id: field(prefix_list, &["PrefixListId", "prefixListId"])
-                    .or_else(|| field(request, &["prefixListId", "PrefixListId"]))
-                    .filter(|id| id.starts_with("pl-"))?,
-                added: Vec::new(),
-                removed: Vec::new(),
-            }),
+            CallName::ModifyManagedPrefixList | CallName::RestoreManagedPrefixListVersion => {
+                Some(Change::PrefixListModified {
+                    prefix_list_id: field(prefix_list, &["PrefixListId", "prefixListId"])
+                        .or_else(|| field(restore, &["PrefixListId", "prefixListId"]))
+                        .or_else(|| field(request, &["prefixListId", "PrefixListId"]))
+                        .filter(|id| id.starts_with("pl-"))?,
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                })
+            }
             CallName::ModifySecurityGroupRules => Some(Change::Modified {
                 group_id: Some(group_id?),
                 rules: Vec::new(),
@@ -408,6 +412,9 @@ impl Call {
             CallName::ModifyManagedPrefixList => {
                 Call::ModifyManagedPrefixList(typed(request, REQUEST)?)
             }
+            CallName::RestoreManagedPrefixListVersion => {
+                Call::RestoreManagedPrefixListVersion(typed(request, REQUEST)?)
+            }
         })
     }
 
@@ -422,6 +429,7 @@ impl Call {
             }
             Call::ModifySecurityGroupRules(call) => Ok((serde_json::to_value(call)?, None)),
             Call::ModifyManagedPrefixList(call) => Ok((serde_json::to_value(call)?, None)),
+            Call::RestoreManagedPrefixListVersion(call) => Ok((serde_json::to_value(call)?, None)),
         }
     }
 
@@ -432,6 +440,22 @@ impl Call {
             Call::AuthorizeSecurityGroupEgress(call) => call.change(Direction::Egress),
             Call::ModifySecurityGroupRules(call) => call.request.change(),
             Call::ModifyManagedPrefixList(call) => call.request.change(),
+            Call::RestoreManagedPrefixListVersion(call) => {
+                let id = call
+                    .request
+                    .as_ref()
+                    .and_then(|r| r.prefix_list_id.as_ref())
+                    .or(call.prefix_list_id.as_ref());
+                Ok(Change::PrefixListModified {
+                    prefix_list_id: required(
+                        id,
+                        "requestParameters.RestoreManagedPrefixListVersionRequest.PrefixListId",
+                    )?
+                    .to_owned(),
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                })
+            }
         }
     }
 }
@@ -732,5 +756,37 @@ mod tests {
         assert_eq!(event.name, "ModifySecurityGroupRules");
         assert_eq!(event.rules().len(), 2);
         assert_eq!(event.rules()[1].protocol, Protocol::All);
+    }
+
+    #[test]
+    fn restoring_a_prefix_list_version_re_checks_the_list() {
+        for request in [
+            serde_json::json!({"RestoreManagedPrefixListVersionRequest": {
+                "PrefixListId": "pl-0123456789abcdef0", "PreviousVersion": 1, "CurrentVersion": 3}}),
+            serde_json::json!({"prefixListId": "pl-0123456789abcdef0"}),
+        ] {
+            let record = serde_json::json!({
+                "eventName": "RestoreManagedPrefixListVersion",
+                "eventSource": "ec2.amazonaws.com",
+                "awsRegion": "eu-west-1",
+                "recipientAccountId": "111122223333",
+                "requestParameters": request,
+            });
+            let event = decode_record(&record).unwrap();
+            assert_eq!(
+                event.change,
+                Change::PrefixListModified {
+                    prefix_list_id: "pl-0123456789abcdef0".to_owned(),
+                    added: Vec::new(),
+                    removed: Vec::new(),
+                }
+            );
+        }
+        let record = serde_json::json!({
+            "eventName": "RestoreManagedPrefixListVersion", "eventSource": "ec2.amazonaws.com",
+            "requestParameters": {"RestoreManagedPrefixListVersionRequest": {"PreviousVersion": 1}},
+        });
+        let error = decode_record(&record).unwrap_err();
+        assert!(error.to_string().contains("PrefixListId"), "{error}");
     }
 }

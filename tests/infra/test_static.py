@@ -305,6 +305,7 @@ def test_event_pattern_is_the_designed_one():
                 "AuthorizeSecurityGroupEgress",
                 "ModifySecurityGroupRules",
                 "ModifyManagedPrefixList",
+                "RestoreManagedPrefixListVersion",
             ],
             "errorCode": [{"exists": False}],
         },

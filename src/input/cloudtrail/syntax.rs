@@ -73,6 +73,7 @@ pub enum Call {
     AuthorizeSecurityGroupEgress(Authorize),
     ModifySecurityGroupRules(ModifyRulesParameters),
     ModifyManagedPrefixList(ModifyPrefixListParameters),
+    RestoreManagedPrefixListVersion(RestorePrefixListParameters),
 }
 
 /// AuthorizeSecurityGroupIngress/Egress: `requestParameters` and `responseElements`.
@@ -219,6 +220,29 @@ pub struct ModifyPrefixListParameters {
         alias = "modifyManagedPrefixListRequest"
     )]
     pub request: ModifyPrefixListRequest,
+}
+
+/// RestoreManagedPrefixListVersion: the list goes back to an earlier version, whose entries the
+/// event does not carry (the live list is read instead). CloudTrail wraps the request like
+/// ModifyManagedPrefixList's; a flat `prefixListId` is read too.
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestorePrefixListParameters {
+    #[serde(
+        rename = "RestoreManagedPrefixListVersionRequest",
+        alias = "restoreManagedPrefixListVersionRequest"
+    )]
+    pub request: Option<RestorePrefixListRequest>,
+    #[serde(rename = "prefixListId", alias = "PrefixListId")]
+    pub prefix_list_id: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RestorePrefixListRequest {
+    #[serde(alias = "prefixListId")]
+    pub prefix_list_id: Option<String>,
 }
 
 #[serde_as]
