@@ -104,8 +104,9 @@ impl Ec2 {
         Ok(regions)
     }
 
-    /// Resolves a default-VPC group name (old CloudTrail events name groups that way).
-    pub async fn group_id_by_name(&self, name: &str) -> Result<Option<String>, AwsError> {
+    /// Every group with this name (old CloudTrail events name groups that way; a name is unique
+    /// only within a VPC).
+    pub async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
         let output = self
             .client
             .describe_security_groups()
@@ -113,11 +114,13 @@ impl Ec2 {
             .send()
             .await
             .map_err(|e| self.error("DescribeSecurityGroups", &e))?;
-        Ok(output
+        let mut ids: Vec<String> = output
             .security_groups()
-            .first()
-            .and_then(|g| g.group_id())
-            .map(str::to_owned))
+            .iter()
+            .filter_map(|g| g.group_id().map(str::to_owned))
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 
     /// The live rules of one group (both directions), read now.

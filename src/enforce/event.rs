@@ -278,12 +278,18 @@ async fn affected_groups<G: SecurityGroups>(
             group_id: None,
             group_name: Some(name),
             ..
-        } => Ok(groups
-            .group_id_by_name(name)
-            .await
-            .map_err(HandleError::from_aws)?
-            .into_iter()
-            .collect()),
+        } => {
+            // The response's rules name the group the call changed; without them, every group of
+            // that name is re-read (a name is unique only within a VPC), never the first match.
+            let named = event.group_ids();
+            if !named.is_empty() {
+                return Ok(named);
+            }
+            groups
+                .group_ids_by_name(name)
+                .await
+                .map_err(HandleError::from_aws)
+        }
         _ => {
             let ids = event.group_ids();
             if ids.is_empty() {

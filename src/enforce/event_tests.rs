@@ -305,3 +305,43 @@ async fn handle_value(fake: &Fake, value: &Value) -> (EventOutcome, Option<Handl
     .handle(value)
     .await
 }
+
+/// The same change made by group name, as old default-VPC calls were logged.
+fn by_name(response: bool) -> Value {
+    let mut value = event();
+    let request = value["detail"]["requestParameters"]
+        .as_object_mut()
+        .unwrap();
+    request.remove("groupId");
+    request.insert("groupName".to_owned(), json!("web"));
+    if !response {
+        value["detail"]["responseElements"] = json!({"_return": true});
+    }
+    value
+}
+
+#[tokio::test]
+async fn a_group_named_by_name_is_never_the_first_match_across_vpcs() {
+    const OTHER: &str = "sg-0fedcba9876543210";
+    let two_vpcs = || {
+        open_group()
+            .with_group(OTHER, Tags::new(), vec![rule("sgr-other", 22, "0.0.0.0/0")])
+            .named(OTHER, "web")
+            .named(GROUP, "web")
+    };
+    // The response's rules name the group the call changed: only that one is read.
+    let fake = two_vpcs();
+    let (outcome, error) = handle_value(&fake, &by_name(true)).await;
+    assert_eq!(error, None);
+    let read: Vec<&str> = outcome.groups.iter().map(|g| g.group_id.as_str()).collect();
+    assert_eq!(read, [GROUP]);
+    assert_eq!(fake.rule_ids(OTHER), ["sgr-other"]);
+    // Without them, every group of that name is re-read, not the first found.
+    let fake = two_vpcs();
+    let (outcome, error) = handle_value(&fake, &by_name(false)).await;
+    assert_eq!(error, None);
+    let mut read: Vec<&str> = outcome.groups.iter().map(|g| g.group_id.as_str()).collect();
+    read.sort_unstable();
+    assert_eq!(read, [GROUP, OTHER]);
+    assert!(fake.rule_ids(OTHER).is_empty());
+}

@@ -15,6 +15,8 @@ use crate::rule::{Direction, SecurityGroupRule};
 #[derive(Default)]
 struct State {
     groups: BTreeMap<String, (Tags, Vec<SecurityGroupRule>)>,
+    /// Group id → group name.
+    names: BTreeMap<String, String>,
     prefix_lists: HashMap<String, Vec<IpNet>>,
     /// Rules removed by someone else between sgguard's read and its revoke.
     vanish_before_revoke: HashSet<String>,
@@ -43,6 +45,13 @@ impl Fake {
         self.state()
             .groups
             .insert(group_id.to_owned(), (tags, rules));
+        self
+    }
+
+    pub fn named(self, group_id: &str, name: &str) -> Self {
+        self.state()
+            .names
+            .insert(group_id.to_owned(), name.to_owned());
         self
     }
 
@@ -109,8 +118,14 @@ impl SecurityGroups for Fake {
             .collect())
     }
 
-    async fn group_id_by_name(&self, _name: &str) -> Result<Option<String>, AwsError> {
-        Ok(None)
+    async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .state()
+            .names
+            .iter()
+            .filter(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| id.clone())
+            .collect())
     }
 
     async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {

@@ -33,11 +33,11 @@ pub trait SecurityGroups: Sync {
     fn all_group_tags(
         &self,
     ) -> impl Future<Output = Result<HashMap<String, Tags>, AwsError>> + Send;
-    /// The id of the group with this name (default-VPC names in old events).
-    fn group_id_by_name(
+    /// The ids of every group with this name (names are unique only within a VPC).
+    fn group_ids_by_name(
         &self,
         name: &str,
-    ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
     /// The live rules of one group (both directions), read now.
     fn group_rules(
         &self,
@@ -195,8 +195,8 @@ impl SecurityGroups for Ec2 {
         Ec2::all_group_tags(self).await
     }
 
-    async fn group_id_by_name(&self, name: &str) -> Result<Option<String>, AwsError> {
-        Ec2::group_id_by_name(self, name).await
+    async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        Ec2::group_ids_by_name(self, name).await
     }
 
     async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
