@@ -22,7 +22,7 @@ use aws_sdk_sts::error::ProvideErrorMetadata;
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
-pub use sns::publish;
+pub use sns::{message_body, publish};
 
 /// An AWS call that failed, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

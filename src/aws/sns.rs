@@ -5,6 +5,12 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::AwsError;
 
+/// The `MessageStructure=json` body: the JSON once, as `default`, which every protocol but
+/// email (SQS, Lambda, HTTPS, email-json) receives; the text for email.
+pub fn message_body(text: &str, json: &str) -> String {
+    serde_json::json!({"default": json, "email": text}).to_string()
+}
+
 /// Publishes a message (`subject` under 100 characters); the hub's own credentials, the
 /// topic's region. Attributes with empty values are left out.
 pub async fn publish(
@@ -17,17 +23,13 @@ pub async fn publish(
 ) -> Result<String, AwsError> {
     let region = topic_arn.split(':').nth(3).unwrap_or("?");
     let account = topic_arn.split(':').nth(4).unwrap_or("?");
-    // The JSON once: every protocol but email (SQS, Lambda, HTTPS, email-json) takes `default`.
-    let body = serde_json::json!({
-        "default": json,
-        "email": text,
-    });
+    let body = message_body(text, json);
     let mut request = sns
         .publish()
         .topic_arn(topic_arn)
         .subject(subject)
         .message_structure("json")
-        .message(body.to_string());
+        .message(body);
     for (name, value) in attributes {
         if value.is_empty() {
             continue;

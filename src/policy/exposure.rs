@@ -124,6 +124,16 @@ static SPECIAL_V6: LazyLock<RangeSetBlaze<u128>> = LazyLock::new(|| {
         .collect()
 });
 
+/// [`EMBEDDED_IPV4`] parsed once: the prefix's range, the IPv4 field's shift, inverted or not.
+static EMBEDDED_V6: LazyLock<Vec<(RangeInclusive<u128>, u32, bool)>> = LazyLock::new(|| {
+    EMBEDDED_IPV4
+        .iter()
+        .filter_map(|(text, shift, inverted)| {
+            Some((v6_range(text.parse::<Ipv6Net>().ok()?), *shift, *inverted))
+        })
+        .collect()
+});
+
 /// The special ranges as sorted, disjoint intervals, for the allocation-free single-CIDR path.
 static SPECIAL_V4_SORTED: LazyLock<Vec<RangeInclusive<u32>>> =
     LazyLock::new(|| SPECIAL_V4.ranges().collect());
@@ -223,10 +233,9 @@ pub fn public_size(net: IpNet) -> PublicSize {
 /// The IPv4 addresses an IPv6 CIDR embeds, where it overlaps an [`EMBEDDED_IPV4`] prefix.
 fn embedded_ipv4(net: Ipv6Net) -> impl Iterator<Item = RangeInclusive<u32>> {
     let range = v6_range(net);
-    EMBEDDED_IPV4
+    EMBEDDED_V6
         .iter()
         .filter_map(move |(prefix, shift, inverted)| {
-            let prefix = v6_range(prefix.parse::<Ipv6Net>().ok()?);
             let start = (*range.start()).max(*prefix.start());
             let end = (*range.end()).min(*prefix.end());
             if start > end {

@@ -28,9 +28,7 @@ pub const MESSAGE_BUDGET: usize = 240 * 1024;
 
 /// The size of the body SNS receives for this text and JSON.
 pub fn body_bytes(text: &str, json: &str) -> usize {
-    serde_json::json!({"default": json, "email": text})
-        .to_string()
-        .len()
+    crate::aws::message_body(text, json).len()
 }
 
 /// One message, ready to publish.
