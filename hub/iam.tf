@@ -78,7 +78,8 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "${aws_cloudwatch_log_group.lambda.arn}:*"
         },
         {
-          # The on-failure destination of the asynchronous invocations (lambda.tf).
+          # The on-failure destination of the asynchronous invocations (lambda.tf), and
+          # sgguard's own durable records (SGGUARD_RECORD_QUEUE_URL).
           Sid      = "SendFailedAsyncInvocationsToDlq"
           Effect   = "Allow"
           Action   = "sqs:SendMessage"

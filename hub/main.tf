@@ -19,13 +19,15 @@ locals {
   # copy that tests/infra compares with this file).
   event_pattern = file("${path.module}/event-pattern.json")
 
-  # The spoke template and the EC2 actions of the remediation role live in spoke-infra/.
-  # The Lambda role gets the same EC2 actions for the hub's own account.
+  # The spoke template and the actions of the remediation role live in spoke-infra/.
+  # The Lambda role gets the same EC2 actions for the hub's own account (the others read the
+  # spoke stack back, which the hub account does not have).
   spoke_template      = file("${path.module}/../spoke-infra/sgguard-spoke.yaml")
   remediation_actions = jsondecode(file("${path.module}/../spoke-infra/remediation-actions.json"))
+  ec2_actions         = [for a in local.remediation_actions : a if startswith(a, "ec2:")]
   # Revocations are scoped to this account's security groups; reads need "*".
-  ec2_revoke_actions = [for a in local.remediation_actions : a if startswith(a, "ec2:Revoke")]
-  ec2_read_actions   = [for a in local.remediation_actions : a if !startswith(a, "ec2:Revoke")]
+  ec2_revoke_actions = [for a in local.ec2_actions : a if startswith(a, "ec2:Revoke")]
+  ec2_read_actions   = [for a in local.ec2_actions : a if !startswith(a, "ec2:Revoke")]
 
   log_group_name          = "/aws/lambda/${var.function_name}"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
@@ -45,6 +47,13 @@ locals {
       SGGUARD_MAX_REVOKES_PER_EVENT        = tostring(var.max_revokes_per_event)
       SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR = tostring(var.max_revokes_per_account_hour)
       SGGUARD_MAX_REVOKES_PER_SWEEP        = tostring(var.max_revokes_per_sweep)
+      # The durable record of an outcome whose notification failed, and of an unreadable
+      # event (README, "Failures, retries, the DLQ and the alarms").
+      SGGUARD_RECORD_QUEUE_URL = aws_sqs_queue.dlq.url
+      # The sweep's tamper check (README, "Tamper protection"): where the members' forwarding
+      # rules must send, and the one principal their remediation role may trust.
+      SGGUARD_HUB_BUS_ARN        = aws_cloudwatch_event_bus.hub.arn
+      SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn
     },
     length(var.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", var.sweep_regions) } : {},
   )

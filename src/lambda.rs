@@ -15,9 +15,11 @@ use crate::enforce::breaker::Breaker;
 use crate::enforce::event::{EventHandler, HandleError};
 use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::sweep::Sweep;
+use crate::enforce::tamper::TamperCheck;
 use crate::policy::Baseline;
 use crate::report::metrics::{event_metrics_line, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
+use crate::report::record;
 use crate::settings::Settings;
 use crate::telemetry::{self, LogFormat};
 
@@ -51,6 +53,8 @@ pub struct Hub {
     pub aws: Arc<Aws>,
     /// Shared by every invocation of this instance (per-account limits span invocations).
     pub breaker: Breaker,
+    /// What the scheduled sweep checks of each member's spoke stack (the Lambda always checks).
+    pub tamper: Option<TamperCheck>,
 }
 
 /// The invocation error the Lambda service sees: `errorType` says what kind.
@@ -82,19 +86,29 @@ pub async fn handle(
         mode: hub.settings.mode,
         topic_arn: hub.settings.topic_arn.as_deref(),
         breaker: &hub.breaker,
+        record_queue: hub.settings.record_queue_url.as_deref(),
     };
     let (outcome, error) = handler.handle(&payload).await;
     println!(
         "{}",
         event_metrics_line(&outcome, now_ms().unwrap_or_default())
     );
-    match error {
+    let handled = match &error {
+        None => true,
         // A tripped breaker is handled, not failed: Lambda's retry would bring a fresh budget
         // and revoke another batch. The critical message is sent and the `BreakerTripped`
         // metric has its own alarm.
-        Some(HandleError::CircuitBreaker(_)) | None => serde_json::to_value(&outcome)
+        Some(HandleError::CircuitBreaker(_)) => true,
+        // An event sgguard cannot read is handled once its record (with the event) is in the
+        // queue: a retry would read it no better. Without the record, Lambda's on-failure
+        // destination keeps it.
+        Some(HandleError::Malformed(_)) => outcome.recorded.is_some(),
+        Some(_) => false,
+    };
+    match error {
+        Some(error) if !handled => Err(InvocationError(error)),
+        _ => serde_json::to_value(&outcome)
             .map_err(|e| InvocationError(HandleError::Malformed(e.to_string()))),
-        Some(error) => Err(InvocationError(error)),
     }
 }
 
@@ -135,6 +149,7 @@ async fn sweep(
         deadline: deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)),
         progress: indicatif::ProgressBar::hidden(),
         breaker: &hub.breaker,
+        tamper: hub.tamper.as_ref(),
     };
     let report = sweep.run(&scope).await.map_err(|e| {
         InvocationError(match e {
@@ -157,31 +172,50 @@ async fn sweep(
         "sweep finished"
     );
     // An incomplete sweep is reported, not failed: Lambda's retry would sweep the whole
-    // organization again. The summary says what failed and `SweepFailures` has its own alarm;
-    // only a summary that could not be sent fails the invocation (so the DLQ keeps a record).
-    let mut failure = None;
+    // organization again. The summary says what failed and `SweepFailures` has its own alarm.
+    // A summary that could not be sent goes to the record queue with the whole report; only
+    // when that fails too does the invocation fail (so the on-failure destination keeps it).
+    let mut recorded = None;
     if let Some(topic) = hub.settings.topic_arn.as_deref() {
         let notification = sweep_notification(&report, hub.aws.hub_account());
         match hub.aws.publish(topic, &notification).await {
             Ok(id) => tracing::info!(message_id = %id, subject = %notification.subject, "notified"),
             Err(error) => {
                 tracing::error!(error = %error, "sweep notification failed");
-                failure.get_or_insert(HandleError::Notification(error));
+                let kept = match hub.settings.record_queue_url.as_deref() {
+                    Some(queue) => hub
+                        .aws
+                        .record(
+                            queue,
+                            &record::undelivered_sweep(&report, &error.to_string()),
+                        )
+                        .await
+                        .inspect_err(
+                            |e| tracing::error!(error = %e, "the sweep's record failed too"),
+                        )
+                        .ok(),
+                    None => None,
+                };
+                match kept {
+                    Some(id) => {
+                        tracing::warn!(message_id = %id, "sweep report recorded in the queue");
+                        recorded = Some(id);
+                    }
+                    None => return Err(InvocationError(HandleError::Notification(error))),
+                }
             }
         }
     }
-    match failure {
-        Some(error) => Err(InvocationError(error)),
-        None => serde_json::to_value(serde_json::json!({
-            "sgguard": "sweep",
-            "status": if report.incomplete() { "incomplete" } else { "complete" },
-            "accounts": report.accounts.len(),
-            "totals": report.totals,
-            "errors": report.errors,
-            "seconds": report.seconds,
-        }))
-        .map_err(|e| malformed(e.to_string())),
-    }
+    serde_json::to_value(serde_json::json!({
+        "sgguard": "sweep",
+        "status": if report.incomplete() { "incomplete" } else { "complete" },
+        "accounts": report.accounts.len(),
+        "totals": report.totals,
+        "errors": report.errors,
+        "seconds": report.seconds,
+        "recorded": recorded,
+    }))
+    .map_err(|e| malformed(e.to_string()))
 }
 
 /// Milliseconds since the epoch (EMF timestamps, the runtime's deadline).
@@ -214,6 +248,11 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     );
     let hub = Arc::new(Hub {
         breaker: Breaker::new(settings.limits),
+        tamper: Some(TamperCheck::for_hub(
+            &aws,
+            settings.hub_bus_arn.clone(),
+            &settings.trusted_principals,
+        )),
         settings,
         baseline,
         aws,

@@ -168,6 +168,10 @@ pub struct EventOutcome {
     /// The revocation limit the event reached: the rest were held back (`would_revoke`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<String>,
+    /// The message id of the durable record written for this event (its notification failed,
+    /// or the event could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recorded: Option<String>,
 }
 
 impl EventOutcome {
@@ -185,6 +189,7 @@ impl EventOutcome {
             findings: Vec::new(),
             errors: Vec::new(),
             breaker: None,
+            recorded: None,
         }
     }
 
@@ -227,6 +232,15 @@ pub struct AccountSummary {
     pub error: Option<String>,
 }
 
+/// A piece of the spoke stack found changed in a member account (the sweep's tamper check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tampering {
+    pub account_id: String,
+    /// The region of the forwarding rule; none for the (global) remediation role.
+    pub region: Option<String>,
+    pub problem: String,
+}
+
 /// An account the sweep left out on purpose.
 #[derive(Debug, Clone, Serialize)]
 pub struct SkippedAccount {
@@ -247,8 +261,10 @@ pub struct SweepReport {
     pub accounts: Vec<AccountSummary>,
     pub skipped_accounts: Vec<SkippedAccount>,
     pub findings: Vec<FindingOutcome>,
-    /// One line per account or region that failed, naming it.
+    /// One line per account or region that failed, naming it (tampering included).
     pub errors: Vec<String>,
+    /// What the tamper check found changed (when the sweep ran it).
+    pub tampering: Vec<Tampering>,
     /// The revocation limit the sweep reached: the rest were held back (`would_revoke`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<String>,

@@ -32,6 +32,15 @@ pub struct Settings {
     /// `SGGUARD_MAX_REVOKES_PER_EVENT`, `…_PER_ACCOUNT_HOUR`, `…_PER_SWEEP`: the circuit
     /// breaker's limits (20, 50, 200 when unset).
     pub limits: Limits,
+    /// `SGGUARD_RECORD_QUEUE_URL`: the SQS queue that keeps the durable record of an outcome
+    /// whose notification failed, and of an event that could not be read; none when unset.
+    pub record_queue_url: Option<String>,
+    /// `SGGUARD_HUB_BUS_ARN`: the hub bus the members' forwarding rules must send to (the
+    /// sweep's tamper check); any event bus of the hub account when unset.
+    pub hub_bus_arn: Option<String>,
+    /// `SGGUARD_TRUSTED_PRINCIPALS`: the principals (comma-separated ARNs) the remediation role
+    /// may trust (the sweep's tamper check); the hub's own role when unset.
+    pub trusted_principals: Vec<String>,
 }
 
 pub const DEFAULT_ROLE_NAME: &str = "sgguard-remediation";
@@ -63,6 +72,41 @@ impl Settings {
                 variable: "SGGUARD_TOPIC_ARN",
                 value: arn.clone(),
                 expected: "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+            });
+        }
+        let record_queue_url = get("SGGUARD_RECORD_QUEUE_URL");
+        if let Some(url) = &record_queue_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_RECORD_QUEUE_URL",
+                value: url.clone(),
+                expected: "an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
+            });
+        }
+        let hub_bus_arn = get("SGGUARD_HUB_BUS_ARN");
+        if let Some(arn) = &hub_bus_arn
+            && !(arn.starts_with("arn:") && arn.contains(":event-bus/"))
+        {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_HUB_BUS_ARN",
+                value: arn.clone(),
+                expected: "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)",
+            });
+        }
+        let trusted_principals: Vec<String> = get("SGGUARD_TRUSTED_PRINCIPALS")
+            .map(|list| {
+                list.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = trusted_principals.iter().find(|p| !p.starts_with("arn:")) {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_TRUSTED_PRINCIPALS",
+                value: bad.clone(),
+                expected: "comma-separated principal ARNs (arn:aws:iam::ACCOUNT:role/NAME)",
             });
         }
         let role_name = get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
@@ -104,6 +148,9 @@ impl Settings {
             policy: get("SGGUARD_POLICY").map(PathBuf::from),
             mode,
             topic_arn,
+            record_queue_url,
+            hub_bus_arn,
+            trusted_principals,
             role_name,
             regions: regions.filter(|r| !r.is_empty()),
         })
@@ -134,6 +181,7 @@ mod tests {
         assert_eq!(s.role_name, "sgguard-remediation");
         assert_eq!(s.topic_arn, None);
         assert_eq!(s.regions, None);
+        assert_eq!(s.record_queue_url, None);
         assert_eq!(
             (
                 s.limits.per_event,
@@ -149,6 +197,17 @@ mod tests {
         let error = settings(&[("SGGUARD_MODE", "yolo")]).unwrap_err();
         assert!(error.to_string().contains("SGGUARD_MODE"));
         assert!(settings(&[("SGGUARD_TOPIC_ARN", "my-topic")]).is_err());
+        let error = settings(&[("SGGUARD_HUB_BUS_ARN", "sgguard-hub")]).unwrap_err();
+        assert!(error.to_string().contains("SGGUARD_HUB_BUS_ARN"));
+        let error = settings(&[("SGGUARD_TRUSTED_PRINCIPALS", "a,arn:aws:iam::1:role/x")]);
+        assert!(error.unwrap_err().to_string().contains("`a`"));
+        let trusted = settings(&[(
+            "SGGUARD_TRUSTED_PRINCIPALS",
+            "arn:aws:iam::1:role/x, arn:aws:iam::1:role/y",
+        )]);
+        assert_eq!(trusted.unwrap().trusted_principals.len(), 2);
+        let error = settings(&[("SGGUARD_RECORD_QUEUE_URL", "sgguard-dlq")]).unwrap_err();
+        assert!(error.to_string().contains("SGGUARD_RECORD_QUEUE_URL"));
         assert!(settings(&[("SGGUARD_ROLE_NAME", "arn:aws:iam::1:role/x")]).is_err());
         for bad in ["0", "-1", "many"] {
             let error = settings(&[("SGGUARD_MAX_REVOKES_PER_SWEEP", bad)]).unwrap_err();

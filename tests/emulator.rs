@@ -194,6 +194,11 @@ impl Org {
     /// An EC2 client acting in a member account, reached the way AWS allows: AssumeRole (done
     /// by the emulator's world, from the hub).
     pub(crate) async fn member_ec2(&self, account: &str, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.member_config(account, region))
+    }
+
+    /// The SDK configuration of the member's administrator (OrganizationAccountAccessRole).
+    pub(crate) fn member_config(&self, account: &str, region: &str) -> aws_config::SdkConfig {
         let c = self
             .emulator
             .control("credentials", Some(json!({ "account": account })));
@@ -204,7 +209,7 @@ impl Org {
             None,
             "member",
         );
-        aws_sdk_ec2::Client::new(&self.emulator.config(region, credentials))
+        self.emulator.config(region, credentials)
     }
 
     pub(crate) async fn aws(&self) -> Arc<Aws> {

@@ -20,7 +20,7 @@ use crate::emulator::{
     tcp,
 };
 
-fn actor(account: &str, who: &str) -> String {
+pub(crate) fn actor(account: &str, who: &str) -> String {
     format!("arn:aws:sts::{account}:assumed-role/Developer/{who}")
 }
 
@@ -59,7 +59,7 @@ fn event(
     })
 }
 
-fn authorize_event(
+pub(crate) fn authorize_event(
     account: &str,
     region: &str,
     who: &str,
@@ -76,7 +76,7 @@ fn authorize_event(
     )
 }
 
-fn remediator<'a>(
+pub(crate) fn remediator<'a>(
     aws: &'a Aws,
     baseline: &'a Baseline,
     mode: Mode,
@@ -89,6 +89,7 @@ fn remediator<'a>(
         topic_arn: Some(topic),
         // Each handler its own breaker with the default limits (a test's process lives briefly).
         breaker: Box::leak(Box::new(Breaker::new(Limits::default()))),
+        record_queue: None,
     }
 }
 
@@ -687,6 +688,7 @@ async fn a_tripped_breaker_revokes_no_more_and_the_lambda_answers_it_as_handled(
         settings,
         baseline: Baseline::default_baseline().unwrap(),
         aws: org.aws().await,
+        tamper: None,
     };
     let event = authorize_event(&member, HUB_REGION, "mallory", &group, &rules);
     // Answered as handled: Lambda does not retry it with a fresh budget.

@@ -187,8 +187,14 @@ fn the_action_files_list_exactly_the_operations_the_code_sends() {
 }
 
 #[test]
-fn the_remediation_actions_are_ec2_and_the_hub_actions_are_not() {
-    assert!(remediation_actions().iter().all(|a| a.starts_with("ec2:")));
+fn the_remediation_actions_are_member_side_and_the_hub_actions_are_not() {
+    // EC2 (read, revoke) and the tamper check's reads of the spoke stack.
+    let member_side = ["ec2:", "events:", "iam:", "ram:"];
+    assert!(
+        remediation_actions()
+            .iter()
+            .all(|a| member_side.iter().any(|s| a.starts_with(s)))
+    );
     let hub = hub_actions();
     for action in hub["granted"].as_array().unwrap() {
         assert!(!action.as_str().unwrap().starts_with("ec2:"), "{action}");
@@ -205,7 +211,7 @@ fn the_hub_role_grants_exactly_the_hub_actions() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    for service in ["sns", "organizations", "sts"] {
+    for service in ["sns", "sqs", "organizations", "sts"] {
         let quoted: BTreeSet<&str> = policy
             .split('"')
             .filter(|s| s.starts_with(&format!("{service}:")))

@@ -18,5 +18,7 @@ mod iam;
 mod layout;
 mod properties;
 mod readme;
+mod record;
 mod sarif;
 mod sweep;
+mod tamper;

@@ -208,6 +208,7 @@ async fn sweep(aws: &Aws, baseline: &Baseline, scope: &Scope, remediate: bool) -
         deadline: None,
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
+        tamper: None,
     }
     .run(scope)
     .await
@@ -359,6 +360,7 @@ async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
             per_sweep: 4,
             ..Limits::default()
         }),
+        tamper: None,
     }
     .run(&scope)
     .await
@@ -436,6 +438,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         deadline: Some(std::time::Instant::now()),
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
+        tamper: None,
     }
     .run(&scope)
     .await
@@ -465,6 +468,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         deadline: None,
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
+        tamper: None,
     }
     .run(&unknown)
     .await
@@ -526,6 +530,8 @@ fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
         settings,
         baseline: baseline(),
         aws,
+        // This world has no spoke stacks to check (tests/tamper.rs has).
+        tamper: None,
     }
 }
 

@@ -1,13 +1,16 @@
-//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, SNS and
-//! Organizations. Everything sgguard asks of AWS goes through this module; the IAM actions it
-//! needs are listed in `spoke-infra/remediation-actions.json` (EC2) and `hub/hub-actions.json`
-//! (the others), checked against these calls by `tests/iam.rs` and against the requests the
+//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, SNS, SQS
+//! (the durable record), Organizations, and the spoke's EventBridge rule and IAM role (the
+//! sweep's tamper check). Everything sgguard asks of AWS goes through this
+//! module; the IAM actions it needs are listed in `spoke-infra/remediation-actions.json` (EC2)
+//! and `hub/hub-actions.json` (the others), checked against these calls by `tests/iam.rs` and against the requests the
 //! integration tests saw (`make test`'s IAM tally check).
 
 mod credentials;
 mod ec2;
 mod organizations;
 mod sns;
+mod spoke;
+mod sqs;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +26,8 @@ pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
 pub use sns::{message_body, publish};
+pub use spoke::ForwardingRule;
+pub use sqs::send_record;
 
 /// An AWS call that failed, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,10 +81,13 @@ impl AwsError {
 pub struct Aws {
     base: SdkConfig,
     hub_account: String,
+    /// The hub's own identity (GetCallerIdentity's ARN).
+    hub_arn: String,
     credentials: Arc<CredentialCache>,
     account_names: moka::future::Cache<String, Option<String>>,
     organizations: aws_sdk_organizations::Client,
     sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
 }
 
 impl Aws {
@@ -146,6 +154,8 @@ impl Aws {
                 .build(),
             organizations: aws_sdk_organizations::Client::new(&base),
             sns: aws_sdk_sns::Client::new(&base),
+            sqs: aws_sdk_sqs::Client::new(&base),
+            hub_arn: identity.arn().unwrap_or_default().to_owned(),
             hub_account,
             base,
         }))
@@ -153,6 +163,13 @@ impl Aws {
 
     pub fn hub_account(&self) -> &str {
         &self.hub_account
+    }
+
+    /// The IAM role the hub runs as, when it runs as one (the Lambda's execution role):
+    /// `arn:P:iam::ACCOUNT:role/NAME` from `arn:P:sts::ACCOUNT:assumed-role/NAME/SESSION`.
+    /// A role with a path is named without it (STS does not tell the path).
+    pub fn hub_role_arn(&self) -> Option<String> {
+        role_of_session(&self.hub_arn)
     }
 
     pub fn role_name(&self) -> &str {
@@ -169,21 +186,63 @@ impl Aws {
     pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
         let mut config = aws_sdk_ec2::config::Builder::from(&self.base)
             .region(aws_sdk_ec2::config::Region::new(region.to_owned()));
-        if account != self.hub_account {
-            // Assumed now, so that an account that cannot be reached fails here with its
-            // reason; the client then asks the cache again whenever its credentials expire.
-            self.credentials.get(account, region).await?;
-            config = config.credentials_provider(MemberCredentials {
-                cache: Arc::clone(&self.credentials),
-                account: account.to_owned(),
-                region: region.to_owned(),
-            });
+        if let Some(member) = self.member(account, region).await? {
+            config = config.credentials_provider(member);
         }
         Ok(Ec2::new(
             aws_sdk_ec2::Client::from_conf(config.build()),
             account,
             region,
         ))
+    }
+
+    /// The account's credentials as a provider: `None` for the hub (its own credentials),
+    /// the cached assumed role for any other account. Assumed now, so that an account that
+    /// cannot be reached fails here with its reason; a client then asks the cache again
+    /// whenever its credentials expire.
+    async fn member(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<Option<MemberCredentials>, AwsError> {
+        if account == self.hub_account {
+            return Ok(None);
+        }
+        self.credentials.get(account, region).await?;
+        Ok(Some(MemberCredentials {
+            cache: Arc::clone(&self.credentials),
+            account: account.to_owned(),
+            region: region.to_owned(),
+        }))
+    }
+
+    /// The spoke's forwarding rule `name` in `account` and `region` (the default bus), read
+    /// through the remediation role; `None` when it is missing.
+    pub async fn forwarding_rule(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<ForwardingRule>, AwsError> {
+        let mut config = aws_sdk_eventbridge::config::Builder::from(&self.base)
+            .region(aws_sdk_eventbridge::config::Region::new(region.to_owned()));
+        if let Some(member) = self.member(account, region).await? {
+            config = config.credentials_provider(member);
+        }
+        let events = aws_sdk_eventbridge::Client::from_conf(config.build());
+        spoke::forwarding_rule(&events, account, region, name).await
+    }
+
+    /// The trust policy of the role sgguard assumes in `account` (JSON text); `None` when the
+    /// role is missing.
+    pub async fn remediation_role_trust(&self, account: &str) -> Result<Option<String>, AwsError> {
+        let home = self.home_region().to_owned();
+        let mut config = aws_sdk_iam::config::Builder::from(&self.base);
+        if let Some(member) = self.member(account, &home).await? {
+            config = config.credentials_provider(member);
+        }
+        let iam = aws_sdk_iam::Client::from_conf(config.build());
+        spoke::role_trust(&iam, account, self.role_name()).await
     }
 
     /// The account's name from Organizations, cached; `None` when Organizations cannot tell
@@ -222,6 +281,10 @@ impl Aws {
     pub fn sns(&self) -> &aws_sdk_sns::Client {
         &self.sns
     }
+
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
+    }
 }
 
 /// A member account's credentials for the SDK, read from the cache each time the client's
@@ -252,6 +315,23 @@ impl ProvideCredentials for MemberCredentials {
     }
 }
 
+/// The role ARN of an assumed-role session ARN.
+fn role_of_session(arn: &str) -> Option<String> {
+    let mut parts = arn.splitn(6, ':');
+    let (Some("arn"), Some(partition), Some("sts"), Some(_), Some(account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return None;
+    };
+    let role = resource.strip_prefix("assumed-role/")?.split('/').next()?;
+    Some(format!("arn:{partition}:iam::{account}:role/{role}"))
+}
+
 /// The partition of an ARN (`arn:PARTITION:…`); `aws` when it cannot be read.
 fn partition_of(arn: &str) -> String {
     match arn.split(':').nth(1) {
@@ -279,5 +359,19 @@ mod tests {
             "aws-cn"
         );
         assert_eq!(partition_of(""), "aws");
+    }
+
+    #[test]
+    fn the_hub_role_comes_from_its_session() {
+        assert_eq!(
+            role_of_session("arn:aws-us-gov:sts::111122223333:assumed-role/sgguard-lambda/fn")
+                .as_deref(),
+            Some("arn:aws-us-gov:iam::111122223333:role/sgguard-lambda")
+        );
+        assert_eq!(
+            role_of_session("arn:aws:iam::111122223333:user/alice"),
+            None
+        );
+        assert_eq!(role_of_session(""), None);
     }
 }

@@ -54,6 +54,7 @@ pub fn run(args: &HandleEventArgs) -> u8 {
             mode: settings.mode,
             topic_arn: settings.topic_arn.as_deref(),
             breaker: &breaker,
+            record_queue: settings.record_queue_url.as_deref(),
         };
         let mut errors = false;
         let mut findings = 0;

@@ -10,6 +10,7 @@ use crate::aws::Aws;
 use crate::enforce::breaker::Breaker;
 use crate::enforce::scope::Scope;
 use crate::enforce::sweep::Sweep;
+use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
 use crate::outcome::{SweepReport, exit_code};
 use crate::report::{self, Format};
@@ -41,6 +42,13 @@ pub fn run(args: &ScanArgs) -> u8 {
             .await
             .map_err(|e| e.to_string())?;
         let breaker = Breaker::new(settings.limits);
+        let check = args.check_spokes.then(|| {
+            TamperCheck::for_hub(
+                &aws,
+                settings.hub_bus_arn.clone(),
+                &settings.trusted_principals,
+            )
+        });
         let sweep = Sweep {
             aws: &aws,
             baseline: &baseline,
@@ -50,6 +58,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             deadline: None,
             progress: progress_bar(),
             breaker: &breaker,
+            tamper: check.as_ref(),
         };
         sweep.run(&scope).await.map_err(|e| e.to_string())
     });

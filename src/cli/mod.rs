@@ -116,6 +116,11 @@ pub struct ScanArgs {
     /// Role assumed in member accounts [env: SGGUARD_ROLE_NAME; default: sgguard-remediation]
     #[arg(long, value_name = "NAME")]
     pub role_name: Option<String>,
+    /// Also check each member's spoke stack: the forwarding rule in every region (present,
+    /// enabled, sending to the hub bus) and who the remediation role trusts
+    /// [env: SGGUARD_HUB_BUS_ARN, SGGUARD_TRUSTED_PRINCIPALS]
+    #[arg(long)]
+    pub check_spokes: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,7 @@ use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
 use crate::outcome::{EventInfo, EventOutcome, GroupOutcome, Mode, Outcome, Status};
 use crate::policy::{Baseline, Evaluator};
 use crate::report::notify::event_notification;
+use crate::report::record::{self, Record};
 use crate::rule::Peer;
 
 /// Why handling an event failed; the Lambda returns it as the invocation's error.
@@ -80,6 +81,9 @@ pub struct EventHandler<'a, H: HubApi> {
     pub topic_arn: Option<&'a str>,
     /// Bounds what one event (and one account within an hour) may revoke.
     pub breaker: &'a Breaker,
+    /// Where the durable record goes when the notification fails or the event cannot be read
+    /// (`SGGUARD_RECORD_QUEUE_URL`); none: the log is the only record.
+    pub record_queue: Option<&'a str>,
 }
 
 impl<H: HubApi> EventHandler<'_, H> {
@@ -93,6 +97,8 @@ impl<H: HubApi> EventHandler<'_, H> {
                 outcome.status = Status::Failed;
                 outcome.errors.push(error.to_string());
                 tracing::error!(error = %error, "cannot decode the event; nothing done");
+                self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                    .await;
                 return (outcome, Some(error));
             }
         };
@@ -127,6 +133,8 @@ impl<H: HubApi> EventHandler<'_, H> {
             );
             outcome.status = Status::Failed;
             outcome.errors.push(error.to_string());
+            self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                .await;
             return (outcome, Some(error));
         };
         let budget = self.breaker.event();
@@ -167,6 +175,7 @@ impl<H: HubApi> EventHandler<'_, H> {
             failure.get_or_insert(HandleError::CircuitBreaker(reason));
         }
 
+        let mut undelivered = None;
         if let Some(topic) = self.topic_arn
             && (!outcome.findings.is_empty() || failure.is_some())
         {
@@ -178,14 +187,45 @@ impl<H: HubApi> EventHandler<'_, H> {
                 Err(error) => {
                     tracing::error!(error = %error, "notification failed");
                     outcome.errors.push(error.to_string());
+                    undelivered = Some(error.to_string());
                     if failure.is_none() {
                         failure = Some(HandleError::Notification(error));
                     }
                 }
             }
         }
+        // An event sgguard cannot read is recorded with its text (the Lambda then answers it
+        // as handled: a retry reads it no better). What was done for an event whose message
+        // failed must not live only in the log: the record keeps it, and a retry that finds
+        // the rules gone cannot take it back.
+        if matches!(failure, Some(HandleError::Malformed(_))) {
+            self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                .await;
+        } else if let Some(reason) = undelivered {
+            self.keep(&mut outcome, |o| record::undelivered_event(o, &reason))
+                .await;
+        }
         log_outcome(&outcome);
         (outcome, failure)
+    }
+
+    /// Sends the durable record `make` builds from the outcome, if a queue is configured; its
+    /// message id goes into the outcome, a failure to send it into the outcome's errors.
+    async fn keep(&self, outcome: &mut EventOutcome, make: impl FnOnce(&EventOutcome) -> Record) {
+        let Some(queue) = self.record_queue else {
+            return;
+        };
+        let record = make(outcome);
+        match self.hub.record(queue, &record).await {
+            Ok(id) => {
+                tracing::warn!(message_id = %id, kind = %record.kind, "outcome recorded in the queue");
+                outcome.recorded = Some(id);
+            }
+            Err(error) => {
+                tracing::error!(error = %error, kind = %record.kind, "the durable record failed too");
+                outcome.errors.push(error.to_string());
+            }
+        }
     }
 
     /// Why the event needs no action, if it needs none. Changes made through sgguard's own role

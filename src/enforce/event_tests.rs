@@ -10,6 +10,8 @@ use crate::finding::Tags;
 use crate::rule::{ApiRule, SecurityGroupRule};
 
 const GROUP: &str = "sg-0123456789abcdef0";
+/// The durable record queue of the unit tests.
+const QUEUE: Option<&str> = Some("https://sqs.eu-west-1.amazonaws.com/999999999999/sgguard-dlq");
 
 fn rule(id: &str, port: i64, cidr: &str) -> SecurityGroupRule {
     SecurityGroupRule::from_api(
@@ -77,6 +79,7 @@ async fn handle_within(
         mode,
         topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
         breaker,
+        record_queue: QUEUE,
     }
     .handle(&event())
     .await
@@ -193,6 +196,46 @@ async fn a_failed_notification_after_a_revoke_fails_the_event_and_keeps_the_outc
     assert_eq!(outcome.counts().revoked, 2, "the revocations stand");
     assert!(outcome.errors.iter().any(|e| e.contains("Publish")));
     assert_eq!(fake.rule_ids(GROUP), ["sgr-https", "sgr-private"]);
+
+    // The record holds what was revoked, by whom, where.
+    let recorded = fake.recorded();
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(outcome.recorded.as_deref(), Some("record-1"));
+    let body: Value = serde_json::from_str(&recorded[0].body).unwrap();
+    assert_eq!(body["kind"], "undelivered-notification");
+    assert!(body["error"].as_str().unwrap().contains("Publish"));
+    let revoked: Vec<&str> = body["outcome"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["outcome"] == "revoked")
+        .map(|f| f["rule_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(revoked.len(), 2, "{body}");
+    assert_eq!(
+        body["outcome"]["account_id"],
+        outcome.account_id.clone().unwrap()
+    );
+    assert_eq!(
+        body["outcome"]["event"]["actor_arn"],
+        outcome.event.actor_arn.clone().unwrap()
+    );
+
+    // The retry finds the rules gone and says so; the record stays as it was.
+    let fake = fake.publishing();
+    let (retry, error) = handle(&fake, Mode::Enforce).await;
+    assert_eq!(error, None);
+    assert_eq!(retry.counts().revoked, 0);
+    assert_eq!(fake.recorded().len(), 1);
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_sent_either_is_an_error_of_the_outcome() {
+    let fake = open_group().failing_publish().failing_record();
+    let (outcome, error) = handle(&fake, Mode::Enforce).await;
+    assert!(matches!(error, Some(HandleError::Notification(_))));
+    assert_eq!(outcome.recorded, None);
+    assert!(outcome.errors.iter().any(|e| e.contains("SendMessage")));
 }
 
 #[tokio::test]
@@ -285,12 +328,20 @@ async fn an_unreadable_rule_body_still_re_reads_the_group_it_names() {
         .unwrap()
         .remove("groupId");
     value["detail"]["responseElements"] = json!(null);
-    let (_, error) = handle_value(&fake, &value).await;
+    let (outcome, error) = handle_value(&fake, &value).await;
     assert!(
         matches!(error, Some(HandleError::Malformed(_))),
         "{error:?}"
     );
     assert!(fake.revoke_calls().is_empty());
+    // ... and recorded with its text, for someone to look at.
+    assert_eq!(outcome.recorded.as_deref(), Some("record-1"));
+    let body: Value = serde_json::from_str(&fake.recorded()[0].body).unwrap();
+    assert_eq!(body["kind"], "malformed-event");
+    assert_eq!(
+        body["event"]["detail"]["eventName"],
+        value["detail"]["eventName"]
+    );
 }
 
 async fn handle_value(fake: &Fake, value: &Value) -> (EventOutcome, Option<HandleError>) {
@@ -301,6 +352,7 @@ async fn handle_value(fake: &Fake, value: &Value) -> (EventOutcome, Option<Handl
         mode: Mode::Enforce,
         topic_arn: None,
         breaker: &Breaker::new(Limits::default()),
+        record_queue: QUEUE,
     }
     .handle(value)
     .await

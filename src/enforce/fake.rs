@@ -1,5 +1,5 @@
 //! An in-memory account-region and hub for unit tests of enforcement: security groups with
-//! rules, prefix lists, revocations that can fail or race, and a topic that can refuse.
+//! rules, prefix lists, revocations that can fail or race, a topic that can refuse and a record queue.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,6 +10,7 @@ use super::{HubApi, SecurityGroups};
 use crate::aws::{AwsError, RevokeOutcome};
 use crate::finding::Tags;
 use crate::report::notify::Notification;
+use crate::report::record::Record;
 use crate::rule::{Direction, SecurityGroupRule};
 
 #[derive(Default)]
@@ -26,6 +27,8 @@ struct State {
     revoke_calls: Vec<(String, Direction, Vec<String>)>,
     published: Vec<Notification>,
     publish_fails: bool,
+    recorded: Vec<Record>,
+    record_fails: bool,
 }
 
 /// One emulated account and region, and the hub that reaches it.
@@ -72,6 +75,12 @@ impl Fake {
         self
     }
 
+    /// The topic takes messages again.
+    pub fn publishing(self) -> Self {
+        self.state().publish_fails = false;
+        self
+    }
+
     /// The rule ids the group still has.
     pub fn rule_ids(&self, group_id: &str) -> Vec<String> {
         self.state()
@@ -87,6 +96,17 @@ impl Fake {
 
     pub fn published(&self) -> Vec<Notification> {
         self.state().published.clone()
+    }
+
+    /// The durable records sent, oldest first.
+    pub fn recorded(&self) -> Vec<Record> {
+        self.state().recorded.clone()
+    }
+
+    /// Every record fails to send from now on.
+    pub fn failing_record(self) -> Self {
+        self.state().record_fails = true;
+        self
     }
 
     fn error(operation: &'static str, code: &str) -> AwsError {
@@ -216,5 +236,14 @@ impl HubApi for Fake {
         }
         state.published.push(notification.clone());
         Ok(format!("message-{}", state.published.len()))
+    }
+
+    async fn record(&self, _queue_url: &str, record: &Record) -> Result<String, AwsError> {
+        let mut state = self.state();
+        if state.record_fails {
+            return Err(Fake::error("SendMessage", "InternalError"));
+        }
+        state.recorded.push(record.clone());
+        Ok(format!("record-{}", state.recorded.len()))
     }
 }

@@ -9,6 +9,7 @@ pub mod event;
 mod fake;
 pub mod scope;
 pub mod sweep;
+pub mod tamper;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +21,7 @@ use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome};
 use crate::finding::{Action, Finding, Tags};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
 use crate::report::notify::Notification;
+use crate::report::record::Record;
 use crate::rule::{Direction, Peer, SecurityGroupRule};
 
 /// The security groups of one account and region, as enforcement reads and changes them.
@@ -60,7 +62,7 @@ pub trait SecurityGroups: Sync {
 }
 
 /// What the event flow needs of the hub: the member accounts' security groups (through the
-/// remediation role), account names, and the notification topic.
+/// remediation role), account names, the notification topic and the record queue.
 pub trait HubApi: Sync {
     type Groups: SecurityGroups;
     fn security_groups(
@@ -75,6 +77,13 @@ pub trait HubApi: Sync {
         &self,
         topic_arn: &str,
         notification: &Notification,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// Sends a durable record (what the notification could not carry) to the queue; the
+    /// message id.
+    fn record(
+        &self,
+        queue_url: &str,
+        record: &Record,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 
@@ -244,6 +253,17 @@ impl HubApi for Aws {
             &notification.text,
             &notification.json,
             &notification.attributes,
+        )
+        .await
+    }
+
+    async fn record(&self, queue_url: &str, record: &Record) -> Result<String, AwsError> {
+        crate::aws::send_record(
+            self.sqs(),
+            queue_url,
+            &record.body,
+            record.kind.into(),
+            record.account.as_deref(),
         )
         .await
     }

@@ -14,12 +14,13 @@ use indicatif::ProgressBar;
 
 use super::breaker::{Breaker, Budget};
 use super::scope::{Accounts, Regions, Scope, ScopeError};
+use super::tamper::{FORWARDING_RULE, TamperCheck};
 use super::{act, resolve_prefix_lists};
 use crate::aws::{Aws, AwsError, OrgAccount};
 use crate::finding::Finding;
 use crate::outcome::{
     AccountSummary, Counts, FindingOutcome, Mode, Outcome, RegionSummary, SkippedAccount,
-    SweepReport,
+    SweepReport, Tampering,
 };
 use crate::policy::{Baseline, Evaluator};
 
@@ -39,12 +40,23 @@ pub struct Sweep<'a> {
     pub progress: ProgressBar,
     /// Bounds what the sweep (and each account within an hour) may revoke.
     pub breaker: &'a Breaker,
+    /// Checks each member's spoke stack (forwarding rule, role trust) when given.
+    pub tamper: Option<&'a TamperCheck>,
 }
 
 /// One account, reached.
 struct Reached {
     account: OrgAccount,
     regions: Result<Vec<String>, AwsError>,
+    tampering: Vec<Tampering>,
+}
+
+/// One account × region, swept.
+struct Swept {
+    account: String,
+    summary: RegionSummary,
+    findings: Vec<FindingOutcome>,
+    tampering: Vec<Tampering>,
 }
 
 impl Sweep<'_> {
@@ -107,9 +119,9 @@ impl Sweep<'_> {
         let mut results = stream::iter(units)
             .map(|(account, region)| self.sweep_region(account, region, &budget))
             .buffer_unordered(concurrency);
-        let mut by_account: HashMap<String, Vec<(RegionSummary, Vec<FindingOutcome>)>> =
-            HashMap::new();
-        while let Some((account, summary, findings)) = results.next().await {
+        let mut by_account: HashMap<String, Vec<Swept>> = HashMap::new();
+        while let Some(swept) = results.next().await {
+            let account = swept.account.clone();
             self.progress.inc(1);
             if let Some(left) = remaining.get_mut(&account) {
                 *left = left.saturating_sub(1);
@@ -120,10 +132,7 @@ impl Sweep<'_> {
                     tracing::info!(account = %account, "account swept");
                 }
             }
-            by_account
-                .entry(account)
-                .or_default()
-                .push((summary, findings));
+            by_account.entry(account).or_default().push(swept);
         }
         drop(results);
         self.progress.finish_and_clear();
@@ -186,8 +195,18 @@ impl Sweep<'_> {
             }
         }
         .await;
+        let mut tampering = Vec::new();
         match &result {
-            Ok(regions) => self.progress.inc_length(regions.len() as u64),
+            Ok(regions) => {
+                self.progress.inc_length(regions.len() as u64);
+                if let Some(check) = self.member_check(&account.id) {
+                    let problems = match self.aws.remediation_role_trust(&account.id).await {
+                        Ok(document) => check.trust_problems(document.as_deref()),
+                        Err(error) => vec![format!("cannot read the remediation role: {error}")],
+                    };
+                    tampering = tampered(&account.id, None, problems);
+                }
+            }
             Err(error) => {
                 tracing::warn!(account = %account.id, error = %error, "account not reached")
             }
@@ -195,36 +214,53 @@ impl Sweep<'_> {
         Reached {
             account,
             regions: result,
+            tampering,
         }
     }
 
+    /// The tamper check, for a member account (the hub has no spoke stack).
+    fn member_check(&self, account: &str) -> Option<&TamperCheck> {
+        self.tamper.filter(|_| account != self.aws.hub_account())
+    }
+
     /// Reads, judges and (with `remediate`) fixes one region of one account.
-    async fn sweep_region(
-        &self,
-        account: &str,
-        region: &str,
-        budget: &Budget<'_>,
-    ) -> (String, RegionSummary, Vec<FindingOutcome>) {
-        let mut summary = RegionSummary {
-            region: region.to_owned(),
-            counts: Counts::default(),
-            error: None,
+    async fn sweep_region(&self, account: &str, region: &str, budget: &Budget<'_>) -> Swept {
+        let mut swept = Swept {
+            account: account.to_owned(),
+            summary: RegionSummary {
+                region: region.to_owned(),
+                counts: Counts::default(),
+                error: None,
+            },
+            findings: Vec::new(),
+            tampering: Vec::new(),
         };
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
-            summary.error = Some("not swept: the sweep ran out of time".to_owned());
-            return (account.to_owned(), summary, Vec::new());
+            swept.summary.error = Some("not swept: the sweep ran out of time".to_owned());
+            return swept;
         }
         match self.judge_region(account, region, budget).await {
             Ok((counts, findings)) => {
-                summary.counts = counts;
-                (account.to_owned(), summary, findings)
+                swept.summary.counts = counts;
+                swept.findings = findings;
             }
             Err(error) => {
                 tracing::warn!(account, region, error = %error, "region not swept");
-                summary.error = Some(error.to_string());
-                (account.to_owned(), summary, Vec::new())
+                swept.summary.error = Some(error.to_string());
             }
         }
+        if let Some(check) = self.member_check(account) {
+            let problems = match self
+                .aws
+                .forwarding_rule(account, region, FORWARDING_RULE)
+                .await
+            {
+                Ok(rule) => check.rule_problems(rule.as_ref()),
+                Err(error) => vec![format!("cannot read the forwarding rule: {error}")],
+            };
+            swept.tampering = tampered(account, Some(region), problems);
+        }
+        swept
     }
 
     /// Every rule of the region read, every group judged whole, the findings acted on.
@@ -272,7 +308,7 @@ impl Sweep<'_> {
     fn assemble(
         &self,
         reached: Vec<Reached>,
-        mut by_account: HashMap<String, Vec<(RegionSummary, Vec<FindingOutcome>)>>,
+        mut by_account: HashMap<String, Vec<Swept>>,
         skipped_accounts: Vec<SkippedAccount>,
         started: Instant,
     ) -> SweepReport {
@@ -286,10 +322,17 @@ impl Sweep<'_> {
             skipped_accounts,
             findings: Vec::new(),
             errors: Vec::new(),
+            tampering: Vec::new(),
             breaker: None,
             seconds: 0.0,
         };
-        for Reached { account, regions } in reached {
+        for Reached {
+            account,
+            regions,
+            tampering,
+        } in reached
+        {
+            report.tampering.extend(tampering);
             let mut summary = AccountSummary {
                 account_id: account.id.clone(),
                 account_name: account.name,
@@ -307,8 +350,15 @@ impl Sweep<'_> {
                 Ok(order) => {
                     let mut swept = by_account.remove(&account.id).unwrap_or_default();
                     // Regions in the order asked (or DescribeRegions' sorted order).
-                    swept.sort_by_key(|(r, _)| order.iter().position(|o| *o == r.region));
-                    for (region, findings) in swept {
+                    swept.sort_by_key(|s| order.iter().position(|o| *o == s.summary.region));
+                    for Swept {
+                        summary: region,
+                        findings,
+                        tampering,
+                        ..
+                    } in swept
+                    {
+                        report.tampering.extend(tampering);
                         summary.counts.add(&region.counts);
                         if let Some(error) = &region.error {
                             report.errors.push(format!(
@@ -353,8 +403,33 @@ impl Sweep<'_> {
             };
             key(a).cmp(&key(b))
         });
+        // Tampering is a failure: the summary lists it and the failures alarm fires.
+        for t in &report.tampering {
+            let place = match &t.region {
+                Some(region) => format!("account {} region {region}", t.account_id),
+                None => format!("account {}", t.account_id),
+            };
+            report
+                .errors
+                .push(format!("{place}: tampering: {}", t.problem));
+        }
         report.rules_evaluated = report.totals.rules;
         report.seconds = started.elapsed().as_secs_f64();
         report
     }
+}
+
+/// The problems found in one place, as tampering of `account`.
+fn tampered(account: &str, region: Option<&str>, problems: Vec<String>) -> Vec<Tampering> {
+    for problem in &problems {
+        tracing::error!(account, region, problem, "spoke tampered with");
+    }
+    problems
+        .into_iter()
+        .map(|problem| Tampering {
+            account_id: account.to_owned(),
+            region: region.map(str::to_owned),
+            problem,
+        })
+        .collect()
 }

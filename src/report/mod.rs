@@ -3,6 +3,7 @@
 
 pub mod metrics;
 pub mod notify;
+pub mod record;
 mod sarif;
 mod table;
 

@@ -337,6 +337,20 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         t.exempt,
     );
     breaker_text(&mut text, report.breaker.as_deref());
+    let tampered: std::collections::BTreeSet<&str> = report
+        .tampering
+        .iter()
+        .map(|t| t.account_id.as_str())
+        .collect();
+    if !tampered.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nTAMPERING: {} change(s) to the sgguard spoke in {} account(s) (listed under \
+             Failures): events there may not reach sgguard, or someone else may act as it.",
+            report.tampering.len(),
+            tampered.len()
+        );
+    }
     if !notable.is_empty() {
         text.push_str("\nAccounts with findings or failures:\n");
         for a in notable.iter().take(NOTIFIED_ACCOUNTS) {
@@ -411,6 +425,8 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         "top_findings": top,
         "errors": report.errors.iter().take(NOTIFIED_ACCOUNTS).collect::<Vec<_>>(),
         "errors_total": report.errors.len(),
+        "tampering_total": report.tampering.len(),
+        "tampered_accounts": tampered.iter().take(NOTIFIED_ACCOUNTS).collect::<Vec<_>>(),
         "skipped_accounts": report.skipped_accounts,
     });
     let affected: Vec<&str> = notable.iter().map(|a| a.account_id.as_str()).collect();
@@ -499,6 +515,7 @@ mod tests {
             skipped_accounts: Vec::new(),
             findings: Vec::new(),
             errors: vec!["account 999999999999: AssumeRole failed: AccessDenied".to_owned()],
+            tampering: Vec::new(),
             breaker: None,
             seconds: 12.5,
         };

@@ -257,9 +257,15 @@ def test_lambda_settings():
     assert fn["architectures"] == ["${var.lambda_architecture}"]
     env = hub_locals()["lambda_environment"]
     for key in ("SGGUARD_MODE", "SGGUARD_TOPIC_ARN", "SGGUARD_ROLE_NAME", "SGGUARD_POLICY", "SGGUARD_REGIONS",
-                "SGGUARD_MAX_REVOKES_PER_EVENT", "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR", "SGGUARD_MAX_REVOKES_PER_SWEEP"):
+                "SGGUARD_MAX_REVOKES_PER_EVENT", "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR", "SGGUARD_MAX_REVOKES_PER_SWEEP",
+                "SGGUARD_RECORD_QUEUE_URL", "SGGUARD_HUB_BUS_ARN", "SGGUARD_TRUSTED_PRINCIPALS"):
         assert key in env, f"Lambda environment lacks {key}"
     assert "/var/task/policy.yaml" in env
+    # sgguard's own records go to the queue the DLQ alarm watches; the tamper check knows the
+    # hub bus and the one principal the members' remediation role may trust.
+    assert "SGGUARD_RECORD_QUEUE_URL = aws_sqs_queue.dlq.url" in env
+    assert "SGGUARD_HUB_BUS_ARN = aws_cloudwatch_event_bus.hub.arn" in env
+    assert "SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn" in env
     variables = {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
     assert variables["lambda_architecture"]["default"] == "arm64"
     assert variables["sweep_enabled"]["default"] is False
@@ -326,7 +332,9 @@ def test_hub_rules_read_the_pattern_file():
 
 def test_remediation_actions_file_is_a_clean_list():
     actions = load_remediation_actions()
-    assert actions and all(isinstance(a, str) and re.fullmatch(r"ec2:[A-Za-z]+", a) for a in actions)
+    # EC2 (read, revoke) and the reads of the sweep's tamper check (the spoke's own rule and role).
+    assert actions and all(isinstance(a, str) and re.fullmatch(r"(ec2|events|iam|ram):[A-Za-z]+", a)
+                           for a in actions)
     assert len(actions) == len(set(actions)), "duplicate actions"
 
 
@@ -341,7 +349,8 @@ def test_hub_lambda_role_grants_the_hub_actions_file_and_the_lambda_services_nee
     assert set(hub) == {"granted", "needs_no_grant", "not_reached_in_the_emulator", "for_the_lambda_service"}
     for section in ("needs_no_grant", "not_reached_in_the_emulator", "for_the_lambda_service"):
         assert all(isinstance(why, str) and why.strip() for why in hub[section].values()), section
-    granted = sorted(hub["granted"]) + sorted(hub["for_the_lambda_service"]) + sorted(load_remediation_actions())
+    ec2 = [a for a in load_remediation_actions() if a.startswith("ec2:")]
+    granted = sorted(hub["granted"]) + sorted(hub["for_the_lambda_service"]) + sorted(ec2)
     assert sorted(set(hub_lambda_role_actions())) == sorted(granted)
     assert not set(hub["needs_no_grant"]) & set(granted)
 
@@ -355,7 +364,7 @@ def test_hub_lambda_role_ec2_actions_equal_the_file():
     used = re.findall(r"Action = local\.(\w+)", policy)
     assert sorted(used) == ["ec2_read_actions", "ec2_revoke_actions"], used
     acts = [a for name in used for a in eval_action_local(locals_[name], locals_)]
-    assert sorted(acts) == sorted(load_remediation_actions())
+    assert sorted(acts) == sorted(a for a in load_remediation_actions() if a.startswith("ec2:"))
     assert len(acts) == len(set(acts))
 
 
