@@ -39,7 +39,7 @@ resource "aws_cloudwatch_event_target" "hub" {
   rule           = aws_cloudwatch_event_rule.hub.name
   event_bus_name = aws_cloudwatch_event_bus.hub.name
   target_id      = "sgguard-lambda"
-  arn            = aws_lambda_function.sgguard.arn
+  arn            = aws_lambda_alias.live.arn
 
   retry_policy {
     maximum_retry_attempts       = var.event_max_retry_attempts
@@ -66,7 +66,7 @@ resource "aws_cloudwatch_event_target" "hub_default_bus" {
   rule           = aws_cloudwatch_event_rule.hub_default_bus[0].name
   event_bus_name = "default"
   target_id      = "sgguard-lambda"
-  arn            = aws_lambda_function.sgguard.arn
+  arn            = aws_lambda_alias.live.arn
 
   retry_policy {
     maximum_retry_attempts       = var.event_max_retry_attempts
@@ -82,6 +82,7 @@ resource "aws_lambda_permission" "hub_rule" {
   statement_id  = "AllowHubBusRule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.sgguard.function_name
+  qualifier     = aws_lambda_alias.live.name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.hub.arn
 }
@@ -91,6 +92,7 @@ resource "aws_lambda_permission" "hub_default_bus_rule" {
   statement_id  = "AllowHubDefaultBusRule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.sgguard.function_name
+  qualifier     = aws_lambda_alias.live.name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.hub_default_bus[0].arn
 }

@@ -29,6 +29,10 @@ resource "aws_lambda_function" "sgguard" {
 
   kms_key_arn = aws_kms_key.sgguard.arn
 
+  # Every apply that changes the code or the configuration publishes a numbered version; the
+  # rules and the schedule invoke the `live` alias, so a rollback is an alias switch.
+  publish = true
+
   environment {
     variables = local.lambda_environment
   }
@@ -47,6 +51,15 @@ resource "aws_lambda_function" "sgguard" {
   depends_on = [aws_iam_role_policy.lambda]
 }
 
+# What the rules and the schedule invoke: the version this apply published, or `live_version`
+# (an earlier version number) to roll back without rebuilding.
+resource "aws_lambda_alias" "live" {
+  name             = "live"
+  description      = "The sgguard version the rules and the schedule invoke"
+  function_name    = aws_lambda_function.sgguard.function_name
+  function_version = coalesce(var.live_version, aws_lambda_function.sgguard.version)
+}
+
 # EventBridge and EventBridge Scheduler invoke the function asynchronously: once Lambda has
 # accepted an event, a function error is retried by Lambda under this configuration (the
 # targets' retry policies only cover the invoke call itself). After the last attempt, or when
@@ -54,6 +67,7 @@ resource "aws_lambda_function" "sgguard" {
 # error, the attempts) to the dead-letter queue.
 resource "aws_lambda_function_event_invoke_config" "sgguard" {
   function_name                = aws_lambda_function.sgguard.function_name
+  qualifier                    = aws_lambda_alias.live.name
   maximum_retry_attempts       = var.lambda_async_max_retry_attempts
   maximum_event_age_in_seconds = var.lambda_async_max_event_age_seconds
 

@@ -99,3 +99,13 @@ output "trail_bucket_name" {
   description = "Name of the trail's S3 bucket (null when create_trail is false)."
   value       = one(aws_s3_bucket.trail[*].id)
 }
+
+output "live_alias_arn" {
+  description = "ARN of the `live` alias: what the rules and the schedule invoke."
+  value       = aws_lambda_alias.live.arn
+}
+
+output "function_version" {
+  description = "The version this apply published (the `live` alias points at it unless live_version is set)."
+  value       = aws_lambda_function.sgguard.version
+}

@@ -32,7 +32,7 @@ resource "aws_scheduler_schedule" "sweep" {
   }
 
   target {
-    arn      = aws_lambda_function.sgguard.arn
+    arn      = aws_lambda_alias.live.arn
     role_arn = aws_iam_role.scheduler.arn
     input    = jsonencode(local.sweep_payload)
 

@@ -26,9 +26,9 @@ variable "lambda_zip_path" {
 }
 
 variable "lambda_architecture" {
-  description = "Instruction set of the Lambda: arm64 (default, cheaper) or x86_64. Must match how the binary was built."
+  description = "Instruction set of the Lambda: x86_64 (default, what `make lambda-zip` builds) or arm64 (`make lambda-zip ARCH=arm64`). Must match how the binary was built."
   type        = string
-  default     = "arm64"
+  default     = "x86_64"
 
   validation {
     condition     = contains(["arm64", "x86_64"], var.lambda_architecture)
@@ -514,4 +514,15 @@ variable "tags" {
   description = "Tags added to every taggable resource of the module."
   type        = map(string)
   default     = {}
+}
+
+variable "live_version" {
+  description = "Version of the function the `live` alias (what the rules and the schedule invoke) points at. null: the version this apply published. Set an earlier version number to roll back; set null again to roll forward."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.live_version == null || can(regex("^[0-9]+$", var.live_version))
+    error_message = "live_version must be a published version number such as \"7\", or null."
+  }
 }

@@ -241,6 +241,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
     let baseline = Baseline::load_or_default(settings.policy.as_deref())?;
     let aws = Aws::from_env(&settings.role_name).await?;
     tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
         mode = %settings.mode,
         rules = baseline.rules.len(),
         hub_account = aws.hub_account(),

@@ -22,9 +22,14 @@ from sgguard_world.org import client
 
 @pytest.fixture(scope="module")
 def org():
-    """The emulator, with the hub, one member, the topic and the inbox built by its world."""
+    """The emulator, with the hub, one member with the spoke stack (the scheduled sweep checks
+    it), the topic and the inbox built by its world."""
     emulator = EmulatorProcess()
-    world = emulator.control("POST", "world", {"members": ["workload-e2e"]})
+    world = emulator.control("POST", "world", {
+        "ous": ["workloads"],
+        "members": [{"name": "workload-e2e", "ou": "workloads"}],
+        "spokes": {"ous": ["workloads"], "regions": [REGION]},
+    })
     member = world["members"][0]
     credentials = emulator.control("POST", "credentials", {"account": member})
     ec2 = client("ec2", emulator.proxy, REGION, credentials)

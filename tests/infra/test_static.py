@@ -267,7 +267,7 @@ def test_lambda_settings():
     assert "SGGUARD_HUB_BUS_ARN = aws_cloudwatch_event_bus.hub.arn" in env
     assert "SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn" in env
     variables = {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
-    assert variables["lambda_architecture"]["default"] == "arm64"
+    assert variables["lambda_architecture"]["default"] == "x86_64"
     assert variables["sweep_enabled"]["default"] is False
     assert variables["mode"]["default"] == "audit"
     # The circuit breaker's limits, as the binary's defaults.
@@ -449,7 +449,9 @@ def test_lambda_async_invocations_retry_then_go_to_the_dlq():
     assert list(configs) == ["sgguard"]
     cfg = configs["sgguard"]
     assert cfg["function_name"] == "${aws_lambda_function.sgguard.function_name}"
-    assert "qualifier" not in cfg, "the config must cover the unqualified function the rules invoke"
+    # It covers what the rules and the schedule invoke: the `live` alias (a config on the
+    # unqualified function would not apply to invocations of the alias).
+    assert cfg["qualifier"] == "${aws_lambda_alias.live.name}"
     assert cfg["maximum_retry_attempts"] == "${var.lambda_async_max_retry_attempts}"
     assert cfg["maximum_event_age_in_seconds"] == "${var.lambda_async_max_event_age_seconds}"
     dest = cfg["destination_config"]
@@ -464,7 +466,8 @@ def test_lambda_async_invocations_retry_then_go_to_the_dlq():
         r'\{Sid = "SendFailedAsyncInvocationsToDlq", Effect = "Allow", Action = "sqs:SendMessage", Resource = aws_sqs_queue\.dlq\.arn\}',
         policy,
     ), "the Lambda role cannot send to the DLQ"
-    assert "sqs:SendMessage" in load_hub_actions()["for_the_lambda_service"]
+    # (and sgguard itself sends its durable records there: SGGUARD_RECORD_QUEUE_URL)
+    assert "sqs:SendMessage" in load_hub_actions()["granted"]
     # ... before the config is put (Lambda checks the destination permission then).
     assert cfg["depends_on"] == ["${aws_iam_role_policy.lambda}"]
 
@@ -516,3 +519,43 @@ def test_the_alarms_have_their_own_topic():
     assert variables["alarm_emails"]["default"] is None
     outputs = {unquote(n): body for b in blocks(parse_tf(HUB / "outputs.tf"), "output") for n, body in b.items()}
     assert outputs["alarm_topic_arn"]["value"] == "${local.alarm_topic_arn}"
+
+
+def test_one_artifact_path_from_make_lambda_zip_to_the_module():
+    """`make lambda-zip` builds ARCH (default) into dist/sgguard-$(ARCH).zip
+    (scripts/lambda_zip.sh); the hub module's default architecture is that ARCH, and each
+    example's lambda_zip_path default resolves, from the example's folder, to that file."""
+    makefile = (REPO / "Makefile").read_text()
+    arch = re.search(r"^ARCH \?= (\S+)$", makefile, re.M).group(1)
+    script = (REPO / "scripts" / "lambda_zip.sh").read_text()
+    assert re.search(r"^arch=\$\{2:-" + re.escape(arch) + r"\}$", script, re.M), "lambda_zip.sh's default arch"
+    assert 'zip="dist/sgguard-$arch.zip"' in script
+    built = (REPO / "dist" / f"sgguard-{arch}.zip").resolve()
+    variables = {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
+    assert variables["lambda_architecture"]["default"] == arch
+    examples = sorted((HUB / "examples").iterdir())
+    assert examples
+    for example in examples:
+        example_vars = {unquote(n): body for b in blocks(parse_tf(example / "variables.tf"), "variable")
+                        for n, body in b.items()}
+        default = example_vars["lambda_zip_path"]["default"]
+        assert (example / default).resolve() == built, f"{example.name}: lambda_zip_path {default} is not {built}"
+        module = blocks(parse_tf(example / "main.tf"), "module")[0]
+        settings = next(iter(module.values()))
+        assert settings.get("lambda_architecture", arch) == arch, f"{example.name}: lambda_architecture"
+
+
+def test_the_rules_and_the_schedule_invoke_the_live_alias():
+    """Versions are published and invoked through the `live` alias: a rollback is an alias
+    switch (`live_version`), not a rebuild."""
+    res = resources(module_files(HUB))
+    assert res[("aws_lambda_function", "sgguard")]["publish"] is True
+    alias = res[("aws_lambda_alias", "live")]
+    assert alias["name"] == "live"
+    assert alias["function_version"] == "${coalesce(var.live_version, aws_lambda_function.sgguard.version)}"
+    for name in ("hub", "hub_default_bus"):
+        assert res[("aws_cloudwatch_event_target", name)]["arn"] == "${aws_lambda_alias.live.arn}", name
+        assert res[("aws_lambda_permission", f"{name}_rule")]["qualifier"] == "${aws_lambda_alias.live.name}"
+    target = res[("aws_scheduler_schedule", "sweep")]["target"]
+    target = target[0] if isinstance(target, list) else target
+    assert target["arn"] == "${aws_lambda_alias.live.arn}"

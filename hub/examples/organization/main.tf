@@ -21,8 +21,8 @@ module "sgguard" {
   source = "../.."
 
   lambda_zip_path     = var.lambda_zip_path
-  lambda_architecture = "arm64"
-  mode                = "audit" # switch to "enforce" once the audit findings look right
+  lambda_architecture = "x86_64" # as `make lambda-zip` builds; "arm64" with ARCH=arm64
+  mode                = "audit"  # switch to "enforce" once the audit findings look right
 
   organization_id  = var.organization_id
   stackset_call_as = "DELEGATED_ADMIN"

@@ -5,9 +5,9 @@ variable "region" {
 }
 
 variable "lambda_zip_path" {
-  description = "Path of the Lambda zip (bootstrap + policy.yaml)."
+  description = "Path of the Lambda zip (bootstrap + policy.yaml): what `make lambda-zip` writes."
   type        = string
-  default     = "../../../target/lambda/sgguard/bootstrap.zip"
+  default     = "../../../dist/sgguard-x86_64.zip"
 }
 
 variable "mode" {
