@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sgguard_world import tfdocs
+from sgguard_world import tfdocs, tfschema_extract
 from sgguard_world.files import HUB, REPO
 from sgguard_world.tfschema import Schema, accepted_majors, check, check_paths, parse_tf
 
@@ -237,3 +237,53 @@ def test_the_readme_tables_follow_the_variables(tmp_path: Path):
     rows = [r for r in tfdocs.inputs_table(changed).splitlines() if r.startswith("| `function_name` ")]
     assert rows and rows[0].startswith('| `function_name` | string | `"guard"` |'), rows
     assert tfdocs.inputs_table(changed) != tfdocs.inputs_table()
+
+
+# ---------------------------------------------------------------------------------------
+# the extractor and the constraint reader, on their own
+# ---------------------------------------------------------------------------------------
+
+
+def test_the_extractor_reads_arguments_blocks_and_required_from_an_assembly():
+    """A minimal jsii assembly shaped like the bindings': a resource class, its config struct (one
+    required argument, one optional, a block, a list of objects) and the nested structs."""
+    def prop(name: str, tf: str, typ: dict, optional: bool = True, block: bool = False) -> dict:
+        link = f"{{@link https://registry.terraform.io/providers/hashicorp/aws/9.1.2/docs/resources/thing#{tf} Thing#{tf}}}"
+        docs = {"summary": f"{tf} block.", "remarks": f"Docs at Terraform Registry: {link}"} if block else {
+            "summary": f"Docs at Terraform Registry: {link}."}
+        return {"name": name, "type": typ, "docs": docs, **({"optional": True} if optional else {})}
+
+    p = "@cdktf/provider-aws.thing."
+    struct = {"kind": "interface", "datatype": True}
+    assembly = {"types": {
+        p + "Thing": {"kind": "class", "docs": {"summary": "Represents a {@link https://registry.terraform.io/providers/"
+                                                           "hashicorp/aws/9.1.2/docs/resources/thing aws_thing}."},
+                      "initializer": {"parameters": [{"name": "scope", "type": {"fqn": "constructs.Construct"}},
+                                                     {"name": "id", "type": {"primitive": "string"}},
+                                                     {"name": "config", "type": {"fqn": p + "ThingConfig"}}]}},
+        p + "ThingConfig": {**struct, "properties": [
+            prop("functionName", "function_name", {"primitive": "string"}, optional=False),
+            prop("ipv6CidrBlocks", "ipv6_cidr_blocks", {"collection": {"kind": "array", "elementtype": {"primitive": "string"}}}),
+            prop("loggingConfig", "logging_config", {"fqn": p + "ThingLoggingConfig"}, block=True),
+            prop("ingress", "ingress", {"union": {"types": [{"fqn": "cdktf.IResolvable"}, {"collection": {
+                "kind": "array", "elementtype": {"fqn": p + "ThingIngress"}}}]}}),
+        ]},
+        p + "ThingLoggingConfig": {**struct, "properties": [prop("logFormat", "log_format", {"primitive": "string"}, optional=False)]},
+        p + "ThingIngress": {**struct, "properties": [prop("fromPort", "from_port", {"primitive": "number"})]},
+    }}
+    schema = tfschema_extract.extract(assembly, "bindings==1.0.0")
+    assert (schema["source"], schema["version"], schema["package"]) == ("hashicorp/aws", "9.1.2", "bindings==1.0.0")
+    assert schema["resource"] == {"aws_thing": {
+        "arguments": {"function_name": {"required": True}, "ipv6_cidr_blocks": {"required": False},
+                      "ingress": {"required": False, "nested": {"arguments": {"from_port": {"required": False}}, "blocks": {}}}},
+        "blocks": {"logging_config": {"required": False, "nested": {
+            "arguments": {"log_format": {"required": True}}, "blocks": {}}}},
+    }}
+
+
+@pytest.mark.parametrize("constraint, majors", [
+    ("~> 5.50", {5}), (">= 5.50, < 7.0", {5, 6}), (">= 5.50, <= 7.0.0", {5, 6, 7}), ("5.99.1", {5}),
+    ("~> 6.0.1", {6}), (">= 4.0, < 5.0", {4}),
+])
+def test_accepted_majors(constraint: str, majors: set[int]):
+    assert accepted_majors(constraint) == majors
