@@ -72,25 +72,36 @@ if [[ $want_world != "$have_world" || $installed != "$world" ]]; then
     echo "$want_world" >"$world_stamp"
 fi
 
-# The AWS provider's schema (requirements-tfschema.txt, one pinned bindings wheel per provider
-# major): each wheel is downloaded alone (same distribution name), its schema extracted into
-# VENV_DIR/tfschema/<dist>-<version>.json by sgguard_world.tfschema_extract, and the wheel
-# deleted. Again only when the pins or the extractor changed.
+# The AWS provider's schemas (requirements-tfschema.txt, pinned bindings wheels): each wheel is
+# downloaded alone (they are one distribution at several versions), all at once, its schema
+# extracted into VENV_DIR/tfschema/<dist>-<version>.json by sgguard_world.tfschema_extract, and
+# the wheel deleted. Again only when the pins or the extractor changed.
+provider_schema() {
+    local pin=$1 hash=$2 download
+    download=$(mktemp -d)
+    printf '%s %s\n' "$pin" "$hash" >"$download/requirement.txt"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip download --quiet --no-deps \
+        --require-hashes -r "$download/requirement.txt" -d "$download" &&
+        "$venv/bin/python" -m sgguard_world.tfschema_extract "$download"/*.whl "$schemas/${pin/==/-}.json" >&2
+    local status=$?
+    rm -rf "$download"
+    return $status
+}
 schemas=$venv/tfschema
 want_schemas=$(cat "$here/requirements-tfschema.txt" "$world/sgguard_world/tfschema_extract.py" | sha256sum | cut -d' ' -f1)
 if [[ $want_schemas != "$(cat "$schemas/.stamp" 2>/dev/null || true)" ]]; then
     rm -rf "$schemas"
     mkdir -p "$schemas"
+    echo "run.sh: extracting the provider schemas of requirements-tfschema.txt into $schemas" >&2
+    jobs=()
     while read -r pin hash; do
         [[ -z $pin || $pin == \#* ]] && continue
-        echo "run.sh: extracting the provider schema of $pin into $schemas" >&2
-        download=$(mktemp -d)
-        printf '%s %s\n' "$pin" "$hash" >"$download/requirement.txt"
-        PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip download --quiet --no-deps \
-            --require-hashes -r "$download/requirement.txt" -d "$download"
-        "$venv/bin/python" -m sgguard_world.tfschema_extract "$download"/*.whl "$schemas/${pin/==/-}.json" >&2
-        rm -rf "$download"
+        provider_schema "$pin" "$hash" &
+        jobs+=($!)
     done <"$here/requirements-tfschema.txt"
+    for job in "${jobs[@]}"; do
+        wait "$job"
+    done
     echo "$want_schemas" >"$schemas/.stamp"
 fi
 

@@ -21,7 +21,7 @@ import pytest
 
 from sgguard_world import tfdocs, tfschema_extract
 from sgguard_world.files import HUB, REPO
-from sgguard_world.tfschema import Schema, accepted_majors, check, check_paths, parse_tf
+from sgguard_world.tfschema import Schema, accepted_majors, check, check_paths, parse_tf, version_range
 
 HERE = Path(__file__).resolve().parent
 PINS_FILE = HERE / "requirements-tfschema.txt"
@@ -60,17 +60,22 @@ def provider_constraint(path: Path) -> str:
 
 
 def test_the_schemas_checked_are_the_majors_the_module_accepts():
-    """One pinned schema per provider major hub/versions.tf accepts, no more, no fewer; the
-    examples ask for the same constraint."""
+    """A pinned schema for every provider major hub/versions.tf accepts, and none outside it; the
+    lowest is the constraint's lower bound itself. The examples ask for the same constraint."""
     constraint = provider_constraint(HUB / "versions.tf")
-    checked = set()
+    versions = []
     for pin in pins():
         path = Path(sys.prefix) / "tfschema" / f"{pin.replace('==', '-')}.json"
         if path.is_file():
-            checked.add(int(Schema.load(path).version.split(".")[0]))
-    assert checked == accepted_majors(constraint), (
+            versions.append(tuple(int(x) for x in Schema.load(path).version.split(".")))
+    majors = {v[0] for v in versions}
+    assert majors == accepted_majors(constraint), (
         f"hub/versions.tf accepts majors {sorted(accepted_majors(constraint))} (`{constraint}`), "
-        f"the schemas checked are of {sorted(checked)} (tests/infra/requirements-tfschema.txt)")
+        f"the schemas checked are of {sorted(majors)} (tests/infra/requirements-tfschema.txt)")
+    lowest = version_range(constraint)[0]
+    assert min(versions) == lowest, (
+        f"hub/versions.tf accepts {'.'.join(map(str, lowest))} and up (`{constraint}`), the lowest schema "
+        f"checked is {'.'.join(map(str, min(versions)))} (tests/infra/requirements-tfschema.txt)")
     for example in MODULES[1:]:
         assert provider_constraint(example / "main.tf") == constraint, f"{example.relative_to(REPO)}: other constraint"
 

@@ -205,8 +205,12 @@ def check_paths(schema: Schema, paths: list[Path], root: Path) -> list[str]:
 CLAUSE = re.compile(r"^\s*(>=|<=|~>|!=|>|<|=)?\s*(\d+(?:\.\d+){0,2})\s*$")
 
 
-def accepted_majors(constraint: str, highest: int = 99) -> set[int]:
-    """The majors with at least one version that CONSTRAINT (Terraform's syntax) accepts."""
+Version = tuple[int, int, int]
+
+
+def version_range(constraint: str, highest: int = 99) -> tuple[Version, Version, bool]:
+    """The lowest version CONSTRAINT (Terraform's syntax) accepts, the upper bound, and whether the
+    upper bound itself is accepted."""
     lo, hi, hi_inclusive = (0, 0, 0), (highest + 1, 0, 0), False
     for clause in constraint.split(","):
         m = CLAUSE.match(clause)
@@ -227,6 +231,12 @@ def accepted_majors(constraint: str, highest: int = 99) -> set[int]:
                 hi, hi_inclusive = upper, False
         elif op == "=":
             lo, hi, hi_inclusive = max(lo, version), min(hi, version), True
+    return lo, hi, hi_inclusive
+
+
+def accepted_majors(constraint: str, highest: int = 99) -> set[int]:
+    """The majors with at least one version that CONSTRAINT accepts."""
+    lo, hi, hi_inclusive = version_range(constraint, highest)
     majors = set()
     for major in range(lo[0], min(hi[0], highest) + 1):
         first = max(lo, (major, 0, 0))
