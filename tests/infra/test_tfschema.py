@@ -35,12 +35,18 @@ def pins() -> list[str]:
     return [PIN.match(line).group(0) for line in lines if line and not line.startswith("#")]
 
 
-@pytest.fixture(scope="module", params=pins())
-def schema(request) -> Schema:
-    pin = request.param
+def schema_file(pin: str) -> Path:
+    """Where run.sh extracted the schema of PIN."""
     path = Path(sys.prefix) / "tfschema" / f"{pin.replace('==', '-')}.json"
     if not path.is_file():
         pytest.fail(f"{path} is missing: run tests/infra/run.sh VENV_DIR (it extracts the schema of {pin})")
+    return path
+
+
+@pytest.fixture(scope="module", params=pins())
+def schema(request) -> Schema:
+    pin = request.param
+    path = schema_file(pin)
     loaded = Schema.load(path)
     assert loaded.package == pin, f"{path} was extracted from {loaded.package}, not {pin}"
     return loaded
@@ -65,9 +71,7 @@ def test_the_schemas_checked_are_the_majors_the_module_accepts():
     constraint = provider_constraint(HUB / "versions.tf")
     versions = []
     for pin in pins():
-        path = Path(sys.prefix) / "tfschema" / f"{pin.replace('==', '-')}.json"
-        if path.is_file():
-            versions.append(tuple(int(x) for x in Schema.load(path).version.split(".")))
+        versions.append(tuple(int(x) for x in Schema.load(schema_file(pin)).version.split(".")))
     majors = {v[0] for v in versions}
     assert majors == accepted_majors(constraint), (
         f"hub/versions.tf accepts majors {sorted(accepted_majors(constraint))} (`{constraint}`), "
@@ -86,7 +90,7 @@ def test_the_module_matches_the_provider_schema(schema: Schema, module: Path):
     assert not checker.findings, "\n".join(checker.findings)
     if module == HUB:
         # Every resource and data block of the hub was held against the schema (none skipped).
-        declared = sum(len(named) for path in module.glob("*.tf") for kind in ("resource", "data")
+        declared = sum(1 for path in module.glob("*.tf") for kind in ("resource", "data")
                        for block in parse_tf(path).get(kind, []) for t, named in block.items()
                        if t != "__is_block__" for n in named if n != "__is_block__")
         assert len([a for a in checker.checked if ":provider." not in a]) == declared > 40
