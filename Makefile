@@ -19,7 +19,8 @@ export VENV
 test: lint venv rust-test infra-test demo
 
 ## venv: the Python tools (moto server, cfn-lint, checkov, python-hcl2, pytest), installed once,
-## and tests/world (the sgguard_world package: the emulator and the emulated Organization), editable
+## tests/world (the sgguard_world package: the emulator and the emulated Organization), editable,
+## the AWS provider schemas (5.x, 6.x) and hclwrite.Format (npm) of the offline Terraform check
 venv:
 	bash tests/infra/run.sh $(VENV) --install-only
 
@@ -37,7 +38,8 @@ rust-test: venv
 	SGGUARD_TALLY_DIR=$(TALLY_DIR) cargo test --locked --all-targets -- --include-ignored
 	$(VENV)/bin/python -m sgguard_world.iam_check $(TALLY_DIR)
 
-## infra-test: cfn-lint, checkov, HCL checks, the StackSet deployed into moto, the emulator
+## infra-test: cfn-lint, checkov, HCL checks (provider schema, fmt layout, README tables), the StackSet
+## deployed into moto, the emulator
 infra-test: venv
 	bash tests/infra/run.sh $(VENV)
 

@@ -51,7 +51,7 @@ output "sns_topic_arn" {
 }
 
 output "alarm_topic_arn" {
-  description = "ARN of the topic the CloudWatch alarms publish to (the module's <function_name>-alarms, or alarm_topic_arn)."
+  description = "ARN of the topic the CloudWatch alarms publish to (the module's `<function_name>-alarms`, or `alarm_topic_arn`)."
   value       = local.alarm_topic_arn
 }
 

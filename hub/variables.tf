@@ -103,7 +103,7 @@ variable "max_revokes_per_event" {
 }
 
 variable "max_revokes_per_account_hour" {
-  description = "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR: the circuit breaker's limit, the most rules are revoked in one account within an hour (per Lambda instance); past it the rest are held back and the alarm fires."
+  description = "SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR: the circuit breaker's limit, the most rules revoked in one account within an hour (per Lambda instance); past it the rest are held back and the alarm fires."
   type        = number
   default     = 50
 
@@ -218,7 +218,7 @@ variable "lambda_async_max_event_age_seconds" {
 }
 
 variable "event_max_retry_attempts" {
-  description = "EventBridge retry policy of the Lambda targets: maximum retries of the invoke call itself (throttled, Lambda unavailable); function errors are retried by Lambda (lambda_async_max_retry_attempts)."
+  description = "EventBridge retry policy of the Lambda targets: maximum retries of the invoke call itself (throttled, Lambda unavailable); function errors are retried by Lambda (`lambda_async_max_retry_attempts`)."
   type        = number
   default     = 10
 
@@ -266,7 +266,7 @@ variable "notification_emails" {
 }
 
 variable "alarm_topic_arn" {
-  description = "SNS topic of the CloudWatch alarms (Lambda errors, DLQ depth). null: the module creates its own topic <function_name>-alarms, separate from the notification topic. An existing topic must let cloudwatch.amazonaws.com publish (and use its KMS key)."
+  description = "SNS topic of the CloudWatch alarms (Lambda errors, DLQ depth). null: the module creates its own topic `<function_name>-alarms`, separate from the notification topic. An existing topic must let cloudwatch.amazonaws.com publish (and use its KMS key)."
   type        = string
   default     = null
 
@@ -277,7 +277,7 @@ variable "alarm_topic_arn" {
 }
 
 variable "alarm_emails" {
-  description = "E-mail addresses subscribed to the module's alarm topic (each must confirm). null: the notification_emails. Ignored with alarm_topic_arn."
+  description = "E-mail addresses subscribed to the module's alarm topic (each must confirm). null: the `notification_emails`. Ignored with `alarm_topic_arn`."
   type        = list(string)
   default     = null
 
@@ -348,7 +348,7 @@ variable "sweep_remediate" {
 }
 
 variable "sweep_ou_ids" {
-  description = "OUs (or the root) whose accounts the sweep covers, nested OUs included. null: the StackSet's OUs (stackset_ou_ids), where the remediation role exists; the whole organization when those are empty. Without an organization (organization_id = null) the sweep covers this account only."
+  description = "OUs (or the root) whose accounts the sweep covers, nested OUs included. null: the StackSet's OUs (`stackset_ou_ids`), where the remediation role exists; the whole organization when those are empty. Without an organization (`organization_id = null`) the sweep covers this account only (`accounts = [\"self\"]`)."
   type        = list(string)
   default     = null
 

@@ -10,8 +10,11 @@
 # python-hcl2). Installs run only when the requirement files (or the Python) changed:
 # a hash stamp is kept in VENV_DIR. Then installs tests/world (the `sgguard_world` package: the
 # emulator and the emulated Organization) editable, again only when its pyproject.toml changed
-# or the venv's copy is not this checkout's. Needs only Python >= 3.10 with venv/pip and access
-# to PyPI; then runs `pytest -q tests/infra tests/hub` from the repository root.
+# or the venv's copy is not this checkout's. Then the AWS provider schemas of
+# requirements-tfschema.txt (VENV_DIR/tfschema/) and hclwrite.Format from npm (hclfmt/, into
+# VENV_DIR/hclfmt/) for tests/infra/test_tfschema.py, each only when its pins changed. Needs
+# Python >= 3.10 with venv/pip, Node.js with npm, and access to PyPI and npm; then runs
+# `pytest -q tests/infra tests/hub` from the repository root.
 set -euo pipefail
 
 if [[ $# -lt 1 ]]; then
@@ -67,6 +70,56 @@ if [[ $want_world != "$have_world" || $installed != "$world" ]]; then
     echo "run.sh: installing $world (editable) into $venv" >&2
     PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip install --quiet --no-deps -e "$world"
     echo "$want_world" >"$world_stamp"
+fi
+
+# The AWS provider's schemas (requirements-tfschema.txt, pinned bindings wheels): each wheel is
+# downloaded alone (they are one distribution at several versions), all at once, its schema
+# extracted into VENV_DIR/tfschema/<dist>-<version>.json by sgguard_world.tfschema_extract, and
+# the wheel deleted. Again only when the pins or the extractor changed.
+provider_schema() {
+    local pin=$1 hash=$2 download
+    download=$(mktemp -d)
+    printf '%s %s\n' "$pin" "$hash" >"$download/requirement.txt"
+    PIP_DISABLE_PIP_VERSION_CHECK=1 "$venv/bin/python" -m pip download --quiet --no-deps \
+        --require-hashes -r "$download/requirement.txt" -d "$download" &&
+        "$venv/bin/python" -m sgguard_world.tfschema_extract "$download"/*.whl "$schemas/${pin/==/-}.json" >&2
+    local status=$?
+    rm -rf "$download"
+    return $status
+}
+schemas=$venv/tfschema
+want_schemas=$(cat "$here/requirements-tfschema.txt" "$world/sgguard_world/tfschema_extract.py" | sha256sum | cut -d' ' -f1)
+if [[ $want_schemas != "$(cat "$schemas/.stamp" 2>/dev/null || true)" ]]; then
+    rm -rf "$schemas"
+    mkdir -p "$schemas"
+    echo "run.sh: extracting the provider schemas of requirements-tfschema.txt into $schemas" >&2
+    jobs=()
+    while read -r pin hash; do
+        [[ -z $pin || $pin == \#* ]] && continue
+        provider_schema "$pin" "$hash" &
+        jobs+=($!)
+    done <"$here/requirements-tfschema.txt"
+    for job in "${jobs[@]}"; do
+        wait "$job"
+    done
+    echo "$want_schemas" >"$schemas/.stamp"
+fi
+
+# hclwrite.Format (the layout `terraform fmt` writes) as WebAssembly, from npm (hclfmt/, lockfile
+# pinned): Node.js and npm come with the machine. Installed outside the checkout.
+hclfmt=$venv/hclfmt
+want_hclfmt=$(cat "$here/hclfmt/package.json" "$here/hclfmt/package-lock.json" | sha256sum | cut -d' ' -f1)
+if [[ $want_hclfmt != "$(cat "$hclfmt/.stamp" 2>/dev/null || true)" ]]; then
+    if command -v npm >/dev/null; then
+        echo "run.sh: installing tests/infra/hclfmt (npm ci) into $hclfmt" >&2
+        rm -rf "$hclfmt"
+        mkdir -p "$hclfmt"
+        cp "$here/hclfmt/package.json" "$here/hclfmt/package-lock.json" "$hclfmt/"
+        (cd "$hclfmt" && npm ci --silent --no-audit --no-fund)
+        echo "$want_hclfmt" >"$hclfmt/.stamp"
+    else
+        echo "run.sh: npm not found: the Terraform layout test (hclwrite.Format) cannot run" >&2
+    fi
 fi
 
 if [[ ${1:-} == --install-only ]]; then
