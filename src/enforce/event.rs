@@ -200,6 +200,11 @@ impl<H: HubApi> EventHandler<'_, H> {
                 "{} is not a security-group rule change",
                 event.name
             )),
+            // The pattern forwards only tag changes that name a group; any other is nothing to do.
+            Change::TagsChanged { group_ids, .. } if group_ids.is_empty() => Some(format!(
+                "{} changes the tags of no security group",
+                event.name
+            )),
             _ => None,
         }
     }

@@ -300,14 +300,23 @@ def test_event_pattern_is_the_designed_one():
         "detail-type": ["AWS API Call via CloudTrail"],
         "detail": {
             "eventSource": ["ec2.amazonaws.com"],
-            "eventName": [
-                "AuthorizeSecurityGroupIngress",
-                "AuthorizeSecurityGroupEgress",
-                "ModifySecurityGroupRules",
-                "ModifyManagedPrefixList",
-                "RestoreManagedPrefixListVersion",
-            ],
             "errorCode": [{"exists": False}],
+            "$or": [
+                {
+                    "eventName": [
+                        "AuthorizeSecurityGroupIngress",
+                        "AuthorizeSecurityGroupEgress",
+                        "ModifySecurityGroupRules",
+                        "ModifyManagedPrefixList",
+                        "RestoreManagedPrefixListVersion",
+                    ]
+                },
+                # Tag changes only of security groups: an exemption tag may come or go.
+                {
+                    "eventName": ["CreateTags", "DeleteTags"],
+                    "requestParameters": {"resourcesSet": {"items": {"resourceId": [{"prefix": "sg-"}]}}},
+                },
+            ],
         },
     }
 

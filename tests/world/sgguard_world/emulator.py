@@ -50,6 +50,11 @@ The world (built with sgguard_world.org straight on moto: its requests are not c
         -> AssumeRole's {"AccessKeyId", "SecretAccessKey", "SessionToken"}, from the hub
   POST /_sgguard/inbox  -> {"messages": [SNS envelopes]}: the inbox drained, oldest first
 
+EventBridge fidelity: AWS matches a pattern on a field of an array's objects when any element's
+field matches (hub/event-pattern.json forwards CreateTags/DeleteTags only when one of
+`requestParameters.resourcesSet.items[].resourceId` starts with `sg-`); moto's matcher does not
+look inside arrays, so the emulator patches it to (`match_inside_arrays_like_eventbridge`).
+
 sgguard's own requests (User-Agent carrying `app/sgguard`, the SDK app name `Aws` sets) are
 tallied per action too, for the whole life of the emulator ("sgguard" in /counts, never reset).
 When SGGUARD_TALLY_DIR is set, the emulator writes them on exit to
@@ -485,6 +490,41 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._send(status, rheaders, rbody, head_only=self.command == "HEAD", content_length=clen)
 
 
+def match_inside_arrays_like_eventbridge() -> None:
+    """moto's EventBridge flattens an event's nested objects for matching, but not the objects in
+    its arrays, so a pattern on `requestParameters.resourcesSet.items.resourceId` never matches
+    there. AWS flattens them too: each element's fields under the array's key, the pattern
+    matching when any element's value does ("Arrays in Amazon EventBridge event patterns").
+    This replaces moto's flattening with that one, in this process."""
+    from moto.events.models import EventPattern
+
+    def collect(result: dict, key: str, value) -> None:
+        if key not in result:
+            result[key] = value
+            return
+        old = result[key] if isinstance(result[key], list) else [result[key]]
+        result[key] = old + (value if isinstance(value, list) else [value])
+
+    def flatten(node, prefix: str = "", result: dict | None = None) -> dict:
+        result = {} if result is None else result
+        if isinstance(node, dict):
+            for k, v in node.items():
+                key = f"{prefix}.{k}" if prefix else k
+                if isinstance(v, dict) and v:
+                    flatten(v, key, result)
+                elif isinstance(v, list) and any(isinstance(e, dict) for e in v):
+                    for element in v:
+                        if isinstance(element, dict):
+                            flatten(element, key, result)
+                        else:
+                            collect(result, key, element)
+                else:
+                    collect(result, key, v)
+        return result
+
+    EventPattern._flatten_dict = staticmethod(flatten)
+
+
 def make_proxy(port: int, upstream: tuple[str, int], state: State) -> ThreadingHTTPServer:
     handler = type("BoundProxyHandler", (ProxyHandler,), {"state": state, "upstream": upstream})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -520,6 +560,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(k, "testing")
 
     from moto.server import ThreadedMotoServer
+
+    match_inside_arrays_like_eventbridge()
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
     moto.start()
