@@ -19,8 +19,8 @@ locals {
   # copy that tests/infra compares with this file).
   event_pattern = file("${path.module}/event-pattern.json")
 
-  # The spoke template and the EC2 actions of the remediation role live in spoke-infra/.
-  # The Lambda role gets the same EC2 actions for the hub's own account.
+  # The spoke template and the EC2 (and RAM) actions of the remediation role live in
+  # spoke-infra/. The Lambda role gets the same actions for the hub's own account.
   spoke_template      = file("${path.module}/../spoke-infra/sgguard-spoke.yaml")
   remediation_actions = jsondecode(file("${path.module}/../spoke-infra/remediation-actions.json"))
   # Revocations are scoped to this account's security groups; reads need "*".

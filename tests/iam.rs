@@ -186,12 +186,15 @@ fn the_action_files_list_exactly_the_operations_the_code_sends() {
     );
 }
 
+/// The member role reads and revokes security groups (EC2) and reads who a prefix list is
+/// shared with (RAM); the hub's own actions are neither.
 #[test]
-fn the_remediation_actions_are_ec2_and_the_hub_actions_are_not() {
-    assert!(remediation_actions().iter().all(|a| a.starts_with("ec2:")));
+fn the_remediation_actions_are_ec2_and_ram_and_the_hub_actions_are_not() {
+    let member = |a: &str| a.starts_with("ec2:") || a.starts_with("ram:");
+    assert!(remediation_actions().iter().all(|a| member(a)));
     let hub = hub_actions();
     for action in hub["granted"].as_array().unwrap() {
-        assert!(!action.as_str().unwrap().starts_with("ec2:"), "{action}");
+        assert!(!member(action.as_str().unwrap()), "{action}");
     }
 }
 

@@ -1,12 +1,14 @@
-//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, SNS and
-//! Organizations. Everything sgguard asks of AWS goes through this module; the IAM actions it
-//! needs are listed in `spoke-infra/remediation-actions.json` (EC2) and `hub/hub-actions.json`
+//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, RAM, SNS
+//! and Organizations. Everything sgguard asks of AWS goes through this module; the IAM actions it
+//! needs are listed in `spoke-infra/remediation-actions.json` (EC2 and RAM, in member accounts)
+//! and `hub/hub-actions.json`
 //! (the others), checked against these calls by `tests/iam.rs` and against the requests the
 //! integration tests saw (`make test`'s IAM tally check).
 
 mod credentials;
 mod ec2;
 mod organizations;
+mod ram;
 mod sns;
 
 use std::sync::Arc;
@@ -16,12 +18,13 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{ProvideCredentials, future};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
+pub use ram::{Ram, SharePrincipal};
 pub use sns::{message_body, publish};
 
 /// An AWS call that failed, with where and why.
@@ -164,26 +167,88 @@ impl Aws {
         &self.credentials
     }
 
-    /// An EC2 client for `account` in `region`: the hub's own credentials for the hub account,
-    /// the cached assumed role for any other.
-    pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
-        let mut config = aws_sdk_ec2::config::Builder::from(&self.base)
-            .region(aws_sdk_ec2::config::Region::new(region.to_owned()));
+    /// The configuration of clients acting in `account` and `region`: the hub's own credentials
+    /// for the hub account, the cached assumed role for any other.
+    async fn account_config(&self, account: &str, region: &str) -> Result<SdkConfig, AwsError> {
+        let mut config = self
+            .base
+            .clone()
+            .into_builder()
+            .region(aws_config::Region::new(region.to_owned()));
         if account != self.hub_account {
             // Assumed now, so that an account that cannot be reached fails here with its
             // reason; the client then asks the cache again whenever its credentials expire.
             self.credentials.get(account, region).await?;
-            config = config.credentials_provider(MemberCredentials {
-                cache: Arc::clone(&self.credentials),
-                account: account.to_owned(),
-                region: region.to_owned(),
-            });
+            config =
+                config.credentials_provider(SharedCredentialsProvider::new(MemberCredentials {
+                    cache: Arc::clone(&self.credentials),
+                    account: account.to_owned(),
+                    region: region.to_owned(),
+                }));
         }
-        Ok(Ec2::new(
-            aws_sdk_ec2::Client::from_conf(config.build()),
-            account,
-            region,
-        ))
+        Ok(config.build())
+    }
+
+    /// An EC2 client for `account` in `region`.
+    pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
+        let config = self.account_config(account, region).await?;
+        Ok(Ec2::new(aws_sdk_ec2::Client::new(&config), account, region))
+    }
+
+    /// A RAM client for `account` in `region`.
+    pub async fn ram(&self, account: &str, region: &str) -> Result<Ram, AwsError> {
+        let config = self.account_config(account, region).await?;
+        Ok(Ram::new(aws_sdk_ram::Client::new(&config), account, region))
+    }
+
+    /// The accounts, other than `owner`, that `owner`'s prefix list is shared with through AWS
+    /// RAM in `region`: the principals of the owner's resource shares that hold it (read through
+    /// the owner's remediation role), organizational units and the organization expanded to
+    /// their active accounts through Organizations. Principals that name no account are
+    /// returned apart, to be reported.
+    pub async fn prefix_list_consumers(
+        &self,
+        owner: &str,
+        region: &str,
+        prefix_list_id: &str,
+    ) -> Result<SharedWith, AwsError> {
+        let arn = format!(
+            "arn:{}:ec2:{region}:{owner}:prefix-list/{prefix_list_id}",
+            self.credentials.partition()
+        );
+        let principals = self
+            .ram(owner, region)
+            .await?
+            .principals_sharing(&arn)
+            .await?;
+        let mut shared = SharedWith::default();
+        let mut units = Vec::new();
+        let mut organization = false;
+        for principal in principals {
+            match SharePrincipal::parse(&principal) {
+                SharePrincipal::Account(id) => {
+                    shared.accounts.insert(id);
+                }
+                SharePrincipal::Organization => organization = true,
+                SharePrincipal::Unit(unit) => units.push(unit),
+                SharePrincipal::Other(other) => shared.unreachable.push(other),
+            }
+        }
+        let expanded = if organization {
+            self.organization_accounts().await?
+        } else if !units.is_empty() {
+            self.accounts_under(&units).await?
+        } else {
+            Vec::new()
+        };
+        shared.accounts.extend(
+            expanded
+                .into_iter()
+                .filter(OrgAccount::is_active)
+                .map(|a| a.id),
+        );
+        shared.accounts.remove(owner);
+        Ok(shared)
     }
 
     /// The account's name from Organizations, cached; `None` when Organizations cannot tell
@@ -222,6 +287,14 @@ impl Aws {
     pub fn sns(&self) -> &aws_sdk_sns::Client {
         &self.sns
     }
+}
+
+/// Who a prefix list is shared with: the accounts to re-check, and the principals that name no
+/// account sgguard can check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedWith {
+    pub accounts: std::collections::BTreeSet<String>,
+    pub unreachable: Vec<String>,
 }
 
 /// A member account's credentials for the SDK, read from the cache each time the client's

@@ -445,3 +445,79 @@ async fn tags_of_other_resources_are_ignored() {
     assert!(outcome.groups.is_empty() && fake.revoke_calls().is_empty());
     assert!(fake.published().is_empty());
 }
+
+/// A rule of `group` in `account` opening tcp 22 to the prefix list `pl-shared`.
+fn ssh_via_list(account: &str, group: &str, id: &str) -> SecurityGroupRule {
+    SecurityGroupRule::from_api(
+        ApiRule {
+            rule_id: Some(id),
+            group_id: Some(group),
+            group_owner_id: Some(account),
+            ip_protocol: "tcp",
+            from_port: Some(22),
+            to_port: Some(22),
+            prefix_list_id: Some("pl-shared"),
+            ..ApiRule::default()
+        },
+        Some("eu-west-1"),
+    )
+    .unwrap()
+}
+
+/// The owner grew `pl-shared` to hold the internet.
+fn prefix_list_event() -> Value {
+    let mut envelope = event();
+    envelope["detail"]["eventName"] = json!("ModifyManagedPrefixList");
+    envelope["detail"]["requestParameters"] = json!({"ModifyManagedPrefixListRequest": {
+        "PrefixListId": "pl-shared", "CurrentVersion": 1, "AddEntry": {"Cidr": "0.0.0.0/0"}}});
+    envelope["detail"]["responseElements"] = json!(null);
+    envelope
+}
+
+#[tokio::test]
+async fn a_shared_prefix_list_re_checks_the_accounts_it_is_shared_with() {
+    const CONSUMER: &str = "222233334444";
+    const UNREACHABLE: &str = "333344445555";
+    let consumer = Fake::default().with_group(
+        "sg-consumer",
+        Tags::new(),
+        vec![ssh_via_list(CONSUMER, "sg-consumer", "sgr-consumer")],
+    );
+    let owner = Fake::default()
+        .with_prefix_list("pl-shared", &["203.0.113.0/24", "0.0.0.0/0"])
+        .sharing_with(CONSUMER, Some(consumer.clone()))
+        .sharing_with(UNREACHABLE, None);
+    let (outcome, error) = handle_value(&owner, &prefix_list_event()).await;
+
+    // The consumer's rule is judged with the owner's entries and revoked there.
+    assert_eq!(
+        outcomes(&outcome),
+        [("sgr-consumer".to_owned(), Outcome::Revoked)]
+    );
+    assert!(consumer.rule_ids("sg-consumer").is_empty());
+    let group = &outcome.groups[0];
+    assert_eq!(
+        (group.account_id.as_deref(), group.group_id.as_str()),
+        (Some(CONSUMER), "sg-consumer")
+    );
+    let consumers: Vec<(&str, usize, bool)> = outcome
+        .consumers
+        .iter()
+        .map(|c| (c.account_id.as_str(), c.groups, c.error.is_some()))
+        .collect();
+    assert_eq!(consumers, [(CONSUMER, 1, false), (UNREACHABLE, 0, true)]);
+    // The account that could not be checked fails the event, named, never dropped.
+    assert!(
+        matches!(&error, Some(HandleError::AccessDenied(e)) if e.account == UNREACHABLE),
+        "{error:?}"
+    );
+    assert_eq!(outcome.status, Status::Failed);
+    assert!(
+        outcome
+            .errors
+            .iter()
+            .any(|e| e.contains(UNREACHABLE) && e.contains("pl-shared")),
+        "{:?}",
+        outcome.errors
+    );
+}

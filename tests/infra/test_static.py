@@ -335,7 +335,7 @@ def test_hub_rules_read_the_pattern_file():
 
 def test_remediation_actions_file_is_a_clean_list():
     actions = load_remediation_actions()
-    assert actions and all(isinstance(a, str) and re.fullmatch(r"ec2:[A-Za-z]+", a) for a in actions)
+    assert actions and all(isinstance(a, str) and re.fullmatch(r"(ec2|ram):[A-Za-z]+", a) for a in actions)
     assert len(actions) == len(set(actions)), "duplicate actions"
 
 

@@ -21,8 +21,10 @@ action as "<service>:<Action>":
     X-Amz-Credential in the query string for presigned requests), else "unknown";
   * action: the part after the last dot of X-Amz-Target (JSON protocols), else
     Action= from the form body or query string (query protocols), else the last
-    path segment of an RPCv2-CBOR path (/service/X/operation/Op), else
-    "<METHOD> <path>" (REST protocols).
+    path segment of an RPCv2-CBOR path (/service/X/operation/Op), else the
+    operation botocore's model of the service gives for the method and fixed
+    request URI (REST protocols, e.g. RAM's POST /getresourceshareassociations),
+    else "<METHOD> <path>".
 
 Control API (on the proxy, never forwarded):
   GET  /_sgguard/counts -> {"counts": {...}, "assumed": [role ARNs of sts:AssumeRole],
@@ -70,6 +72,7 @@ own API time, excluding the client's side of the exchange.  0.0 for requests den
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import logging
@@ -205,8 +208,30 @@ def service_of(headers, query: dict[str, list[str]]) -> str:
     return "unknown"
 
 
+@functools.lru_cache(maxsize=None)
+def rest_operations(service: str) -> dict[tuple[str, str], str]:
+    """(method, path) -> operation, for the operations of a REST service whose request URI is a
+    fixed path (botocore's model of the service; empty for a service botocore does not know)."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:
+        return {}
+    if model.protocol not in ("rest-json", "rest-xml"):
+        return {}
+    out = {}
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http.get("requestUri", "/").split("?", 1)[0]
+        if "{" not in uri:
+            out[(http.get("method", "POST"), uri.rstrip("/") or "/")] = name
+    return out
+
+
 def action_of(method: str, path: str, headers, query: dict[str, list[str]],
-              form: dict[str, list[str]], json_body: dict | None) -> str:
+              form: dict[str, list[str]], json_body: dict | None, service: str = "unknown") -> str:
     target = headers.get("X-Amz-Target")
     if target:
         return target.rsplit(".", 1)[-1]
@@ -217,7 +242,8 @@ def action_of(method: str, path: str, headers, query: dict[str, list[str]],
     segs = [s for s in path.split("/") if s]
     if len(segs) >= 4 and segs[0] == "service" and segs[2] == "operation":
         return segs[3]
-    return f"{method} {path}"
+    operation = rest_operations(service).get((method, path.rstrip("/") or "/")) if service != "unknown" else None
+    return operation or f"{method} {path}"
 
 
 def role_arn_of(form: dict[str, list[str]], query: dict[str, list[str]], json_body: dict | None) -> str | None:
@@ -446,7 +472,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             except ValueError:
                 json_body = None
         service = service_of(self.headers, query)
-        action = action_of(self.command, split.path, self.headers, query, form, json_body)
+        action = action_of(self.command, split.path, self.headers, query, form, json_body, service)
         key = f"{service}:{action}"
         role_arn = role_arn_of(form, query, json_body) if key == "sts:AssumeRole" else None
         texts = [text, unquote_plus(text)] if text else [""]

@@ -5,8 +5,9 @@
 Every emulator started with SGGUARD_TALLY_DIR writes the actions of sgguard's own requests (the
 SDK app name `sgguard` in the User-Agent) to a file in that folder on exit; `make test` runs this
 after the Rust integration tests, the pytest suites and the demo. It fails unless
-- every action sgguard called is granted: EC2 actions by the spoke remediation role (members)
-  and by the hub Lambda role (the hub's own groups), the others by the hub Lambda role, unless
+- every action sgguard called is granted: the remediation actions (EC2, RAM) by the spoke
+  remediation role (members) and by the hub Lambda role (the hub's own account), the others by
+  the hub Lambda role, unless
   hub/hub-actions.json lists it under `needs_no_grant`;
 - every action those roles grant to sgguard was called by some test, or is listed under
   `not_reached_in_the_emulator` with why (the Lambda role's grants to the Lambda service itself,
@@ -40,9 +41,10 @@ def problems(called: set[str]) -> list[str]:
     no_grant, unreached = set(hub["needs_no_grant"]), set(hub["not_reached_in_the_emulator"])
     service_grants = set(hub["for_the_lambda_service"])
     member_role, hub_role = set(spoke_remediation_role_actions()), set(hub_lambda_role_actions())
+    remediation = set(load_remediation_actions())
     out = []
     for action in sorted(called - no_grant):
-        if action.startswith("ec2:"):
+        if action in remediation or action.startswith("ec2:"):
             out += [f"{action} is called but the {name} does not grant it"
                     for name, role in (("spoke remediation role", member_role), ("hub Lambda role", hub_role))
                     if action not in role]
