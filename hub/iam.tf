@@ -55,8 +55,9 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "*"
         },
         {
-          # The hub account's own security groups (same EC2 actions as the spoke role, from
-          # spoke-infra/remediation-actions.json). Describe*/Get* have no account scope.
+          # The hub account's own security groups and the RAM shares of its prefix lists (the
+          # spoke role's read actions, from spoke-infra/remediation-actions.json).
+          # Describe*/Get* have no account scope.
           Sid      = "ReadSecurityGroupsInHubAccount"
           Effect   = "Allow"
           Action   = local.ec2_read_actions

@@ -19,15 +19,16 @@ locals {
   # copy that tests/infra compares with this file).
   event_pattern = file("${path.module}/event-pattern.json")
 
-  # The spoke template and the actions of the remediation role live in spoke-infra/.
-  # The Lambda role gets the same EC2 actions for the hub's own account (the others read the
-  # spoke stack back, which the hub account does not have).
+  # The spoke template and the actions of the remediation role live in spoke-infra/. The
+  # Lambda role gets the same EC2 and RAM actions for the hub's own account, not the tamper
+  # check's reads of the spoke stack (events:, iam:), which the hub account does not have.
   spoke_template      = file("${path.module}/../spoke-infra/sgguard-spoke.yaml")
   remediation_actions = jsondecode(file("${path.module}/../spoke-infra/remediation-actions.json"))
-  ec2_actions         = [for a in local.remediation_actions : a if startswith(a, "ec2:")]
+  without_events      = [for a in local.remediation_actions : a if !startswith(a, "events:")]
+  hub_own_actions     = [for a in local.without_events : a if !startswith(a, "iam:")]
   # Revocations are scoped to this account's security groups; reads need "*".
-  ec2_revoke_actions = [for a in local.ec2_actions : a if startswith(a, "ec2:Revoke")]
-  ec2_read_actions   = [for a in local.ec2_actions : a if !startswith(a, "ec2:Revoke")]
+  ec2_revoke_actions = [for a in local.hub_own_actions : a if startswith(a, "ec2:Revoke")]
+  ec2_read_actions   = [for a in local.hub_own_actions : a if !startswith(a, "ec2:Revoke")]
 
   log_group_name          = "/aws/lambda/${var.function_name}"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)

@@ -144,10 +144,28 @@ pub enum Status {
 /// A group the event touched.
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupOutcome {
+    /// The group's account, when it is not the event's: an account a changed prefix list is
+    /// shared with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
     pub group_id: String,
     /// `checked`, or `deleted` when the group no longer exists.
     pub state: &'static str,
     pub rules_evaluated: usize,
+}
+
+/// An account a changed prefix list is shared with through AWS RAM, re-checked for the event.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConsumerOutcome {
+    pub account_id: String,
+    /// Its groups that use the list, re-checked (they are in the event's `groups` too).
+    pub groups: usize,
+    /// Why the account could not be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The AWS error behind `error`, kept whole (its code says whether access was denied).
+    #[serde(skip)]
+    pub aws_error: Option<AwsError>,
 }
 
 /// The outcome of one event: what `handle-event` prints and the notification carries.
@@ -162,6 +180,9 @@ pub struct EventOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub groups: Vec<GroupOutcome>,
+    /// For a prefix-list change: the accounts the list is shared with through AWS RAM.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<ConsumerOutcome>,
     pub rules_evaluated: usize,
     pub findings: Vec<FindingOutcome>,
     pub errors: Vec<String>,
@@ -185,6 +206,7 @@ impl EventOutcome {
             status: Status::Handled,
             reason: None,
             groups: Vec::new(),
+            consumers: Vec::new(),
             rules_evaluated: 0,
             findings: Vec::new(),
             errors: Vec::new(),

@@ -167,6 +167,109 @@ fn prefix_list_changes_with_lists_of_entries() {
     );
 }
 
+/// A CloudTrail record of EC2's CreateTags or DeleteTags as the documentation shapes it:
+/// `resourcesSet.items[].resourceId`, `tagSet.items[].key`/`value`, a bare `_return`.
+fn tag_record(name: &str, resources: &[&str], tags: serde_json::Value) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = resources
+        .iter()
+        .map(|id| json!({"resourceId": id}))
+        .collect();
+    json!({
+        "eventVersion": "1.10",
+        "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:carol",
+            "arn": "arn:aws:sts::111122223333:assumed-role/Developer/carol",
+            "accountId": "111122223333"},
+        "eventTime": "2026-12-01T09:30:12Z", "eventSource": "ec2.amazonaws.com",
+        "eventName": name, "awsRegion": "eu-west-1", "sourceIPAddress": "198.51.100.23",
+        "userAgent": "aws-cli/2.17.60 md/command#ec2.delete-tags",
+        "requestParameters": {"resourcesSet": {"items": items}, "tagSet": {"items": tags}},
+        "responseElements": {"requestId": "2b9e4f5a-1c3d-4e6f-8a9b-0c1d2e3f4a5b", "_return": true},
+        "requestID": "2b9e4f5a-1c3d-4e6f-8a9b-0c1d2e3f4a5b",
+        "eventID": "6f1e2d3c-4b5a-4968-8776-655443322110", "readOnly": false,
+        "eventType": "AwsApiCall", "managementEvent": true,
+        "recipientAccountId": "111122223333", "eventCategory": "Management"
+    })
+}
+
+#[test]
+fn tag_changes_name_the_security_groups_among_the_tagged_resources() {
+    let record = tag_record(
+        "DeleteTags",
+        &["sg-0123456789abcdef0"],
+        json!([{"key": "sgguard-exempt-until"}]),
+    );
+    let document = decode_json(record.clone()).unwrap();
+    assert_eq!(document.kind, InputKind::CloudTrailRecord);
+    assert!(document.rules.is_empty(), "a tag change carries no rule");
+    let event = &document.events[0];
+    assert_eq!(
+        event.change,
+        Change::TagsChanged {
+            group_ids: vec!["sg-0123456789abcdef0".to_owned()],
+            keys: vec!["sgguard-exempt-until".to_owned()],
+        }
+    );
+    assert_eq!(event.group_ids(), ["sg-0123456789abcdef0"]);
+    assert_eq!(event.account_id.as_deref(), Some("111122223333"));
+
+    // One call may tag several resources of any kind: only the groups are named.
+    let mixed = tag_record(
+        "CreateTags",
+        &[
+            "i-0aaaabbbbccccdddd",
+            "sg-0bbbb2222cccc3333",
+            "vol-0123456789abcdef0",
+        ],
+        json!({"key": "sgguard-exempt-until", "value": "2027-06-30"}),
+    );
+    let event = &decode_json(mixed).unwrap().events[0];
+    assert_eq!(event.group_ids(), ["sg-0bbbb2222cccc3333"]);
+
+    // Tags of an instance only: a watched call that touches no group.
+    let instance = tag_record(
+        "CreateTags",
+        &["i-0aaaabbbbccccdddd"],
+        json!([{"key": "Name", "value": "web"}]),
+    );
+    let event = &decode_json(instance).unwrap().events[0];
+    assert_eq!(
+        event.change,
+        Change::TagsChanged {
+            group_ids: Vec::new(),
+            keys: vec!["Name".to_owned()]
+        }
+    );
+
+    // The typed call writes back the record's parameters: decoding them again gives the same.
+    let typed: sgguard::input::cloudtrail::Record = serde_json::from_value(record).unwrap();
+    let call = typed.call().unwrap().unwrap();
+    let (request, response) = call.parameters().unwrap();
+    assert_eq!(response, None);
+    let again = sgguard::input::cloudtrail::Call::decode((&call).into(), &request, None).unwrap();
+    assert_eq!(again, call);
+}
+
+#[test]
+fn a_tag_change_with_an_unreadable_tag_set_still_names_its_groups() {
+    let mut record = tag_record("DeleteTags", &["sg-0123456789abcdef0"], json!([]));
+    record["requestParameters"]["tagSet"] = json!({"items": [{"key": 7}]});
+    let event = sgguard::input::cloudtrail::decode_record(&record).unwrap();
+    let unreadable = event
+        .unreadable
+        .clone()
+        .expect("the tag set cannot be read");
+    assert!(
+        unreadable.field.starts_with("requestParameters.tagSet"),
+        "{unreadable}"
+    );
+    assert_eq!(event.group_ids(), ["sg-0123456789abcdef0"]);
+    // Naming no resource at all, it is an error naming the field.
+    let mut record = tag_record("CreateTags", &[], json!([{"key": "a", "value": "b"}]));
+    record["requestParameters"]["resourcesSet"] = json!({"items": []});
+    let error = sgguard::input::cloudtrail::decode_record(&record).unwrap_err();
+    assert_eq!(error.field, "requestParameters.resourcesSet", "{error}");
+}
+
 #[test]
 fn unknown_shapes_and_bad_values_are_errors_naming_the_field() {
     let unknown = decode_json(json!({"hello": "world"})).unwrap_err();

@@ -147,6 +147,7 @@ impl Drop for Emulator {
 pub(crate) struct Org {
     pub(crate) emulator: Emulator,
     pub(crate) hub: String,
+    pub(crate) organization_id: String,
     pub(crate) members: Vec<String>,
     /// OU name -> id.
     pub(crate) ous: BTreeMap<String, String>,
@@ -179,6 +180,7 @@ impl Org {
         };
         Org {
             hub: world["hub"].as_str().unwrap().to_owned(),
+            organization_id: world["organization_id"].as_str().unwrap().to_owned(),
             members: strings(&world["members"]),
             ous: world["ous"]
                 .as_object()
@@ -191,13 +193,8 @@ impl Org {
         }
     }
 
-    /// An EC2 client acting in a member account, reached the way AWS allows: AssumeRole (done
-    /// by the emulator's world, from the hub).
-    pub(crate) async fn member_ec2(&self, account: &str, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::new(&self.member_config(account, region))
-    }
-
-    /// The SDK configuration of the member's administrator (OrganizationAccountAccessRole).
+    /// The configuration of a member account's administrator, reached the way AWS allows:
+    /// AssumeRole (done by the emulator's world, from the hub).
     pub(crate) fn member_config(&self, account: &str, region: &str) -> aws_config::SdkConfig {
         let c = self
             .emulator
@@ -210,6 +207,19 @@ impl Org {
             "member",
         );
         self.emulator.config(region, credentials)
+    }
+
+    /// The organization's ARN (its management account is the hub), as RAM names it.
+    pub(crate) fn organization_arn(&self) -> String {
+        format!(
+            "arn:aws:organizations::{}:organization/{}",
+            self.hub, self.organization_id
+        )
+    }
+
+    /// An EC2 client acting in a member account, as its administrator.
+    pub(crate) async fn member_ec2(&self, account: &str, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.member_config(account, region))
     }
 
     pub(crate) async fn aws(&self) -> Arc<Aws> {

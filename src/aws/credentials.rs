@@ -67,6 +67,11 @@ impl CredentialCache {
         &self.role_name
     }
 
+    /// `aws`, `aws-us-gov` or `aws-cn`: the hub's own.
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
     /// The role ARN assumed in `account`.
     pub fn role_arn(&self, account: &str) -> String {
         format!(

@@ -1,13 +1,15 @@
-//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, SNS, SQS
-//! (the durable record), Organizations, and the spoke's EventBridge rule and IAM role (the
-//! sweep's tamper check). Everything sgguard asks of AWS goes through this
-//! module; the IAM actions it needs are listed in `spoke-infra/remediation-actions.json` (EC2)
-//! and `hub/hub-actions.json` (the others), checked against these calls by `tests/iam.rs` and against the requests the
+//! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, RAM, SNS,
+//! SQS (the durable record), Organizations, and the spoke's EventBridge rule and IAM role (the
+//! sweep's tamper check). Everything sgguard asks of AWS goes through this module; the IAM
+//! actions it needs are listed in `spoke-infra/remediation-actions.json` (member accounts: EC2,
+//! RAM, the tamper check's reads) and `hub/hub-actions.json` (the others), checked against these
+//! calls by `tests/iam.rs` and against the requests the
 //! integration tests saw (`make test`'s IAM tally check).
 
 mod credentials;
 mod ec2;
 mod organizations;
+mod ram;
 mod sns;
 mod spoke;
 mod sqs;
@@ -19,12 +21,13 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{ProvideCredentials, future};
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
+pub use ram::{Ram, SharePrincipal};
 pub use sns::{message_body, publish};
 pub use spoke::ForwardingRule;
 pub use sqs::send_record;
@@ -181,39 +184,88 @@ impl Aws {
         &self.credentials
     }
 
-    /// An EC2 client for `account` in `region`: the hub's own credentials for the hub account,
-    /// the cached assumed role for any other.
-    pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
-        let mut config = aws_sdk_ec2::config::Builder::from(&self.base)
-            .region(aws_sdk_ec2::config::Region::new(region.to_owned()));
-        if let Some(member) = self.member(account, region).await? {
-            config = config.credentials_provider(member);
+    /// The configuration of clients acting in `account` and `region`: the hub's own credentials
+    /// for the hub account, the cached assumed role for any other.
+    async fn account_config(&self, account: &str, region: &str) -> Result<SdkConfig, AwsError> {
+        let mut config = self
+            .base
+            .clone()
+            .into_builder()
+            .region(aws_config::Region::new(region.to_owned()));
+        if account != self.hub_account {
+            // Assumed now, so that an account that cannot be reached fails here with its
+            // reason; the client then asks the cache again whenever its credentials expire.
+            self.credentials.get(account, region).await?;
+            config =
+                config.credentials_provider(SharedCredentialsProvider::new(MemberCredentials {
+                    cache: Arc::clone(&self.credentials),
+                    account: account.to_owned(),
+                    region: region.to_owned(),
+                }));
         }
-        Ok(Ec2::new(
-            aws_sdk_ec2::Client::from_conf(config.build()),
-            account,
-            region,
-        ))
+        Ok(config.build())
     }
 
-    /// The account's credentials as a provider: `None` for the hub (its own credentials),
-    /// the cached assumed role for any other account. Assumed now, so that an account that
-    /// cannot be reached fails here with its reason; a client then asks the cache again
-    /// whenever its credentials expire.
-    async fn member(
+    /// An EC2 client for `account` in `region`.
+    pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
+        let config = self.account_config(account, region).await?;
+        Ok(Ec2::new(aws_sdk_ec2::Client::new(&config), account, region))
+    }
+
+    /// A RAM client for `account` in `region`.
+    pub async fn ram(&self, account: &str, region: &str) -> Result<Ram, AwsError> {
+        let config = self.account_config(account, region).await?;
+        Ok(Ram::new(aws_sdk_ram::Client::new(&config), account, region))
+    }
+
+    /// The accounts, other than `owner`, that `owner`'s prefix list is shared with through AWS
+    /// RAM in `region`: the principals of the owner's resource shares that hold it (read through
+    /// the owner's remediation role), organizational units and the organization expanded to
+    /// their active accounts through Organizations. Principals that name no account are
+    /// returned apart, to be reported.
+    pub async fn prefix_list_consumers(
         &self,
-        account: &str,
+        owner: &str,
         region: &str,
-    ) -> Result<Option<MemberCredentials>, AwsError> {
-        if account == self.hub_account {
-            return Ok(None);
+        prefix_list_id: &str,
+    ) -> Result<SharedWith, AwsError> {
+        let arn = format!(
+            "arn:{}:ec2:{region}:{owner}:prefix-list/{prefix_list_id}",
+            self.credentials.partition()
+        );
+        let principals = self
+            .ram(owner, region)
+            .await?
+            .principals_sharing(&arn)
+            .await?;
+        let mut shared = SharedWith::default();
+        let mut units = Vec::new();
+        let mut organization = false;
+        for principal in principals {
+            match SharePrincipal::parse(&principal) {
+                SharePrincipal::Account(id) => {
+                    shared.accounts.insert(id);
+                }
+                SharePrincipal::Organization => organization = true,
+                SharePrincipal::Unit(unit) => units.push(unit),
+                SharePrincipal::Other(other) => shared.unreachable.push(other),
+            }
         }
-        self.credentials.get(account, region).await?;
-        Ok(Some(MemberCredentials {
-            cache: Arc::clone(&self.credentials),
-            account: account.to_owned(),
-            region: region.to_owned(),
-        }))
+        let expanded = if organization {
+            self.organization_accounts().await?
+        } else if !units.is_empty() {
+            self.accounts_under(&units).await?
+        } else {
+            Vec::new()
+        };
+        shared.accounts.extend(
+            expanded
+                .into_iter()
+                .filter(OrgAccount::is_active)
+                .map(|a| a.id),
+        );
+        shared.accounts.remove(owner);
+        Ok(shared)
     }
 
     /// The spoke's forwarding rule `name` in `account` and `region` (the default bus), read
@@ -224,12 +276,8 @@ impl Aws {
         region: &str,
         name: &str,
     ) -> Result<Option<ForwardingRule>, AwsError> {
-        let mut config = aws_sdk_eventbridge::config::Builder::from(&self.base)
-            .region(aws_sdk_eventbridge::config::Region::new(region.to_owned()));
-        if let Some(member) = self.member(account, region).await? {
-            config = config.credentials_provider(member);
-        }
-        let events = aws_sdk_eventbridge::Client::from_conf(config.build());
+        let config = self.account_config(account, region).await?;
+        let events = aws_sdk_eventbridge::Client::new(&config);
         spoke::forwarding_rule(&events, account, region, name).await
     }
 
@@ -237,11 +285,8 @@ impl Aws {
     /// role is missing.
     pub async fn remediation_role_trust(&self, account: &str) -> Result<Option<String>, AwsError> {
         let home = self.home_region().to_owned();
-        let mut config = aws_sdk_iam::config::Builder::from(&self.base);
-        if let Some(member) = self.member(account, &home).await? {
-            config = config.credentials_provider(member);
-        }
-        let iam = aws_sdk_iam::Client::from_conf(config.build());
+        let config = self.account_config(account, &home).await?;
+        let iam = aws_sdk_iam::Client::new(&config);
         spoke::role_trust(&iam, account, self.role_name()).await
     }
 
@@ -285,6 +330,14 @@ impl Aws {
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
         &self.sqs
     }
+}
+
+/// Who a prefix list is shared with: the accounts to re-check, and the principals that name no
+/// account sgguard can check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedWith {
+    pub accounts: std::collections::BTreeSet<String>,
+    pub unreachable: Vec<String>,
 }
 
 /// A member account's credentials for the SDK, read from the cache each time the client's

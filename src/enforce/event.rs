@@ -1,16 +1,21 @@
 //! One event, end to end: decode the trigger, reach the member account, re-read the live rules
 //! of the groups it touches, evaluate them with the baseline, act on the findings (by rule id),
-//! and notify. The event is a trigger; the live state is the truth.
+//! and notify. The event is a trigger; the live state is the truth. A prefix list shared through
+//! AWS RAM reaches further: the groups that use it in the accounts it is shared with are
+//! re-checked too.
 
 use std::collections::HashMap;
 
+use ipnet::IpNet;
 use serde_json::Value;
 
 use super::breaker::{Breaker, Budget};
 use super::{HubApi, SecurityGroups, act, resolve_prefix_lists};
-use crate::aws::AwsError;
+use crate::aws::{AwsError, SharedWith};
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
-use crate::outcome::{EventInfo, EventOutcome, GroupOutcome, Mode, Outcome, Status};
+use crate::outcome::{
+    ConsumerOutcome, EventInfo, EventOutcome, GroupOutcome, Mode, Outcome, Status,
+};
 use crate::policy::{Baseline, Evaluator};
 use crate::report::notify::event_notification;
 use crate::report::record::{self, Record};
@@ -169,6 +174,13 @@ impl<H: HubApi> EventHandler<'_, H> {
             failure = Some(HandleError::from_aws(error));
             outcome.status = Status::Failed;
         }
+        // So does an account a shared prefix list reaches that could not be checked.
+        if failure.is_none()
+            && let Some(error) = outcome.consumers.iter().find_map(|c| c.aws_error.clone())
+        {
+            failure = Some(HandleError::from_aws(error));
+            outcome.status = Status::Failed;
+        }
         if let Some(reason) = budget.tripped() {
             tracing::error!(reason, "circuit breaker tripped; the rest held back");
             outcome.breaker = Some(reason.clone());
@@ -240,6 +252,11 @@ impl<H: HubApi> EventHandler<'_, H> {
                 "{} is not a security-group rule change",
                 event.name
             )),
+            // The pattern forwards only tag changes that name a group; any other is nothing to do.
+            Change::TagsChanged { group_ids, .. } if group_ids.is_empty() => Some(format!(
+                "{} changes the tags of no security group",
+                event.name
+            )),
             _ => None,
         }
     }
@@ -259,41 +276,190 @@ impl<H: HubApi> EventHandler<'_, H> {
             .map_err(HandleError::from_aws)?;
         let group_ids = affected_groups(&groups, event).await?;
         let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
-        let mut prefix_lists: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
-        let source = format!("live:{}", event.id.as_deref().unwrap_or(&event.name));
-        for group_id in group_ids {
-            let Some(tags) = groups
-                .group_tags(&group_id)
+        let judge = Judge {
+            evaluator: &evaluator,
+            mode: self.mode,
+            source: format!("live:{}", event.id.as_deref().unwrap_or(&event.name)),
+            budget,
+        };
+        let mut prefix_lists: HashMap<String, Vec<IpNet>> = HashMap::new();
+        judge
+            .check(&groups, group_ids, &mut prefix_lists, None, outcome)
+            .await
+            .map_err(HandleError::from_aws)?;
+        if let Change::PrefixListModified { prefix_list_id, .. } = &event.change {
+            let shared = self
+                .hub
+                .prefix_list_consumers(account, region, prefix_list_id)
                 .await
-                .map_err(HandleError::from_aws)?
-            else {
-                tracing::info!(account, region, group = %group_id, "group deleted; nothing to do");
+                .map_err(HandleError::from_aws)?;
+            let entries = match prefix_lists.get(prefix_list_id) {
+                Some(entries) => entries.clone(),
+                None => groups
+                    .prefix_list_entries(prefix_list_id)
+                    .await
+                    .map_err(HandleError::from_aws)?,
+            };
+            let list = SharedList {
+                id: prefix_list_id,
+                owner: account,
+                region,
+                entries,
+            };
+            self.recheck_consumers(&list, shared, &judge, outcome).await;
+        }
+        Ok(())
+    }
+
+    /// A prefix list shared through AWS RAM is used by groups of other accounts too: in each
+    /// account it is shared with, the groups of the event's region that use it are re-checked,
+    /// judged with the owner's entries (the list's truth). An account that cannot be checked,
+    /// and a principal that names no account, is reported in `consumers` and `errors`, naming
+    /// it; the other accounts are still checked.
+    async fn recheck_consumers(
+        &self,
+        list: &SharedList<'_>,
+        shared: SharedWith,
+        judge: &Judge<'_, '_>,
+        outcome: &mut EventOutcome,
+    ) {
+        for principal in shared.unreachable {
+            let error = AwsError {
+                operation: "GetResourceShareAssociations",
+                account: list.owner.to_owned(),
+                region: list.region.to_owned(),
+                code: None,
+                message: format!(
+                    "prefix list `{}` is shared with `{principal}`, which names no account \
+                     sgguard can check",
+                    list.id
+                ),
+            };
+            outcome.errors.push(error.to_string());
+            outcome.consumers.push(ConsumerOutcome {
+                account_id: principal,
+                groups: 0,
+                error: Some(error.to_string()),
+                aws_error: Some(error),
+            });
+        }
+        for consumer in shared.accounts {
+            let mut known = HashMap::from([(list.id.to_owned(), list.entries.clone())]);
+            let checked = async {
+                let groups = self.hub.security_groups(&consumer, list.region).await?;
+                let ids = groups_using(&groups, list.id).await?;
+                let count = ids.len();
+                judge
+                    .check(&groups, ids, &mut known, Some(consumer.as_str()), outcome)
+                    .await?;
+                Ok::<usize, AwsError>(count)
+            }
+            .await;
+            tracing::info!(account = %consumer, prefix_list = list.id, ok = checked.is_ok(), "shared prefix list re-checked");
+            outcome.consumers.push(match checked {
+                Ok(groups) => ConsumerOutcome {
+                    account_id: consumer,
+                    groups,
+                    error: None,
+                    aws_error: None,
+                },
+                Err(error) => {
+                    outcome.errors.push(format!(
+                        "prefix list `{}` is shared with account `{consumer}`, which could not \
+                         be checked: {error}",
+                        list.id
+                    ));
+                    ConsumerOutcome {
+                        account_id: consumer,
+                        groups: 0,
+                        error: Some(error.to_string()),
+                        aws_error: Some(error),
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// A changed prefix list: its owner, region and entries (read in the owner's account).
+struct SharedList<'a> {
+    id: &'a str,
+    owner: &'a str,
+    region: &'a str,
+    entries: Vec<IpNet>,
+}
+
+/// How an event's groups are judged and acted on: one evaluator, mode, source and budget for
+/// the event's own account and every account a shared prefix list reaches.
+struct Judge<'e, 'b> {
+    evaluator: &'e Evaluator<'e>,
+    mode: Mode,
+    source: String,
+    budget: &'e Budget<'b>,
+}
+
+impl Judge<'_, '_> {
+    /// Re-reads, evaluates and acts on each group of one account and region; the groups and
+    /// findings go into the outcome. `account` names the groups' account when it is not the
+    /// event's; `known` holds prefix-list entries already read.
+    async fn check<G: SecurityGroups>(
+        &self,
+        groups: &G,
+        group_ids: Vec<String>,
+        known: &mut HashMap<String, Vec<IpNet>>,
+        account: Option<&str>,
+        outcome: &mut EventOutcome,
+    ) -> Result<(), AwsError> {
+        for group_id in group_ids {
+            let Some(tags) = groups.group_tags(&group_id).await? else {
+                tracing::info!(account, group = %group_id, "group deleted; nothing to do");
                 outcome.groups.push(GroupOutcome {
+                    account_id: account.map(str::to_owned),
                     group_id,
                     state: "deleted",
                     rules_evaluated: 0,
                 });
                 continue;
             };
-            let mut rules = groups
-                .group_rules(&group_id)
-                .await
-                .map_err(HandleError::from_aws)?;
-            resolve_prefix_lists(&groups, &mut rules, &mut prefix_lists)
-                .await
-                .map_err(HandleError::from_aws)?;
+            let mut rules = groups.group_rules(&group_id).await?;
+            resolve_prefix_lists(groups, &mut rules, known).await?;
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {
+                account_id: account.map(str::to_owned),
                 group_id: group_id.clone(),
                 state: "checked",
                 rules_evaluated: rules.len(),
             });
-            let findings = evaluator.evaluate_group(&rules, &tags);
-            let acted = act(&groups, &group_id, findings, self.mode, &source, budget).await;
+            let findings = self.evaluator.evaluate_group(&rules, &tags);
+            let acted = act(
+                groups,
+                &group_id,
+                findings,
+                self.mode,
+                &self.source,
+                self.budget,
+            )
+            .await;
             outcome.findings.extend(acted);
         }
         Ok(())
     }
+}
+
+/// The groups of the region whose rules use the prefix list.
+async fn groups_using<G: SecurityGroups>(
+    groups: &G,
+    prefix_list_id: &str,
+) -> Result<Vec<String>, AwsError> {
+    let rules = groups.all_rules().await?;
+    let mut ids: Vec<String> = rules
+        .iter()
+        .filter(|r| matches!(&r.peer, Peer::PrefixList { id, .. } if id == prefix_list_id))
+        .filter_map(|r| r.group_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// The groups to re-read: those the event names, or for a prefix-list change every group of the
@@ -303,17 +469,9 @@ async fn affected_groups<G: SecurityGroups>(
     event: &CloudTrailEvent,
 ) -> Result<Vec<String>, HandleError> {
     match &event.change {
-        Change::PrefixListModified { prefix_list_id, .. } => {
-            let rules = groups.all_rules().await.map_err(HandleError::from_aws)?;
-            let mut ids: Vec<String> = rules
-                .iter()
-                .filter(|r| matches!(&r.peer, Peer::PrefixList { id, .. } if id == prefix_list_id))
-                .filter_map(|r| r.group_id.clone())
-                .collect();
-            ids.sort();
-            ids.dedup();
-            Ok(ids)
-        }
+        Change::PrefixListModified { prefix_list_id, .. } => groups_using(groups, prefix_list_id)
+            .await
+            .map_err(HandleError::from_aws),
         Change::Authorized {
             group_id: None,
             group_name: Some(name),

@@ -397,3 +397,180 @@ async fn a_group_named_by_name_is_never_the_first_match_across_vpcs() {
     assert_eq!(read, [GROUP, OTHER]);
     assert!(fake.rule_ids(OTHER).is_empty());
 }
+
+/// A tag call on `resources` as the hub bus delivers it: DeleteTags of `key` or CreateTags of
+/// `key` = `value`.
+fn tag_event(name: &str, resources: &[&str], key: &str, value: Option<&str>) -> Value {
+    let items: Vec<Value> = resources
+        .iter()
+        .map(|id| json!({"resourceId": id}))
+        .collect();
+    let tag = match value {
+        Some(value) => json!({"key": key, "value": value}),
+        None => json!({"key": key}),
+    };
+    let mut envelope = event();
+    envelope["detail"]["eventName"] = json!(name);
+    envelope["detail"]["requestParameters"] =
+        json!({"resourcesSet": {"items": items}, "tagSet": {"items": [tag]}});
+    envelope["detail"]["responseElements"] = json!({"requestId": "r-1", "_return": true});
+    envelope
+}
+
+/// The default baseline with owners' dated exemption tags honoured.
+fn tag_exempting_baseline() -> Baseline {
+    let yaml = format!(
+        "{}\nexemptions:\n  - reason: owners set their own date\n    tag: {{key: sgguard-exempt-until, value_is_expiry: true}}\n",
+        crate::policy::DEFAULT_BASELINE_YAML.trim_end()
+    );
+    Baseline::from_yaml(&yaml, "tag-exempt.yaml").unwrap()
+}
+
+async fn handle_with(
+    fake: &Fake,
+    baseline: &Baseline,
+    value: &Value,
+) -> (EventOutcome, Option<HandleError>) {
+    EventHandler {
+        hub: fake,
+        baseline,
+        mode: Mode::Enforce,
+        topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
+        breaker: &Breaker::new(Limits::default()),
+        record_queue: QUEUE,
+    }
+    .handle(value)
+    .await
+}
+
+#[tokio::test]
+async fn removing_the_exemption_tag_re_checks_the_group_at_once() {
+    let baseline = tag_exempting_baseline();
+    // Still tagged: a tag change elsewhere on the group finds the open rules exempt.
+    let exempt: Tags = [("sgguard-exempt-until".to_owned(), "2999-12-31".to_owned())].into();
+    let fake = Fake::default().with_group(GROUP, exempt, vec![rule("sgr-ssh", 22, "0.0.0.0/0")]);
+    let created = tag_event("CreateTags", &[GROUP], "team", Some("platform"));
+    let (outcome, error) = handle_with(&fake, &baseline, &created).await;
+    assert_eq!(error, None);
+    assert_eq!(
+        outcomes(&outcome),
+        [("sgr-ssh".to_owned(), Outcome::Exempt)]
+    );
+    assert!(fake.revoke_calls().is_empty());
+
+    // The tag removed (the live group has it no more): the rule is revoked by this event.
+    let fake =
+        Fake::default().with_group(GROUP, Tags::new(), vec![rule("sgr-ssh", 22, "0.0.0.0/0")]);
+    let deleted = tag_event("DeleteTags", &[GROUP], "sgguard-exempt-until", None);
+    let (outcome, error) = handle_with(&fake, &baseline, &deleted).await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.event.name, "DeleteTags");
+    assert_eq!(outcome.groups.len(), 1);
+    assert_eq!(
+        outcomes(&outcome),
+        [("sgr-ssh".to_owned(), Outcome::Revoked)]
+    );
+    assert!(fake.rule_ids(GROUP).is_empty());
+    assert_eq!(attribute(&fake.published()[0], "action"), "revoked");
+}
+
+#[tokio::test]
+async fn tags_of_other_resources_are_ignored() {
+    let fake = open_group();
+    let value = tag_event(
+        "DeleteTags",
+        &["i-0123456789abcdef0"],
+        "sgguard-exempt-until",
+        None,
+    );
+    let (outcome, error) = handle_with(&fake, &tag_exempting_baseline(), &value).await;
+    assert_eq!(error, None);
+    assert_eq!(outcome.status, Status::Ignored);
+    assert!(
+        outcome
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no security group"),
+        "{:?}",
+        outcome.reason
+    );
+    assert!(outcome.groups.is_empty() && fake.revoke_calls().is_empty());
+    assert!(fake.published().is_empty());
+}
+
+/// A rule of `group` in `account` opening tcp 22 to the prefix list `pl-shared`.
+fn ssh_via_list(account: &str, group: &str, id: &str) -> SecurityGroupRule {
+    SecurityGroupRule::from_api(
+        ApiRule {
+            rule_id: Some(id),
+            group_id: Some(group),
+            group_owner_id: Some(account),
+            ip_protocol: "tcp",
+            from_port: Some(22),
+            to_port: Some(22),
+            prefix_list_id: Some("pl-shared"),
+            ..ApiRule::default()
+        },
+        Some("eu-west-1"),
+    )
+    .unwrap()
+}
+
+/// The owner grew `pl-shared` to hold the internet.
+fn prefix_list_event() -> Value {
+    let mut envelope = event();
+    envelope["detail"]["eventName"] = json!("ModifyManagedPrefixList");
+    envelope["detail"]["requestParameters"] = json!({"ModifyManagedPrefixListRequest": {
+        "PrefixListId": "pl-shared", "CurrentVersion": 1, "AddEntry": {"Cidr": "0.0.0.0/0"}}});
+    envelope["detail"]["responseElements"] = json!(null);
+    envelope
+}
+
+#[tokio::test]
+async fn a_shared_prefix_list_re_checks_the_accounts_it_is_shared_with() {
+    const CONSUMER: &str = "222233334444";
+    const UNREACHABLE: &str = "333344445555";
+    let consumer = Fake::default().with_group(
+        "sg-consumer",
+        Tags::new(),
+        vec![ssh_via_list(CONSUMER, "sg-consumer", "sgr-consumer")],
+    );
+    let owner = Fake::default()
+        .with_prefix_list("pl-shared", &["203.0.113.0/24", "0.0.0.0/0"])
+        .sharing_with(CONSUMER, Some(consumer.clone()))
+        .sharing_with(UNREACHABLE, None);
+    let (outcome, error) = handle_value(&owner, &prefix_list_event()).await;
+
+    // The consumer's rule is judged with the owner's entries and revoked there.
+    assert_eq!(
+        outcomes(&outcome),
+        [("sgr-consumer".to_owned(), Outcome::Revoked)]
+    );
+    assert!(consumer.rule_ids("sg-consumer").is_empty());
+    let group = &outcome.groups[0];
+    assert_eq!(
+        (group.account_id.as_deref(), group.group_id.as_str()),
+        (Some(CONSUMER), "sg-consumer")
+    );
+    let consumers: Vec<(&str, usize, bool)> = outcome
+        .consumers
+        .iter()
+        .map(|c| (c.account_id.as_str(), c.groups, c.error.is_some()))
+        .collect();
+    assert_eq!(consumers, [(CONSUMER, 1, false), (UNREACHABLE, 0, true)]);
+    // The account that could not be checked fails the event, named, never dropped.
+    assert!(
+        matches!(&error, Some(HandleError::AccessDenied(e)) if e.account == UNREACHABLE),
+        "{error:?}"
+    );
+    assert_eq!(outcome.status, Status::Failed);
+    assert!(
+        outcome
+            .errors
+            .iter()
+            .any(|e| e.contains(UNREACHABLE) && e.contains("pl-shared")),
+        "{:?}",
+        outcome.errors
+    );
+}

@@ -1,5 +1,6 @@
 //! An in-memory account-region and hub for unit tests of enforcement: security groups with
-//! rules, prefix lists, revocations that can fail or race, a topic that can refuse and a record queue.
+//! rules, prefix lists, revocations that can fail or race, a topic that can refuse, a record
+//! queue, and other accounts a prefix list is shared with (reachable or not).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -7,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ipnet::IpNet;
 
 use super::{HubApi, SecurityGroups};
-use crate::aws::{AwsError, RevokeOutcome};
+use crate::aws::{AwsError, RevokeOutcome, SharedWith};
 use crate::finding::Tags;
 use crate::report::notify::Notification;
 use crate::report::record::Record;
@@ -29,6 +30,10 @@ struct State {
     publish_fails: bool,
     recorded: Vec<Record>,
     record_fails: bool,
+    /// Who the prefix lists are shared with; the other accounts the hub reaches (`None`: the
+    /// account cannot be reached).
+    shared_with: SharedWith,
+    accounts: BTreeMap<String, Option<Fake>>,
 }
 
 /// One emulated account and region, and the hub that reaches it.
@@ -67,6 +72,23 @@ impl Fake {
         self.state()
             .revoke_fails
             .insert(rule_id.to_owned(), code.to_owned());
+        self
+    }
+
+    /// Prefix lists of this account are shared with `account`, whose groups `fake` holds
+    /// (`None`: the remediation role cannot be assumed there).
+    pub fn sharing_with(self, account: &str, fake: Option<Fake>) -> Self {
+        {
+            let mut state = self.state();
+            state.shared_with.accounts.insert(account.to_owned());
+            state.accounts.insert(account.to_owned(), fake);
+        }
+        self
+    }
+
+    pub fn with_prefix_list(self, id: &str, entries: &[&str]) -> Self {
+        let entries = entries.iter().filter_map(|e| e.parse().ok()).collect();
+        self.state().prefix_lists.insert(id.to_owned(), entries);
         self
     }
 
@@ -217,8 +239,24 @@ impl SecurityGroups for Fake {
 impl HubApi for Fake {
     type Groups = Fake;
 
-    async fn security_groups(&self, _account: &str, _region: &str) -> Result<Fake, AwsError> {
-        Ok(self.clone())
+    async fn security_groups(&self, account: &str, _region: &str) -> Result<Fake, AwsError> {
+        match self.state().accounts.get(account) {
+            None => Ok(self.clone()),
+            Some(Some(other)) => Ok(other.clone()),
+            Some(None) => Err(AwsError {
+                account: account.to_owned(),
+                ..Fake::error("AssumeRole", "AccessDenied")
+            }),
+        }
+    }
+
+    async fn prefix_list_consumers(
+        &self,
+        _owner: &str,
+        _region: &str,
+        _prefix_list_id: &str,
+    ) -> Result<SharedWith, AwsError> {
+        Ok(self.state().shared_with.clone())
     }
 
     async fn account_name(&self, _account: &str) -> Option<String> {

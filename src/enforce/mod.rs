@@ -17,7 +17,7 @@ use std::future::Future;
 use ipnet::IpNet;
 
 use self::breaker::Budget;
-use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome};
+use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome, SharedWith};
 use crate::finding::{Action, Finding, Tags};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
 use crate::report::notify::Notification;
@@ -62,7 +62,8 @@ pub trait SecurityGroups: Sync {
 }
 
 /// What the event flow needs of the hub: the member accounts' security groups (through the
-/// remediation role), account names, the notification topic and the record queue.
+/// remediation role), who a prefix list is shared with, account names, the notification topic
+/// and the record queue.
 pub trait HubApi: Sync {
     type Groups: SecurityGroups;
     fn security_groups(
@@ -70,6 +71,14 @@ pub trait HubApi: Sync {
         account: &str,
         region: &str,
     ) -> impl Future<Output = Result<Self::Groups, AwsError>> + Send;
+    /// The accounts, other than `owner`, that `owner`'s prefix list is shared with through AWS
+    /// RAM in `region` (and the principals that name no account).
+    fn prefix_list_consumers(
+        &self,
+        owner: &str,
+        region: &str,
+        prefix_list_id: &str,
+    ) -> impl Future<Output = Result<SharedWith, AwsError>> + Send;
     /// The account's name; `None` when it cannot be told (never a reason to fail).
     fn account_name(&self, account: &str) -> impl Future<Output = Option<String>> + Send;
     /// Publishes a notification; the message id.
@@ -235,6 +244,15 @@ impl HubApi for Aws {
 
     async fn security_groups(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
         self.ec2(account, region).await
+    }
+
+    async fn prefix_list_consumers(
+        &self,
+        owner: &str,
+        region: &str,
+        prefix_list_id: &str,
+    ) -> Result<SharedWith, AwsError> {
+        Aws::prefix_list_consumers(self, owner, region, prefix_list_id).await
     }
 
     async fn account_name(&self, account: &str) -> Option<String> {

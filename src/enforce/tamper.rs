@@ -146,20 +146,36 @@ impl TamperCheck {
 /// The event names of the hub's pattern that `pattern` does not forward (all of them when it
 /// cannot be read).
 fn missing_event_names(pattern: Option<&str>) -> Vec<String> {
-    let names = |text: &str| -> Option<Vec<String>> {
-        let value: Value = serde_json::from_str(text).ok()?;
-        Some(
-            one_or_many(value.pointer("/detail/eventName").unwrap_or(&Value::Null))
-                .filter_map(|n| n.as_str().map(str::to_owned))
-                .collect(),
-        )
+    let names = |text: &str| -> Vec<String> {
+        let mut names = Vec::new();
+        if let Ok(value) = serde_json::from_str::<Value>(text) {
+            event_names(field(&value, "detail"), &mut names);
+        }
+        names
     };
-    let wanted = names(EVENT_PATTERN).unwrap_or_default();
-    let present = pattern.and_then(names).unwrap_or_default();
+    let wanted = names(EVENT_PATTERN);
+    let present = pattern.map(names).unwrap_or_default();
     wanted
         .into_iter()
         .filter(|n| !present.contains(n))
         .collect()
+}
+
+/// Every `eventName` a pattern's `detail` matches, in `$or` branches too.
+fn event_names(detail: &Value, names: &mut Vec<String>) {
+    match detail {
+        Value::Object(fields) => {
+            for (key, value) in fields {
+                if key == "eventName" {
+                    names.extend(one_or_many(value).filter_map(|n| n.as_str().map(str::to_owned)));
+                } else if key == "$or" {
+                    event_names(value, names);
+                }
+            }
+        }
+        Value::Array(branches) => branches.iter().for_each(|b| event_names(b, names)),
+        _ => {}
+    }
 }
 
 fn allows_assume_role(statement: &Value) -> bool {

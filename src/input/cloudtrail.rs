@@ -1,5 +1,6 @@
 //! CloudTrail decoding: EventBridge envelopes, bare records and bare request parameters of the
-//! security-group API calls, into the change they describe and the rules they carry.
+//! security-group API calls (and of the tag calls, which may add or remove an exemption tag),
+//! into the change they describe and the rules they carry.
 //!
 //! The raw shapes are serde structs (`syntax.rs`): [`Envelope`], [`Record`], and for the calls
 //! sgguard watches (the hub's EventBridge pattern lists them) the typed [`Call`]. CloudTrail
@@ -27,7 +28,8 @@ const EVENT_PATTERN: &str = include_str!(concat!(
     "/hub/event-pattern.json"
 ));
 
-/// The event names the hub subscribes to (`detail.eventName` of `hub/event-pattern.json`).
+/// The event names the hub subscribes to (every `eventName` of `hub/event-pattern.json`'s
+/// `detail`, its `$or` alternatives included), in the pattern's order.
 pub fn watched_events() -> &'static [String] {
     #[derive(Deserialize)]
     struct Pattern {
@@ -36,13 +38,24 @@ pub fn watched_events() -> &'static [String] {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct PatternDetail {
+        #[serde(default)]
         event_name: Vec<String>,
+        #[serde(default, rename = "$or")]
+        alternatives: Vec<PatternDetail>,
+    }
+    fn names(detail: PatternDetail, out: &mut Vec<String>) {
+        out.extend(detail.event_name);
+        for alternative in detail.alternatives {
+            names(alternative, out);
+        }
     }
     // A pattern that does not parse watches nothing; the unit test below keeps it parsing.
     static WATCHED: LazyLock<Vec<String>> = LazyLock::new(|| {
-        serde_json::from_str::<Pattern>(EVENT_PATTERN)
-            .map(|p| p.detail.event_name)
-            .unwrap_or_default()
+        let mut watched = Vec::new();
+        if let Ok(pattern) = serde_json::from_str::<Pattern>(EVENT_PATTERN) {
+            names(pattern.detail, &mut watched);
+        }
+        watched
     });
     &WATCHED
 }
@@ -126,6 +139,14 @@ pub enum Change {
         added: Vec<IpNet>,
         removed: Vec<IpNet>,
     },
+    /// Tags added to (CreateTags) or removed from (DeleteTags) resources: an exemption tag may
+    /// have come or gone, so the security groups among them are re-checked. `group_ids` is empty
+    /// when no resource is a security group (nothing for sgguard to do).
+    TagsChanged {
+        group_ids: Vec<String>,
+        /// The tag keys added or removed (empty: DeleteTags of every tag).
+        keys: Vec<String>,
+    },
     /// The call failed (`errorCode`): nothing changed.
     Failed { error_code: String },
     /// An event sgguard does not act on.
@@ -182,6 +203,7 @@ impl CloudTrailEvent {
             | Change::Modified {
                 group_id: Some(id), ..
             } => ids.push(id.clone()),
+            Change::TagsChanged { group_ids, .. } => ids.extend(group_ids.iter().cloned()),
             _ => {}
         }
         ids.sort();
@@ -356,6 +378,17 @@ impl Record {
             .filter(|id| id.starts_with("sg-"));
         let restore = request.and_then(|r| r.get("RestoreManagedPrefixListVersionRequest"));
         match self.event_name.parse::<CallName>().ok()? {
+            CallName::CreateTags | CallName::DeleteTags => {
+                // Whatever else is malformed, the security groups the call names are re-read.
+                let mut group_ids = Vec::new();
+                security_group_ids(request.and_then(|r| r.get("resourcesSet")), &mut group_ids);
+                group_ids.sort();
+                group_ids.dedup();
+                (!group_ids.is_empty()).then_some(Change::TagsChanged {
+                    group_ids,
+                    keys: Vec::new(),
+                })
+            }
             CallName::ModifyManagedPrefixList | CallName::RestoreManagedPrefixListVersion => {
                 Some(Change::PrefixListModified {
                     prefix_list_id: field(prefix_list, &["PrefixListId", "prefixListId"])
@@ -376,6 +409,28 @@ impl Record {
                 rules: Vec::new(),
             }),
         }
+    }
+}
+
+/// Every `resourceId` below `value` that names a security group, whatever the nesting.
+fn security_group_ids(value: Option<&Value>, out: &mut Vec<String>) {
+    match value {
+        Some(Value::Object(map)) => {
+            for (key, inner) in map {
+                match inner {
+                    Value::String(id) if key == "resourceId" && id.starts_with("sg-") => {
+                        out.push(id.clone());
+                    }
+                    _ => security_group_ids(Some(inner), out),
+                }
+            }
+        }
+        Some(Value::Array(items)) => {
+            for item in items {
+                security_group_ids(Some(item), out);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -415,6 +470,8 @@ impl Call {
             CallName::RestoreManagedPrefixListVersion => {
                 Call::RestoreManagedPrefixListVersion(typed(request, REQUEST)?)
             }
+            CallName::CreateTags => Call::CreateTags(typed(request, REQUEST)?),
+            CallName::DeleteTags => Call::DeleteTags(typed(request, REQUEST)?),
         })
     }
 
@@ -430,6 +487,9 @@ impl Call {
             Call::ModifySecurityGroupRules(call) => Ok((serde_json::to_value(call)?, None)),
             Call::ModifyManagedPrefixList(call) => Ok((serde_json::to_value(call)?, None)),
             Call::RestoreManagedPrefixListVersion(call) => Ok((serde_json::to_value(call)?, None)),
+            Call::CreateTags(call) | Call::DeleteTags(call) => {
+                Ok((serde_json::to_value(call)?, None))
+            }
         }
     }
 
@@ -456,7 +516,33 @@ impl Call {
                     removed: Vec::new(),
                 })
             }
+            Call::CreateTags(call) | Call::DeleteTags(call) => call.change(),
         }
+    }
+}
+
+impl TagsParameters {
+    /// The security groups among the tagged resources, and the keys that changed.
+    fn change(&self) -> Result<Change, DecodeError> {
+        if self.resources_set.is_empty() {
+            return Err(DecodeError::new(
+                format!("{REQUEST}.resourcesSet"),
+                "the request names no resource",
+            ));
+        }
+        let mut group_ids: Vec<String> = self
+            .resources_set
+            .iter()
+            .filter_map(|r| r.resource_id.as_ref())
+            .filter(|id| id.starts_with("sg-"))
+            .cloned()
+            .collect();
+        group_ids.sort();
+        group_ids.dedup();
+        let mut keys: Vec<String> = self.tag_set.iter().filter_map(|t| t.key.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        Ok(Change::TagsChanged { group_ids, keys })
     }
 }
 

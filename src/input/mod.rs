@@ -339,6 +339,22 @@ pub fn event_notes(document: &Document) -> Vec<String> {
                 "{}: {} is not a security-group rule change; ignored",
                 document.source, event.name
             )),
+            Change::TagsChanged { group_ids, .. } if group_ids.is_empty() => Some(format!(
+                "{}: {} changes the tags of no security group; ignored",
+                document.source, event.name
+            )),
+            Change::TagsChanged { group_ids, keys } => Some(format!(
+                "{}: {} changed the tags ({}) of {}; exemptions by tag are re-checked by \
+                 `handle-event` and `scan`",
+                document.source,
+                event.name,
+                if keys.is_empty() {
+                    "all".to_owned()
+                } else {
+                    keys.join(", ")
+                },
+                group_ids.join(", ")
+            )),
             Change::PrefixListModified {
                 prefix_list_id,
                 added,

@@ -184,6 +184,17 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         outcome.event.source_ip.as_deref().unwrap_or("-"),
         outcome.mode,
     );
+    for consumer in &outcome.consumers {
+        let state = match &consumer.error {
+            None => format!("{} group(s) using the list checked", consumer.groups),
+            Some(_) => "could NOT be checked".to_owned(),
+        };
+        let _ = writeln!(
+            text,
+            "Prefix list shared with: {} ({state})",
+            consumer.account_id
+        );
+    }
     breaker_text(&mut text, outcome.breaker.as_deref());
     let head = text;
     // The most important findings first when not all can be listed: failures, then what was

@@ -38,13 +38,14 @@ import uuid
 import pytest
 
 from sgguard_world import events
-from sgguard_world.files import load_event_pattern, load_remediation_actions, watched_event_names
+from sgguard_world.files import load_event_pattern, load_remediation_actions, tag_event_names, watched_event_names
 from sgguard_world.org import REGIONS, Org
 
 STACKSET = "sgguard-spoke"
 RULE_NAME = "sgguard-forward-sg-changes"
 ROLE_NAMES = {"sgguard-remediation", "sgguard-event-forwarder"}
 FORWARDED_NAMES = set(watched_event_names())
+TAG_NAMES = set(tag_event_names())  # forwarded only when they tag a security group
 OUS = {"Workloads": ["app-prod", "app-dev"], "Sandbox": ["playground"]}
 
 
@@ -172,13 +173,17 @@ _entry = events.entry
 
 
 def _ct_detail(event_name: str, marker: str, **extra) -> dict:
+    request = {"groupId": "sg-0123456789abcdef0"}
+    if event_name in TAG_NAMES:
+        request = {"resourcesSet": {"items": [{"resourceId": "sg-0123456789abcdef0"}]},
+                   "tagSet": {"items": [{"key": "sgguard-exempt-until"}]}}
     return {
         "eventVersion": "1.08",
         "eventSource": "ec2.amazonaws.com",
         "eventName": event_name,
         "awsRegion": "eu-west-1",
         "eventID": marker,
-        "requestParameters": {"groupId": "sg-0123456789abcdef0"},
+        "requestParameters": request,
         **extra,
     }
 
@@ -196,6 +201,18 @@ def test_only_matching_events_reach_the_hub(org: Org):
         _entry(_ct_detail("AuthorizeSecurityGroupIngress", "no-aws-ec2"), source="custom.ec2"),
         _entry(_ct_detail("AuthorizeSecurityGroupIngress", "no-detail-type"), detail_type="EC2 Instance State-change Notification"),
     ]
+    # Tags of other resources stay in the member account; a call that tags a group among others
+    # is forwarded (a match on any element of resourcesSet.items, as EventBridge matches arrays).
+    account_id = account
+    for name in sorted(TAG_NAMES):
+        instance = events.tags(name, account_id, "eu-west-1", ["i-0123456789abcdef0"], {"Name": "web"},
+                               f"arn:aws:sts::{account_id}:assumed-role/Developer/erin", event_id=f"no-{name}-instance")
+        non_matching.append(_entry(instance))
+        mixed = events.tags(name, account_id, "eu-west-1", ["i-0123456789abcdef0", "sg-0123456789abcdef0"],
+                            {"sgguard-exempt-until": None}, f"arn:aws:sts::{account_id}:assumed-role/Developer/erin",
+                            event_id=f"match-{name}-mixed-{uuid.uuid4()}")
+        matching[mixed["eventID"]] = name
+        entries.append(_entry(mixed))
     _put(org.member("events", account, "eu-west-1"), entries + non_matching)
 
     received = _drain(org)
@@ -233,7 +250,8 @@ def test_real_cloudtrail_events_are_filtered_as_designed(org: Org):
     """Every shared real event, wrapped as EventBridge wraps CloudTrail records.
 
     Expected per DESIGN.md: forwarded iff eventSource is ec2.amazonaws.com, eventName is one
-    of the four and no errorCode is present.
+    of the watched calls (a tag call only when it names a security group) and no errorCode is
+    present.
     """
     _drain(org)
     account = _accounts(org, "Workloads")[0]
@@ -241,9 +259,11 @@ def test_real_cloudtrail_events_are_filtered_as_designed(org: Org):
     for n, (name, record) in enumerate(_fixture_records()):
         marker = f"fixture-{n}-{name}"
         detail = {**record, "eventID": marker}
+        tagged = json.dumps((detail.get("requestParameters") or {}).get("resourcesSet"))
         if (
             detail.get("eventSource") == "ec2.amazonaws.com"
             and detail.get("eventName") in FORWARDED_NAMES
+            and (detail.get("eventName") not in TAG_NAMES or '"resourceId": "sg-' in tagged)
             and "errorCode" not in detail
         ):
             expected.append(marker)

@@ -74,6 +74,8 @@ pub enum Call {
     ModifySecurityGroupRules(ModifyRulesParameters),
     ModifyManagedPrefixList(ModifyPrefixListParameters),
     RestoreManagedPrefixListVersion(RestorePrefixListParameters),
+    CreateTags(TagsParameters),
+    DeleteTags(TagsParameters),
 }
 
 /// AuthorizeSecurityGroupIngress/Egress: `requestParameters` and `responseElements`.
@@ -268,4 +270,34 @@ pub struct PrefixListEntry {
     pub cidr: Option<String>,
     #[serde(alias = "description")]
     pub description: Option<String>,
+}
+
+/// CreateTags and DeleteTags: the resources, of any kind (the pattern forwards the calls that
+/// name a security group; only those are re-checked), and the tags added or removed (DeleteTags
+/// may name a key without its value, or omit `tagSet` to remove every tag).
+#[serde_as]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagsParameters {
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub resources_set: Vec<TaggedResource>,
+    #[serde_as(as = "Items")]
+    #[serde(default)]
+    pub tag_set: Vec<TagChange>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaggedResource {
+    pub resource_id: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagChange {
+    pub key: Option<String>,
+    pub value: Option<String>,
 }

@@ -21,8 +21,10 @@ action as "<service>:<Action>":
     X-Amz-Credential in the query string for presigned requests), else "unknown";
   * action: the part after the last dot of X-Amz-Target (JSON protocols), else
     Action= from the form body or query string (query protocols), else the last
-    path segment of an RPCv2-CBOR path (/service/X/operation/Op), else
-    "<METHOD> <path>" (REST protocols).
+    path segment of an RPCv2-CBOR path (/service/X/operation/Op), else the
+    operation botocore's model of the service gives for the method and fixed
+    request URI (REST protocols, e.g. RAM's POST /getresourceshareassociations),
+    else "<METHOD> <path>".
 
 Control API (on the proxy, never forwarded):
   GET  /_sgguard/counts -> {"counts": {...}, "assumed": [role ARNs of sts:AssumeRole],
@@ -50,6 +52,11 @@ The world (built with sgguard_world.org straight on moto: its requests are not c
         -> AssumeRole's {"AccessKeyId", "SecretAccessKey", "SessionToken"}, from the hub
   POST /_sgguard/inbox  -> {"messages": [SNS envelopes]}: the inbox drained, oldest first
 
+EventBridge fidelity: AWS matches a pattern on a field of an array's objects when any element's
+field matches (hub/event-pattern.json forwards CreateTags/DeleteTags only when one of
+`requestParameters.resourcesSet.items[].resourceId` starts with `sg-`); moto's matcher does not
+look inside arrays, so the emulator patches it to (`match_inside_arrays_like_eventbridge`).
+
 sgguard's own requests (User-Agent carrying `app/sgguard`, the SDK app name `Aws` sets) are
 tallied per action too, for the whole life of the emulator ("sgguard" in /counts, never reset).
 When SGGUARD_TALLY_DIR is set, the emulator writes them on exit to
@@ -65,6 +72,7 @@ own API time, excluding the client's side of the exchange.  0.0 for requests den
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import json
 import logging
@@ -200,8 +208,30 @@ def service_of(headers, query: dict[str, list[str]]) -> str:
     return "unknown"
 
 
+@functools.lru_cache(maxsize=None)
+def rest_operations(service: str) -> dict[tuple[str, str], str]:
+    """(method, path) -> operation, for the operations of a REST service whose request URI is a
+    fixed path (botocore's model of the service; empty for a service botocore does not know)."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:
+        return {}
+    if model.protocol not in ("rest-json", "rest-xml"):
+        return {}
+    out = {}
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http.get("requestUri", "/").split("?", 1)[0]
+        if "{" not in uri:
+            out[(http.get("method", "POST"), uri.rstrip("/") or "/")] = name
+    return out
+
+
 def action_of(method: str, path: str, headers, query: dict[str, list[str]],
-              form: dict[str, list[str]], json_body: dict | None) -> str:
+              form: dict[str, list[str]], json_body: dict | None, service: str = "unknown") -> str:
     target = headers.get("X-Amz-Target")
     if target:
         return target.rsplit(".", 1)[-1]
@@ -212,7 +242,8 @@ def action_of(method: str, path: str, headers, query: dict[str, list[str]],
     segs = [s for s in path.split("/") if s]
     if len(segs) >= 4 and segs[0] == "service" and segs[2] == "operation":
         return segs[3]
-    return f"{method} {path}"
+    operation = rest_operations(service).get((method, path.rstrip("/") or "/")) if service != "unknown" else None
+    return operation or f"{method} {path}"
 
 
 def role_arn_of(form: dict[str, list[str]], query: dict[str, list[str]], json_body: dict | None) -> str | None:
@@ -441,7 +472,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
             except ValueError:
                 json_body = None
         service = service_of(self.headers, query)
-        action = action_of(self.command, split.path, self.headers, query, form, json_body)
+        action = action_of(self.command, split.path, self.headers, query, form, json_body, service)
         key = f"{service}:{action}"
         role_arn = role_arn_of(form, query, json_body) if key == "sts:AssumeRole" else None
         texts = [text, unquote_plus(text)] if text else [""]
@@ -485,6 +516,41 @@ class ProxyHandler(BaseHTTPRequestHandler):
         self._send(status, rheaders, rbody, head_only=self.command == "HEAD", content_length=clen)
 
 
+def match_inside_arrays_like_eventbridge() -> None:
+    """moto's EventBridge flattens an event's nested objects for matching, but not the objects in
+    its arrays, so a pattern on `requestParameters.resourcesSet.items.resourceId` never matches
+    there. AWS flattens them too: each element's fields under the array's key, the pattern
+    matching when any element's value does ("Arrays in Amazon EventBridge event patterns").
+    This replaces moto's flattening with that one, in this process."""
+    from moto.events.models import EventPattern
+
+    def collect(result: dict, key: str, value) -> None:
+        if key not in result:
+            result[key] = value
+            return
+        old = result[key] if isinstance(result[key], list) else [result[key]]
+        result[key] = old + (value if isinstance(value, list) else [value])
+
+    def flatten(node, prefix: str = "", result: dict | None = None) -> dict:
+        result = {} if result is None else result
+        if isinstance(node, dict):
+            for k, v in node.items():
+                key = f"{prefix}.{k}" if prefix else k
+                if isinstance(v, dict) and v:
+                    flatten(v, key, result)
+                elif isinstance(v, list) and any(isinstance(e, dict) for e in v):
+                    for element in v:
+                        if isinstance(element, dict):
+                            flatten(element, key, result)
+                        else:
+                            collect(result, key, element)
+                else:
+                    collect(result, key, v)
+        return result
+
+    EventPattern._flatten_dict = staticmethod(flatten)
+
+
 def make_proxy(port: int, upstream: tuple[str, int], state: State) -> ThreadingHTTPServer:
     handler = type("BoundProxyHandler", (ProxyHandler,), {"state": state, "upstream": upstream})
     server = ThreadingHTTPServer(("127.0.0.1", port), handler)
@@ -520,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(k, "testing")
 
     from moto.server import ThreadedMotoServer
+
+    match_inside_arrays_like_eventbridge()
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
     moto.start()

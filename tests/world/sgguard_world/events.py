@@ -58,6 +58,17 @@ def authorize_ingress(account: str, region: str, group_id: str, rule_set: list[d
     return record("AuthorizeSecurityGroupIngress", account, region, identity, request, response, **kwargs)
 
 
+def tags(name: str, account: str, region: str, resource_ids: list[str], tag_set: dict[str, str | None],
+         actor_arn: str, **kwargs) -> dict:
+    """The record of a CreateTags or DeleteTags (`name`) on the resources, made by an assumed role
+    `actor_arn`: `tag_set` is key -> value (None: DeleteTags of the key whatever its value)."""
+    identity = {"type": "AssumedRole", "arn": actor_arn, "accountId": account}
+    items = [{"key": k} if v is None else {"key": k, "value": v} for k, v in tag_set.items()]
+    request = {"resourcesSet": {"items": [{"resourceId": r} for r in resource_ids]}, "tagSet": {"items": items}}
+    response = {"requestId": str(uuid.uuid4()), "_return": True}
+    return record(name, account, region, identity, request, response, **kwargs)
+
+
 def rule_set_items(rules: Iterable[dict]) -> list[dict]:
     """DescribeSecurityGroupRules' rules (boto3) as CloudTrail's `securityGroupRuleSet` items."""
     keys = ("GroupOwnerId", "GroupId", "SecurityGroupRuleId", "IsEgress", "IpProtocol", "FromPort", "ToPort",

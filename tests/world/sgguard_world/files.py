@@ -46,8 +46,21 @@ def load_event_pattern() -> dict:
 
 
 def watched_event_names() -> list[str]:
-    """The CloudTrail eventNames the hub acts on, in the pattern's order."""
-    return list(load_event_pattern()["detail"]["eventName"])
+    """The CloudTrail eventNames the hub acts on, in the pattern's order (those of `detail` and of
+    its `$or` alternatives)."""
+
+    def names(detail: dict) -> list[str]:
+        out = list(detail.get("eventName", []))
+        for alternative in detail.get("$or", []):
+            out += names(alternative)
+        return out
+
+    return names(load_event_pattern()["detail"])
+
+
+def tag_event_names() -> list[str]:
+    """The watched tag calls: forwarded only when they name a security group (`sg-…`)."""
+    return [name for name in watched_event_names() if name.endswith("Tags")]
 
 
 def load_remediation_actions() -> list[str]:

@@ -1,0 +1,170 @@
+//! AWS RAM in a prefix list's owner account: who a customer-managed prefix list is shared with.
+//! The owner's resource shares that hold the list, then their principals (both through
+//! GetResourceShareAssociations, which answers for the shares the caller owns): account ids, and
+//! organizational units or the whole organization, which the hub expands through Organizations.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_ram::types::{
+    ResourceShareAssociation, ResourceShareAssociationStatus, ResourceShareAssociationType,
+};
+
+use super::AwsError;
+
+/// Who a resource share is shared with, as RAM names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SharePrincipal {
+    /// An account id, or an IAM role or user of that account.
+    Account(String),
+    /// `arn:…:organizations::…:organization/o-…`: every account of the organization.
+    Organization,
+    /// `arn:…:organizations::…:ou/o-…/ou-…`: the accounts below the unit, nested units included.
+    Unit(String),
+    /// Anything else (a service principal): no account sgguard can check.
+    Other(String),
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl SharePrincipal {
+    pub fn parse(principal: &str) -> SharePrincipal {
+        if is_account_id(principal) {
+            return SharePrincipal::Account(principal.to_owned());
+        }
+        let other = || SharePrincipal::Other(principal.to_owned());
+        let parts: Vec<&str> = principal.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "organizations", "", _, resource] => {
+                if resource.starts_with("organization/o-") {
+                    SharePrincipal::Organization
+                } else if let Some(path) = resource.strip_prefix("ou/") {
+                    match path.rsplit('/').next() {
+                        Some(unit) if unit.starts_with("ou-") => {
+                            SharePrincipal::Unit(unit.to_owned())
+                        }
+                        _ => other(),
+                    }
+                } else {
+                    other()
+                }
+            }
+            ["arn", _, "iam", "", account, _] if is_account_id(account) => {
+                SharePrincipal::Account((*account).to_owned())
+            }
+            _ => other(),
+        }
+    }
+}
+
+/// RAM in one account and region.
+pub struct Ram {
+    client: aws_sdk_ram::Client,
+    account: String,
+    region: String,
+}
+
+impl Ram {
+    pub fn new(client: aws_sdk_ram::Client, account: &str, region: &str) -> Self {
+        Ram {
+            client,
+            account: account.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+
+    fn error<E>(&self, error: &E) -> AwsError
+    where
+        E: aws_sdk_ram::error::ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        AwsError::new(
+            "GetResourceShareAssociations",
+            &self.account,
+            &self.region,
+            error,
+        )
+    }
+
+    /// The principals of this account's resource shares that hold `resource_arn` (associated
+    /// ones only), sorted and deduplicated; empty when the resource is not shared.
+    pub async fn principals_sharing(&self, resource_arn: &str) -> Result<Vec<String>, AwsError> {
+        let shares: BTreeSet<String> = self
+            .associations(
+                ResourceShareAssociationType::Resource,
+                Some(resource_arn),
+                None,
+            )
+            .await?
+            .iter()
+            .filter_map(|a| a.resource_share_arn().map(str::to_owned))
+            .collect();
+        if shares.is_empty() {
+            return Ok(Vec::new());
+        }
+        let shares = Some(shares.into_iter().collect());
+        let principals: BTreeSet<String> = self
+            .associations(ResourceShareAssociationType::Principal, None, shares)
+            .await?
+            .iter()
+            .filter_map(|a| a.associated_entity().map(str::to_owned))
+            .collect();
+        Ok(principals.into_iter().collect())
+    }
+
+    /// The associated resources or principals (`kind`) of this account's resource shares that
+    /// hold `resource_arn`, or of the `shares`, every page read.
+    async fn associations(
+        &self,
+        kind: ResourceShareAssociationType,
+        resource_arn: Option<&str>,
+        shares: Option<Vec<String>>,
+    ) -> Result<Vec<ResourceShareAssociation>, AwsError> {
+        let mut pages = self
+            .client
+            .get_resource_share_associations()
+            .association_type(kind)
+            .set_resource_arn(resource_arn.map(str::to_owned))
+            .set_resource_share_arns(shares)
+            .association_status(ResourceShareAssociationStatus::Associated)
+            .into_paginator()
+            .send();
+        let mut associations = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.error(&e))?;
+            associations.extend_from_slice(page.resource_share_associations());
+        }
+        Ok(associations)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_name_accounts_units_or_the_organization() {
+        let parse = SharePrincipal::parse;
+        let account = |id: &str| SharePrincipal::Account(id.to_owned());
+        assert_eq!(parse("111122223333"), account("111122223333"));
+        assert_eq!(
+            parse("arn:aws:organizations::999999999999:organization/o-abc123defg"),
+            SharePrincipal::Organization
+        );
+        assert_eq!(
+            parse("arn:aws:organizations::999999999999:ou/o-abc123defg/ou-ab12-cdef3456"),
+            SharePrincipal::Unit("ou-ab12-cdef3456".to_owned())
+        );
+        assert_eq!(
+            parse("arn:aws-us-gov:iam::444455556666:role/network-admin"),
+            account("444455556666")
+        );
+        for other in [
+            "ec2.amazonaws.com",
+            "1111",
+            "arn:aws:organizations::999999999999:policy/p-1",
+        ] {
+            assert_eq!(parse(other), SharePrincipal::Other(other.to_owned()));
+        }
+    }
+}
