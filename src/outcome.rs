@@ -145,7 +145,8 @@ pub enum Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupOutcome {
     pub group_id: String,
-    /// `checked`, or `deleted` when the group no longer exists.
+    /// `checked`, `deleted` when the group no longer exists, or `failed` when it could not be
+    /// read (the event then failed).
     pub state: &'static str,
     pub rules_evaluated: usize,
 }

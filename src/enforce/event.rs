@@ -222,11 +222,22 @@ impl<H: HubApi> EventHandler<'_, H> {
         let mut prefix_lists: HashMap<String, Vec<ipnet::IpNet>> = HashMap::new();
         let source = format!("live:{}", event.id.as_deref().unwrap_or(&event.name));
         for group_id in group_ids {
-            let Some(tags) = groups
-                .group_tags(&group_id)
-                .await
-                .map_err(HandleError::from_aws)?
-            else {
+            // A group that cannot be read ends the event (retried as a whole); the outcome
+            // keeps what was done before it and names it as not checked.
+            let not_checked = |outcome: &mut EventOutcome, mut error: AwsError| {
+                outcome.groups.push(GroupOutcome {
+                    group_id: group_id.clone(),
+                    state: "failed",
+                    rules_evaluated: 0,
+                });
+                error.message = format!("group `{group_id}` not checked: {}", error.message);
+                HandleError::from_aws(error)
+            };
+            let tags = match groups.group_tags(&group_id).await {
+                Ok(tags) => tags,
+                Err(error) => return Err(not_checked(outcome, error)),
+            };
+            let Some(tags) = tags else {
                 tracing::info!(account, region, group = %group_id, "group deleted; nothing to do");
                 outcome.groups.push(GroupOutcome {
                     group_id,
@@ -235,13 +246,13 @@ impl<H: HubApi> EventHandler<'_, H> {
                 });
                 continue;
             };
-            let mut rules = groups
-                .group_rules(&group_id)
-                .await
-                .map_err(HandleError::from_aws)?;
-            resolve_prefix_lists(&groups, &mut rules, &mut prefix_lists)
-                .await
-                .map_err(HandleError::from_aws)?;
+            let mut rules = match groups.group_rules(&group_id).await {
+                Ok(rules) => rules,
+                Err(error) => return Err(not_checked(outcome, error)),
+            };
+            if let Err(error) = resolve_prefix_lists(&groups, &mut rules, &mut prefix_lists).await {
+                return Err(not_checked(outcome, error));
+            }
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {
                 group_id: group_id.clone(),
