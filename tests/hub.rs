@@ -878,9 +878,8 @@ async fn a_read_throttled_past_the_retries_fails_the_event_and_reports_what_was_
         .filter(|(denied, _)| *denied)
         .count();
     assert_eq!(
-        denied,
-        sgguard::aws::MAX_ATTEMPTS as usize,
-        "the SDK's attempts"
+        denied, 6,
+        "the SDK's 6 attempts (sgguard::aws::MAX_ATTEMPTS, as the README says)"
     );
     // What was done before the failure is in the outcome: the first group's rule is revoked,
     // the second group is named as not checked, and its rule is still there.
@@ -949,11 +948,7 @@ async fn a_revoke_throttled_past_the_retries_is_reported_failed_beside_what_was_
     );
     assert_eq!(
         answered(&org, "ec2:RevokeSecurityGroupIngress"),
-        [
-            vec![(false, 200)],
-            vec![(true, 503); sgguard::aws::MAX_ATTEMPTS as usize]
-        ]
-        .concat(),
+        [vec![(false, 200)], vec![(true, 503); 6]].concat(),
         "the first group's revoke, then the SDK's attempts for the second"
     );
     assert_eq!(outcome.status, Status::Failed);
