@@ -149,7 +149,8 @@ pub struct GroupOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
     pub group_id: String,
-    /// `checked`, or `deleted` when the group no longer exists.
+    /// `checked`, `deleted` when the group no longer exists, or `failed` when it could not be
+    /// read (the event then failed).
     pub state: &'static str,
     pub rules_evaluated: usize,
 }

@@ -15,6 +15,7 @@ mod emulator;
 mod fixtures;
 mod hub;
 mod iam;
+mod lambda;
 mod layout;
 mod properties;
 mod readme;

@@ -1,6 +1,7 @@
 //! Credentials for member accounts: STS AssumeRole into the remediation role, cached per
 //! account until five minutes before they expire. Concurrent requests for one account share a
-//! single AssumeRole call (moka's single-flight initialization).
+//! single AssumeRole call (moka's single-flight initialization). Credentials AWS rejects as
+//! expired before their time (a revoked session, a clock off) are assumed again on request.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,6 +94,27 @@ impl CredentialCache {
             .await
             .map_err(|error: Arc<AwsError>| (*error).clone())?;
         Ok(cached.credentials)
+    }
+
+    /// Assumes the role in `account` again when the cached credentials are still `stale` (the
+    /// ones AWS rejected as expired); credentials another task already refreshed are kept.
+    pub async fn refresh(
+        &self,
+        account: &str,
+        region: &str,
+        stale: &Credentials,
+    ) -> Result<Credentials, AwsError> {
+        if let Some(cached) = self.cache.get(account).await
+            && cached.credentials.access_key_id() == stale.access_key_id()
+        {
+            tracing::warn!(
+                account,
+                region,
+                "credentials rejected as expired; assuming the role again"
+            );
+            self.cache.invalidate(account).await;
+        }
+        self.get(account, region).await
     }
 
     async fn assume(&self, account: &str, region: &str) -> Result<Cached, AwsError> {

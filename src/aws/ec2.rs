@@ -1,12 +1,16 @@
 //! EC2 in one member account and region: re-reading a group's live rules, resolving prefix
-//! lists, finding the groups that use a prefix list, and revoking rules by rule id.
+//! lists, finding the groups that use a prefix list, and revoking rules by rule id. In a member
+//! account, a call AWS rejects because the credentials expired is made once more with the role
+//! assumed again.
 
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::Arc;
 
 use aws_sdk_ec2::types::Filter;
 use ipnet::IpNet;
 
-use super::AwsError;
+use super::{AwsError, CredentialCache};
 use crate::finding::Tags;
 use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
@@ -14,6 +18,9 @@ pub struct Ec2 {
     client: aws_sdk_ec2::Client,
     account: String,
     region: String,
+    /// Where a member account's credentials come from (the client asks it for each request);
+    /// `None` for the hub's own account.
+    credentials: Option<Arc<CredentialCache>>,
 }
 
 /// What happened to one rule sgguard tried to revoke.
@@ -31,6 +38,35 @@ impl Ec2 {
             client,
             account: account.to_owned(),
             region: region.to_owned(),
+            credentials: None,
+        }
+    }
+
+    /// A client whose credentials come from `cache`: calls rejected as made with expired
+    /// credentials are made once more after the role is assumed again.
+    pub fn refreshing(mut self, cache: Arc<CredentialCache>) -> Self {
+        self.credentials = Some(cache);
+        self
+    }
+
+    /// Runs `call`; when AWS rejects the member credentials as expired, assumes the role again
+    /// and runs it once more (a rejected call changed nothing).
+    async fn once_refreshed<T, F, Fut>(&self, call: F) -> Result<T, AwsError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, AwsError>>,
+    {
+        let Some(cache) = &self.credentials else {
+            return call().await;
+        };
+        let used = cache.get(&self.account, &self.region).await?;
+        match call().await {
+            Err(error) if error.is_expired_credentials() => {
+                tracing::warn!(account = %self.account, region = %self.region, error = %error, "retrying with the role assumed again");
+                cache.refresh(&self.account, &self.region, &used).await?;
+                call().await
+            }
+            other => other,
         }
     }
 
@@ -43,6 +79,10 @@ impl Ec2 {
 
     /// The group's tags, or `None` when the group no longer exists.
     pub async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
+        self.once_refreshed(|| self.group_tags_once(group_id)).await
+    }
+
+    async fn group_tags_once(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
         match self
             .client
             .describe_security_groups()
@@ -67,6 +107,10 @@ impl Ec2 {
 
     /// The tags of every group in the region (for exemptions by tag in a sweep), paginated.
     pub async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
+        self.once_refreshed(|| self.all_group_tags_once()).await
+    }
+
+    async fn all_group_tags_once(&self) -> Result<HashMap<String, Tags>, AwsError> {
         let mut pages = self
             .client
             .describe_security_groups()
@@ -87,6 +131,10 @@ impl Ec2 {
 
     /// The regions enabled in the account (opt-in regions only once opted in), sorted.
     pub async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
+        self.once_refreshed(|| self.enabled_regions_once()).await
+    }
+
+    async fn enabled_regions_once(&self) -> Result<Vec<String>, AwsError> {
         let output = self
             .client
             .describe_regions()
@@ -107,6 +155,11 @@ impl Ec2 {
     /// Every group with this name (old CloudTrail events name groups that way; a name is unique
     /// only within a VPC).
     pub async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        self.once_refreshed(|| self.group_ids_by_name_once(name))
+            .await
+    }
+
+    async fn group_ids_by_name_once(&self, name: &str) -> Result<Vec<String>, AwsError> {
         let output = self
             .client
             .describe_security_groups()
@@ -135,6 +188,11 @@ impl Ec2 {
     }
 
     async fn rules(&self, filter: Option<Filter>) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        self.once_refreshed(|| self.rules_once(filter.clone()))
+            .await
+    }
+
+    async fn rules_once(&self, filter: Option<Filter>) -> Result<Vec<SecurityGroupRule>, AwsError> {
         let mut pages = self
             .client
             .describe_security_group_rules()
@@ -196,6 +254,11 @@ impl Ec2 {
 
     /// The entries of a managed prefix list.
     pub async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
+        self.once_refreshed(|| self.prefix_list_entries_once(prefix_list_id))
+            .await
+    }
+
+    async fn prefix_list_entries_once(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
         let mut pages = self
             .client
             .get_managed_prefix_list_entries()
@@ -255,6 +318,16 @@ impl Ec2 {
     }
 
     async fn revoke_call(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> Result<(), AwsError> {
+        self.once_refreshed(|| self.revoke_call_once(group_id, direction, rule_ids))
+            .await
+    }
+
+    async fn revoke_call_once(
         &self,
         group_id: &str,
         direction: Direction,

@@ -32,6 +32,9 @@ pub use sns::{message_body, publish};
 pub use spoke::ForwardingRule;
 pub use sqs::send_record;
 
+/// Attempts the SDK makes of a call that is throttled or fails transiently.
+pub const MAX_ATTEMPTS: u32 = 6;
+
 /// An AWS call that failed, with where and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{operation} in account `{account}`, region `{region}` failed: {message}")]
@@ -74,6 +77,16 @@ impl AwsError {
         })
     }
 
+    /// AWS took the credentials for expired or unknown (an assumed session's token): assuming
+    /// the role again may help, once.
+    pub fn is_expired_credentials(&self) -> bool {
+        self.code.as_deref().is_some_and(|code| {
+            code.starts_with("ExpiredToken")
+                || code == "RequestExpired"
+                || code == "InvalidClientTokenId"
+        })
+    }
+
     pub fn code_is(&self, prefix: &str) -> bool {
         self.code.as_deref().is_some_and(|c| c.starts_with(prefix))
     }
@@ -95,16 +108,24 @@ pub struct Aws {
 
 impl Aws {
     /// Loads the standard AWS configuration (environment, profile, container or instance
-    /// role; `AWS_ENDPOINT_URL` for the local emulator), with throttling retried by the SDK.
+    /// role; `AWS_ENDPOINT_URL` for the local emulator).
     pub async fn from_env(role_name: &str) -> Result<Arc<Aws>, AwsError> {
-        let base = aws_config::defaults(BehaviorVersion::latest())
+        let base = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Aws::from_config(base, role_name).await
+    }
+
+    /// Builds the context from a given configuration (tests point it at the emulator), with
+    /// sgguard's retries and timeouts whatever the configuration said: throttling and
+    /// transient errors retried by the SDK (standard mode, 6 attempts), and a hung endpoint
+    /// failing the call (then retried) instead of using up the invocation.
+    pub async fn from_config(base: SdkConfig, role_name: &str) -> Result<Arc<Aws>, AwsError> {
+        let base = base
+            .into_builder()
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(6)
+                    .with_max_attempts(MAX_ATTEMPTS)
                     .with_initial_backoff(Duration::from_millis(200)),
             )
-            // A hung endpoint fails the call (and is retried) instead of using up the
-            // invocation: each attempt, and each operation with its retries, is bounded.
             .timeout_config(
                 TimeoutConfig::builder()
                     .connect_timeout(Duration::from_secs(5))
@@ -112,13 +133,7 @@ impl Aws {
                     .operation_timeout(Duration::from_secs(120))
                     .build(),
             )
-            .load()
-            .await;
-        Aws::from_config(base, role_name).await
-    }
-
-    /// Builds the context from a given configuration (tests point it at the emulator).
-    pub async fn from_config(base: SdkConfig, role_name: &str) -> Result<Arc<Aws>, AwsError> {
+            .build();
         let Some(region) = base.region().map(ToString::to_string) else {
             return Err(AwsError {
                 operation: "configuration",
@@ -206,10 +221,28 @@ impl Aws {
         Ok(config.build())
     }
 
-    /// An EC2 client for `account` in `region`.
+    /// An EC2 client for `account` in `region`: the hub's own credentials for the hub account,
+    /// the cached assumed role for any other.
     pub async fn ec2(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
-        let config = self.account_config(account, region).await?;
-        Ok(Ec2::new(aws_sdk_ec2::Client::new(&config), account, region))
+        let config = aws_sdk_ec2::config::Builder::from(&self.base)
+            .region(aws_sdk_ec2::config::Region::new(region.to_owned()));
+        if account == self.hub_account {
+            let client = aws_sdk_ec2::Client::from_conf(config.build());
+            return Ok(Ec2::new(client, account, region));
+        }
+        // Assumed now, so that an account that cannot be reached fails here with its reason.
+        // The client keeps no credentials of its own: each request takes the cache's, so that
+        // credentials refreshed after AWS rejected them as expired are used at once.
+        self.credentials.get(account, region).await?;
+        let config = config
+            .identity_cache(aws_sdk_ec2::config::IdentityCache::no_cache())
+            .credentials_provider(MemberCredentials {
+                cache: Arc::clone(&self.credentials),
+                account: account.to_owned(),
+                region: region.to_owned(),
+            });
+        let client = aws_sdk_ec2::Client::from_conf(config.build());
+        Ok(Ec2::new(client, account, region).refreshing(Arc::clone(&self.credentials)))
     }
 
     /// A RAM client for `account` in `region`.
@@ -340,8 +373,8 @@ pub struct SharedWith {
     pub unreachable: Vec<String>,
 }
 
-/// A member account's credentials for the SDK, read from the cache each time the client's
-/// identity cache asks: a client held through a long sweep of a region gets fresh ones.
+/// A member account's credentials for the SDK, read from the cache for each request: a client
+/// held through a long sweep of a region gets fresh ones.
 struct MemberCredentials {
     cache: Arc<CredentialCache>,
     account: String,

@@ -411,7 +411,23 @@ impl Judge<'_, '_> {
         outcome: &mut EventOutcome,
     ) -> Result<(), AwsError> {
         for group_id in group_ids {
-            let Some(tags) = groups.group_tags(&group_id).await? else {
+            // A group that cannot be read ends the event (retried as a whole); the outcome
+            // keeps what was done before it and names the group as not checked.
+            let not_checked = |outcome: &mut EventOutcome, mut error: AwsError| {
+                outcome.groups.push(GroupOutcome {
+                    account_id: account.map(str::to_owned),
+                    group_id: group_id.clone(),
+                    state: "failed",
+                    rules_evaluated: 0,
+                });
+                error.message = format!("group `{group_id}` not checked: {}", error.message);
+                error
+            };
+            let tags = match groups.group_tags(&group_id).await {
+                Ok(tags) => tags,
+                Err(error) => return Err(not_checked(outcome, error)),
+            };
+            let Some(tags) = tags else {
                 tracing::info!(account, group = %group_id, "group deleted; nothing to do");
                 outcome.groups.push(GroupOutcome {
                     account_id: account.map(str::to_owned),
@@ -421,8 +437,13 @@ impl Judge<'_, '_> {
                 });
                 continue;
             };
-            let mut rules = groups.group_rules(&group_id).await?;
-            resolve_prefix_lists(groups, &mut rules, known).await?;
+            let mut rules = match groups.group_rules(&group_id).await {
+                Ok(rules) => rules,
+                Err(error) => return Err(not_checked(outcome, error)),
+            };
+            if let Err(error) = resolve_prefix_lists(groups, &mut rules, known).await {
+                return Err(not_checked(outcome, error));
+            }
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {
                 account_id: account.map(str::to_owned),

@@ -136,8 +136,8 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         }
     };
     let counts = outcome.counts();
-    let failed =
-        counts.failed > 0 || (outcome.status == Status::Failed && outcome.findings.is_empty());
+    // A failed event is told as failed even when it revoked something first.
+    let failed = counts.failed > 0 || outcome.status == Status::Failed;
     let quiet = if counts.exempt > 0 {
         Headline::Exempt
     } else {
@@ -146,7 +146,13 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
     let headline = Headline::of(failed, &counts, outcome.count(Outcome::Reported), quiet);
     let what = match headline {
         Headline::Failed if outcome.findings.is_empty() => "could not check".to_owned(),
-        Headline::Failed => format!("FAILED to revoke {} rule(s)", counts.failed),
+        Headline::Failed if counts.failed > 0 => {
+            format!("FAILED to revoke {} rule(s)", counts.failed)
+        }
+        Headline::Failed => format!(
+            "could not check every group, revoked {} rule(s)",
+            counts.revoked
+        ),
         Headline::Revoked => format!("revoked {} rule(s)", counts.revoked),
         Headline::WouldRevoke => format!("would revoke {} rule(s) (audit)", counts.would_revoke),
         Headline::Reported => format!("{} finding(s)", outcome.count(Outcome::Reported)),

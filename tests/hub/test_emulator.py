@@ -118,7 +118,7 @@ def test_requests_carry_forwarding_seconds(proxy):
     got = control(proxy, "GET", "counts")
     assert [r["action"] for r in got["requests"]] == ["sts:GetCallerIdentity", "sts:AssumeRole"]
     for r in got["requests"]:
-        assert set(r) == {"action", "denied", "status", "seconds"}
+        assert set(r) == {"action", "denied", "status", "seconds", "access_key", "account"}
         assert isinstance(r["seconds"], float)
         assert 0.0 < r["seconds"] <= elapsed
     assert sum(r["seconds"] for r in got["requests"]) <= elapsed

@@ -28,16 +28,19 @@ action as "<service>:<Action>":
 
 Control API (on the proxy, never forwarded):
   GET  /_sgguard/counts -> {"counts": {...}, "assumed": [role ARNs of sts:AssumeRole],
-                            "requests": [{"action", "denied", "status", "seconds"}...],
+                            "requests": [{"action", "denied", "status", "seconds",
+                                          "access_key", "account"}...],
                             "rules": [active deny rules]}
   POST /_sgguard/reset  -> zero counts, assumed, requests (rules are kept)
   POST /_sgguard/deny   {"action": "sts:AssumeRole", "match": "arn:...",
-                         "code": "AccessDenied", "status": 403, "times": N,
-                         "message": "..."}
+                         "account": "123456789012", "code": "AccessDenied",
+                         "status": 403, "times": N, "message": "..."}
         all keys but "action" optional; "action" may be "*" for any action;
         "match" is searched in the raw and in the URL-decoded body (empty or
-        absent matches every request of the action); without "times" the rule
-        stays until /allow.  Rules are checked in the order they were added.
+        absent matches every request of the action); "account" matches only
+        requests signed with credentials that an AssumeRole through this proxy
+        issued for a role in that account; without "times" the rule stays until
+        /allow.  Rules are checked in the order they were added.
   POST /_sgguard/allow  -> clear all rules
   POST /_sgguard/latency {"seconds": 0.05}
         every forwarded request first waits this long (a stand-in for the network and
@@ -63,6 +66,12 @@ When SGGUARD_TALLY_DIR is set, the emulator writes them on exit to
 $SGGUARD_TALLY_DIR/emulator-<pid>-<random>.json as {"sgguard": {action: count}}: the IAM tally
 check (python -m sgguard_world.iam_check) reads them all.
 
+DescribeSecurityGroupRules is paginated as AWS does it (moto ignores MaxResults): a request
+with MaxResults gets at most that many rules and a NextToken for the rest.
+
+Each logged request's "access_key" is the access key id it was signed with ("" when unsigned),
+and "account" the account whose role an AssumeRole through the proxy issued that key for (else
+null).
 Each logged request's "seconds" (float) is the wall time the proxy spent forwarding it to moto
 and reading moto's full response (connect, send, response headers and body): the emulator's
 own API time, excluding the client's side of the exchange.  0.0 for requests denied by a rule
@@ -86,6 +95,7 @@ import uuid
 from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote_plus, urlsplit
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape as xml_escape
 
 CONTROL_PREFIX = "/_sgguard/"
@@ -109,6 +119,8 @@ HOP_BY_HOP = {
 }
 
 CREDENTIAL_RE = re.compile(r"Credential=([^,\s]+)")
+ACCESS_KEY_RE = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
+PAGE_TOKEN = "sgguard-page-"
 QUERY_NS = {
     "sts": "https://sts.amazonaws.com/doc/2011-06-15/",
     "sns": "http://sns.amazonaws.com/doc/2010-03-31/",
@@ -133,6 +145,7 @@ class State:
         self.requests: list[dict] = []
         self.rules: list[dict] = []
         self.latency = 0.0
+        self.key_accounts: dict[str, str] = {}  # access key id -> account, from AssumeRole answers
         self.sgguard: dict[str, int] = {}  # sgguard's own requests per action, never reset
         self.world = None  # the sgguard_world.org.Org built by POST /_sgguard/world
         self.world_lock = threading.Lock()  # held while the world is built (not self.lock)
@@ -161,9 +174,18 @@ class State:
         with self.lock:
             self.rules.clear()
 
+    def issued(self, access_key: str, account: str) -> None:
+        with self.lock:
+            self.key_accounts[access_key] = account
+
+    def account_of(self, access_key: str) -> str | None:
+        with self.lock:
+            return self.key_accounts.get(access_key)
+
     def record_and_match(self, key: str, role_arn: str | None, body_texts: list[str],
-                         by_sgguard: bool = False) -> dict | None:
+                         by_sgguard: bool = False, access_key: str = "") -> dict | None:
         """Count the request and return the deny rule that fires for it, if any."""
+        account = self.account_of(access_key)
         with self.lock:
             self.counts[key] = self.counts.get(key, 0) + 1
             if by_sgguard:
@@ -177,6 +199,8 @@ class State:
                 m = rule.get("match") or ""
                 if m and not any(m in t for t in body_texts):
                     continue
+                if rule.get("account") and rule["account"] != account:
+                    continue
                 fired = dict(rule)
                 if rule.get("times") is not None:
                     rule["times"] -= 1
@@ -185,21 +209,27 @@ class State:
                 break
             return fired
 
-    def note_result(self, key: str, denied: bool, status: int, seconds: float = 0.0) -> None:
+    def note_result(self, key: str, denied: bool, status: int, seconds: float = 0.0,
+                    access_key: str = "") -> None:
         with self.lock:
             if len(self.requests) < MAX_LOGGED_REQUESTS:
                 self.requests.append({"action": key, "denied": denied, "status": status,
-                                      "seconds": float(seconds)})
+                                      "seconds": float(seconds), "access_key": access_key,
+                                      "account": self.key_accounts.get(access_key)})
+
+
+def credential_of(headers, query: dict[str, list[str]]) -> str | None:
+    """The SigV4 credential scope: AKID/date/region/service/aws4_request."""
+    m = CREDENTIAL_RE.search(headers.get("Authorization") or "")
+    if m:
+        return m.group(1)
+    if query.get("X-Amz-Credential"):
+        return query["X-Amz-Credential"][0]
+    return None
 
 
 def service_of(headers, query: dict[str, list[str]]) -> str:
-    cred = None
-    auth = headers.get("Authorization") or ""
-    m = CREDENTIAL_RE.search(auth)
-    if m:
-        cred = m.group(1)
-    elif query.get("X-Amz-Credential"):
-        cred = query["X-Amz-Credential"][0]
+    cred = credential_of(headers, query)
     if cred:
         parts = cred.split("/")
         # AKID/date/region/service/aws4_request
@@ -298,6 +328,25 @@ def error_response(service: str, action: str, key: str, json_protocol: bool,
         ).encode()
         headers["Content-Type"] = "text/xml"
     return status, headers, body
+
+
+def page_of_rules(body: bytes, max_results: int, token: str) -> bytes:
+    """One page of a DescribeSecurityGroupRules answer, as AWS pages it: the rules from the
+    token's offset, at most `max_results`, and a nextToken when more are left."""
+    root = ElementTree.fromstring(body)
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    name = (lambda local: f"{{{ns}}}{local}") if ns else (lambda local: local)
+    start = int(token[len(PAGE_TOKEN):]) if token else 0
+    rule_set = root.find(name("securityGroupRuleSet"))
+    items = list(rule_set) if rule_set is not None else []
+    for item in items[:start] + items[start + max_results:]:
+        rule_set.remove(item)
+    for old in root.findall(name("nextToken")):
+        root.remove(old)
+    if start + max_results < len(items):
+        ElementTree.SubElement(root, name("nextToken")).text = f"{PAGE_TOKEN}{start + max_results}"
+    ElementTree.register_namespace("", ns)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
 class ProxyHandler(BaseHTTPRequestHandler):
@@ -404,6 +453,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 if not isinstance(spec, dict) or not isinstance(spec.get("action"), str):
                     raise ValueError("'action' (string) is required")
                 rule = {"action": spec["action"], "match": str(spec.get("match") or "")}
+                if spec.get("account") is not None:
+                    rule["account"] = str(spec["account"])
                 if spec.get("code") is not None:
                     rule["code"] = str(spec["code"])
                 if spec.get("message") is not None:
@@ -477,12 +528,24 @@ class ProxyHandler(BaseHTTPRequestHandler):
         role_arn = role_arn_of(form, query, json_body) if key == "sts:AssumeRole" else None
         texts = [text, unquote_plus(text)] if text else [""]
         agent = f"{self.headers.get('User-Agent') or ''} {self.headers.get('X-Amz-User-Agent') or ''}"
-        rule = self.state.record_and_match(key, role_arn, texts, SGGUARD_APP in agent.split())
+        access_key = (credential_of(self.headers, query) or "").split("/", 1)[0]
+        rule = self.state.record_and_match(key, role_arn, texts, SGGUARD_APP in agent.split(),
+                                           access_key)
+        page = None
+        if rule is None and key == "ec2:DescribeSecurityGroupRules" and form.get("MaxResults"):
+            token = (form.get("NextToken") or [""])[0]
+            try:
+                page = (int(form["MaxResults"][0]), token)
+                if token and not token[len(PAGE_TOKEN):].isdigit():
+                    raise ValueError(token)
+            except ValueError:
+                rule = {"code": "InvalidParameterValue", "status": 400,
+                        "message": f"invalid MaxResults or NextToken `{token}`"}
         if rule is not None:
             status, headers, err = error_response(
                 service, action, key, bool(self.headers.get("X-Amz-Target")), rule)
             log(f"DENY {key} -> {status} {rule}")
-            self.state.note_result(key, True, status)
+            self.state.note_result(key, True, status, 0.0, access_key)
             self._send(status, headers, err, head_only=self.command == "HEAD")
             return
 
@@ -511,7 +574,14 @@ class ProxyHandler(BaseHTTPRequestHandler):
         finally:
             conn.close()
         seconds = time.perf_counter() - started
-        self.state.note_result(key, False, status, seconds)
+        if status == 200 and role_arn and key == "sts:AssumeRole":
+            issued = ACCESS_KEY_RE.search(rbody)
+            arn = role_arn.split(":")
+            if issued and len(arn) > 4:
+                self.state.issued(issued.group(1).decode(), arn[4])
+        if status == 200 and page is not None:
+            rbody = page_of_rules(rbody, *page)
+        self.state.note_result(key, False, status, seconds, access_key)
         log(f"{self.command} {key} -> {status}")
         self._send(status, rheaders, rbody, head_only=self.command == "HEAD", content_length=clen)
 
