@@ -80,6 +80,14 @@ pub struct ExemptionMatch {
     pub expires: Option<String>,
 }
 
+/// Why a finding's group is protected: its finding is reported, never revoked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectionMatch {
+    pub reason: String,
+    /// What matched: `group sg-…`, `account 1111…`, `tag key=value`.
+    pub matched: String,
+}
+
 /// A security-group rule that breaks the baseline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -99,6 +107,10 @@ pub struct Finding {
     pub exempt: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<ExemptionMatch>,
+    /// The baseline protects the group: the finding is reported, never revoked (it is still a
+    /// violation, unlike an exempt one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<ProtectionMatch>,
     /// The input (file, `-`, or `live`) the rule was read from.
     pub source: Option<String>,
 }
@@ -126,6 +138,7 @@ impl Finding {
             action,
             exempt: false,
             exemption: None,
+            protected: None,
             source: None,
         }
     }
@@ -185,6 +198,7 @@ impl Finding {
             action,
             exempt: false,
             exemption: None,
+            protected: None,
             source: None,
         }
     }

@@ -47,6 +47,8 @@ pub enum Outcome {
     WouldRevoke,
     AlreadyGone,
     Reported,
+    /// Reported, not revoked: the baseline protects the group. Still open.
+    Protected,
     Exempt,
     Failed,
 }
@@ -88,6 +90,8 @@ pub struct Counts {
     pub exempt: usize,
     pub revoked: usize,
     pub would_revoke: usize,
+    /// Findings that would be revoked but for a protected group (counted in `findings` too).
+    pub protected: usize,
     /// Revocations that failed.
     pub failed: usize,
 }
@@ -100,6 +104,7 @@ impl Counts {
         self.exempt += other.exempt;
         self.revoked += other.revoked;
         self.would_revoke += other.would_revoke;
+        self.protected += other.protected;
         self.failed += other.failed;
     }
 
@@ -111,6 +116,7 @@ impl Counts {
             exempt: count(Outcome::Exempt),
             revoked: count(Outcome::Revoked),
             would_revoke: count(Outcome::WouldRevoke),
+            protected: count(Outcome::Protected),
             failed: count(Outcome::Failed),
             ..Counts::default()
         }

@@ -273,7 +273,7 @@ fn egress_is_not_in_the_default_baseline_but_can_be_added() {
 
 #[test]
 fn explicit_cidr_and_any_sources() {
-    let yaml = "version: 1\nrules:\n  - id: partner\n    title: partner range\n    source: cidrs\n    cidrs: [198.51.100.0/24]\n    protocols: [tcp]\n    action: notify\n    severity: low\n  - id: anything-on-23\n    title: telnet from anywhere\n    source: any\n    protocols: [tcp]\n    ports: [23]\n    action: revoke\n    severity: high\n";
+    let yaml = "version: 1\nrules:\n  - id: partner\n    title: partner range\n    source: cidrs\n    cidrs: [198.51.100.0/24]\n    protocols: [tcp]\n    action: notify\n    severity: low\n  - id: anything-on-23\n    title: telnet from anywhere\n    source: any\n    protocols: [tcp]\n    ports: [23]\n    action: revoke\n    severity: high\nacknowledge: [revokes-default-group]\n";
     let baseline = Baseline::from_yaml(yaml, "sources.yaml").unwrap();
     assert_eq!(
         verdict_with(&baseline, "tcp 443 from 198.51.100.7/32"),
@@ -494,4 +494,153 @@ fn only_the_rules_a_combination_needs_are_findings() {
         "tcp 22 from 11.0.0.0/9; tcp 22 from 11.128.0.0/9; tcp 22 from 12.0.0.0/9",
     );
     assert_eq!(verdict.iter().filter(|ids| !ids.is_empty()).count(), 2);
+}
+
+fn fixture_policy(name: &str) -> String {
+    std::fs::read_to_string(crate::common::fixture(&format!("policy/{name}"))).unwrap()
+}
+
+#[test]
+fn the_default_and_example_baselines_load_and_check_their_examples() {
+    for (name, yaml) in [
+        ("default", sgguard::policy::DEFAULT_BASELINE_YAML.to_owned()),
+        ("strict", fixture_policy("strict.yaml")),
+    ] {
+        let baseline = Baseline::from_yaml(&yaml, name).unwrap();
+        assert_eq!(check_examples(&baseline), vec![], "{name}");
+    }
+}
+
+#[test]
+fn a_baseline_that_revokes_the_default_egress_is_refused_unless_acknowledged() {
+    let yaml = fixture_policy("revokes-default-egress.yaml");
+    let error = policy_error(&yaml);
+    assert!(
+        error.contains("bad.yaml")
+            && error.contains("line 6")
+            && error.contains("rule `no-smtp-out`")
+            && error.contains("the egress rule every new security group has")
+            && error.contains("`acknowledge: [revokes-default-egress]`"),
+        "{error}"
+    );
+    let acknowledged = format!("{yaml}acknowledge: [revokes-default-egress]\n");
+    let baseline = Baseline::from_yaml(&acknowledged, "ok.yaml").unwrap();
+    assert_eq!(
+        baseline.acknowledged,
+        [sgguard::policy::Hazard::RevokesDefaultEgress]
+    );
+    // Only a rule that revokes counts: the same rule as `notify` loads without a word.
+    let notify = yaml.replace("action: revoke", "action: notify");
+    assert!(Baseline::from_yaml(&notify, "notify.yaml").is_ok());
+}
+
+#[test]
+fn a_baseline_that_revokes_the_default_groups_own_rule_is_refused_unless_acknowledged() {
+    let rules = "version: 1\nrules:\n  - id: lateral\n    title: all traffic between any peers\n    source: any\n    protocols: [all]\n    action: revoke\n    severity: high\n  - id: ssh-any\n    title: ssh from any peer\n    source: any\n    protocols: [tcp]\n    ports: [22]\n    action: revoke\n    severity: high\n";
+    let error = policy_error(rules);
+    assert!(
+        error.contains("line 3")
+            && error.contains("rules `lateral`, `ssh-any` would revoke")
+            && error.contains("default group")
+            && error.contains("`acknowledge: [revokes-default-group]`"),
+        "{error}"
+    );
+    let yaml = format!("{rules}acknowledge: [revokes-default-group]\n");
+    assert!(Baseline::from_yaml(&yaml, "ok.yaml").is_ok());
+}
+
+#[test]
+fn an_egress_rule_for_all_traffic_breaks_the_default_egress_only() {
+    let rules = "version: 1\nrules:\n  - id: no-egress\n    title: nothing goes out\n    direction: egress\n    source: any\n    protocols: [all]\n    action: revoke\n    severity: high\n";
+    let error = policy_error(rules);
+    assert!(error.contains("revokes-default-egress"), "{error}");
+    let one = format!("{rules}acknowledge: [revokes-default-egress]\n");
+    assert!(Baseline::from_yaml(&one, "ok.yaml").is_ok(), "egress only");
+}
+
+#[test]
+fn acknowledgements_must_be_known_and_needed() {
+    let unknown = policy_error(&format!(
+        "{}\nacknowledge: [revokes-everything]\n",
+        sgguard::policy::DEFAULT_BASELINE_YAML.trim_end()
+    ));
+    assert!(
+        unknown.contains("revokes-everything") && unknown.contains("revokes-default-egress"),
+        "{unknown}"
+    );
+    let needless = policy_error(&format!(
+        "{}\nacknowledge: [revokes-default-group]\n",
+        sgguard::policy::DEFAULT_BASELINE_YAML.trim_end()
+    ));
+    assert!(
+        needless.contains("no rule of this baseline revokes") && needless.contains("remove it"),
+        "{needless}"
+    );
+}
+
+fn protected_baseline(entries: &str) -> Baseline {
+    let yaml = format!(
+        "{}\nprotected:\n{entries}",
+        sgguard::policy::DEFAULT_BASELINE_YAML.trim_end()
+    );
+    Baseline::from_yaml(&yaml, "protected.yaml").unwrap()
+}
+
+#[test]
+fn protected_findings_stay_violations_and_say_why() {
+    let baseline = protected_baseline(
+        "  - reason: payment edge, CHG-7\n    tag: {key: sgguard-protected}\n  - reason: appliance\n    group_ids: [sg-0fedcba9876543210]\n",
+    );
+    let findings = evaluate_with_tags(
+        &baseline,
+        "tcp 22 from 0.0.0.0/0",
+        &[("sgguard-protected", "")],
+    );
+    assert_eq!(findings.len(), 1);
+    assert!(!findings[0].exempt, "protected is not exempt");
+    assert_eq!(findings[0].action, Action::Revoke);
+    let protection = findings[0].protected.as_ref().unwrap();
+    assert_eq!(protection.reason, "payment edge, CHG-7");
+    assert_eq!(protection.matched, "tag sgguard-protected=");
+    // Without the tag, and in another group, nothing is protected.
+    let plain = evaluate_with_tags(&baseline, "tcp 22 from 0.0.0.0/0", &[("team", "web")]);
+    assert!(plain[0].protected.is_none());
+    // An exemption wins: an exempt finding is no violation to protect.
+    let yaml = format!(
+        "{}\nexemptions:\n  - reason: bastion\n    group_ids: [sg-example]\nprotected:\n  - reason: edge\n    group_ids: [sg-example]\n",
+        sgguard::policy::DEFAULT_BASELINE_YAML.trim_end()
+    );
+    let both = Baseline::from_yaml(&yaml, "both.yaml").unwrap();
+    let findings = evaluate_with_tags(&both, "tcp 22 from 0.0.0.0/0", &[]);
+    assert!(findings[0].exempt && findings[0].protected.is_none());
+}
+
+#[test]
+fn protected_entries_are_checked_like_exemptions() {
+    let base = sgguard::policy::DEFAULT_BASELINE_YAML.trim_end();
+    for (entries, expected) in [
+        ("  - reason: r\n", "exactly one of"),
+        (
+            "  - reason: r\n    group_ids: [i-123]\n",
+            "`i-123` is not a security group id",
+        ),
+        (
+            "  - reason: \"\"\n    group_ids: [sg-1]\n",
+            "`reason` is empty",
+        ),
+        (
+            "  - reason: r\n    tag: {key: until, value_is_expiry: true}\n",
+            "`tag.value_is_expiry` is for exemptions",
+        ),
+        (
+            "  - reason: r\n    rules: [x]\n    group_ids: [sg-1]\n",
+            "unknown field `rules`",
+        ),
+    ] {
+        let error = policy_error(&format!("{base}\nprotected:\n{entries}"));
+        assert!(
+            error.contains("bad.yaml") && error.contains(expected),
+            "{entries}: {error}"
+        );
+    }
 }

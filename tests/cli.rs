@@ -393,3 +393,82 @@ fn usage_errors_exit_two_and_help_exits_zero() {
     assert_eq!(status(&["--help"]), Some(0));
     assert_eq!(status(&["--version"]), Some(0));
 }
+
+#[test]
+fn policy_validate_refuses_a_baseline_that_revokes_the_default_egress() {
+    let refused = "tests/fixtures/policy/revokes-default-egress.yaml";
+    let output = sgguard()
+        .args(["policy", "validate", refused])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("revokes-default-egress.yaml")
+            && stderr.contains("line 6")
+            && stderr.contains("rule `no-smtp-out`")
+            && stderr.contains("add `acknowledge: [revokes-default-egress]`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Every face loads the baseline the same way: `check` refuses it before reading anything.
+    let output = sgguard()
+        .args(["check", "--policy", refused])
+        .arg("tests/fixtures/describe/security-groups.json")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty(), "a refused baseline finds nothing");
+
+    let output = sgguard()
+        .args(["policy", "validate", "tests/fixtures/policy/strict.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("2 protected") && stdout.contains("acknowledged: revokes-default-group"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn policy_explain_shows_a_protected_group() {
+    let explain = |extra: &[&str]| {
+        let output = sgguard()
+            .args([
+                "policy",
+                "explain",
+                "--policy",
+                "tests/fixtures/policy/strict.yaml",
+            ])
+            .args(extra)
+            .arg("tcp 22 from 0.0.0.0/0")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "still a finding: {extra:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let by_tag = explain(&["--tag", "sgguard-protected=yes"]);
+    assert!(
+        by_tag.contains("[protected: payment edge, changed only through change requests]")
+            && by_tag.contains(
+                "protected (tag sgguard-protected=yes): payment edge, changed only through \
+                 change requests; reported, not revoked"
+            )
+            && by_tag.contains("(0 revoke, 0 notify, 0 exempt, 1 protected)"),
+        "{by_tag}"
+    );
+    let by_id = explain(&["--group", "sg-0fedcba9876543210"]);
+    assert!(
+        by_id.contains("protected (group sg-0fedcba9876543210): vendor appliance"),
+        "{by_id}"
+    );
+    let plain = explain(&["--tag", "team=web"]);
+    assert!(!plain.contains("protected"), "{plain}");
+    assert!(plain.contains("(1 revoke, 0 notify, 0 exempt)"), "{plain}");
+    assert_eq!(
+        status(&["policy", "explain", "--tag", "=x", "tcp 22 from 0.0.0.0/0"]),
+        Some(2)
+    );
+}

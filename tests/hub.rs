@@ -266,6 +266,53 @@ async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the emulator: make test"]
+async fn protected_groups_are_reported_as_protected_and_never_revoked() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_tagged_rules(
+        &ec2,
+        "payments-edge",
+        &[("sgguard-protected", "yes")],
+        vec![tcp(22, "0.0.0.0/0")],
+    )
+    .await;
+    let yaml = format!(
+        "{}\nprotected:\n  - reason: payments edge, CHG-7\n    tag: {{key: sgguard-protected}}\n",
+        sgguard::policy::DEFAULT_BASELINE_YAML.trim_end()
+    );
+    let baseline = Baseline::from_yaml(&yaml, "protected.yaml").unwrap();
+    org.emulator.reset();
+    let aws = org.aws().await;
+    let (outcome, error) = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+        .handle(&authorize_event(
+            &member, HUB_REGION, "erin", &group, &rules,
+        ))
+        .await;
+    assert_eq!(error, None, "{:?}", outcome.errors);
+    assert_eq!(outcome.findings.len(), 1);
+    assert_eq!(outcome.findings[0].outcome, Outcome::Protected);
+    assert_eq!(outcome.counts().findings, 1, "still an open finding");
+    assert_eq!(
+        live_rules(&ec2, &group).await,
+        [("tcp".to_owned(), Some(22), "0.0.0.0/0".to_owned())],
+        "the rule is still live"
+    );
+    assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupIngress"), 0);
+    assert!(org.emulator.count("ec2:DescribeSecurityGroupRules") > 0);
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].2["action"]["Value"], "protected");
+    assert_eq!(inbox[0].2["severity"]["Value"], "critical");
+    assert_eq!(inbox[0].1["findings"][0]["outcome"], "protected");
+    assert_eq!(
+        inbox[0].1["findings"][0]["protected"]["matched"],
+        "tag sgguard-protected=yes"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
 async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -568,7 +615,20 @@ async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
     let strict = std::fs::read_to_string(crate::common::fixture("policy/strict.yaml")).unwrap();
     let smtp = "    action: notify\n    severity: low\n    examples:\n      - egress tcp 25";
     assert!(strict.contains(smtp), "the fixture's SMTP rule changed");
-    let yaml = strict.replacen(smtp, &smtp.replace("notify", "revoke"), 1);
+    // An SMTP rule that revokes also revokes the all-traffic egress rule every group starts
+    // with: the baseline must say it means it.
+    let acknowledged = "acknowledge: [revokes-default-group]";
+    assert!(
+        strict.contains(acknowledged),
+        "the fixture's acknowledgement changed"
+    );
+    let yaml = strict
+        .replacen(smtp, &smtp.replace("notify", "revoke"), 1)
+        .replacen(
+            acknowledged,
+            "acknowledge: [revokes-default-group, revokes-default-egress]",
+            1,
+        );
     let baseline = Baseline::from_yaml(&yaml, "strict-revoking-smtp.yaml").unwrap();
     let org = Org::with_members(&["workload-mail"]).await;
     let member = org.members[0].clone();

@@ -3,7 +3,7 @@
 use super::{EXIT_CLEAN, EXIT_ERROR, PolicyCommand, configure, print_error};
 use crate::enforce::plan;
 use crate::finding::{Report, Tags};
-use crate::outcome::{Mode, exit_code};
+use crate::outcome::{Mode, Outcome, exit_code};
 use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, check_examples};
 use crate::report;
 
@@ -14,7 +14,12 @@ pub fn run(command: PolicyCommand) -> u8 {
             EXIT_CLEAN
         }
         PolicyCommand::Validate { file } => validate(&file),
-        PolicyCommand::Explain { policy, examples } => explain(policy.as_deref(), &examples),
+        PolicyCommand::Explain {
+            policy,
+            group,
+            tags,
+            examples,
+        } => explain(policy.as_deref(), &group, tags, &examples),
     }
 }
 
@@ -33,11 +38,23 @@ fn validate(file: &std::path::Path) -> u8 {
         .map(|r| r.examples.len() + r.negative_examples.len())
         .sum();
     if failures.is_empty() {
+        let acknowledged = if baseline.acknowledged.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = baseline
+                .acknowledged
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
+            format!("; acknowledged: {}", names.join(", "))
+        };
         println!(
-            "policy `{}` is valid: {} rules, {} exemptions, {examples} examples checked",
+            "policy `{}` is valid: {} rules, {} exemptions, {} protected, {examples} examples \
+             checked{acknowledged}",
             file.display(),
             baseline.rules.len(),
-            baseline.exemptions.len()
+            baseline.exemptions.len(),
+            baseline.protected.len()
         );
         EXIT_CLEAN
     } else {
@@ -48,21 +65,30 @@ fn validate(file: &std::path::Path) -> u8 {
     }
 }
 
-fn explain(policy: Option<&std::path::Path>, examples: &[String]) -> u8 {
+fn explain(
+    policy: Option<&std::path::Path>,
+    group: &str,
+    tags: Vec<(String, String)>,
+    examples: &[String],
+) -> u8 {
     let baseline = match configure(None, policy, None) {
         Ok((_, baseline)) => baseline,
         Err(code) => return code,
     };
     let text = examples.join("; ");
-    let example = match Example::parse(&text) {
+    let mut example = match Example::parse(&text) {
         Ok(example) => example,
         Err(error) => {
             print_error(error);
             return EXIT_ERROR;
         }
     };
+    for rule in &mut example.rules {
+        rule.group_id = Some(group.to_owned());
+    }
+    let tags: Tags = tags.into_iter().collect();
     let evaluator = Evaluator::new(&baseline, Evaluator::today_utc());
-    let findings = evaluator.evaluate_group(&example.rules, &Tags::new());
+    let findings = evaluator.evaluate_group(&example.rules, &tags);
     let open = findings
         .iter()
         .filter(|f| plan(f, Mode::Audit).is_open())
@@ -82,6 +108,14 @@ fn explain(policy: Option<&std::path::Path>, examples: &[String]) -> u8 {
                     rule.id, rule.severity, rule.action, rule.title, violation.reason
                 );
             }
+        }
+        if let Some(protection) = &finding.protected
+            && plan(finding, Mode::Enforce) == Outcome::Protected
+        {
+            println!(
+                "  protected ({}): {}; reported, not revoked",
+                protection.matched, protection.reason
+            );
         }
     }
     exit_code(false, open)

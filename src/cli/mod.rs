@@ -137,11 +137,26 @@ pub enum PolicyCommand {
         /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
         #[arg(long, value_name = "FILE")]
         policy: Option<PathBuf>,
+        /// The example group's id, for exemptions and protected groups by id
+        #[arg(long, value_name = "ID", default_value = crate::policy::EXAMPLE_GROUP)]
+        group: String,
+        /// A tag of the example group (repeatable), for exemptions and protected groups by tag
+        #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+        tags: Vec<(String, String)>,
         /// Rules of one group, e.g. `tcp 22 from 0.0.0.0/1 + 128.0.0.0/1` or
         /// `all from 0.0.0.0/1; egress tcp 443 to ::/0`
         #[arg(required = true)]
         examples: Vec<String>,
     },
+}
+
+/// `KEY=VALUE` (or `KEY` alone, an empty value) as a tag.
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    let (key, value) = text.split_once('=').unwrap_or((text, ""));
+    if key.trim().is_empty() {
+        return Err(format!("`{text}` is not a tag like `KEY=VALUE`"));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 /// The settings from the environment with the flags' overrides applied, and the baseline they

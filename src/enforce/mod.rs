@@ -103,6 +103,9 @@ pub fn plan(finding: &Finding, mode: Mode) -> Outcome {
         Outcome::Exempt
     } else if finding.action != Action::Revoke {
         Outcome::Reported
+    } else if finding.protected.is_some() {
+        // A protected group is never changed, in either mode: reported, not revoked.
+        Outcome::Protected
     } else if finding.rule_id.is_none() {
         // Without a rule id the exact rule cannot be named: report, never guess.
         Outcome::Reported
@@ -145,6 +148,8 @@ pub async fn act<G: SecurityGroups>(
     for direction in [Direction::Ingress, Direction::Egress] {
         let ids: Vec<String> = recorded
             .iter()
+            // A protected group's rule is never revoked, whatever the plan said.
+            .filter(|f| f.finding.protected.is_none())
             .filter(|f| f.outcome == Outcome::Revoked && f.finding.direction == direction)
             .filter_map(|f| f.finding.rule_id.clone())
             .collect();
@@ -290,6 +295,7 @@ impl HubApi for Aws {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::ProtectionMatch;
 
     fn finding(rule_id: Option<&str>, action: Action, exempt: bool) -> Finding {
         Finding {
@@ -313,6 +319,66 @@ mod tests {
         assert_eq!(plan(&unnamed, Mode::Audit), Outcome::Reported);
     }
 
+    fn protected(finding: Finding) -> Finding {
+        Finding {
+            protected: Some(ProtectionMatch {
+                reason: "payments edge, CHG-7".to_owned(),
+                matched: "tag sgguard-protected=yes".to_owned(),
+            }),
+            ..finding
+        }
+    }
+
+    #[test]
+    fn a_protected_group_is_reported_never_revoked_in_either_mode() {
+        let revoke = protected(finding(Some("sgr-1"), Action::Revoke, false));
+        assert_eq!(plan(&revoke, Mode::Enforce), Outcome::Protected);
+        assert_eq!(plan(&revoke, Mode::Audit), Outcome::Protected);
+        assert!(Outcome::Protected.is_open(), "still a violation");
+        // What only notifies is reported as ever; exempt wins over protected.
+        let notify = protected(finding(Some("sgr-1"), Action::Notify, false));
+        assert_eq!(plan(&notify, Mode::Enforce), Outcome::Reported);
+        let exempt = protected(finding(Some("sgr-1"), Action::Revoke, true));
+        assert_eq!(plan(&exempt, Mode::Enforce), Outcome::Exempt);
+    }
+
+    #[tokio::test]
+    async fn act_never_calls_revoke_for_a_protected_group() {
+        use crate::enforce::breaker::{Breaker, Limits};
+        use crate::enforce::fake::Fake;
+        use crate::rule::{ApiRule, SecurityGroupRule};
+        let group = "sg-0123456789abcdef0";
+        let rule = SecurityGroupRule::from_api(
+            ApiRule {
+                rule_id: Some("sgr-1"),
+                group_id: Some(group),
+                ip_protocol: "tcp",
+                from_port: Some(22),
+                to_port: Some(22),
+                cidr_ipv4: Some("0.0.0.0/0"),
+                ..ApiRule::default()
+            },
+            Some("eu-west-1"),
+        )
+        .unwrap();
+        let fake = Fake::default().with_group(group, Tags::new(), vec![rule]);
+        let breaker = Breaker::new(Limits::default());
+        let findings = vec![protected(finding(Some("sgr-1"), Action::Revoke, false))];
+        let acted = act(
+            &fake,
+            group,
+            findings,
+            Mode::Enforce,
+            "test",
+            &breaker.event(),
+        )
+        .await;
+        assert_eq!(acted.len(), 1);
+        assert_eq!(acted[0].outcome, Outcome::Protected);
+        assert!(fake.revoke_calls().is_empty());
+        assert_eq!(fake.rule_ids(group), ["sgr-1"]);
+    }
+
     #[test]
     fn open_findings_are_neither_exempt_nor_already_gone() {
         let open: Vec<Outcome> = [
@@ -320,6 +386,7 @@ mod tests {
             Outcome::WouldRevoke,
             Outcome::AlreadyGone,
             Outcome::Reported,
+            Outcome::Protected,
             Outcome::Exempt,
             Outcome::Failed,
         ]
@@ -332,6 +399,7 @@ mod tests {
                 Outcome::Revoked,
                 Outcome::WouldRevoke,
                 Outcome::Reported,
+                Outcome::Protected,
                 Outcome::Failed
             ]
         );

@@ -9,8 +9,10 @@ use serde_saphyr::Spanned;
 
 use super::example::Example;
 use super::exposure::Threshold;
+use super::hazard::{self, Hazard};
 use super::syntax::{
-    DirectionSyntax, ExemptionSyntax, PolicyFile, RuleSyntax, ScalarSyntax, SourceSyntax,
+    DirectionSyntax, ExemptionSyntax, PolicyFile, ProtectionSyntax, RuleSyntax, ScalarSyntax,
+    SourceSyntax, TagSyntax,
 };
 use crate::finding::{Action, Severity};
 pub use crate::rule::PortSet;
@@ -72,9 +74,9 @@ pub struct BaselineRule {
     pub negative_examples: Vec<Example>,
 }
 
-/// What an exemption matches.
+/// Which groups an exemption or a protection covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExemptionScope {
+pub enum GroupScope {
     Groups(Vec<String>),
     Accounts(Vec<String>),
     Tag {
@@ -87,10 +89,18 @@ pub enum ExemptionScope {
 #[derive(Debug, Clone)]
 pub struct Exemption {
     pub reason: String,
-    pub scope: ExemptionScope,
+    pub scope: GroupScope,
     /// Baseline rule ids this exemption covers; empty means all.
     pub rules: Vec<String>,
     pub expires: Option<Date>,
+}
+
+/// Groups whose findings are reported, never revoked. Unlike an exemption, the finding stays a
+/// violation: it counts, and it is told everywhere findings are.
+#[derive(Debug, Clone)]
+pub struct Protection {
+    pub reason: String,
+    pub scope: GroupScope,
 }
 
 /// A validated baseline, ready for evaluation.
@@ -100,6 +110,9 @@ pub struct Baseline {
     pub combine_rules: bool,
     pub rules: Vec<BaselineRule>,
     pub exemptions: Vec<Exemption>,
+    pub protected: Vec<Protection>,
+    /// The revocations that break every VPC which this baseline says it means to make.
+    pub acknowledged: Vec<Hazard>,
 }
 
 impl Baseline {
@@ -108,7 +121,6 @@ impl Baseline {
         Baseline::from_yaml(DEFAULT_BASELINE_YAML, "<embedded default baseline>")
     }
 
-    /// Reads and validates a policy file.
     /// The baseline at `path`, or the embedded default when none is given: what every face
     /// runs with.
     pub fn load_or_default(path: Option<&Path>) -> Result<Baseline, PolicyError> {
@@ -118,6 +130,7 @@ impl Baseline {
         }
     }
 
+    /// Reads and validates a policy file.
     pub fn load(path: &Path) -> Result<Baseline, PolicyError> {
         let shown = path.display().to_string();
         let metadata = std::fs::metadata(path).map_err(|source| PolicyError::Read {
@@ -138,7 +151,8 @@ impl Baseline {
         Baseline::from_yaml(&text, &shown)
     }
 
-    /// Validates policy YAML; `path` names it in errors.
+    /// Validates policy YAML; `path` names it in errors. A baseline whose rules would revoke
+    /// what every VPC needs ([`Hazard`]) is refused unless it acknowledges that.
     pub fn from_yaml(text: &str, path: &str) -> Result<Baseline, PolicyError> {
         if text.trim().is_empty() {
             return Err(PolicyError::Syntax {
@@ -218,12 +232,68 @@ impl Validator<'_> {
             .iter()
             .map(|raw| self.exemption(raw, &rules))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Baseline {
+        let protected = file
+            .protected
+            .iter()
+            .map(|raw| self.protection(raw))
+            .collect::<Result<Vec<_>, _>>()?;
+        let baseline = Baseline {
             threshold,
             combine_rules,
             rules,
             exemptions,
-        })
+            protected,
+            acknowledged: file.acknowledge.iter().map(|a| a.value).collect(),
+        };
+        self.refuse_hazards(&baseline, &file)?;
+        Ok(baseline)
+    }
+
+    /// Refuses a baseline that would revoke what every VPC needs without acknowledging it, and
+    /// an acknowledgement of a revocation no rule makes (it would hide a later one).
+    fn refuse_hazards(&self, baseline: &Baseline, file: &PolicyFile) -> Result<(), PolicyError> {
+        let found = hazard::hazards(baseline);
+        for (hazard, rule_ids) in &found {
+            if baseline.acknowledged.contains(hazard) {
+                continue;
+            }
+            let first = rule_ids
+                .first()
+                .and_then(|id| file.rules.iter().find(|r| r.id.value.trim() == id));
+            let named = rule_ids
+                .iter()
+                .map(|id| format!("`{id}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let message = format!(
+                "{} {named} would revoke {}; if that is meant, add `acknowledge: [{hazard}]`",
+                if rule_ids.len() == 1 { "rule" } else { "rules" },
+                hazard.what()
+            );
+            return Err(match first {
+                Some(raw) => self.at(&raw.id, message),
+                None => PolicyError::Semantic {
+                    path: self.path.to_owned(),
+                    message,
+                },
+            });
+        }
+        for acknowledged in &file.acknowledge {
+            if !found
+                .iter()
+                .any(|(hazard, _)| *hazard == acknowledged.value)
+            {
+                return Err(self.at(
+                    acknowledged,
+                    format!(
+                        "`acknowledge: {}`: no rule of this baseline revokes {}; remove it",
+                        acknowledged.value,
+                        acknowledged.value.what()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn rule(&self, raw: &RuleSyntax) -> Result<BaselineRule, PolicyError> {
@@ -351,6 +421,87 @@ impl Validator<'_> {
         Ok(PortSet::from_ranges(ranges))
     }
 
+    fn protection(&self, raw: &ProtectionSyntax) -> Result<Protection, PolicyError> {
+        let reason = raw.reason.value.trim().to_owned();
+        if reason.is_empty() {
+            return Err(self.at(&raw.reason, "protected: `reason` is empty"));
+        }
+        let what = format!("protected `{reason}`");
+        if let Some(tag) = raw.tag.as_ref().filter(|t| t.value_is_expiry) {
+            return Err(self.at(
+                &tag.key,
+                format!("{what}: `tag.value_is_expiry` is for exemptions; a protection holds until it is removed"),
+            ));
+        }
+        let scope = self.scope(
+            &what,
+            &raw.reason,
+            &raw.group_ids,
+            &raw.account_ids,
+            raw.tag.as_ref(),
+        )?;
+        Ok(Protection { reason, scope })
+    }
+
+    /// The groups an exemption or a protection (`what`, for messages) covers: exactly one of
+    /// group ids, account ids or a tag.
+    fn scope(
+        &self,
+        what: &str,
+        reason: &Spanned<String>,
+        group_ids: &[Spanned<String>],
+        account_ids: &[Spanned<ScalarSyntax>],
+        tag: Option<&TagSyntax>,
+    ) -> Result<GroupScope, PolicyError> {
+        let scopes = usize::from(!group_ids.is_empty())
+            + usize::from(!account_ids.is_empty())
+            + usize::from(tag.is_some());
+        if scopes != 1 {
+            return Err(self.at(
+                reason,
+                format!("{what}: give exactly one of `group_ids`, `account_ids` or `tag`"),
+            ));
+        }
+        if let Some(tag) = tag {
+            if tag.key.value.trim().is_empty() {
+                return Err(self.at(&tag.key, format!("{what}: `tag.key` is empty")));
+            }
+            return Ok(GroupScope::Tag {
+                key: tag.key.value.clone(),
+                value: tag.value.clone(),
+                value_is_expiry: tag.value_is_expiry,
+            });
+        }
+        if !group_ids.is_empty() {
+            for id in group_ids {
+                if !id.value.starts_with("sg-") {
+                    return Err(self.at(
+                        id,
+                        format!("{what}: `{}` is not a security group id (sg-…)", id.value),
+                    ));
+                }
+            }
+            return Ok(GroupScope::Groups(
+                group_ids.iter().map(|s| s.value.clone()).collect(),
+            ));
+        }
+        let mut accounts = Vec::with_capacity(account_ids.len());
+        for id in account_ids {
+            let text = match &id.value {
+                ScalarSyntax::Number(n) => format!("{n:012}"),
+                ScalarSyntax::Text(t) => t.trim().to_owned(),
+            };
+            if text.len() != 12 || !text.chars().all(|c| c.is_ascii_digit()) {
+                return Err(self.at(
+                    id,
+                    format!("{what}: `{text}` is not a 12-digit account id (quote it)"),
+                ));
+            }
+            accounts.push(text);
+        }
+        Ok(GroupScope::Accounts(accounts))
+    }
+
     fn exemption(
         &self,
         raw: &ExemptionSyntax,
@@ -360,61 +511,13 @@ impl Validator<'_> {
         if reason.is_empty() {
             return Err(self.at(&raw.reason, "exemption: `reason` is empty"));
         }
-        let scopes = usize::from(!raw.group_ids.is_empty())
-            + usize::from(!raw.account_ids.is_empty())
-            + usize::from(raw.tag.is_some());
-        if scopes != 1 {
-            return Err(self.at(
-                &raw.reason,
-                format!(
-                    "exemption `{reason}`: give exactly one of `group_ids`, `account_ids` or `tag`"
-                ),
-            ));
-        }
-        let scope = if let Some(tag) = &raw.tag {
-            if tag.key.value.trim().is_empty() {
-                return Err(self.at(
-                    &tag.key,
-                    format!("exemption `{reason}`: `tag.key` is empty"),
-                ));
-            }
-            ExemptionScope::Tag {
-                key: tag.key.value.clone(),
-                value: tag.value.clone(),
-                value_is_expiry: tag.value_is_expiry,
-            }
-        } else if !raw.group_ids.is_empty() {
-            for id in &raw.group_ids {
-                if !id.value.starts_with("sg-") {
-                    return Err(self.at(
-                        id,
-                        format!(
-                            "exemption `{reason}`: `{}` is not a security group id (sg-…)",
-                            id.value
-                        ),
-                    ));
-                }
-            }
-            ExemptionScope::Groups(raw.group_ids.iter().map(|s| s.value.clone()).collect())
-        } else {
-            let mut accounts = Vec::with_capacity(raw.account_ids.len());
-            for id in &raw.account_ids {
-                let text = match &id.value {
-                    ScalarSyntax::Number(n) => format!("{n:012}"),
-                    ScalarSyntax::Text(t) => t.trim().to_owned(),
-                };
-                if text.len() != 12 || !text.chars().all(|c| c.is_ascii_digit()) {
-                    return Err(self.at(
-                        id,
-                        format!(
-                            "exemption `{reason}`: `{text}` is not a 12-digit account id (quote it)"
-                        ),
-                    ));
-                }
-                accounts.push(text);
-            }
-            ExemptionScope::Accounts(accounts)
-        };
+        let scope = self.scope(
+            &format!("exemption `{reason}`"),
+            &raw.reason,
+            &raw.group_ids,
+            &raw.account_ids,
+            raw.tag.as_ref(),
+        )?;
         for rule in &raw.rules {
             if !rules.iter().any(|r| r.id == rule.value) {
                 return Err(self.at(

@@ -1,5 +1,5 @@
-//! Evaluation: which rules of a security group break which baseline rules, and which of those
-//! findings an exemption covers.
+//! Evaluation: which rules of a security group break which baseline rules, which of those
+//! findings an exemption covers, and which lie in a protected group.
 //!
 //! A group is judged as a whole: a peer that is not the internet on its own can be together with
 //! the group's other rules of the same direction and protocol that open the same port.
@@ -10,9 +10,9 @@ use std::slice;
 use ipnet::IpNet;
 use jiff::civil::Date;
 
-use super::baseline::{Baseline, BaselineRule, ExemptionScope, PortSet, Source, parse_date};
+use super::baseline::{Baseline, BaselineRule, GroupScope, PortSet, Source, parse_date};
 use super::exposure::{PublicSize, public_size, public_size_of_union};
-use crate::finding::{ExemptionMatch, Finding, Tags, Violation};
+use crate::finding::{ExemptionMatch, Finding, ProtectionMatch, Tags, Violation};
 use crate::rule::{Direction, Peer, PortRange, Protocol, SecurityGroupRule};
 
 /// Evaluates groups against one baseline on one day (for exemption expiry).
@@ -188,6 +188,7 @@ impl<'b> Evaluator<'b> {
             };
             let mut finding = Finding::new(exposed.rule, violations);
             self.apply_exemptions(&mut finding, tags);
+            self.apply_protection(&mut finding, tags);
             findings.push(finding);
         }
         findings
@@ -404,28 +405,27 @@ impl<'b> Evaluator<'b> {
         Some(partners.join(", "))
     }
 
+    /// Marks a finding of a protected group (the first protection that matches); an exempt
+    /// finding is not a violation, so nothing protects it.
+    fn apply_protection(&self, finding: &mut Finding, tags: &Tags) {
+        if finding.exempt {
+            return;
+        }
+        finding.protected = self.baseline.protected.iter().find_map(|protection| {
+            covers(&protection.scope, finding, tags).map(|matched| ProtectionMatch {
+                reason: protection.reason.clone(),
+                matched,
+            })
+        });
+    }
+
     fn apply_exemptions(&self, finding: &mut Finding, tags: &Tags) {
         for exemption in &self.baseline.exemptions {
-            let matched = match &exemption.scope {
-                ExemptionScope::Groups(ids) => finding
-                    .group_id
-                    .as_ref()
-                    .filter(|id| ids.contains(id))
-                    .map(|id| format!("group {id}")),
-                ExemptionScope::Accounts(ids) => finding
-                    .account_id
-                    .as_ref()
-                    .filter(|id| ids.contains(id))
-                    .map(|id| format!("account {id}")),
-                ExemptionScope::Tag { key, value, .. } => tags
-                    .get(key)
-                    .filter(|v| value.as_ref().is_none_or(|want| want == *v))
-                    .map(|v| format!("tag {key}={v}")),
-            };
+            let matched = covers(&exemption.scope, finding, tags);
             let Some(matched) = matched else { continue };
             let expires = match &exemption.scope {
                 // The owner's date in the tag; an unreadable date exempts nothing (fail safe).
-                ExemptionScope::Tag {
+                GroupScope::Tag {
                     key,
                     value_is_expiry: true,
                     ..
@@ -470,6 +470,27 @@ impl<'b> Evaluator<'b> {
         if !finding.exempt && finding.violations.iter().all(|v| v.exemption.is_none()) {
             finding.exemption = None;
         }
+    }
+}
+
+/// What of the finding's group `scope` matches (`group sg-…`, `account …`, `tag key=value`),
+/// if it matches.
+fn covers(scope: &GroupScope, finding: &Finding, tags: &Tags) -> Option<String> {
+    match scope {
+        GroupScope::Groups(ids) => finding
+            .group_id
+            .as_ref()
+            .filter(|id| ids.contains(id))
+            .map(|id| format!("group {id}")),
+        GroupScope::Accounts(ids) => finding
+            .account_id
+            .as_ref()
+            .filter(|id| ids.contains(id))
+            .map(|id| format!("account {id}")),
+        GroupScope::Tag { key, value, .. } => tags
+            .get(key)
+            .filter(|v| value.as_ref().is_none_or(|want| want == *v))
+            .map(|v| format!("tag {key}={v}")),
     }
 }
 

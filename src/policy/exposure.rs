@@ -1,16 +1,23 @@
-//! What counts as "the internet": the public (non special-purpose) part of a set of CIDRs, and
-//! whether it reaches the baseline's threshold.
+//! What counts as "the internet": the public part of a set of CIDRs, and whether it reaches the
+//! baseline's threshold.
 //!
-//! Special-purpose ranges follow the IANA IPv4 and IPv6 Special-Purpose Address Registries
-//! (RFC 6890 and successors): private, shared, loopback, link-local, documentation, benchmarking,
-//! multicast, reserved, unique-local and translation ranges. What is left is public.
+//! The public part is what is left after removing the ranges that are not the internet: the
+//! entries of the IANA IPv4 and IPv6 Special-Purpose Address Registries (RFC 6890, RFC 8190)
+//! marked "Globally Reachable: False" ([`SPECIAL_IPV4`], [`SPECIAL_IPV6`]), and the multicast
+//! space, which has its own registry. A more specific entry marked "True" inside a removed
+//! block is put back ([`GLOBAL_IPV4`], [`GLOBAL_IPV6`]): `192.0.0.9/32` is in
+//! `192.0.0.0/24` (False) but reachable. An entry the registry lists without a value (a
+//! deprecated block) is judged as the space it lies in, so in doubt it counts as the internet:
+//! `192.88.99.0/24` (Deprecated 6to4 Relay Anycast, RFC 7526) is public, `2001:10::/28`
+//! (deprecated ORCHID, RFC 4843) stays in `2001::/23` (False). Entries marked "True" outside any
+//! removed block (AS112, AMT, `2620:4f:8000::/48`) are ordinary public space.
 //!
 //! Three IPv6 ranges carry IPv4 addresses inside them and reach IPv4 hosts on the internet:
-//! 6to4 (`2002::/16`, RFC 3056), Teredo (`2001::/32`, RFC 4380) and the NAT64 well-known
-//! prefix (`64:ff9b::/96`, RFC 6052, globally reachable per IANA). They are not counted as
-//! IPv6 addresses but judged by the IPv4 addresses they embed ([`EMBEDDED_IPV4`]): `2002::/16`
-//! or `2001::/32` opens a group to the IPv4 internet, `2002:a00::/24` (6to4 of `10.0.0.0/8`)
-//! does not.
+//! 6to4 (`2002::/16`, RFC 3056, globally reachable "N/A"), Teredo (`2001::/32`, RFC 4380,
+//! "N/A") and the NAT64 well-known prefix (`64:ff9b::/96`, RFC 6052, "True"). They are not
+//! counted as IPv6 addresses but judged by the IPv4 addresses they embed ([`EMBEDDED_IPV4`]):
+//! `2002::/16` or `2001::/32` opens a group to the IPv4 internet, `2002:a00::/24` (6to4 of
+//! `10.0.0.0/8`) does not.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
@@ -19,51 +26,66 @@ use std::sync::LazyLock;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use range_set_blaze::{RangeSetBlaze, UIntPlusOne};
 
-/// IPv4 special-purpose ranges removed before counting public addresses.
+/// IPv4 ranges that are not the internet, each with its registry entry: name, RFC, and the
+/// registry's "Globally Reachable" value. [`GLOBAL_IPV4`] is put back.
 pub const SPECIAL_IPV4: &[&str] = &[
-    "0.0.0.0/8",       // "this network"
-    "10.0.0.0/8",      // RFC 1918
-    "100.64.0.0/10",   // shared address space (carrier-grade NAT)
-    "127.0.0.0/8",     // loopback
-    "169.254.0.0/16",  // link-local
-    "172.16.0.0/12",   // RFC 1918
-    "192.0.0.0/24",    // IETF protocol assignments
-    "192.0.2.0/24",    // documentation (TEST-NET-1)
-    "192.88.99.0/24",  // deprecated 6to4 relay anycast
-    "192.168.0.0/16",  // RFC 1918
-    "198.18.0.0/15",   // benchmarking
-    "198.51.100.0/24", // documentation (TEST-NET-2)
-    "203.0.113.0/24",  // documentation (TEST-NET-3)
-    "224.0.0.0/4",     // multicast
-    "240.0.0.0/4",     // reserved for future use, and the limited broadcast address
+    "0.0.0.0/8",       // "This network", RFC 791: False (and 0.0.0.0/32, RFC 1122: False)
+    "10.0.0.0/8",      // Private-Use, RFC 1918: False
+    "100.64.0.0/10",   // Shared Address Space (carrier-grade NAT), RFC 6598: False
+    "127.0.0.0/8",     // Loopback, RFC 1122: False
+    "169.254.0.0/16",  // Link Local, RFC 3927: False
+    "172.16.0.0/12",   // Private-Use, RFC 1918: False
+    "192.0.0.0/24", // IETF Protocol Assignments, RFC 6890: False; inside it 192.0.0.0/29 (RFC 7335), 192.0.0.8/32 (RFC 7600), 192.0.0.170-171 (RFC 8880): False
+    "192.0.2.0/24", // Documentation (TEST-NET-1), RFC 5737: False
+    "192.88.99.2/32", // 6a44-relay anycast address, RFC 6751: False
+    "192.168.0.0/16", // Private-Use, RFC 1918: False
+    "198.18.0.0/15", // Benchmarking, RFC 2544: False
+    "198.51.100.0/24", // Documentation (TEST-NET-2), RFC 5737: False
+    "203.0.113.0/24", // Documentation (TEST-NET-3), RFC 5737: False
+    "224.0.0.0/4", // multicast, RFC 5771 (its own registry): never a packet's source, never routed from a VPC to the internet
+    "240.0.0.0/4", // Reserved, RFC 1112: False; holds Limited Broadcast 255.255.255.255/32, RFC 919: False
 ];
 
-/// IPv6 special-purpose ranges removed before counting public addresses.
+/// IPv4 entries marked "Globally Reachable: True" inside a block of [`SPECIAL_IPV4`]: public.
+pub const GLOBAL_IPV4: &[&str] = &[
+    "192.0.0.9/32",  // Port Control Protocol Anycast, RFC 7723: True
+    "192.0.0.10/32", // Traversal Using Relays around NAT Anycast, RFC 8155: True
+];
+
+/// IPv6 ranges that are not counted as IPv6 internet, each with its registry entry: name, RFC,
+/// and the registry's "Globally Reachable" value. [`GLOBAL_IPV6`] is put back; the ranges of
+/// [`EMBEDDED_IPV4`] are judged by the IPv4 addresses they carry instead.
 pub const SPECIAL_IPV6: &[&str] = &[
-    "::/128",         // unspecified
-    "::1/128",        // loopback
-    "::ffff:0:0/96",  // IPv4-mapped: a socket's view of IPv4, never an IPv6 packet's source
-    "64:ff9b::/96",   // NAT64 well-known prefix: judged by its IPv4 side (EMBEDDED_IPV4)
-    "64:ff9b:1::/48", // local-use translation (not globally reachable)
-    "100::/64",       // discard-only
-    // IETF protocol assignments (2001::/23) but Teredo's 2001::/32, judged by its IPv4 side.
-    "2001:1::/32",
-    "2001:2::/31",
-    "2001:4::/30",
-    "2001:8::/29",
-    "2001:10::/28",
-    "2001:20::/27",
-    "2001:40::/26",
-    "2001:80::/25",
-    "2001:100::/24",
-    "2001::/32",     // Teredo: judged by its IPv4 side (EMBEDDED_IPV4)
-    "2001:db8::/32", // documentation
-    "2002::/16",     // 6to4: judged by its IPv4 side (EMBEDDED_IPV4)
-    "3fff::/20",     // documentation
-    "5f00::/16",     // segment routing SIDs
-    "fc00::/7",      // unique local
-    "fe80::/10",     // link-local
-    "ff00::/8",      // multicast
+    "::/128",         // Unspecified Address, RFC 4291: False
+    "::1/128",        // Loopback Address, RFC 4291: False
+    "::ffff:0:0/96", // IPv4-mapped Address, RFC 4291: False (a socket's view of IPv4, never an IPv6 packet's source)
+    "64:ff9b::/96", // IPv4-IPv6 Translat. (NAT64 well-known prefix), RFC 6052: True: judged by its IPv4 side
+    "64:ff9b:1::/48", // IPv4-IPv6 Translat. (local use), RFC 8215: False
+    "100::/64",     // Discard-Only Address Block, RFC 6666: False
+    "100:0:0:1::/64", // Dummy IPv6 Prefix, RFC 9780: False
+    // IETF Protocol Assignments, RFC 2928: False unless a more specific entry says otherwise
+    // (GLOBAL_IPV6). Inside it: TEREDO 2001::/32 (RFC 4380: N/A, judged by its IPv4 side),
+    // Benchmarking 2001:2::/48 (RFC 5180: False), Deprecated ORCHID 2001:10::/28 (RFC 4843: no
+    // value since 2014, so its parent's False).
+    "2001::/23",
+    "2001:db8::/32", // Documentation, RFC 3849: False
+    "2002::/16",     // 6to4, RFC 3056: N/A: judged by its IPv4 side
+    "3fff::/20",     // Documentation, RFC 9637: False
+    "5f00::/16",     // Segment Routing (SRv6) SIDs, RFC 9602: False
+    "fc00::/7",      // Unique-Local, RFC 4193: False
+    "fe80::/10",     // Link-Local Unicast, RFC 4291: False
+    "ff00::/8", // multicast, RFC 4291 (its own registry): never a packet's source, never routed from a VPC to the internet
+];
+
+/// IPv6 entries marked "Globally Reachable: True" inside `2001::/23`: public.
+pub const GLOBAL_IPV6: &[&str] = &[
+    "2001:1::1/128",   // Port Control Protocol Anycast, RFC 7723: True
+    "2001:1::2/128",   // Traversal Using Relays around NAT Anycast, RFC 8155: True
+    "2001:1::3/128",   // DNS-SD Service Registration Protocol Anycast, RFC 9665: True
+    "2001:3::/32",     // AMT, RFC 7450: True
+    "2001:4:112::/48", // AS112-v6, RFC 7535: True
+    "2001:20::/28",    // ORCHIDv2, RFC 7343: True
+    "2001:30::/28",    // Drone Remote ID Protocol Entity Tags (DETs) Prefix, RFC 9374: True
 ];
 
 /// IPv6 ranges that embed IPv4 addresses: the prefix, the bit (from the least significant)
@@ -108,21 +130,27 @@ impl Threshold {
     }
 }
 
-static SPECIAL_V4: LazyLock<RangeSetBlaze<u32>> = LazyLock::new(|| {
-    SPECIAL_IPV4
-        .iter()
+/// [`SPECIAL_IPV4`] less [`GLOBAL_IPV4`], parsed once.
+static SPECIAL_V4: LazyLock<RangeSetBlaze<u32>> =
+    LazyLock::new(|| v4_set(SPECIAL_IPV4) - v4_set(GLOBAL_IPV4));
+
+/// [`SPECIAL_IPV6`] less [`GLOBAL_IPV6`], parsed once.
+static SPECIAL_V6: LazyLock<RangeSetBlaze<u128>> =
+    LazyLock::new(|| v6_set(SPECIAL_IPV6) - v6_set(GLOBAL_IPV6));
+
+fn v4_set(list: &[&str]) -> RangeSetBlaze<u32> {
+    list.iter()
         .filter_map(|text| text.parse::<Ipv4Net>().ok())
         .map(v4_range)
         .collect()
-});
+}
 
-static SPECIAL_V6: LazyLock<RangeSetBlaze<u128>> = LazyLock::new(|| {
-    SPECIAL_IPV6
-        .iter()
+fn v6_set(list: &[&str]) -> RangeSetBlaze<u128> {
+    list.iter()
         .filter_map(|text| text.parse::<Ipv6Net>().ok())
         .map(v6_range)
         .collect()
-});
+}
 
 /// [`EMBEDDED_IPV4`] parsed once: the prefix's range, the IPv4 field's shift, inverted or not.
 static EMBEDDED_V6: LazyLock<Vec<(RangeInclusive<u128>, u32, bool)>> = LazyLock::new(|| {
@@ -312,6 +340,195 @@ mod tests {
 
     fn net(text: &str) -> IpNet {
         text.parse().unwrap()
+    }
+
+    /// Whether a single address counts toward the internet.
+    fn counted(addr: &str) -> bool {
+        let addr: std::net::IpAddr = addr.parse().unwrap();
+        !public_size(IpNet::from(addr)).is_empty()
+    }
+
+    /// Every registry entry the tables name, and the "Globally Reachable: True" entries counted
+    /// as ordinary public space: (entry, an address inside, counted?, an address just outside,
+    /// counted?). Written out by hand from the registries, not derived from the tables.
+    const REGISTRY: &[(&str, &str, bool, &str, bool)] = &[
+        ("0.0.0.0/8", "0.255.255.255", false, "1.0.0.0", true),
+        ("10.0.0.0/8", "10.0.0.1", false, "11.0.0.0", true),
+        (
+            "100.64.0.0/10",
+            "100.127.255.255",
+            false,
+            "100.128.0.0",
+            true,
+        ),
+        ("127.0.0.0/8", "127.0.0.1", false, "128.0.0.0", true),
+        (
+            "169.254.0.0/16",
+            "169.254.169.254",
+            false,
+            "169.255.0.0",
+            true,
+        ),
+        ("172.16.0.0/12", "172.31.255.255", false, "172.32.0.0", true),
+        ("192.0.0.0/24", "192.0.0.170", false, "192.0.1.0", true),
+        ("192.0.0.9/32", "192.0.0.9", true, "192.0.0.8", false),
+        ("192.0.0.10/32", "192.0.0.10", true, "192.0.0.11", false),
+        ("192.0.2.0/24", "192.0.2.1", false, "192.0.3.0", true),
+        (
+            "192.31.196.0/24",
+            "192.31.196.1",
+            true,
+            "192.31.197.0",
+            true,
+        ),
+        (
+            "192.52.193.0/24",
+            "192.52.193.1",
+            true,
+            "192.52.194.0",
+            true,
+        ),
+        ("192.88.99.0/24", "192.88.99.1", true, "192.88.98.255", true),
+        ("192.88.99.2/32", "192.88.99.2", false, "192.88.99.3", true),
+        ("192.168.0.0/16", "192.168.1.1", false, "192.169.0.0", true),
+        (
+            "192.175.48.0/24",
+            "192.175.48.1",
+            true,
+            "192.175.49.0",
+            true,
+        ),
+        ("198.18.0.0/15", "198.19.255.255", false, "198.20.0.0", true),
+        (
+            "198.51.100.0/24",
+            "198.51.100.7",
+            false,
+            "198.51.101.0",
+            true,
+        ),
+        ("203.0.113.0/24", "203.0.113.7", false, "203.0.114.0", true),
+        (
+            "224.0.0.0/4",
+            "239.255.255.255",
+            false,
+            "223.255.255.255",
+            true,
+        ),
+        (
+            "240.0.0.0/4",
+            "255.255.255.255",
+            false,
+            "239.255.255.255",
+            false,
+        ),
+        // Unassigned space outside the registries counts (in doubt, the internet).
+        ("::/128", "::", false, "::2", true),
+        ("::1/128", "::1", false, "::2", true),
+        ("::ffff:0:0/96", "::ffff:808:808", false, "::1:0:0:0", true),
+        // NAT64 counts by the IPv4 it embeds: 8.8.8.8 is the internet, 10.0.0.1 is not.
+        (
+            "64:ff9b::/96",
+            "64:ff9b::808:808",
+            true,
+            "64:ff9b::1:0:0",
+            true,
+        ),
+        (
+            "64:ff9b:1::/48",
+            "64:ff9b:1::808:808",
+            false,
+            "64:ff9b:2::",
+            true,
+        ),
+        (
+            "100::/64",
+            "100::1",
+            false,
+            "ff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            true,
+        ),
+        ("100:0:0:1::/64", "100:0:0:1::1", false, "100:0:0:2::", true),
+        ("2001::/23", "2001:100::1", false, "2001:200::", true),
+        // Teredo's client 8.8.8.8 is stored inverted (f7f7:f7f7).
+        (
+            "2001::/32",
+            "2001:0:4136:e378:8000:63bf:f7f7:f7f7",
+            true,
+            "2001:1::",
+            false,
+        ),
+        ("2001:1::1/128", "2001:1::1", true, "2001:1::", false),
+        ("2001:1::2/128", "2001:1::2", true, "2001:1::4", false),
+        ("2001:1::3/128", "2001:1::3", true, "2001:1::4", false),
+        ("2001:2::/48", "2001:2::1", false, "2001:2:1::", false),
+        ("2001:3::/32", "2001:3::1", true, "2001:4::", false),
+        (
+            "2001:4:112::/48",
+            "2001:4:112::1",
+            true,
+            "2001:4:113::",
+            false,
+        ),
+        ("2001:10::/28", "2001:10::1", false, "2001:20::", true),
+        ("2001:20::/28", "2001:2f:ffff::1", true, "2001:40::", false),
+        ("2001:30::/28", "2001:30::1", true, "2001:40::", false),
+        ("2001:db8::/32", "2001:db8::1", false, "2001:db9::", true),
+        ("2002::/16", "2002:808:808::1", true, "2003::", true),
+        (
+            "2620:4f:8000::/48",
+            "2620:4f:8000::1",
+            true,
+            "2620:4f:8001::",
+            true,
+        ),
+        ("3fff::/20", "3fff::1", false, "3fff:1000::", true),
+        ("5f00::/16", "5f00::1", false, "5f01::", true),
+        ("fc00::/7", "fd00::1", false, "fe00::", true),
+        ("fe80::/10", "fe80::1", false, "fec0::", true),
+        (
+            "ff00::/8",
+            "ff02::1",
+            false,
+            "feff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            true,
+        ),
+    ];
+
+    #[test]
+    fn every_registry_entry_is_judged_as_the_registry_says() {
+        for (entry, inside, inside_counted, outside, outside_counted) in REGISTRY {
+            let block = net(entry);
+            let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+                (inside.parse().unwrap(), outside.parse().unwrap());
+            assert!(block.contains(&a), "{inside} is not in {entry}");
+            assert!(!block.contains(&b), "{outside} is in {entry}");
+            assert_eq!(counted(inside), *inside_counted, "{inside} in {entry}");
+            assert_eq!(
+                counted(outside),
+                *outside_counted,
+                "{outside} next to {entry}"
+            );
+        }
+        // Embedded private IPv4 stays private.
+        assert!(!counted("64:ff9b::a00:1"));
+        assert!(!counted("2002:a00:1::1"));
+    }
+
+    #[test]
+    fn every_range_the_code_names_parses_and_is_tested() {
+        let named = SPECIAL_IPV4
+            .iter()
+            .chain(SPECIAL_IPV6)
+            .chain(GLOBAL_IPV4)
+            .chain(GLOBAL_IPV6)
+            .chain(EMBEDDED_IPV4.iter().map(|(prefix, _, _)| prefix));
+        for entry in named {
+            assert!(entry.parse::<IpNet>().is_ok(), "{entry} does not parse");
+            assert!(
+                REGISTRY.iter().any(|case| case.0 == *entry),
+                "{entry} has no case in REGISTRY"
+            );
+        }
     }
 
     #[test]

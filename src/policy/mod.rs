@@ -1,18 +1,21 @@
 //! The baseline policy: YAML syntax → validated baseline → evaluation, with [`exposure`]
-//! deciding how much of the internet a set of addresses reaches.
+//! deciding how much of the internet a set of addresses reaches and [`Hazard`] what a baseline
+//! must not revoke unacknowledged.
 
 mod baseline;
 pub mod evaluate;
 mod example;
 pub mod exposure;
+mod hazard;
 mod syntax;
 
 pub use baseline::{
-    Baseline, BaselineRule, DEFAULT_BASELINE_YAML, Exemption, ExemptionScope, PolicyError, PortSet,
-    Source,
+    Baseline, BaselineRule, DEFAULT_BASELINE_YAML, Exemption, GroupScope, PolicyError, PortSet,
+    Protection, Source,
 };
 pub use evaluate::{Evaluator, group_rules};
 pub use example::{EXAMPLE_GROUP, Example};
+pub use hazard::Hazard;
 
 use crate::finding::Tags;
 

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::hazard::Hazard;
 use crate::finding::{Action, Severity};
 use serde_saphyr::Spanned;
 
@@ -15,6 +16,12 @@ pub struct PolicyFile {
     pub rules: Vec<RuleSyntax>,
     #[serde(default)]
     pub exemptions: Vec<ExemptionSyntax>,
+    /// Groups whose findings are reported, never revoked.
+    #[serde(default)]
+    pub protected: Vec<ProtectionSyntax>,
+    /// Revocations that break every VPC, which the baseline means to make.
+    #[serde(default)]
+    pub acknowledge: Vec<Spanned<Hazard>>,
 }
 
 /// What counts as "the internet".
@@ -114,6 +121,19 @@ pub struct ExemptionSyntax {
     /// Last day (YYYY-MM-DD, UTC) on which the exemption holds.
     #[serde(default)]
     pub expires: Option<Spanned<String>>,
+}
+
+/// Groups whose findings are reported, never revoked: by id, account or tag, like an exemption.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectionSyntax {
+    pub reason: Spanned<String>,
+    #[serde(default)]
+    pub group_ids: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub account_ids: Vec<Spanned<ScalarSyntax>>,
+    #[serde(default)]
+    pub tag: Option<TagSyntax>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -51,6 +51,7 @@ pub fn event_metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String 
             ("Revoked", "Count", counts.revoked.into()),
             ("Failed", "Count", counts.failed.into()),
             ("Exempt", "Count", counts.exempt.into()),
+            ("Protected", "Count", counts.protected.into()),
             (
                 "BreakerTripped",
                 "Count",
@@ -72,6 +73,7 @@ pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
             ("SweepRules", "Count", t.rules.into()),
             ("SweepFindings", "Count", t.findings.into()),
             ("SweepRevoked", "Count", t.revoked.into()),
+            ("SweepProtected", "Count", t.protected.into()),
             ("SweepFailures", "Count", report.errors.len().into()),
             (
                 "SweepBreakerTripped",

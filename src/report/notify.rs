@@ -51,6 +51,8 @@ pub enum Headline {
     Failed,
     Revoked,
     WouldRevoke,
+    /// Findings left in place because the baseline protects their groups.
+    Protected,
     Reported,
     Exempt,
     AlreadyGone,
@@ -60,7 +62,7 @@ pub enum Headline {
 
 impl Headline {
     /// The ladder: a failure outranks a revocation, which outranks a would-be revocation, then
-    /// open findings; `otherwise` when none of these.
+    /// what a protected group kept, then open findings; `otherwise` when none of these.
     fn of(failed: bool, counts: &Counts, reported: usize, otherwise: Headline) -> Headline {
         if failed {
             Headline::Failed
@@ -68,6 +70,8 @@ impl Headline {
             Headline::Revoked
         } else if counts.would_revoke > 0 {
             Headline::WouldRevoke
+        } else if counts.protected > 0 {
+            Headline::Protected
         } else if reported > 0 {
             Headline::Reported
         } else {
@@ -155,6 +159,10 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         ),
         Headline::Revoked => format!("revoked {} rule(s)", counts.revoked),
         Headline::WouldRevoke => format!("would revoke {} rule(s) (audit)", counts.would_revoke),
+        Headline::Protected => format!(
+            "{} finding(s) in protected groups, not revoked",
+            counts.protected
+        ),
         Headline::Reported => format!("{} finding(s)", outcome.count(Outcome::Reported)),
         Headline::Exempt => format!("{} exempt finding(s)", counts.exempt),
         Headline::AlreadyGone | Headline::Clean => "rule(s) already gone".to_owned(),
@@ -271,6 +279,13 @@ fn event_body(
                 exemption.reason, exemption.matched
             );
         }
+        if let Some(protection) = &entry.finding.protected {
+            let _ = writeln!(
+                text,
+                "  protected: {} ({}): reported, not revoked",
+                protection.reason, protection.matched
+            );
+        }
         if let Some(error) = &entry.error {
             let _ = writeln!(text, "  error: {error}");
         }
@@ -310,6 +325,10 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         Headline::Failed => format!("{failed_parts} failure(s), {} revoked", t.revoked),
         Headline::Revoked => format!("revoked {} rule(s)", t.revoked),
         Headline::WouldRevoke => format!("would revoke {} rule(s)", t.would_revoke),
+        Headline::Protected => format!(
+            "{} finding(s), {} in protected groups (not revoked)",
+            t.findings, t.protected
+        ),
         Headline::Reported => format!("{} finding(s)", t.findings),
         _ => "no findings".to_owned(),
     };
@@ -336,7 +355,8 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
 
     let mut text = format!(
         "Sweep of {} account(s) and {regions} account-region(s) in {:.1} s, mode {}{}.\n\
-         Groups {}, rules {}, findings {}, revoked {}, would revoke {}, failed {}, exempt {}.\n",
+         Groups {}, rules {}, findings {}, revoked {}, would revoke {}, protected {}, failed {}, \
+         exempt {}.\n",
         report.accounts.len(),
         report.seconds,
         report.mode,
@@ -350,6 +370,7 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         t.findings,
         t.revoked,
         t.would_revoke,
+        t.protected,
         t.failed,
         t.exempt,
     );

@@ -36,6 +36,9 @@ fn finding_cells(finding: &Finding) -> [String; 10] {
     if let Some(exemption) = &finding.exemption {
         let _ = write!(why, " [exempt: {}]", exemption.reason);
     }
+    if let Some(protection) = &finding.protected {
+        let _ = write!(why, " [protected: {}]", protection.reason);
+    }
     [
         finding.severity().to_string(),
         cell(finding.account_id.as_deref()),
@@ -84,6 +87,22 @@ fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A finding the baseline would revoke but for its protected group.
+fn is_protected(finding: &Finding) -> bool {
+    !finding.exempt
+        && finding.protected.is_some()
+        && finding.action == crate::finding::Action::Revoke
+}
+
+/// `, 2 protected` when some findings are in protected groups; nothing otherwise.
+fn protected_note(protected: usize) -> String {
+    if protected == 0 {
+        String::new()
+    } else {
+        format!(", {protected} protected")
+    }
+}
+
 /// Renders the report as an aligned table followed by a one-line summary.
 pub fn table(report: &Report) -> String {
     // SEVERITY first, as people scan for it, then the baseline's ACTION.
@@ -95,6 +114,8 @@ pub fn table(report: &Report) -> String {
         .map(|finding| {
             let action = if finding.exempt {
                 "exempt".to_owned()
+            } else if is_protected(finding) {
+                "protected".to_owned()
             } else {
                 finding.action.to_string()
             };
@@ -105,17 +126,19 @@ pub fn table(report: &Report) -> String {
         .collect();
     let mut out = aligned(&header, &rows);
     let exempt = report.findings.iter().filter(|f| f.exempt).count();
+    let protected = report.findings.iter().filter(|f| is_protected(f)).count();
     let revoke = report
         .findings
         .iter()
-        .filter(|f| !f.exempt && f.action == crate::finding::Action::Revoke)
+        .filter(|f| !f.exempt && !is_protected(f) && f.action == crate::finding::Action::Revoke)
         .count();
-    let notify = report.findings.len() - exempt - revoke;
+    let notify = report.findings.len() - exempt - protected - revoke;
     let _ = writeln!(
         out,
-        "{} finding{} ({revoke} revoke, {notify} notify, {exempt} exempt) in {} rule{} evaluated{}",
+        "{} finding{} ({revoke} revoke, {notify} notify, {exempt} exempt{}) in {} rule{} evaluated{}",
         report.findings.len(),
         if report.findings.len() == 1 { "" } else { "s" },
+        protected_note(protected),
         report.rules_evaluated,
         if report.rules_evaluated == 1 { "" } else { "s" },
         if report.errors.is_empty() {
@@ -200,10 +223,11 @@ pub fn sweep_table(report: &crate::outcome::SweepReport) -> String {
     };
     let _ = writeln!(
         out,
-        "{} finding{} ({acted}, {} exempt) in {} rule{} of {} account{}{} in {:.1} s",
+        "{} finding{} ({acted}, {} exempt{}) in {} rule{} of {} account{}{} in {:.1} s",
         t.findings,
         if t.findings == 1 { "" } else { "s" },
         t.exempt,
+        protected_note(t.protected),
         t.rules,
         if t.rules == 1 { "" } else { "s" },
         report.accounts.len(),

@@ -161,16 +161,17 @@ def test_the_template_names_are_the_hub_defaults():
     assert params["RemediationRoleName"]["Default"] == variable_default("remediation_role_name")
 
 
-def test_scp_guards_the_exemption_tag_of_the_baseline():
-    # The tag exemption documented in README.md ("Writing a baseline") uses this key.
+def test_scp_guards_the_exemption_and_protection_tags_of_the_baseline():
+    # The tag exemption and the tag protection documented in README.md ("Writing a baseline")
+    # use these keys: whoever may set them may stop revocations.
     readme = (REPO / "README.md").read_text()
     keys = set(re.findall(r"tag: \{key: ([A-Za-z0-9_.:/=+@-]+)", readme))
-    assert keys == {"sgguard-exempt-until"}
+    assert keys == {"sgguard-exempt-until", "sgguard-protected"}
     s = statements(SCP)["OnlySecurityTagsSecurityGroupsExempt"]
     assert sorted(as_list(s["Action"])) == ["ec2:CreateTags", "ec2:DeleteTags"]
     assert as_list(s["Resource"]) == ["arn:aws:ec2:*:*:security-group/*"]
-    pattern = s["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"]
-    assert all(re.fullmatch(pattern.replace("*", ".*"), k) for k in keys)
+    patterns = as_list(s["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"])
+    assert all(any(re.fullmatch(p.replace("*", ".*"), k) for p in patterns) for k in keys)
     assert s["Condition"]["ArnNotLike"] == {
         "aws:PrincipalArn": "arn:aws:iam::*:role/EXEMPTION_APPROVER_ROLE_NAME"
     }
