@@ -150,3 +150,19 @@ fn every_other_readme_command_is_real() {
         "{sgguard} sgguard and {make} make lines found"
     );
 }
+
+/// The release the binary says it is (`sgguard --version`, the Lambda's ready log) is the
+/// newest one CHANGELOG.md describes.
+#[test]
+fn the_changelog_describes_the_version_cargo_builds() {
+    let changelog =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/CHANGELOG.md")).unwrap();
+    let newest = changelog
+        .lines()
+        .find_map(|line| line.strip_prefix("## "))
+        .and_then(|heading| heading.split_whitespace().next())
+        .unwrap();
+    assert_eq!(newest, env!("CARGO_PKG_VERSION"));
+    let license = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/LICENSE")).unwrap();
+    assert!(license.contains("Apache License") && license.contains("Version 2.0"));
+}
