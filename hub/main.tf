@@ -36,7 +36,7 @@ locals {
   trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
   trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
 
-  # Lambda environment = CLI environment (DESIGN.md "Configuration"). SGGUARD_REGIONS is
+  # Lambda environment = CLI environment (README.md "Configuration"). SGGUARD_REGIONS is
   # left out when empty so that the binary's default (all enabled regions) applies.
   lambda_environment = merge(
     {

@@ -1,4 +1,4 @@
-# The scheduled sweep: walks every account and region (DESIGN.md "Data flow", step 5).
+# The scheduled sweep: walks every account and region (README.md "`sgguard scan` and the scheduled sweep").
 # Always created; DISABLED until sweep_enabled = true.
 
 locals {

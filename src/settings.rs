@@ -1,4 +1,5 @@
-//! Configuration shared by the Lambda and the CLI: environment variables (DESIGN's table),
+//! Configuration shared by the Lambda and the CLI: environment variables (README.md,
+//! "Configuration"),
 //! which command-line flags override, validated once before any work starts.
 
 use std::path::PathBuf;

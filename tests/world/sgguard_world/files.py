@@ -20,7 +20,7 @@ REMEDIATION_ACTIONS_FILE = SPOKE / "remediation-actions.json"
 # The hub's own actions (Organizations, SNS, STS), and the called actions needing no grant.
 HUB_ACTIONS_FILE = HUB / "hub-actions.json"
 SWEEP_PAYLOAD_SCHEMA_FILE = HUB / "sweep-payload.schema.json"
-# Real CloudTrail events shared by the project (DESIGN.md "Real components in tests").
+# Real CloudTrail events shared by the project (their provenance: tests/fixtures/cloudtrail/PROVENANCE.md).
 CLOUDTRAIL_FIXTURES = REPO / "tests" / "fixtures" / "cloudtrail"
 
 
