@@ -30,6 +30,10 @@ fn emf_line(
         }),
     );
     properties.insert("Mode".to_owned(), mode.to_string().into());
+    properties.insert(
+        "SgguardVersion".to_owned(),
+        crate::report::notify::VERSION.into(),
+    );
     for (name, _, value) in metrics {
         properties.insert((*name).to_owned(), value.clone());
     }

@@ -13,6 +13,9 @@ use crate::outcome::{
 };
 use crate::rule::Direction;
 
+/// The release that wrote a message (`sgguard --version`): in every message's text, JSON
+/// (`sgguard_version`) and attributes, and in every metrics line.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// SNS takes email subjects of fewer than 100 characters: a subject is cut below it.
 const SUBJECT_LIMIT: usize = 99;
 /// Most findings a sweep notification lists (SNS messages are at most 256 KB).
@@ -234,6 +237,7 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
                 json,
                 attributes: vec![
                     ("kind", "event".to_owned()),
+                    ("sgguard_version", VERSION.to_owned()),
                     ("account_id", account.to_owned()),
                     (
                         "actor_arn",
@@ -302,8 +306,12 @@ fn event_body(
     for error in outcome.errors.iter().take(NOTIFIED_ACCOUNTS) {
         let _ = writeln!(text, "\nError: {error}");
     }
+    let _ = writeln!(text, "\nsgguard {VERSION}");
     let mut document =
         serde_json::to_value(outcome).unwrap_or_else(|e| json!({"error": e.to_string()}));
+    if let Some(object) = document.as_object_mut() {
+        object.insert("sgguard_version".to_owned(), json!(VERSION));
+    }
     if omitted > 0
         && let Some(object) = document.as_object_mut()
     {
@@ -448,8 +456,10 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             })
         })
         .collect();
+    let _ = writeln!(text, "\nsgguard {VERSION}");
     let document = json!({
         "kind": "sweep",
+        "sgguard_version": VERSION,
         "version": report.version,
         "mode": report.mode,
         "remediate": report.remediate,
@@ -484,6 +494,7 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         json: document.to_string(),
         attributes: vec![
             ("kind", "sweep".to_owned()),
+            ("sgguard_version", VERSION.to_owned()),
             ("account_id", account_ids),
             ("actor_arn", "sgguard:sweep".to_owned()),
             ("region", "multiple".to_owned()),
@@ -626,6 +637,31 @@ mod tests {
         assert_eq!(line["SweepRevoked"], 4000);
         assert_eq!(line["SweepFailures"], 1);
         assert_eq!(line["Mode"], "enforce");
+        assert_eq!(line["SgguardVersion"], env!("CARGO_PKG_VERSION"));
+        let event = crate::report::metrics::event_metrics_line(&crowded_event(), 1);
+        let event: serde_json::Value = serde_json::from_str(&event).unwrap();
+        assert_eq!(event["SgguardVersion"], env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn every_message_says_which_release_wrote_it() {
+        for notification in [
+            sweep_notification(&big_report(), "123456789012"),
+            event_notification(&crowded_event()),
+        ] {
+            let version = env!("CARGO_PKG_VERSION");
+            let attribute = notification
+                .attributes
+                .iter()
+                .find(|(name, _)| *name == "sgguard_version")
+                .map(|(_, value)| value.as_str());
+            assert_eq!(attribute, Some(version));
+            let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+            assert_eq!(json["sgguard_version"], version);
+            assert!(notification.text.contains(&format!("sgguard {version}")));
+            // SNS takes at most 10 message attributes.
+            assert!(notification.attributes.len() <= 10);
+        }
     }
 
     /// An event whose group held 500 violating rules.
