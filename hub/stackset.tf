@@ -7,7 +7,7 @@
 resource "aws_cloudformation_stack_set" "spoke" {
   count            = var.create_stackset ? 1 : 0
   name             = var.stackset_name
-  description      = "sgguard spokes: forwarding rule per region, remediation and forwarder roles in the primary region"
+  description      = "sgguard spokes: forwarding rule and its DLQ per region, remediation, audit and forwarder roles in the primary region"
   permission_model = "SERVICE_MANAGED"
   call_as          = var.stackset_call_as
   capabilities     = ["CAPABILITY_NAMED_IAM"]
@@ -15,13 +15,15 @@ resource "aws_cloudformation_stack_set" "spoke" {
   tags             = var.tags
 
   parameters = {
-    HubAccountId        = local.account_id
-    HubRegion           = local.region
-    HubEventBusName     = aws_cloudwatch_event_bus.hub.name
-    HubLambdaRoleArn    = aws_iam_role.lambda.arn
-    RemediationRoleName = var.remediation_role_name
-    PrimaryRegion       = local.stackset_primary_region
-    OrganizationId      = var.organization_id
+    HubAccountId              = local.account_id
+    HubRegion                 = local.region
+    HubEventBusName           = aws_cloudwatch_event_bus.hub.name
+    HubLambdaRoleArn          = aws_iam_role.lambda.arn
+    RemediationRoleName       = var.remediation_role_name
+    AuditRoleName             = var.audit_role_name
+    AuditTrustedPrincipalArns = join(",", var.audit_trusted_principal_arns)
+    PrimaryRegion             = local.stackset_primary_region
+    OrganizationId            = var.organization_id
   }
 
   auto_deployment {

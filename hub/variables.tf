@@ -146,6 +146,28 @@ variable "remediation_role_name" {
   }
 }
 
+variable "audit_role_name" {
+  description = "Name of the read-only role the StackSet creates in member accounts for `sgguard scan --role-name` (Describe/Get only, no revocation)."
+  type        = string
+  default     = "sgguard-audit"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.audit_role_name))
+    error_message = "audit_role_name must be a valid IAM role name (1-64 characters of A-Za-z0-9+=,.@_-)."
+  }
+}
+
+variable "audit_trusted_principal_arns" {
+  description = "Principals of the organization (e.g. CI or security-team roles) allowed to assume the audit role, besides the hub Lambda's role (always trusted)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.audit_trusted_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:.+$", arn))])
+    error_message = "audit_trusted_principal_arns must be IAM principal ARNs (arn:aws:iam::<account>:role/...)."
+  }
+}
+
 variable "log_retention_days" {
   description = "Retention of the Lambda's CloudWatch log group, in days."
   type        = number

@@ -115,7 +115,7 @@ def test_scp_protects_the_template_role_and_rule_names():
     res = template["Resources"]
     roles = {
         f"arn:aws:iam::*:role/{params[res[logical]['Properties']['RoleName']['Ref']]['Default']}"
-        for logical in ("RemediationRole", "EventForwarderRole")
+        for logical in ("RemediationRole", "EventForwarderRole", "AuditRole")
     }
     rules = {
         f"arn:aws:events:*:*:rule/{r['Properties']['Name']}"
@@ -142,13 +142,22 @@ def test_scp_protects_the_template_role_and_rule_names():
     for action in ("DeleteRule", "DisableRule", "PutRule", "PutTargets", "RemoveTargets"):
         assert f"events:{action}" in rule_stmt["Action"], action
 
+    queues = {
+        f"arn:aws:sqs:*:*:{r['Properties']['QueueName']}" for r in res.values() if r["Type"] == "AWS::SQS::Queue"
+    }
+    dlq_stmt = scp["ProtectSgguardForwardingDeadLetterQueue"]
+    assert set(as_list(dlq_stmt["Resource"])) == queues
+    for action in ("DeleteQueue", "PurgeQueue", "SetQueueAttributes"):
+        assert f"sqs:{action}" in dlq_stmt["Action"], action
+
     # The stacks StackSets creates in each account are named StackSet-<stack set name>-<id>.
     stack_stmt = scp["ProtectSgguardSpokeStacks"]
     stackset_name = variable_default("stackset_name")
     assert as_list(stack_stmt["Resource"]) == [f"arn:aws:cloudformation:*:*:stack/StackSet-{stackset_name}-*"]
 
     # Only the StackSets execution role may change them; and nobody may forge one.
-    for sid in ("ProtectSgguardSpokeRoles", "ProtectSgguardForwardingRule", "ProtectSgguardSpokeStacks"):
+    for sid in ("ProtectSgguardSpokeRoles", "ProtectSgguardForwardingRule", "ProtectSgguardForwardingDeadLetterQueue",
+                "ProtectSgguardSpokeStacks"):
         assert scp[sid]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": STACKSETS_EXEC}}, sid
     forge = scp["NobodyCreatesOrChangesStackSetsExecutionRoles"]
     assert as_list(forge["Resource"]) == [STACKSETS_EXEC] and "Condition" not in forge
@@ -159,6 +168,7 @@ def test_the_template_names_are_the_hub_defaults():
     # The remediation role name is also the hub's SGGUARD_ROLE_NAME: one default everywhere.
     params = load_template()["Parameters"]
     assert params["RemediationRoleName"]["Default"] == variable_default("remediation_role_name")
+    assert params["AuditRoleName"]["Default"] == variable_default("audit_role_name")
 
 
 def test_scp_guards_the_exemption_and_protection_tags_of_the_baseline():

@@ -22,6 +22,9 @@ What moto cannot check, and so these tests do not claim (see tests/infra/README.
   aws:PrincipalOrgID), the forwarder role's permission and the hub bus policy are asserted
   as documents, not enforced (moto's optional IAM enforcement ignores Resource and cannot
   check cross-account trust);
+- AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm are not implemented (the resources are
+  skipped): the spoke DLQ's policy and the two forwarding alarms are checked as documents in
+  test_static.py;
 - the forwarded event is re-put on the hub bus with the hub's account and region
   (real EventBridge keeps the member's `account` and `region`), so the test identifies
   events by their detail;
@@ -43,7 +46,8 @@ from sgguard_world.org import REGIONS, Org
 
 STACKSET = "sgguard-spoke"
 RULE_NAME = "sgguard-forward-sg-changes"
-ROLE_NAMES = {"sgguard-remediation", "sgguard-event-forwarder"}
+ROLE_NAMES = {"sgguard-remediation", "sgguard-event-forwarder", "sgguard-audit"}
+DLQ_NAME = "sgguard-forward-sg-changes-dlq"
 FORWARDED_NAMES = set(watched_event_names())
 TAG_NAMES = set(tag_event_names())  # forwarded only when they tag a security group
 OUS = {"Workloads": ["app-prod", "app-dev"], "Sandbox": ["playground"]}
@@ -62,6 +66,15 @@ def _doc(value) -> dict:
         return json.loads(value)
     except json.JSONDecodeError:
         return ast.literal_eval(value)
+
+
+def _inline_statements(iam, role: str) -> list[dict]:
+    """The statements of every inline policy of `role`."""
+    return [
+        st
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+        for st in _doc(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])["Statement"]
+    ]
 
 
 def _accounts(org: Org, ou: str) -> list[str]:
@@ -110,15 +123,13 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": org.org_id}}
 
     actions = []
-    for name in iam.list_role_policies(RoleName="sgguard-remediation")["PolicyNames"]:
-        doc = _doc(iam.get_role_policy(RoleName="sgguard-remediation", PolicyName=name)["PolicyDocument"])
-        for st in doc["Statement"]:
-            actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            if any(a.startswith("ec2:Revoke") for a in st["Action"]):
-                assert st["Resource"] == [
-                    f"arn:aws:ec2:*:{account}:security-group/*",
-                    f"arn:aws:ec2:*:{account}:security-group-rule/*",
-                ]
+    for st in _inline_statements(iam, "sgguard-remediation"):
+        actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        if any(a.startswith("ec2:Revoke") for a in st["Action"]):
+            assert st["Resource"] == [
+                f"arn:aws:ec2:*:{account}:security-group/*",
+                f"arn:aws:ec2:*:{account}:security-group-rule/*",
+            ]
     assert sorted(actions) == sorted(load_remediation_actions())
     assert not iam.list_attached_role_policies(RoleName="sgguard-remediation")["AttachedPolicies"]
 
@@ -128,6 +139,35 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
     ]
     fwd = [(s["Effect"], s["Action"], s["Resource"]) for d in fwd_docs for s in d["Statement"]]
     assert fwd == [("Allow", "events:PutEvents", org.bus_arn)]
+
+
+def test_audit_role_is_read_only_and_trusts_the_hub_lambda_in_the_organization(org: Org):
+    account = _accounts(org, "Workloads")[0]
+    iam = org.member("iam", account, "us-east-1")
+    trust = _doc(iam.get_role(RoleName="sgguard-audit")["Role"]["AssumeRolePolicyDocument"])
+    # AuditTrustedPrincipalArns is empty here: the optional statement is left out (moto keeps
+    # the `Ref: AWS::NoValue` of the Fn::If as a null where CloudFormation drops it).
+    (statement,) = [st for st in trust["Statement"] if st is not None]
+    assert statement["Principal"] == {"AWS": org.hub_lambda_role_arn}
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": org.org_id}}
+    actions = []
+    for st in _inline_statements(iam, "sgguard-audit"):
+        actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+    assert sorted(actions) == sorted(a for a in load_remediation_actions() if not a.startswith("ec2:Revoke"))
+    assert not iam.list_attached_role_policies(RoleName="sgguard-audit")["AttachedPolicies"]
+
+
+@pytest.mark.parametrize("region", REGIONS)
+def test_each_region_has_its_forwarding_dlq(org: Org, region: str):
+    account = _accounts(org, "Workloads")[0]
+    sqs = org.member("sqs", account, region)
+    url = sqs.get_queue_url(QueueName=DLQ_NAME)["QueueUrl"]
+    assert url.endswith(f"/{account}/{DLQ_NAME}")
+    # moto has no AWS::SQS::QueuePolicy nor AWS::CloudWatch::Alarm (it skips them): the queue
+    # policy's aws:SourceArn condition and the alarms are checked in test_static.py only.
+    (target,) = org.member("events", account, region).list_targets_by_rule(Rule=RULE_NAME)["Targets"]
+    assert target["DeadLetterConfig"] == {"Arn": f"arn:aws:sqs:{region}:{account}:{DLQ_NAME}"}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
 
 
 @pytest.mark.parametrize("region", REGIONS)
