@@ -253,6 +253,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
             &aws,
             settings.hub_bus_arn.clone(),
             &settings.trusted_principals,
+            &settings.role_name,
         )),
         settings,
         baseline,

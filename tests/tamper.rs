@@ -73,6 +73,7 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
             org.hub
         )),
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
+        remediation_role: "sgguard-remediation".to_owned(),
     };
 
     // As deployed, nothing is reported.

@@ -314,13 +314,17 @@ impl Aws {
         spoke::forwarding_rule(&events, account, region, name).await
     }
 
-    /// The trust policy of the role sgguard assumes in `account` (JSON text); `None` when the
-    /// role is missing.
-    pub async fn remediation_role_trust(&self, account: &str) -> Result<Option<String>, AwsError> {
+    /// The trust policy of the remediation role `role` in `account` (JSON text), read through
+    /// the role sgguard assumes there; `None` when the role is missing.
+    pub async fn remediation_role_trust(
+        &self,
+        account: &str,
+        role: &str,
+    ) -> Result<Option<String>, AwsError> {
         let home = self.home_region().to_owned();
         let config = self.account_config(account, &home).await?;
         let iam = aws_sdk_iam::Client::new(&config);
-        spoke::role_trust(&iam, account, self.role_name()).await
+        spoke::role_trust(&iam, account, role).await
     }
 
     /// The account's name from Organizations, cached; `None` when Organizations cannot tell

@@ -14,6 +14,7 @@ use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
 use crate::outcome::{SweepReport, exit_code};
 use crate::report::{self, Format};
+use crate::settings::{DEFAULT_ROLE_NAME, Settings};
 
 pub fn run(args: &ScanArgs) -> u8 {
     let LiveSetup {
@@ -43,10 +44,15 @@ pub fn run(args: &ScanArgs) -> u8 {
             .map_err(|e| e.to_string())?;
         let breaker = Breaker::new(settings.limits);
         let check = args.check_spokes.then(|| {
+            // The remediation role as deployed (SGGUARD_ROLE_NAME), not `--role-name`: a scan
+            // through the read-only audit role judges the remediation role's trust.
+            let remediation =
+                Settings::from_env().map_or_else(|_| DEFAULT_ROLE_NAME.to_owned(), |s| s.role_name);
             TamperCheck::for_hub(
                 &aws,
                 settings.hub_bus_arn.clone(),
                 &settings.trusted_principals,
+                &remediation,
             )
         });
         let sweep = Sweep {

@@ -200,7 +200,11 @@ impl Sweep<'_> {
             Ok(regions) => {
                 self.progress.inc_length(regions.len() as u64);
                 if let Some(check) = self.member_check(&account.id) {
-                    let problems = match self.aws.remediation_role_trust(&account.id).await {
+                    let problems = match self
+                        .aws
+                        .remediation_role_trust(&account.id, &check.remediation_role)
+                        .await
+                    {
                         Ok(document) => check.trust_problems(document.as_deref()),
                         Err(error) => vec![format!("cannot read the remediation role: {error}")],
                     };

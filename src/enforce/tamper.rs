@@ -29,13 +29,22 @@ pub struct TamperCheck {
     /// The principals the remediation role may trust (`SGGUARD_TRUSTED_PRINCIPALS`, else the
     /// hub's own role); empty: the trust policy is not judged.
     pub trusted: Vec<String>,
+    /// The remediation role whose trust is judged (`SGGUARD_ROLE_NAME`), whichever role the
+    /// sweep reaches the accounts through (a scan may use the read-only audit role).
+    pub remediation_role: String,
 }
 
 impl TamperCheck {
     /// The check for this hub: `trusted` when given, else the hub's own role (none when the hub
     /// does not run as a role: then only a missing role is judged).
-    pub fn for_hub(aws: &Aws, hub_bus_arn: Option<String>, trusted: &[String]) -> TamperCheck {
+    pub fn for_hub(
+        aws: &Aws,
+        hub_bus_arn: Option<String>,
+        trusted: &[String],
+        remediation_role: &str,
+    ) -> TamperCheck {
         TamperCheck {
+            remediation_role: remediation_role.to_owned(),
             hub_account: aws.hub_account().to_owned(),
             hub_bus_arn,
             trusted: if trusted.is_empty() {
@@ -237,6 +246,7 @@ mod tests {
             hub_account: HUB.to_owned(),
             hub_bus_arn: None,
             trusted: vec![HUB_ROLE.to_owned()],
+            remediation_role: "sgguard-remediation".to_owned(),
         }
     }
 
