@@ -14,14 +14,16 @@ use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
 use crate::outcome::{SweepReport, exit_code};
 use crate::report::{self, Format};
-use crate::settings::{DEFAULT_ROLE_NAME, Settings};
 
 pub fn run(args: &ScanArgs) -> u8 {
+    // `--role-name` is only how the accounts are reached (the read-only audit role, say): the
+    // settings keep the deployed remediation role (`SGGUARD_ROLE_NAME`), whose trust the tamper
+    // check judges.
     let LiveSetup {
         settings,
         baseline,
         runtime,
-    } = match LiveSetup::new(args.mode, args.policy.as_deref(), args.role_name.as_deref()) {
+    } = match LiveSetup::new(args.mode, args.policy.as_deref(), None) {
         Ok(setup) => setup,
         Err(code) => return code,
     };
@@ -39,20 +41,15 @@ pub fn run(args: &ScanArgs) -> u8 {
         }
     };
     let result = runtime.block_on(async {
-        let aws = Aws::from_env(&settings.role_name)
-            .await
-            .map_err(|e| e.to_string())?;
+        let reach = args.role_name.as_deref().unwrap_or(&settings.role_name);
+        let aws = Aws::from_env(reach).await.map_err(|e| e.to_string())?;
         let breaker = Breaker::new(settings.limits);
         let check = args.check_spokes.then(|| {
-            // The remediation role as deployed (SGGUARD_ROLE_NAME), not `--role-name`: a scan
-            // through the read-only audit role judges the remediation role's trust.
-            let remediation =
-                Settings::from_env().map_or_else(|_| DEFAULT_ROLE_NAME.to_owned(), |s| s.role_name);
             TamperCheck::for_hub(
                 &aws,
                 settings.hub_bus_arn.clone(),
                 &settings.trusted_principals,
-                &remediation,
+                &settings.role_name,
             )
         });
         let sweep = Sweep {
