@@ -87,6 +87,15 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = aws_sqs_queue.dlq.arn
         },
         {
+          # The full sweep reports, only under sweeps/ (no read, no list, no delete).
+          Sid      = "WriteSweepReports"
+          Effect   = "Allow"
+          Action   = "s3:PutObject"
+          Resource = "${aws_s3_bucket.reports.arn}/${local.report_prefix}*"
+        },
+        {
+          # The Lambda service (DLQ, logs) and S3 (SSE-KMS of the reports and the exemptions
+          # file, on the Lambda's behalf) use the module's key with these.
           Sid      = "UseModuleKey"
           Effect   = "Allow"
           Action   = ["kms:Decrypt", "kms:GenerateDataKey*"]
@@ -103,6 +112,15 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "*"
         },
       ] : s if var.tracing_mode == "Active"],
+      [for s in [
+        {
+          # The exemptions file and nothing else of the bucket (SGGUARD_EXEMPTIONS_URI).
+          Sid      = "ReadExemptions"
+          Effect   = "Allow"
+          Action   = "s3:GetObject"
+          Resource = "${aws_s3_bucket.reports.arn}/${local.exemptions_key}"
+        },
+      ] : s if var.exemptions_enabled],
     )
   })
 }

@@ -2,7 +2,8 @@
 #
 # Files: events.tf (bus, bus policy, rules, DLQ), lambda.tf (function, log group),
 # iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topics, alarms),
-# schedule.tf (sweep), stackset.tf (spokes), trail.tf (optional CloudTrail).
+# reports.tf (sweep report bucket, exemptions file), schedule.tf (sweep),
+# stackset.tf (spokes), trail.tf (optional CloudTrail).
 
 data "aws_caller_identity" "current" {}
 
@@ -36,8 +37,14 @@ locals {
   trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
   trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
 
+  # The report bucket (reports.tf); S3 names are lowercase, without `_`.
+  report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${var.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
+  report_prefix      = "sweeps/"
+  exemptions_key     = "config/exemptions.yaml"
+
   # Lambda environment = CLI environment (README.md "Configuration"). SGGUARD_REGIONS is
-  # left out when empty so that the binary's default (all enabled regions) applies.
+  # left out when empty so that the binary's default (all enabled regions) applies; the
+  # optional features' variables are set only when they are on.
   lambda_environment = merge(
     {
       SGGUARD_MODE      = var.mode
@@ -55,8 +62,15 @@ locals {
       # rules must send, and the one principal their remediation role may trust.
       SGGUARD_HUB_BUS_ARN        = aws_cloudwatch_event_bus.hub.arn
       SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn
+      # The full sweep reports go to s3://<bucket>/sweeps/ (reports.tf).
+      SGGUARD_REPORT_BUCKET = aws_s3_bucket.reports.id
     },
     length(var.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", var.sweep_regions) } : {},
+    # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read.
+    var.exemptions_enabled ? {
+      SGGUARD_EXEMPTIONS_URI         = "s3://${aws_s3_bucket.reports.id}/${local.exemptions_key}"
+      SGGUARD_EXEMPTIONS_TTL_SECONDS = tostring(var.exemptions_ttl_seconds)
+    } : {},
   )
 }
 
@@ -72,6 +86,7 @@ locals {
         Resource  = "*"
       },
       {
+        # Also S3's SSE-KMS on the Lambda's behalf: the reports it writes, the exemptions it reads.
         Sid       = "SgguardLambdaPublishesAndSendsEncrypted"
         Effect    = "Allow"
         Principal = { AWS = aws_iam_role.lambda.arn }
@@ -135,9 +150,10 @@ locals {
 }
 
 # One customer managed key for everything the hub stores: SNS topic, DLQ, Lambda
-# environment, the Lambda log group (log_kms_encryption) and the trail (create_trail).
+# environment, the Lambda log group (log_kms_encryption), the report bucket and the trail
+# (create_trail).
 resource "aws_kms_key" "sgguard" {
-  description             = "sgguard hub: SNS topic, dead-letter queue, Lambda environment and logs, optional trail"
+  description             = "sgguard hub: SNS topic, dead-letter queue, Lambda environment and logs, report bucket, optional trail"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
   tags                    = var.tags

@@ -56,7 +56,7 @@ output "alarm_topic_arn" {
 }
 
 output "kms_key_arn" {
-  description = "ARN of the module's KMS key (topic, DLQ, Lambda environment and logs, trail)."
+  description = "ARN of the module's KMS key (topic, DLQ, Lambda environment and logs, report bucket, trail)."
   value       = aws_kms_key.sgguard.arn
 }
 
@@ -98,6 +98,16 @@ output "trail_arn" {
 output "trail_bucket_name" {
   description = "Name of the trail's S3 bucket (null when create_trail is false)."
   value       = one(aws_s3_bucket.trail[*].id)
+}
+
+output "report_bucket_name" {
+  description = "Name of the S3 bucket of the sweep reports (`sweeps/`) and the exemptions file (`config/exemptions.yaml`)."
+  value       = aws_s3_bucket.reports.id
+}
+
+output "report_bucket_arn" {
+  description = "ARN of the report bucket."
+  value       = aws_s3_bucket.reports.arn
 }
 
 output "live_alias_arn" {

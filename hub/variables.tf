@@ -381,6 +381,71 @@ variable "sweep_ou_ids" {
 }
 
 # ---------------------------------------------------------------------------------------
+# Sweep reports and exemptions (one S3 bucket)
+# ---------------------------------------------------------------------------------------
+
+variable "report_bucket_name" {
+  description = "Name of the S3 bucket of the full sweep reports (SGGUARD_REPORT_BUCKET, under `sweeps/`) and of the exemptions file (`config/exemptions.yaml`). null: `<function_name>-reports-<account id>-<region>`, lowercased, `_` as `-` (at most 63 characters: set a name when function_name is long)."
+  type        = string
+  default     = null
+
+  # S3's naming rules, and no dots (AWS recommends against them: virtual-hosted-style HTTPS
+  # cannot validate the certificate of a dotted bucket name).
+  validation {
+    condition = var.report_bucket_name == null ? true : (
+      can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", var.report_bucket_name)) &&
+      !can(regex("^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|--x-s3|--table-s3)$", var.report_bucket_name))
+    )
+    error_message = "report_bucket_name must be 3-63 characters of a-z, 0-9 and '-', start and end with a letter or digit, and not use a prefix or suffix S3 reserves (xn--, sthree-, amzn-s3-demo-, -s3alias, --ol-s3, --x-s3, --table-s3)."
+  }
+}
+
+variable "report_retention_days" {
+  description = "Days after which sweep reports (`sweeps/`) expire from the report bucket; noncurrent versions of every object expire 30 days after they are replaced."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.report_retention_days >= 1 && var.report_retention_days <= 3650 && floor(var.report_retention_days) == var.report_retention_days
+    error_message = "report_retention_days must be a whole number between 1 and 3650."
+  }
+}
+
+variable "report_bucket_force_destroy" {
+  description = "Allow destroying the report bucket while it still holds reports (and the exemptions file)."
+  type        = bool
+  default     = false
+}
+
+variable "exemptions_enabled" {
+  description = "Read exemptions from `s3://<report bucket>/config/exemptions.yaml` (SGGUARD_EXEMPTIONS_URI) in addition to the baseline's own, so that they change without a new zip. The file holds `version: 1` and `exemptions:` (the entries of the baseline's `exemptions:` section)."
+  type        = bool
+  default     = false
+}
+
+variable "exemptions_yaml" {
+  description = "Content of the exemptions file, written by Terraform (needs `exemptions_enabled`). null: the object is managed outside Terraform, e.g. `aws s3 cp exemptions.yaml s3://<report bucket>/config/exemptions.yaml`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.exemptions_yaml == null ? true : try(yamldecode(var.exemptions_yaml).version == 1, false)
+    error_message = "exemptions_yaml must be YAML with `version: 1` (and the `exemptions:` list)."
+  }
+}
+
+variable "exemptions_ttl_seconds" {
+  description = "SGGUARD_EXEMPTIONS_TTL_SECONDS: how long the Lambda keeps the exemptions file it read before reading it again."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.exemptions_ttl_seconds >= 10 && var.exemptions_ttl_seconds <= 3600 && floor(var.exemptions_ttl_seconds) == var.exemptions_ttl_seconds
+    error_message = "exemptions_ttl_seconds must be a whole number between 10 and 3600."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
 # StackSet (spokes)
 # ---------------------------------------------------------------------------------------
 

@@ -24,6 +24,10 @@ module "sgguard" {
   lambda_architecture = "x86_64" # as `make lambda-zip` builds; "arm64" with ARCH=arm64
   mode                = "audit"  # switch to "enforce" once the audit findings look right
 
+  # Exemptions approved without a new zip: upload s3://<report_bucket_name>/config/exemptions.yaml
+  # (or let Terraform write it with exemptions_yaml = file("exemptions.yaml")).
+  # exemptions_enabled = true
+
   organization_id  = var.organization_id
   stackset_call_as = "DELEGATED_ADMIN"
   stackset_ou_ids  = var.ou_ids
@@ -53,6 +57,11 @@ output "sns_topic_arn" {
 output "lambda_role_arn" {
   description = "Principal trusted by the spoke remediation roles."
   value       = module.sgguard.lambda_role_arn
+}
+
+output "report_bucket_name" {
+  description = "Bucket of the full sweep reports (sweeps/) and the exemptions file (config/exemptions.yaml)."
+  value       = module.sgguard.report_bucket_name
 }
 
 output "alarm_topic_arn" {

@@ -12,8 +12,9 @@ after the Rust integration tests, the pytest suites and the demo. It fails unles
   hub Lambda role, unless
   hub/hub-actions.json lists it under `needs_no_grant`;
 - every action those roles grant to sgguard was called by some test, or is listed under
-  `not_reached_in_the_emulator` with why (the Lambda role's grants to the Lambda service itself,
-  `for_the_lambda_service`, are not sgguard's calls);
+  `not_reached_in_the_emulator` with why (the Lambda role's grants that AWS uses on the
+  Lambda's behalf, `for_the_lambda_service`: the Lambda service's logs and DLQ, S3's SSE-KMS,
+  are not sgguard's calls);
 - the action files (spoke-infra/remediation-actions.json + hub/hub-actions.json) list exactly
   the actions called.
 """

@@ -1,0 +1,137 @@
+# The report bucket: the full report of every sweep (`sweeps/`, SGGUARD_REPORT_BUCKET; the SNS
+# summary only carries the most severe findings) and, with exemptions_enabled, the exemptions
+# file (`config/exemptions.yaml`, SGGUARD_EXEMPTIONS_URI) that changes without a new zip.
+# Encrypted with the module's key, versioned, private, TLS only.
+
+resource "aws_s3_bucket" "reports" {
+  #checkov:skip=CKV_AWS_18:The Lambda writes the reports and reads one file; access logging would need a second log bucket, and CloudTrail data events can audit reads if required.
+  #checkov:skip=CKV_AWS_144:Cross-region replication needs a second bucket in another region; sweep reports can be produced again by the next sweep, and versioning keeps replaced objects.
+  #checkov:skip=CKV2_AWS_62:No consumer for object-created notifications: the sweep's summary goes to the SNS topic, and nothing reacts to a new report.
+  bucket        = local.report_bucket_name
+  force_destroy = var.report_bucket_force_destroy
+  tags          = var.tags
+
+  lifecycle {
+    # The default name can be too long or start with '-' (function_name allows it);
+    # report_bucket_name itself is validated with the same rules.
+    precondition {
+      condition = (
+        can(regex("^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$", local.report_bucket_name)) &&
+        !can(regex("^(xn--|sthree-|amzn-s3-demo-)|(-s3alias|--ol-s3|--x-s3|--table-s3)$", local.report_bucket_name))
+      )
+      error_message = "The report bucket's name `${local.report_bucket_name}` is not a valid S3 bucket name (3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit, no prefix or suffix S3 reserves): set report_bucket_name."
+    }
+    precondition {
+      condition     = var.exemptions_yaml == null || var.exemptions_enabled
+      error_message = "exemptions_yaml is set but exemptions_enabled is false: the Lambda would not read it."
+    }
+  }
+}
+
+resource "aws_s3_bucket_ownership_controls" "reports" {
+  bucket = aws_s3_bucket.reports.id
+
+  rule {
+    object_ownership = "BucketOwnerEnforced"
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "reports" {
+  bucket                  = aws_s3_bucket.reports.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_versioning" "reports" {
+  bucket = aws_s3_bucket.reports.id
+
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "reports" {
+  bucket = aws_s3_bucket.reports.id
+
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm     = "aws:kms"
+      kms_master_key_id = aws_kms_key.sgguard.arn
+    }
+    # One data key per bucket rather than per object: fewer KMS requests.
+    bucket_key_enabled = true
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "reports" {
+  bucket = aws_s3_bucket.reports.id
+
+  rule {
+    id     = "expire-sweep-reports"
+    status = "Enabled"
+
+    filter {
+      prefix = local.report_prefix
+    }
+
+    expiration {
+      days = var.report_retention_days
+    }
+  }
+
+  # Every object, the exemptions file included: replaced versions, unfinished uploads. (No
+  # Expiration action here: two rules whose filters overlap keep to different actions.)
+  rule {
+    id     = "clean-up-versions-and-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    noncurrent_version_expiration {
+      noncurrent_days = 30
+    }
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+
+  depends_on = [aws_s3_bucket_versioning.reports]
+}
+
+resource "aws_s3_bucket_policy" "reports" {
+  bucket = aws_s3_bucket.reports.id
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "DenyInsecureTransport"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "s3:*"
+        Resource  = [aws_s3_bucket.reports.arn, "${aws_s3_bucket.reports.arn}/*"]
+        Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+    ]
+  })
+
+  depends_on = [aws_s3_bucket_public_access_block.reports]
+}
+
+# The exemptions file, when Terraform manages it (exemptions_yaml); otherwise whoever
+# maintains exemptions uploads it (`aws s3 cp`, hub/README.md "Exemptions outside the zip").
+resource "aws_s3_object" "exemptions" {
+  count                  = var.exemptions_enabled && var.exemptions_yaml != null ? 1 : 0
+  bucket                 = aws_s3_bucket.reports.id
+  key                    = local.exemptions_key
+  content                = var.exemptions_yaml
+  content_type           = "application/yaml"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = aws_kms_key.sgguard.arn
+  tags                   = var.tags
+
+  depends_on = [aws_s3_bucket_server_side_encryption_configuration.reports, aws_s3_bucket_policy.reports]
+}
