@@ -41,9 +41,10 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = aws_sns_topic.notifications.arn
         },
         {
-          # Account names for notifications, and the sweep's accounts (the whole
-          # organization, or below chosen OUs); Organizations has no resource-level scope for
-          # these reads.
+          # Account names for notifications, the sweep's accounts (the whole organization, or
+          # below chosen OUs) and the OUs above an account up to the root (mode_by_scope).
+          # ListAccounts has no resource-level scope; the others' ARNs carry the management
+          # account's id, which the module does not know.
           Sid    = "ReadOrganization"
           Effect = "Allow"
           Action = [
@@ -51,6 +52,7 @@ resource "aws_iam_role_policy" "lambda" {
             "organizations:ListAccounts",
             "organizations:ListAccountsForParent",
             "organizations:ListChildren",
+            "organizations:ListParents",
           ]
           Resource = "*"
         },

@@ -71,6 +71,8 @@ locals {
       SGGUARD_EXEMPTIONS_URI         = "s3://${aws_s3_bucket.reports.id}/${local.exemptions_key}"
       SGGUARD_EXEMPTIONS_TTL_SECONDS = tostring(var.exemptions_ttl_seconds)
     } : {},
+    # Staged enforcement: the mode per OU, root or account; SGGUARD_MODE for the rest.
+    length(var.mode_by_scope) > 0 ? { SGGUARD_MODE_BY_SCOPE = jsonencode(var.mode_by_scope) } : {},
   )
 }
 

@@ -81,13 +81,29 @@ variable "tracing_mode" {
 }
 
 variable "mode" {
-  description = "SGGUARD_MODE: audit (report \"would revoke\", change nothing) or enforce (revoke violating rules). Start with audit."
+  description = "SGGUARD_MODE: audit (report \"would revoke\", change nothing) or enforce (revoke violating rules), for every account that no entry of `mode_by_scope` covers. Start with audit."
   type        = string
   default     = "audit"
 
   validation {
     condition     = contains(["audit", "enforce"], var.mode)
     error_message = "mode must be \"audit\" or \"enforce\"."
+  }
+}
+
+variable "mode_by_scope" {
+  description = "SGGUARD_MODE_BY_SCOPE (set only when not empty): staged enforcement, a mode (\"enforce\" or \"audit\") per OU (`ou-...`), root (`r-...`) or account (12 digits). An account takes the mode of its own entry, else of the nearest OU above it that has one, else of the root's; accounts no entry covers take `mode`."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for scope in keys(var.mode_by_scope) : can(regex("^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32}|[0-9]{12})$", scope))])
+    error_message = "mode_by_scope keys must be OU ids (ou-xxxx-xxxxxxxx), root ids (r-xxxx) or 12-digit account ids."
+  }
+
+  validation {
+    condition     = alltrue([for mode in values(var.mode_by_scope) : contains(["audit", "enforce"], mode)])
+    error_message = "mode_by_scope values must be \"audit\" or \"enforce\"."
   }
 }
 

@@ -839,3 +839,35 @@ def test_the_lambda_reads_the_exemptions_file_and_writes_reports_only_under_swee
         "${aws_s3_bucket.reports.id}", "${local.exemptions_key}", "${var.exemptions_yaml}", "application/yaml")
     assert (obj["server_side_encryption"], obj["kms_key_id"]) == ("aws:kms", "${aws_kms_key.sgguard.arn}")
 
+
+@pytest.mark.parametrize("scope, valid", [
+    ("ou-ab12-sandbox1", True), ("ou-ab12-3456789012345678", True), ("r-ab12", True), ("111122223333", True),
+    ("ou-ab12", False), ("OU-AB12-SANDBOX1", False), ("r-", False), ("11112222333", False), ("1111222233334", False),
+    ("o-abcd123456", False), ("arn:aws:organizations::111122223333:ou/o-abcd123456/ou-ab12-sandbox1", False),
+    ("sandbox", False), ("", False),
+])
+def test_mode_by_scope_validation_rejects_a_bad_key(scope: str, valid: bool):
+    """Keys: OU, root or account ids. Terraform's regex() searches (RE2); the pattern is anchored,
+    and means the same in Python's re."""
+    variable = hub_variables()["mode_by_scope"]
+    assert variable["type"] == "${map(string)}" and variable["default"] == {}
+    keys_condition, values_condition = (v["condition"] for v in variable["validation"])
+    assert keys_condition.startswith("${alltrue([for scope in keys(var.mode_by_scope) : can(regex(")
+    assert (re.search(validation_regex(keys_condition, "scope"), scope) is not None) == valid
+    assert values_condition == '${alltrue([for mode in values(var.mode_by_scope) : contains(["audit", "enforce"], mode)])}'
+
+
+def test_mode_by_scope_reaches_the_lambda_and_the_readme_example_is_valid():
+    assert "length(var.mode_by_scope) > 0 ? {SGGUARD_MODE_BY_SCOPE = jsonencode(var.mode_by_scope)} : {}" in lambda_environment()
+    assert "SGGUARD_MODE = var.mode" in lambda_environment()
+    assert "mode_by_scope" in hub_variables()["mode"]["description"]
+    # Finding an account's OUs: ListParents, with the other Organizations reads.
+    assert '"organizations:ListParents"' in hub_lambda_policy()
+    assert "organizations:ListParents" in load_hub_actions()["granted"]
+    pattern = validation_regex(hub_variables()["mode_by_scope"]["validation"][0]["condition"], "scope")
+    readme = (HUB / "README.md").read_text()
+    example = readme[readme.index("mode_by_scope = {"):]
+    example = example[: example.index("}")]
+    entries = re.findall(r'^\s*"([^"]+)"\s*=\s*"(\w+)"', example, re.M)
+    assert entries and all(re.search(pattern, k) and v in ("audit", "enforce") for k, v in entries), entries
+

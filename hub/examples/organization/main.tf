@@ -23,6 +23,10 @@ module "sgguard" {
   lambda_zip_path     = var.lambda_zip_path
   lambda_architecture = "x86_64" # as `make lambda-zip` builds; "arm64" with ARCH=arm64
   mode                = "audit"  # switch to "enforce" once the audit findings look right
+  # Staged enforcement: enforce in some OUs (or accounts) first, `mode` everywhere else.
+  # mode_by_scope = {
+  #   "ou-ab12-sandbox1" = "enforce"
+  # }
 
   # Exemptions approved without a new zip: upload s3://<report_bucket_name>/config/exemptions.yaml
   # (or let Terraform write it with exemptions_yaml = file("exemptions.yaml")).
