@@ -123,6 +123,15 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "${aws_s3_bucket.reports.arn}/${local.exemptions_key}"
         },
       ] : s if var.exemptions_enabled],
+      [for s in [
+        {
+          # Coverage: the StackSet's stack instances (SGGUARD_STACKSET_NAME).
+          Sid      = "ListStackSetInstances"
+          Effect   = "Allow"
+          Action   = "cloudformation:ListStackInstances"
+          Resource = local.stackset_arn_pattern
+        },
+      ] : s if var.create_stackset],
     )
   })
 }

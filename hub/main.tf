@@ -37,6 +37,16 @@ locals {
   trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
   trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
 
+  # The StackSet's ARN is arn:...:stackset/<name>:<id>. Service-managed StackSets live in the
+  # management account, also those a delegated administrator creates: with DELEGATED_ADMIN
+  # the account in the ARN is not this one, and the module does not know it.
+  stackset_arn_account = var.stackset_call_as == "SELF" ? local.account_id : "*"
+  stackset_arn_pattern = "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${var.stackset_name}:*"
+
+  # The regions the sweep walks: sweep_regions, else the StackSet's regions (where the spokes
+  # forward events), else none named (every region enabled in each account).
+  sweep_regions = var.sweep_regions != null ? var.sweep_regions : (var.create_stackset ? var.stackset_regions : [])
+
   # The report bucket (reports.tf); S3 names are lowercase, without `_`.
   report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${var.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
   report_prefix      = "sweeps/"
@@ -65,7 +75,7 @@ locals {
       # The full sweep reports go to s3://<bucket>/sweeps/ (reports.tf).
       SGGUARD_REPORT_BUCKET = aws_s3_bucket.reports.id
     },
-    length(var.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", var.sweep_regions) } : {},
+    length(local.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", local.sweep_regions) } : {},
     # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read.
     var.exemptions_enabled ? {
       SGGUARD_EXEMPTIONS_URI         = "s3://${aws_s3_bucket.reports.id}/${local.exemptions_key}"
@@ -73,6 +83,12 @@ locals {
     } : {},
     # Staged enforcement: the mode per OU, root or account; SGGUARD_MODE for the rest.
     length(var.mode_by_scope) > 0 ? { SGGUARD_MODE_BY_SCOPE = jsonencode(var.mode_by_scope) } : {},
+    # Coverage: the StackSet whose stack instances say which accounts and regions have a
+    # spoke.
+    var.create_stackset ? {
+      SGGUARD_STACKSET_NAME    = var.stackset_name
+      SGGUARD_STACKSET_CALL_AS = var.stackset_call_as
+    } : {},
   )
 }
 

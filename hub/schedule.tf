@@ -11,7 +11,7 @@ locals {
   sweep_payload = merge(
     {
       sgguard   = "sweep"
-      regions   = var.sweep_regions
+      regions   = local.sweep_regions
       remediate = var.sweep_remediate
     },
     var.organization_id == null ? { accounts = ["self"] } : {},

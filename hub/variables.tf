@@ -141,12 +141,12 @@ variable "max_revokes_per_sweep" {
 }
 
 variable "sweep_regions" {
-  description = "Regions the sweep walks (SGGUARD_REGIONS and the schedule payload). Empty: every region enabled in each account."
+  description = "Regions the sweep walks (SGGUARD_REGIONS and the schedule payload). null: the StackSet's regions (`stackset_regions`, where the spokes forward events) when `create_stackset` is true, else every region enabled in each account. Empty: every region enabled in each account."
   type        = list(string)
-  default     = []
+  default     = null
 
   validation {
-    condition     = alltrue([for r in var.sweep_regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", r))])
+    condition     = var.sweep_regions == null ? true : alltrue([for r in var.sweep_regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", r))])
     error_message = "sweep_regions must contain region names such as \"eu-west-1\"."
   }
 }
@@ -505,7 +505,7 @@ variable "stackset_ou_ids" {
 }
 
 variable "stackset_regions" {
-  description = "Regions with spoke stack instances (one EventBridge rule each). Must include the primary region."
+  description = "Regions with spoke stack instances (one EventBridge rule each). Must include the primary region. Also the regions the sweep walks unless `sweep_regions` is set."
   type        = list(string)
   default     = []
 

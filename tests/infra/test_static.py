@@ -7,6 +7,7 @@ and by checkov; the CloudFormation by cfn-lint, checkov and the moto deployment 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import re
@@ -871,3 +872,36 @@ def test_mode_by_scope_reaches_the_lambda_and_the_readme_example_is_valid():
     entries = re.findall(r'^\s*"([^"]+)"\s*=\s*"(\w+)"', example, re.M)
     assert entries and all(re.search(pattern, k) and v in ("audit", "enforce") for k, v in entries), entries
 
+
+def test_sweep_regions_default_to_the_stackset_regions():
+    variable = hub_variables()["sweep_regions"]
+    assert variable["type"] == "${list(string)}" and variable["default"] is None
+    assert hub_locals()["sweep_regions"] == (
+        "${var.sweep_regions != null ? var.sweep_regions : (var.create_stackset ? var.stackset_regions : [])}")
+    # The effective list is what the Lambda and the schedule get ...
+    assert 'length(local.sweep_regions) > 0 ? {SGGUARD_REGIONS = join(",", local.sweep_regions)} : {}' in lambda_environment()
+    assert hub_locals()["sweep_payload"].count("regions = local.sweep_regions") == 1
+    # ... and nothing reads the variable itself but that local (and its validation).
+    for path in HUB.glob("*.tf"):
+        uses = re.findall(r"var\.sweep_regions\b", path.read_text())
+        assert len(uses) == {"variables.tf": 2, "main.tf": 2}.get(path.name, 0), (path.name, uses)
+
+
+def test_the_lambda_lists_the_stacksets_instances_for_coverage():
+    env = lambda_environment()
+    assert "var.create_stackset ? {SGGUARD_STACKSET_NAME = var.stackset_name, SGGUARD_STACKSET_CALL_AS = var.stackset_call_as} : {}" in env
+    assert ('[for s in [{Sid = "ListStackSetInstances", Effect = "Allow", Action = "cloudformation:ListStackInstances", '
+            "Resource = local.stackset_arn_pattern}] : s if var.create_stackset]") in hub_lambda_policy()
+    locals_ = hub_locals()
+    assert locals_["stackset_arn_account"] == '${var.stackset_call_as == "SELF" ? local.account_id : "*"}'
+    pattern = locals_["stackset_arn_pattern"]
+    assert pattern == "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${var.stackset_name}:*"
+    # The StackSet's ARN (arn:${Partition}:cloudformation:${Region}:${Account}:stackset/${StackSetName}:${Id},
+    # IAM's resource type `stackset`) matches, with SELF (this account) and DELEGATED_ADMIN.
+    arn = "arn:aws:cloudformation:eu-west-1:111122223333:stackset/sgguard-spoke:0a1b2c3d-4e5f-6789-abcd-ef0123456789"
+    for account in ("111122223333", "*"):
+        rendered = (pattern.replace("${local.partition}", "aws").replace("${local.region}", "eu-west-1")
+                    .replace("${local.stackset_arn_account}", account).replace("${var.stackset_name}", "sgguard-spoke"))
+        assert fnmatch.fnmatchcase(arn, rendered), rendered
+        assert not fnmatch.fnmatchcase(arn.replace("sgguard-spoke", "other"), rendered)
+    assert "cloudformation:ListStackInstances" in load_hub_actions()["granted"]

@@ -45,8 +45,7 @@ module "sgguard" {
   is_organization_trail = true
 
   notification_emails       = var.notification_emails
-  sweep_regions             = var.regions
-  sweep_enabled             = true
+  sweep_enabled             = true # in the StackSet's regions (sweep_regions = null, the default)
   sweep_schedule_expression = "cron(0 6 * * ? *)"
   sweep_remediate           = false # report only; true (with mode = "enforce") to revoke what the sweep finds
 
