@@ -13,9 +13,12 @@ use crate::aws::Aws;
 use crate::enforce::HubApi as _;
 use crate::enforce::breaker::Breaker;
 use crate::enforce::event::{EventHandler, HandleError};
+use crate::enforce::exemptions::{Current, ExemptionStore};
 use crate::enforce::scope::{Scope, ScopeError};
+use crate::enforce::staging::Staging;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
+use crate::outcome::Mode;
 use crate::policy::Baseline;
 use crate::report::metrics::{event_metrics_line, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
@@ -49,12 +52,39 @@ struct SweepRequest {
 /// What every invocation shares.
 pub struct Hub {
     pub settings: Settings,
-    pub baseline: Baseline,
+    /// The baseline as built (with the exemptions file's entries: [`Hub::current`]).
+    pub baseline: Arc<Baseline>,
+    /// The exemptions file (`SGGUARD_EXEMPTIONS_URI`), kept fresh; none when unset.
+    pub exemptions: Option<ExemptionStore>,
     pub aws: Arc<Aws>,
     /// Shared by every invocation of this instance (per-account limits span invocations).
     pub breaker: Breaker,
     /// What the scheduled sweep checks of each member's spoke stack (the Lambda always checks).
     pub tamper: Option<TamperCheck>,
+}
+
+impl Hub {
+    /// The baseline to judge with now: the built one with the exemptions file's entries, and
+    /// what the messages must say when that file could not be (re)loaded.
+    pub async fn current(&self) -> Current {
+        match &self.exemptions {
+            Some(store) => store.current(self.aws.as_ref()).await,
+            None => Current {
+                baseline: Arc::clone(&self.baseline),
+                caveat: None,
+                audit_only: false,
+            },
+        }
+    }
+
+    /// The mode per scope; one `audit` everywhere while no good exemptions file was read.
+    fn staging(&self, current: &Current) -> Staging {
+        if current.audit_only {
+            Staging::uniform(Mode::Audit)
+        } else {
+            self.settings.staging()
+        }
+    }
 }
 
 /// The invocation error the Lambda service sees: `errorType` says what kind.
@@ -80,13 +110,15 @@ pub async fn handle(
     if payload.get("sgguard").is_some() {
         return sweep(hub, payload, deadline).await;
     }
+    let current = hub.current().await;
     let handler = EventHandler {
         hub: hub.aws.as_ref(),
-        baseline: &hub.baseline,
-        mode: hub.settings.mode,
+        baseline: &current.baseline,
+        staging: hub.staging(&current),
         topic_arn: hub.settings.topic_arn.as_deref(),
         breaker: &hub.breaker,
         record_queue: hub.settings.record_queue_url.as_deref(),
+        caveat: current.caveat.as_deref(),
     };
     let (outcome, error) = handler.handle(&payload).await;
     println!(
@@ -137,10 +169,11 @@ async fn sweep(
     let scope = Scope::parse(&request.accounts, &request.ous, &regions)
         .map_err(|e| malformed(format!("sweep payload: {e}")))?;
     tracing::info!(?scope, remediate = request.remediate, mode = %hub.settings.mode, "sweep started");
+    let current = hub.current().await;
     let sweep = Sweep {
         aws: &hub.aws,
-        baseline: &hub.baseline,
-        mode: hub.settings.mode,
+        baseline: &current.baseline,
+        staging: hub.staging(&current),
         remediate: request.remediate,
         concurrency: request
             .concurrency
@@ -151,12 +184,15 @@ async fn sweep(
         breaker: &hub.breaker,
         tamper: hub.tamper.as_ref(),
     };
-    let report = sweep.run(&scope).await.map_err(|e| {
+    let mut report = sweep.run(&scope).await.map_err(|e| {
         InvocationError(match e {
             ScopeError::Aws(error) => HandleError::from_aws(error),
             other => HandleError::Malformed(other.to_string()),
         })
     })?;
+    if let Some(caveat) = current.caveat {
+        report.errors.push(caveat);
+    }
     println!(
         "{}",
         sweep_metrics_line(&report, now_ms().unwrap_or_default())
@@ -238,8 +274,12 @@ fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     telemetry::init(LogFormat::Json, "info");
     let settings = Settings::from_env()?;
-    let baseline = Baseline::load_or_default(settings.policy.as_deref())?;
+    let baseline = Arc::new(Baseline::load_or_default(settings.policy.as_deref())?);
     let aws = Aws::from_env(&settings.role_name).await?;
+    let exemptions = settings
+        .exemptions_uri
+        .clone()
+        .map(|uri| ExemptionStore::new(uri, settings.exemptions_ttl, Arc::clone(&baseline)));
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
         mode = %settings.mode,
@@ -257,8 +297,11 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         )),
         settings,
         baseline,
+        exemptions,
         aws,
     });
+    // The exemptions file is read now, so that a bad one is in the log from the start.
+    let _ = hub.current().await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let hub = Arc::clone(&hub);
         async move {

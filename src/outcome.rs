@@ -182,6 +182,10 @@ pub struct EventOutcome {
     pub account_name: Option<String>,
     pub region: Option<String>,
     pub mode: Mode,
+    /// What set the mode (staged enforcement): `default`, `account ID` or a unit id; absent
+    /// when one mode guards every account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode_by: Option<String>,
     pub event: EventInfo,
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -209,6 +213,7 @@ impl EventOutcome {
             account_name: None,
             region: None,
             mode,
+            mode_by: None,
             event: EventInfo::default(),
             status: Status::Handled,
             reason: None,
@@ -254,6 +259,11 @@ pub struct RegionSummary {
 pub struct AccountSummary {
     pub account_id: String,
     pub account_name: Option<String>,
+    /// The mode the account was swept in (staged enforcement; audit without `remediate`).
+    pub mode: Mode,
+    /// What set it: `default`, `account ID` or a unit id; absent when one mode guards all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mode_by: Option<String>,
     #[serde(flatten)]
     pub counts: Counts,
     pub regions: Vec<RegionSummary>,

@@ -2,9 +2,13 @@
 //! "Configuration"),
 //! which command-line flags override, validated once before any work starts.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
+use crate::aws::S3Uri;
 use crate::enforce::breaker::Limits;
+use crate::enforce::staging::{Staging, scope_kind};
 use crate::outcome::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -22,8 +26,11 @@ pub enum SettingsError {
 pub struct Settings {
     /// `SGGUARD_POLICY`: the baseline file; the embedded default when unset.
     pub policy: Option<PathBuf>,
-    /// `SGGUARD_MODE`: `enforce` (default) or `audit`.
+    /// `SGGUARD_MODE`: `enforce` (default) or `audit`; the mode of accounts no scope names.
     pub mode: Mode,
+    /// `SGGUARD_MODE_BY_SCOPE`: a JSON object from account, organizational unit or root ids to
+    /// `enforce` or `audit` (staged enforcement); empty when unset.
+    pub mode_by_scope: BTreeMap<String, Mode>,
     /// `SGGUARD_TOPIC_ARN`: where notifications go; none when unset.
     pub topic_arn: Option<String>,
     /// `SGGUARD_ROLE_NAME`: the role assumed in member accounts.
@@ -42,6 +49,21 @@ pub struct Settings {
     /// `SGGUARD_TRUSTED_PRINCIPALS`: the principals (comma-separated ARNs) the remediation role
     /// may trust (the sweep's tamper check); the hub's own role when unset.
     pub trusted_principals: Vec<String>,
+    /// `SGGUARD_EXEMPTIONS_URI`: an exemptions file in S3 (`s3://BUCKET/KEY`), added to the
+    /// baseline's exemptions; none when unset.
+    pub exemptions_uri: Option<S3Uri>,
+    /// `SGGUARD_EXEMPTIONS_TTL_SECONDS`: how long a read of the exemptions file is used
+    /// before it is read again (300 when unset).
+    pub exemptions_ttl: Duration,
+    /// `SGGUARD_REPORT_BUCKET`: the bucket the scheduled sweep writes its full report to
+    /// (`sweeps/YYYY/MM/DD/…json`); none when unset.
+    pub report_bucket: Option<String>,
+    /// `SGGUARD_STACKSET_NAME`: the spoke StackSet whose instances coverage checks; none when
+    /// unset (coverage then checks roles and forwarding rules only).
+    pub stackset_name: Option<String>,
+    /// `SGGUARD_STACKSET_CALL_AS`: `SELF` (default: the management account) or
+    /// `DELEGATED_ADMIN`.
+    pub stackset_call_as: String,
 }
 
 pub const DEFAULT_ROLE_NAME: &str = "sgguard-remediation";
@@ -64,6 +86,10 @@ impl Settings {
                     expected: "`enforce` or `audit`",
                 });
             }
+        };
+        let mode_by_scope = match get("SGGUARD_MODE_BY_SCOPE") {
+            None => BTreeMap::new(),
+            Some(text) => parse_scopes(&text)?,
         };
         let topic_arn = get("SGGUARD_TOPIC_ARN");
         if let Some(arn) = &topic_arn
@@ -110,6 +136,46 @@ impl Settings {
                 expected: "comma-separated principal ARNs (arn:aws:iam::ACCOUNT:role/NAME)",
             });
         }
+        let exemptions_uri = match get("SGGUARD_EXEMPTIONS_URI") {
+            None => None,
+            Some(text) => Some(S3Uri::parse(&text).ok_or(SettingsError::Invalid {
+                variable: "SGGUARD_EXEMPTIONS_URI",
+                value: text,
+                expected: "an S3 object URI (s3://BUCKET/KEY)",
+            })?),
+        };
+        let exemptions_ttl = match get("SGGUARD_EXEMPTIONS_TTL_SECONDS") {
+            None => Duration::from_secs(300),
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (1..=86_400).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        variable: "SGGUARD_EXEMPTIONS_TTL_SECONDS",
+                        value: text,
+                        expected: "a whole number of seconds, 1 to 86400",
+                    });
+                }
+            },
+        };
+        let report_bucket = get("SGGUARD_REPORT_BUCKET");
+        if let Some(bucket) = &report_bucket
+            && S3Uri::parse(&format!("s3://{bucket}/x")).is_none()
+        {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_REPORT_BUCKET",
+                value: bucket.clone(),
+                expected: "an S3 bucket name (3-63 lowercase letters, digits, `-`, `.`)",
+            });
+        }
+        let stackset_name = get("SGGUARD_STACKSET_NAME");
+        let stackset_call_as = get("SGGUARD_STACKSET_CALL_AS").unwrap_or_else(|| "SELF".to_owned());
+        if !matches!(stackset_call_as.as_str(), "SELF" | "DELEGATED_ADMIN") {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_STACKSET_CALL_AS",
+                value: stackset_call_as,
+                expected: "`SELF` or `DELEGATED_ADMIN`",
+            });
+        }
         let role_name = get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
         if role_name.contains([':', '/', ' ']) {
             return Err(SettingsError::Invalid {
@@ -148,10 +214,16 @@ impl Settings {
             limits,
             policy: get("SGGUARD_POLICY").map(PathBuf::from),
             mode,
+            mode_by_scope,
             topic_arn,
             record_queue_url,
             hub_bus_arn,
             trusted_principals,
+            exemptions_uri,
+            exemptions_ttl,
+            report_bucket,
+            stackset_name,
+            stackset_call_as,
             role_name,
             regions: regions.filter(|r| !r.is_empty()),
         })
@@ -160,6 +232,52 @@ impl Settings {
     pub fn from_env() -> Result<Settings, SettingsError> {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
+
+    /// The mode per scope (staged enforcement).
+    pub fn staging(&self) -> Staging {
+        Staging {
+            default: self.mode,
+            scopes: self.mode_by_scope.clone(),
+        }
+    }
+}
+
+/// `SGGUARD_MODE_BY_SCOPE`: `{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}`.
+fn parse_scopes(text: &str) -> Result<BTreeMap<String, Mode>, SettingsError> {
+    let invalid = |value: String, expected: &'static str| SettingsError::Invalid {
+        variable: "SGGUARD_MODE_BY_SCOPE",
+        value,
+        expected,
+    };
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(text).map_err(|_| {
+            invalid(
+                text.to_owned(),
+                "a JSON object of scope id to mode: {\"ou-ab12-cdef3456\": \"enforce\"}",
+            )
+        })?;
+    let mut scopes = BTreeMap::new();
+    for (id, mode) in object {
+        if scope_kind(&id).is_none() {
+            return Err(invalid(
+                id,
+                "scope ids that are account ids (12 digits), organizational unit ids (ou-…) \
+                 or root ids (r-…)",
+            ));
+        }
+        let mode = match mode.as_str() {
+            Some("enforce") => Mode::Enforce,
+            Some("audit") => Mode::Audit,
+            _ => {
+                return Err(invalid(
+                    format!("{id}: {mode}"),
+                    "modes `enforce` or `audit`",
+                ));
+            }
+        };
+        scopes.insert(id, mode);
+    }
+    Ok(scopes)
 }
 
 #[cfg(test)]
@@ -213,6 +331,38 @@ mod tests {
         for bad in ["0", "-1", "many"] {
             let error = settings(&[("SGGUARD_MAX_REVOKES_PER_SWEEP", bad)]).unwrap_err();
             assert!(error.to_string().contains("SGGUARD_MAX_REVOKES_PER_SWEEP"));
+        }
+        let staged = settings(&[
+            ("SGGUARD_MODE", "audit"),
+            (
+                "SGGUARD_MODE_BY_SCOPE",
+                r#"{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}"#,
+            ),
+        ])
+        .unwrap()
+        .staging();
+        assert_eq!(staged.default, Mode::Audit);
+        assert_eq!(staged.scopes["ou-ab12-cdef3456"], Mode::Enforce);
+        for (bad, named) in [
+            (r#"{"prod": "enforce"}"#, "`prod`"),
+            (r#"{"ou-ab12-cdef3456": "on"}"#, "ou-ab12-cdef3456"),
+            ("ou-ab12-cdef3456=enforce", "ou-ab12-cdef3456=enforce"),
+        ] {
+            let error = settings(&[("SGGUARD_MODE_BY_SCOPE", bad)]).unwrap_err();
+            let text = error.to_string();
+            assert!(
+                text.contains("SGGUARD_MODE_BY_SCOPE") && text.contains(named),
+                "{text}"
+            );
+        }
+        for (variable, bad) in [
+            ("SGGUARD_EXEMPTIONS_URI", "config/exemptions.yaml"),
+            ("SGGUARD_EXEMPTIONS_TTL_SECONDS", "0"),
+            ("SGGUARD_REPORT_BUCKET", "Reports_Bucket"),
+            ("SGGUARD_STACKSET_CALL_AS", "ADMIN"),
+        ] {
+            let error = settings(&[(variable, bad)]).unwrap_err().to_string();
+            assert!(error.contains(variable) && error.contains(bad), "{error}");
         }
         let limits = settings(&[("SGGUARD_MAX_REVOKES_PER_EVENT", "5")]).unwrap();
         assert_eq!(limits.limits.per_event, 5);

@@ -85,11 +85,12 @@ pub(crate) fn remediator<'a>(
     EventHandler {
         hub: aws,
         baseline,
-        mode,
+        staging: mode.into(),
         topic_arn: Some(topic),
         // Each handler its own breaker with the default limits (a test's process lives briefly).
         breaker: Box::leak(Box::new(Breaker::new(Limits::default()))),
         record_queue: None,
+        caveat: None,
     }
 }
 
@@ -713,7 +714,8 @@ async fn a_tripped_breaker_revokes_no_more_and_the_lambda_answers_it_as_handled(
     let hub = sgguard::lambda::Hub {
         breaker: Breaker::new(settings.limits),
         settings,
-        baseline: Baseline::default_baseline().unwrap(),
+        baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),
+        exemptions: None,
         aws: org.aws().await,
         tamper: None,
     };

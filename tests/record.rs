@@ -76,7 +76,8 @@ fn hub(org: &Org, aws: std::sync::Arc<sgguard::aws::Aws>, queue: Option<&str>) -
     Hub {
         breaker: Breaker::new(Limits::default()),
         settings,
-        baseline: Baseline::default_baseline().unwrap(),
+        baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),
+        exemptions: None,
         aws,
         tamper: None,
     }

@@ -202,7 +202,7 @@ async fn sweep(aws: &Aws, baseline: &Baseline, scope: &Scope, remediate: bool) -
     Sweep {
         aws,
         baseline,
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         remediate,
         concurrency: 4,
         deadline: None,
@@ -351,7 +351,7 @@ async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
     let report = Sweep {
         aws: &aws,
         baseline: &baseline,
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         remediate: true,
         concurrency: 4,
         deadline: None,
@@ -432,7 +432,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
     let late = Sweep {
         aws: &aws,
         baseline: &baseline,
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         remediate: true,
         concurrency: 4,
         deadline: Some(std::time::Instant::now()),
@@ -462,7 +462,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
     let error = Sweep {
         aws: &aws,
         baseline: &baseline,
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         remediate: false,
         concurrency: 1,
         deadline: None,
@@ -528,7 +528,8 @@ fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
     Hub {
         breaker: Breaker::new(settings.limits),
         settings,
-        baseline: baseline(),
+        baseline: std::sync::Arc::new(baseline()),
+        exemptions: None,
         aws,
         // This world has no spoke stacks to check (tests/tamper.rs has).
         tamper: None,
@@ -704,7 +705,7 @@ async fn credentials_rejected_as_expired_mid_sweep_are_refreshed_and_the_sweep_c
     let report = Sweep {
         aws: &aws,
         baseline: &baseline(),
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         remediate: true,
         // One account-region at a time: the call after the rejected one is its retry.
         concurrency: 1,

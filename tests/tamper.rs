@@ -22,7 +22,7 @@ async fn sweep(org: &Org, check: &TamperCheck) -> SweepReport {
     Sweep {
         aws: &aws,
         baseline: &Baseline::default_baseline().unwrap(),
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         remediate: false,
         concurrency: 4,
         deadline: None,

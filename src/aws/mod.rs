@@ -1,5 +1,6 @@
 //! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, RAM, SNS,
-//! SQS (the durable record), Organizations, and the spoke's EventBridge rule and IAM role (the
+//! SQS (the durable record), S3 (the sweep's report, the exemptions file), CloudFormation (the
+//! StackSet's instances, for coverage), Organizations, and the spoke's EventBridge rule and IAM role (the
 //! sweep's tamper check). Everything sgguard asks of AWS goes through this module; the IAM
 //! actions it needs are listed in `spoke-infra/remediation-actions.json` (member accounts: EC2,
 //! RAM, the tamper check's reads) and `hub/hub-actions.json` (the others), checked against these
@@ -10,6 +11,7 @@ mod credentials;
 mod ec2;
 mod organizations;
 mod ram;
+mod s3;
 mod sns;
 mod spoke;
 mod sqs;
@@ -28,6 +30,7 @@ pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
 pub use ram::{Ram, SharePrincipal};
+pub use s3::{Fetched, S3Uri};
 pub use sns::{message_body, publish};
 pub use spoke::ForwardingRule;
 pub use sqs::send_record;
@@ -101,9 +104,12 @@ pub struct Aws {
     hub_arn: String,
     credentials: Arc<CredentialCache>,
     account_names: moka::future::Cache<String, Option<String>>,
+    /// The organizational units above each account (staged enforcement), nearest first.
+    account_units: moka::future::Cache<String, Arc<Vec<String>>>,
     organizations: aws_sdk_organizations::Client,
     sns: aws_sdk_sns::Client,
     sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
 }
 
 impl Aws {
@@ -170,9 +176,20 @@ impl Aws {
                 .max_capacity(10_000)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
+            // Accounts move between units rarely; a move takes effect within the TTL.
+            account_units: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(900))
+                .build(),
             organizations: aws_sdk_organizations::Client::new(&base),
             sns: aws_sdk_sns::Client::new(&base),
             sqs: aws_sdk_sqs::Client::new(&base),
+            // A custom endpoint (the emulator) takes bucket names in the path, not the host.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(&base)
+                    .force_path_style(base.endpoint_url().is_some())
+                    .build(),
+            ),
             hub_arn: identity.arn().unwrap_or_default().to_owned(),
             hub_account,
             base,
@@ -345,6 +362,21 @@ impl Aws {
             .await
     }
 
+    /// The organizational units above the account, nearest first, then the root; cached for
+    /// 15 minutes (a failure is not cached).
+    pub async fn account_units(&self, account: &str) -> Result<Arc<Vec<String>>, AwsError> {
+        let organizations = self.organizations.clone();
+        let id = account.to_owned();
+        self.account_units
+            .try_get_with(id.clone(), async move {
+                organizations::units_above(&organizations, &id)
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .map_err(|e| (*e).clone())
+    }
+
     /// Every account of the organization.
     pub async fn organization_accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
         organizations::all_accounts(&self.organizations).await
@@ -366,6 +398,16 @@ impl Aws {
 
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
         &self.sqs
+    }
+
+    /// An object's text from S3 in the hub account (the exemptions file).
+    pub async fn object_text(&self, uri: &S3Uri) -> Result<Fetched, AwsError> {
+        s3::get_text(&self.s3, uri).await
+    }
+
+    /// Writes a JSON document to S3 in the hub account (the sweep's report).
+    pub async fn put_json(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+        s3::put_json(&self.s3, bucket, key, body).await
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_organizations::types::{Account, AccountStatus, ChildType};
+use aws_sdk_organizations::types::{Account, AccountStatus, ChildType, ParentType};
 
 use super::AwsError;
 
@@ -101,4 +101,46 @@ pub async fn accounts_under(
         }
     }
     Ok(accounts.into_values().collect())
+}
+
+/// The organizational units above an account, nearest first, then the root (ListParents,
+/// upwards). Nesting is at most five units deep; a longer chain is an error, never a loop.
+pub async fn units_above(
+    organizations: &aws_sdk_organizations::Client,
+    account: &str,
+) -> Result<Vec<String>, AwsError> {
+    let target = format!("account `{account}`");
+    let mut units = Vec::new();
+    let mut child = account.to_owned();
+    for _ in 0..8 {
+        let output = organizations
+            .list_parents()
+            .child_id(&child)
+            .send()
+            .await
+            .map_err(|e| error("ListParents", &target, &e))?;
+        let Some(parent) = output.parents().first() else {
+            return Err(AwsError {
+                operation: "ListParents",
+                account: "hub".to_owned(),
+                region: "global".to_owned(),
+                code: None,
+                message: format!("{target}: `{child}` has no parent"),
+            });
+        };
+        let id = parent.id().unwrap_or_default().to_owned();
+        let root = parent.r#type() == Some(&ParentType::Root) || id.starts_with("r-");
+        units.push(id.clone());
+        if root {
+            return Ok(units);
+        }
+        child = id;
+    }
+    Err(AwsError {
+        operation: "ListParents",
+        account: "hub".to_owned(),
+        region: "global".to_owned(),
+        code: None,
+        message: format!("{target}: no root within 8 parents"),
+    })
 }

@@ -47,14 +47,22 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
+        let baseline = match super::with_exemptions(&aws, &settings, baseline).await {
+            Ok(baseline) => baseline,
+            Err(error) => {
+                print_error(error);
+                return EXIT_ERROR;
+            }
+        };
         let breaker = Breaker::new(settings.limits);
         let handler = EventHandler {
             hub: aws.as_ref(),
             baseline: &baseline,
-            mode: settings.mode,
+            staging: settings.staging(),
             topic_arn: settings.topic_arn.as_deref(),
             breaker: &breaker,
             record_queue: settings.record_queue_url.as_deref(),
+            caveat: None,
         };
         let mut errors = false;
         let mut findings = 0;

@@ -43,6 +43,7 @@ pub fn run(args: &ScanArgs) -> u8 {
     let result = runtime.block_on(async {
         let reach = args.role_name.as_deref().unwrap_or(&settings.role_name);
         let aws = Aws::from_env(reach).await.map_err(|e| e.to_string())?;
+        let baseline = super::with_exemptions(&aws, &settings, baseline.clone()).await?;
         let breaker = Breaker::new(settings.limits);
         let check = args.check_spokes.then(|| {
             TamperCheck::for_hub(
@@ -55,7 +56,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         let sweep = Sweep {
             aws: &aws,
             baseline: &baseline,
-            mode: settings.mode,
+            staging: settings.staging(),
             remediate: args.remediate,
             concurrency: usize::from(args.concurrency),
             deadline: None,

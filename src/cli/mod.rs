@@ -170,8 +170,13 @@ pub fn configure(
         print_error(error);
         EXIT_ERROR
     })?;
+    // `--mode` sets the default; `--mode audit` also sets the scopes aside, so that it always
+    // means nothing is revoked. Scopes that audit accounts still hold under `--mode enforce`.
     if let Some(mode) = mode {
         settings.mode = mode;
+        if mode == Mode::Audit {
+            settings.mode_by_scope.clear();
+        }
     }
     if let Some(policy) = policy {
         settings.policy = Some(policy.to_owned());
@@ -217,6 +222,26 @@ impl LiveSetup {
             runtime,
         })
     }
+}
+
+/// The baseline with the exemptions file's entries (`SGGUARD_EXEMPTIONS_URI`), read once: a
+/// file that cannot be read or does not validate is an error (nothing is done with a partial
+/// picture of what is exempt).
+pub async fn with_exemptions(
+    aws: &crate::aws::Aws,
+    settings: &Settings,
+    baseline: Baseline,
+) -> Result<Baseline, String> {
+    let Some(uri) = &settings.exemptions_uri else {
+        return Ok(baseline);
+    };
+    let fetched = aws
+        .object_text(uri)
+        .await
+        .map_err(|e| format!("cannot read the exemptions file: {e}"))?;
+    baseline
+        .with_exemptions_file(&fetched.text, &uri.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Prints an error the way every subcommand does.

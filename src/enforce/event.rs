@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::breaker::{Breaker, Budget};
+use super::staging::{Resolved, Staging};
 use super::{HubApi, SecurityGroups, act, resolve_prefix_lists};
 use crate::aws::{AwsError, SharedWith};
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
@@ -78,24 +79,27 @@ pub fn decode_trigger(value: &Value) -> Result<CloudTrailEvent, HandleError> {
     }
 }
 
-/// Handles events with one hub, one baseline and one mode.
+/// Handles events with one hub, one baseline and one mode per scope.
 pub struct EventHandler<'a, H: HubApi> {
     pub hub: &'a H,
     pub baseline: &'a Baseline,
-    pub mode: Mode,
+    /// The mode of each account (staged enforcement); `Mode::X.into()` for one mode everywhere.
+    pub staging: Staging,
     pub topic_arn: Option<&'a str>,
     /// Bounds what one event (and one account within an hour) may revoke.
     pub breaker: &'a Breaker,
     /// Where the durable record goes when the notification fails or the event cannot be read
     /// (`SGGUARD_RECORD_QUEUE_URL`); none: the log is the only record.
     pub record_queue: Option<&'a str>,
+    /// What every outcome must tell besides (an exemptions file that could not be reloaded).
+    pub caveat: Option<&'a str>,
 }
 
 impl<H: HubApi> EventHandler<'_, H> {
     /// Handles one event. The outcome is always returned (for printing and logs); the error
     /// says the invocation failed and should be retried or dead-lettered.
     pub async fn handle(&self, value: &Value) -> (EventOutcome, Option<HandleError>) {
-        let mut outcome = EventOutcome::new(self.mode);
+        let mut outcome = EventOutcome::new(self.staging.default);
         let event = match decode_trigger(value) {
             Ok(event) => event,
             Err(error) => {
@@ -142,6 +146,12 @@ impl<H: HubApi> EventHandler<'_, H> {
                 .await;
             return (outcome, Some(error));
         };
+        if let Some(caveat) = self.caveat {
+            outcome.errors.push(caveat.to_owned());
+        }
+        let resolved = self.mode_for(&account).await;
+        self.note_mode(&account, &resolved, &mut outcome);
+        outcome.mode = resolved.mode;
         let budget = self.breaker.event();
         let mut failure = match self
             .remediate(&event, &account, &region, &mut outcome, &budget)
@@ -221,6 +231,35 @@ impl<H: HubApi> EventHandler<'_, H> {
         (outcome, failure)
     }
 
+    /// The mode `account` is guarded in: its own scope, its nearest unit's, or the default.
+    /// Organizations is asked only when a unit's scope could change the answer.
+    async fn mode_for(&self, account: &str) -> Resolved {
+        if !self.staging.needs_units(account) {
+            return self.staging.resolve(account, Ok(&[]));
+        }
+        match self.hub.account_units(account).await {
+            Ok(units) => self.staging.resolve(account, Ok(&units)),
+            Err(error) => {
+                tracing::warn!(account, error = %error, "organizational unit unknown; audited");
+                self.staging.resolve(account, Err(&error.to_string()))
+            }
+        }
+    }
+
+    /// Tells in the outcome why an account is guarded in its mode, when scopes are set; an
+    /// account audited because its unit could not be read is an error the message names.
+    fn note_mode(&self, account: &str, resolved: &Resolved, outcome: &mut EventOutcome) {
+        if self.staging.scopes.is_empty() {
+            return;
+        }
+        if resolved.by.starts_with("audited") {
+            outcome
+                .errors
+                .push(format!("account {account} {}", resolved.by));
+        }
+        outcome.mode_by.get_or_insert_with(|| resolved.by.clone());
+    }
+
     /// Sends the durable record `make` builds from the outcome, if a queue is configured; its
     /// message id goes into the outcome, a failure to send it into the outcome's errors.
     async fn keep(&self, outcome: &mut EventOutcome, make: impl FnOnce(&EventOutcome) -> Record) {
@@ -278,7 +317,7 @@ impl<H: HubApi> EventHandler<'_, H> {
         let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
         let judge = Judge {
             evaluator: &evaluator,
-            mode: self.mode,
+            mode: outcome.mode,
             source: format!("live:{}", event.id.as_deref().unwrap_or(&event.name)),
             budget,
         };
@@ -345,6 +384,13 @@ impl<H: HubApi> EventHandler<'_, H> {
         }
         for consumer in shared.accounts {
             let mut known = HashMap::from([(list.id.to_owned(), list.entries.clone())]);
+            // Each account the list reaches is guarded in its own mode.
+            let resolved = self.mode_for(&consumer).await;
+            self.note_mode(&consumer, &resolved, outcome);
+            let judge = Judge {
+                mode: resolved.mode,
+                ..judge.clone()
+            };
             let checked = async {
                 let groups = self.hub.security_groups(&consumer, list.region).await?;
                 let ids = groups_using(&groups, list.id).await?;
@@ -391,6 +437,7 @@ struct SharedList<'a> {
 
 /// How an event's groups are judged and acted on: one evaluator, mode, source and budget for
 /// the event's own account and every account a shared prefix list reaches.
+#[derive(Clone)]
 struct Judge<'e, 'b> {
     evaluator: &'e Evaluator<'e>,
     mode: Mode,

@@ -84,10 +84,11 @@ async fn handle_under(
     EventHandler {
         hub: fake,
         baseline,
-        mode,
+        staging: mode.into(),
         topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
         breaker,
         record_queue: QUEUE,
+        caveat: None,
     }
     .handle(&event())
     .await
@@ -453,10 +454,11 @@ async fn handle_value(fake: &Fake, value: &Value) -> (EventOutcome, Option<Handl
     EventHandler {
         hub: fake,
         baseline: &baseline,
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         topic_arn: None,
         breaker: &Breaker::new(Limits::default()),
         record_queue: QUEUE,
+        caveat: None,
     }
     .handle(value)
     .await
@@ -538,10 +540,11 @@ async fn handle_with(
     EventHandler {
         hub: fake,
         baseline,
-        mode: Mode::Enforce,
+        staging: Mode::Enforce.into(),
         topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
         breaker: &Breaker::new(Limits::default()),
         record_queue: QUEUE,
+        caveat: None,
     }
     .handle(value)
     .await
@@ -674,6 +677,80 @@ async fn a_shared_prefix_list_re_checks_the_accounts_it_is_shared_with() {
             .errors
             .iter()
             .any(|e| e.contains(UNREACHABLE) && e.contains("pl-shared")),
+        "{:?}",
+        outcome.errors
+    );
+}
+
+/// The event's account (111122223333) guarded as the scopes say.
+async fn handle_staged(fake: &Fake, staging: Staging) -> EventOutcome {
+    let baseline = Baseline::default_baseline().unwrap();
+    let (outcome, error) = EventHandler {
+        hub: fake,
+        baseline: &baseline,
+        staging,
+        topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
+        breaker: &Breaker::new(Limits::default()),
+        record_queue: QUEUE,
+        caveat: None,
+    }
+    .handle(&event())
+    .await;
+    assert_eq!(error, None);
+    outcome
+}
+
+#[tokio::test]
+async fn staged_enforcement_revokes_only_in_the_enforced_unit() {
+    let staging = Staging {
+        default: Mode::Audit,
+        scopes: [("ou-ab12-prod0001".to_owned(), Mode::Enforce)].into(),
+    };
+    // Below prod (nested in a team unit): enforced by the nearest unit a scope names.
+    let prod = open_group().in_units(
+        "111122223333",
+        &["ou-ab12-team0001", "ou-ab12-prod0001", "r-ab12"],
+    );
+    let outcome = handle_staged(&prod, staging.clone()).await;
+    assert_eq!(outcome.mode, Mode::Enforce);
+    assert_eq!(outcome.mode_by.as_deref(), Some("ou-ab12-prod0001"));
+    assert_eq!(outcome.count(Outcome::Revoked), 2);
+    assert!(
+        prod.published()[0]
+            .text
+            .contains("Mode: enforce (set by ou-ab12-prod0001)"),
+        "{}",
+        prod.published()[0].text
+    );
+
+    // Below dev: the default, audit; nothing revoked.
+    let dev = open_group().in_units("111122223333", &["ou-ab12-dev00001", "r-ab12"]);
+    let outcome = handle_staged(&dev, staging.clone()).await;
+    assert_eq!(
+        (outcome.mode, outcome.mode_by.as_deref()),
+        (Mode::Audit, Some("default"))
+    );
+    assert_eq!(outcome.count(Outcome::WouldRevoke), 2);
+    assert!(dev.revoke_calls().is_empty());
+
+    // The account named itself wins over its unit.
+    let mut named = staging.clone();
+    named.scopes.insert("111122223333".to_owned(), Mode::Audit);
+    let pinned = open_group().in_units("111122223333", &["ou-ab12-prod0001", "r-ab12"]);
+    let outcome = handle_staged(&pinned, named).await;
+    assert_eq!(outcome.mode, Mode::Audit);
+    assert!(pinned.revoke_calls().is_empty());
+
+    // Organizations cannot tell the unit: audited, and the message says why.
+    let unknown = open_group().units_unreadable();
+    let outcome = handle_staged(&unknown, staging).await;
+    assert_eq!(outcome.mode, Mode::Audit);
+    assert!(unknown.revoke_calls().is_empty());
+    assert!(
+        outcome
+            .errors
+            .iter()
+            .any(|e| e.contains("organizational unit could not be read")),
         "{:?}",
         outcome.errors
     );

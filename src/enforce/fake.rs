@@ -34,6 +34,10 @@ struct State {
     /// account cannot be reached).
     shared_with: SharedWith,
     accounts: BTreeMap<String, Option<Fake>>,
+    /// The units above each account (nearest first); an account not named is below the root
+    /// only, and `units_fail` makes every lookup fail.
+    units: BTreeMap<String, Vec<String>>,
+    units_fail: bool,
 }
 
 /// One emulated account and region, and the hub that reaches it.
@@ -60,6 +64,21 @@ impl Fake {
         self.state()
             .names
             .insert(group_id.to_owned(), name.to_owned());
+        self
+    }
+
+    /// `account` sits below these units (nearest first, the root last).
+    pub fn in_units(self, account: &str, units: &[&str]) -> Self {
+        self.state().units.insert(
+            account.to_owned(),
+            units.iter().map(|u| (*u).to_owned()).collect(),
+        );
+        self
+    }
+
+    /// Organizations cannot be read (ListParents fails).
+    pub fn units_unreadable(self) -> Self {
+        self.state().units_fail = true;
         self
     }
 
@@ -261,6 +280,20 @@ impl HubApi for Fake {
 
     async fn account_name(&self, _account: &str) -> Option<String> {
         Some("workload-a".to_owned())
+    }
+
+    async fn account_units(&self, account: &str) -> Result<Arc<Vec<String>>, AwsError> {
+        let state = self.state();
+        if state.units_fail {
+            return Err(Fake::error("ListParents", "AccessDeniedException"));
+        }
+        Ok(Arc::new(
+            state
+                .units
+                .get(account)
+                .cloned()
+                .unwrap_or_else(|| vec!["r-fake".to_owned()]),
+        ))
     }
 
     async fn publish(

@@ -5,9 +5,11 @@
 
 pub mod breaker;
 pub mod event;
+pub mod exemptions;
 #[cfg(test)]
 mod fake;
 pub mod scope;
+pub mod staging;
 pub mod sweep;
 pub mod tamper;
 
@@ -81,6 +83,12 @@ pub trait HubApi: Sync {
     ) -> impl Future<Output = Result<SharedWith, AwsError>> + Send;
     /// The account's name; `None` when it cannot be told (never a reason to fail).
     fn account_name(&self, account: &str) -> impl Future<Output = Option<String>> + Send;
+    /// The organizational units above the account, nearest first, then the root (staged
+    /// enforcement).
+    fn account_units(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<std::sync::Arc<Vec<String>>, AwsError>> + Send;
     /// Publishes a notification; the message id.
     fn publish(
         &self,
@@ -262,6 +270,10 @@ impl HubApi for Aws {
 
     async fn account_name(&self, account: &str) -> Option<String> {
         Aws::account_name(self, account).await
+    }
+
+    async fn account_units(&self, account: &str) -> Result<std::sync::Arc<Vec<String>>, AwsError> {
+        Aws::account_units(self, account).await
     }
 
     async fn publish(

@@ -14,6 +14,7 @@ use indicatif::ProgressBar;
 
 use super::breaker::{Breaker, Budget};
 use super::scope::{Accounts, Regions, Scope, ScopeError};
+use super::staging::{Resolved, Staging};
 use super::tamper::{FORWARDING_RULE, TamperCheck};
 use super::{act, resolve_prefix_lists};
 use crate::aws::{Aws, AwsError, OrgAccount};
@@ -28,8 +29,9 @@ use crate::policy::{Baseline, Evaluator};
 pub struct Sweep<'a> {
     pub aws: &'a Aws,
     pub baseline: &'a Baseline,
-    /// `enforce` revokes; `audit` reports what would be revoked.
-    pub mode: Mode,
+    /// The mode of each account (staged enforcement): `enforce` revokes; `audit` reports what
+    /// would be revoked.
+    pub staging: Staging,
     /// Without it the sweep only reads and reports (as in audit mode).
     pub remediate: bool,
     /// Accounts (first phase) and account × regions (second phase) worked on at once.
@@ -47,6 +49,8 @@ pub struct Sweep<'a> {
 /// One account, reached.
 struct Reached {
     account: OrgAccount,
+    /// The account's mode (without `remediate`: audit).
+    mode: Resolved,
     regions: Result<Vec<String>, AwsError>,
     tampering: Vec<Tampering>,
 }
@@ -60,13 +64,18 @@ struct Swept {
 }
 
 impl Sweep<'_> {
-    /// The mode findings are acted on with: without `remediate`, nothing is revoked.
-    pub fn effective_mode(&self) -> Mode {
-        if self.remediate {
-            self.mode
+    /// The modes findings are acted on with: without `remediate`, nothing is revoked.
+    pub fn effective_staging(&self) -> Staging {
+        self.staging.capped(if self.remediate {
+            Mode::Enforce
         } else {
             Mode::Audit
-        }
+        })
+    }
+
+    /// The default mode findings are acted on with (each account's may differ).
+    pub fn effective_mode(&self) -> Mode {
+        self.effective_staging().default
     }
 
     /// Sweeps the scope. Fails only when the accounts cannot be listed at all; every later
@@ -109,7 +118,7 @@ impl Sweep<'_> {
                 units.extend(
                     regions
                         .iter()
-                        .map(|region| (r.account.id.as_str(), region.as_str())),
+                        .map(|region| (r.account.id.as_str(), region.as_str(), r.mode.mode)),
                 );
             }
         }
@@ -117,7 +126,7 @@ impl Sweep<'_> {
         self.progress
             .set_message(format!("accounts {done_accounts}/{total_accounts}"));
         let mut results = stream::iter(units)
-            .map(|(account, region)| self.sweep_region(account, region, &budget))
+            .map(|(account, region, mode)| self.sweep_region(account, region, mode, &budget))
             .buffer_unordered(concurrency);
         let mut by_account: HashMap<String, Vec<Swept>> = HashMap::new();
         while let Some(swept) = results.next().await {
@@ -185,6 +194,7 @@ impl Sweep<'_> {
     /// Reaches one account: its credentials (one AssumeRole, cached for the regions) and the
     /// regions to sweep in it.
     async fn reach(&self, account: OrgAccount, regions: &Regions) -> Reached {
+        let mode = self.mode_of(&account.id).await;
         let home = self.aws.home_region();
         let result = async {
             // The client carries the account's credentials (AssumeRole for a member, cached).
@@ -217,8 +227,25 @@ impl Sweep<'_> {
         }
         Reached {
             account,
+            mode,
             regions: result,
             tampering,
+        }
+    }
+
+    /// The account's mode: its own scope, its nearest unit's, or the default (Organizations is
+    /// asked only when a unit's scope could change the answer; unreadable units audit it).
+    async fn mode_of(&self, account: &str) -> Resolved {
+        let staging = self.effective_staging();
+        if !staging.needs_units(account) {
+            return staging.resolve(account, Ok(&[]));
+        }
+        match self.aws.account_units(account).await {
+            Ok(units) => staging.resolve(account, Ok(&units)),
+            Err(error) => {
+                tracing::warn!(account, error = %error, "organizational unit unknown; audited");
+                staging.resolve(account, Err(&error.to_string()))
+            }
         }
     }
 
@@ -228,7 +255,13 @@ impl Sweep<'_> {
     }
 
     /// Reads, judges and (with `remediate`) fixes one region of one account.
-    async fn sweep_region(&self, account: &str, region: &str, budget: &Budget<'_>) -> Swept {
+    async fn sweep_region(
+        &self,
+        account: &str,
+        region: &str,
+        mode: Mode,
+        budget: &Budget<'_>,
+    ) -> Swept {
         let mut swept = Swept {
             account: account.to_owned(),
             summary: RegionSummary {
@@ -243,7 +276,7 @@ impl Sweep<'_> {
             swept.summary.error = Some("not swept: the sweep ran out of time".to_owned());
             return swept;
         }
-        match self.judge_region(account, region, budget).await {
+        match self.judge_region(account, region, mode, budget).await {
             Ok((counts, findings)) => {
                 swept.summary.counts = counts;
                 swept.findings = findings;
@@ -272,6 +305,7 @@ impl Sweep<'_> {
         &self,
         account: &str,
         region: &str,
+        mode: Mode,
         budget: &Budget<'_>,
     ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
         let ec2 = self.aws.ec2(account, region).await?;
@@ -289,17 +323,7 @@ impl Sweep<'_> {
         }
         let mut out = Vec::new();
         for (group_id, findings) in by_group {
-            out.extend(
-                act(
-                    &ec2,
-                    &group_id,
-                    findings,
-                    self.effective_mode(),
-                    "sweep",
-                    budget,
-                )
-                .await,
-            );
+            out.extend(act(&ec2, &group_id, findings, mode, "sweep", budget).await);
         }
         let counts = Counts {
             groups: tags.len(),
@@ -330,16 +354,25 @@ impl Sweep<'_> {
             breaker: None,
             seconds: 0.0,
         };
+        let staged = !self.effective_staging().scopes.is_empty();
         for Reached {
             account,
+            mode,
             regions,
             tampering,
         } in reached
         {
             report.tampering.extend(tampering);
+            if mode.by.starts_with("audited") {
+                report
+                    .errors
+                    .push(format!("account {} {}", account.id, mode.by));
+            }
             let mut summary = AccountSummary {
                 account_id: account.id.clone(),
                 account_name: account.name,
+                mode: mode.mode,
+                mode_by: staged.then_some(mode.by),
                 counts: Counts::default(),
                 regions: Vec::new(),
                 error: None,

@@ -11,8 +11,8 @@ use super::example::Example;
 use super::exposure::Threshold;
 use super::hazard::{self, Hazard};
 use super::syntax::{
-    DirectionSyntax, ExemptionSyntax, PolicyFile, ProtectionSyntax, RuleSyntax, ScalarSyntax,
-    SourceSyntax, TagSyntax,
+    DirectionSyntax, ExemptionSyntax, ExemptionsFile, PolicyFile, ProtectionSyntax, RuleSyntax,
+    ScalarSyntax, SourceSyntax, TagSyntax,
 };
 use crate::finding::{Action, Severity};
 pub use crate::rule::PortSet;
@@ -168,6 +168,39 @@ impl Baseline {
         Validator { path }.baseline(file)
     }
 
+    /// This baseline with the exemptions of an exemptions file (`version: 1`, `exemptions:`)
+    /// added, each validated as the baseline's own are (rule ids must be this baseline's);
+    /// `path` names the file in errors.
+    pub fn with_exemptions_file(&self, text: &str, path: &str) -> Result<Baseline, PolicyError> {
+        if text.len() as u64 > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
+        if text.trim().is_empty() {
+            return Err(PolicyError::Syntax {
+                path: path.to_owned(),
+                message: "the file is empty; an exemptions file needs `version: 1` and \
+                          `exemptions`"
+                    .to_owned(),
+            });
+        }
+        let file: ExemptionsFile =
+            serde_saphyr::from_str(text).map_err(|error| PolicyError::Syntax {
+                path: path.to_owned(),
+                message: error.to_string().replace("<input>", path),
+            })?;
+        let validator = Validator { path };
+        validator.version(&file.version)?;
+        let mut baseline = self.clone();
+        for raw in &file.exemptions {
+            baseline
+                .exemptions
+                .push(validator.exemption(raw, &self.rules)?);
+        }
+        Ok(baseline)
+    }
+
     pub fn rule(&self, id: &str) -> Option<&BaselineRule> {
         self.rules.iter().find(|rule| rule.id == id)
     }
@@ -186,16 +219,22 @@ impl Validator<'_> {
         }
     }
 
-    fn baseline(&self, file: PolicyFile) -> Result<Baseline, PolicyError> {
-        if file.version.value != 1 {
-            return Err(self.at(
-                &file.version,
-                format!(
-                    "`version: {}` is not supported; this sgguard reads version 1",
-                    file.version.value
-                ),
-            ));
+    /// The file format's version: this sgguard reads version 1.
+    fn version(&self, version: &Spanned<u32>) -> Result<(), PolicyError> {
+        if version.value == 1 {
+            return Ok(());
         }
+        Err(self.at(
+            version,
+            format!(
+                "`version: {}` is not supported; this sgguard reads version 1",
+                version.value
+            ),
+        ))
+    }
+
+    fn baseline(&self, file: PolicyFile) -> Result<Baseline, PolicyError> {
+        self.version(&file.version)?;
         let mut threshold = Threshold::default();
         let mut combine_rules = true;
         if let Some(internet) = &file.internet {

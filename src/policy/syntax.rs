@@ -24,6 +24,16 @@ pub struct PolicyFile {
     pub acknowledge: Vec<Spanned<Hazard>>,
 }
 
+/// An exemptions file kept outside the baseline (`SGGUARD_EXEMPTIONS_URI`): the same entries
+/// as the baseline's `exemptions`, changed without a new build.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemptionsFile {
+    pub version: Spanned<u32>,
+    #[serde(default)]
+    pub exemptions: Vec<ExemptionSyntax>,
+}
+
 /// What counts as "the internet".
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

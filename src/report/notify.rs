@@ -199,7 +199,10 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         outcome.event.actor_arn.as_deref().unwrap_or("unknown"),
         outcome.event.actor_type.as_deref().unwrap_or("-"),
         outcome.event.source_ip.as_deref().unwrap_or("-"),
-        outcome.mode,
+        match &outcome.mode_by {
+            Some(by) => format!("{} (set by {by})", outcome.mode),
+            None => outcome.mode.to_string(),
+        },
     );
     for consumer in &outcome.consumers {
         let state = match &consumer.error {
@@ -402,11 +405,15 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         for a in notable.iter().take(NOTIFIED_ACCOUNTS) {
             let _ = writeln!(
                 text,
-                "- {}{}: findings {}, revoked {}, would revoke {}, failed {}{}",
+                "- {}{}{}: findings {}, revoked {}, would revoke {}, failed {}{}",
                 a.account_id,
                 a.account_name
                     .as_deref()
                     .map(|n| format!(" ({n})"))
+                    .unwrap_or_default(),
+                a.mode_by
+                    .as_deref()
+                    .map(|by| format!(" [{} by {by}]", a.mode))
                     .unwrap_or_default(),
                 a.counts.findings,
                 a.counts.revoked,
@@ -450,6 +457,8 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             json!({
                 "account_id": a.account_id,
                 "account_name": a.account_name,
+                "mode": a.mode,
+                "mode_by": a.mode_by,
                 "counts": a.counts,
                 "error": a.error,
                 "regions_failed": a.regions.iter().filter(|r| r.error.is_some()).map(|r| &r.region).collect::<Vec<_>>(),
@@ -580,6 +589,8 @@ mod tests {
             report.accounts.push(AccountSummary {
                 account_id: account,
                 account_name: None,
+                mode: Mode::Enforce,
+                mode_by: None,
                 counts,
                 regions: vec![RegionSummary {
                     region: "eu-west-1".to_owned(),
@@ -724,6 +735,8 @@ mod tests {
             report.accounts.push(AccountSummary {
                 account_id: account,
                 account_name: Some("a-long-account-name-for-a-workload".to_owned()),
+                mode: Mode::Audit,
+                mode_by: Some("ou-ab12-cdef3456".to_owned()),
                 counts: Counts::default(),
                 regions: Vec::new(),
                 error: Some("AccessDenied".to_owned()),

@@ -1,0 +1,137 @@
+//! S3 in the hub account: the sweep's full report written to the report bucket, and the
+//! exemptions file read from it (exemptions that change without a new build).
+
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::AwsError;
+
+/// Largest exemptions file read: like a baseline, it is small; a huge object is a mistake.
+pub const MAX_OBJECT_BYTES: i64 = 1024 * 1024;
+
+/// An object named `s3://BUCKET/KEY`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Uri {
+    pub bucket: String,
+    pub key: String,
+}
+
+impl S3Uri {
+    /// Reads `s3://BUCKET/KEY`; `None` when it is not one.
+    pub fn parse(text: &str) -> Option<S3Uri> {
+        let (bucket, key) = text.strip_prefix("s3://")?.split_once('/')?;
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        (bucket_ok && !key.is_empty()).then(|| S3Uri {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Display for S3Uri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "s3://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// An object's text and its entity tag (what changed, when it changes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    pub text: String,
+    pub etag: Option<String>,
+}
+
+fn region_of(s3: &aws_sdk_s3::Client) -> String {
+    s3.config()
+        .region()
+        .map_or_else(|| "?".to_owned(), ToString::to_string)
+}
+
+/// The object's text (UTF-8, at most [`MAX_OBJECT_BYTES`]).
+pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, AwsError> {
+    let region = region_of(s3);
+    let failure = |message: String| AwsError {
+        operation: "GetObject",
+        account: "hub".to_owned(),
+        region: region.clone(),
+        code: None,
+        message: format!("{uri}: {message}"),
+    };
+    let output = s3
+        .get_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .send()
+        .await
+        .map_err(|e| {
+            let mut error = AwsError::new("GetObject", "hub", &region, &e);
+            error.message = format!("{uri}: {}", error.message);
+            error
+        })?;
+    if output.content_length().unwrap_or(0) > MAX_OBJECT_BYTES {
+        return Err(failure(format!("larger than {MAX_OBJECT_BYTES} bytes")));
+    }
+    let etag = output.e_tag().map(str::to_owned);
+    let bytes = output
+        .body
+        .collect()
+        .await
+        .map_err(|e| failure(format!("cannot read the body: {e}")))?
+        .into_bytes();
+    if i64::try_from(bytes.len()).unwrap_or(i64::MAX) > MAX_OBJECT_BYTES {
+        return Err(failure(format!("larger than {MAX_OBJECT_BYTES} bytes")));
+    }
+    let text = String::from_utf8(bytes.to_vec())
+        .map_err(|_| failure("the object is not UTF-8 text".to_owned()))?;
+    Ok(Fetched { text, etag })
+}
+
+/// Writes a JSON document to `bucket`/`key` (the bucket's default encryption applies).
+pub async fn put_json(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<(), AwsError> {
+    let region = region_of(s3);
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .body(ByteStream::from(body))
+        .send()
+        .await
+        .map_err(|e| {
+            let mut error = AwsError::new("PutObject", "hub", &region, &e);
+            error.message = format!("s3://{bucket}/{key}: {}", error.message);
+            error
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn s3_uris_parse_and_bad_ones_do_not() {
+        let uri = S3Uri::parse("s3://sgguard-reports-1/config/exemptions.yaml").unwrap();
+        assert_eq!(uri.bucket, "sgguard-reports-1");
+        assert_eq!(uri.key, "config/exemptions.yaml");
+        assert_eq!(
+            uri.to_string(),
+            "s3://sgguard-reports-1/config/exemptions.yaml"
+        );
+        for bad in [
+            "https://bucket/key",
+            "s3://bucket",
+            "s3://bucket/",
+            "s3://Bucket/key",
+            "s3://ab/key",
+        ] {
+            assert_eq!(S3Uri::parse(bad), None, "{bad}");
+        }
+    }
+}

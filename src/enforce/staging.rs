@@ -1,0 +1,217 @@
+//! Staged enforcement: the mode each account is guarded in. One default (`SGGUARD_MODE`) and
+//! scopes that override it (`SGGUARD_MODE_BY_SCOPE`: organizational units, roots or accounts,
+//! each `enforce` or `audit`), so an organization can enforce OU by OU while the rest is
+//! audited. An account named itself wins; otherwise the nearest unit above it that a scope
+//! names; otherwise the default. When a scope depends on an account's units and they cannot be
+//! read, the account is audited: sgguard reports what it is not sure it may revoke.
+
+use std::collections::BTreeMap;
+
+use crate::outcome::Mode;
+
+/// The mode per scope, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staging {
+    pub default: Mode,
+    /// Account ids (12 digits), unit ids (`ou-…`) and root ids (`r-…`), each with its mode.
+    pub scopes: BTreeMap<String, Mode>,
+}
+
+/// The mode one account is guarded in, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub mode: Mode,
+    /// What decided it: `default`, `account 111122223333`, `ou-ab12-cdef3456`, or why the
+    /// account is audited although a scope might enforce it.
+    pub by: String,
+}
+
+/// What an id in a scope is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeKind {
+    Account,
+    Unit,
+}
+
+/// Whether `id` can be a scope: an account id, an organizational unit id or a root id.
+pub fn scope_kind(id: &str) -> Option<ScopeKind> {
+    let id_part = |rest: &str| {
+        !rest.is_empty()
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let unit = id
+        .strip_prefix("ou-")
+        .is_some_and(|rest| id_part(rest) && rest.contains('-'))
+        || id.strip_prefix("r-").is_some_and(id_part);
+    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Some(ScopeKind::Account)
+    } else if unit {
+        Some(ScopeKind::Unit)
+    } else {
+        None
+    }
+}
+
+impl From<Mode> for Staging {
+    fn from(mode: Mode) -> Staging {
+        Staging::uniform(mode)
+    }
+}
+
+impl Staging {
+    /// One mode everywhere.
+    pub fn uniform(mode: Mode) -> Staging {
+        Staging {
+            default: mode,
+            scopes: BTreeMap::new(),
+        }
+    }
+
+    /// Whether resolving `account` needs the units above it: some scope names a unit whose
+    /// mode differs from what the account would get without it.
+    pub fn needs_units(&self, account: &str) -> bool {
+        !self.scopes.contains_key(account)
+            && self
+                .scopes
+                .iter()
+                .any(|(id, mode)| scope_kind(id) == Some(ScopeKind::Unit) && *mode != self.default)
+    }
+
+    /// The account's mode. `units` are the units above the account, nearest first and the root
+    /// last (`ListParents` upwards); `Err` says why they could not be read.
+    pub fn resolve(&self, account: &str, units: Result<&[String], &str>) -> Resolved {
+        if let Some(mode) = self.scopes.get(account) {
+            return Resolved {
+                mode: *mode,
+                by: format!("account {account}"),
+            };
+        }
+        if !self.needs_units(account) {
+            return Resolved {
+                mode: self.default,
+                by: "default".to_owned(),
+            };
+        }
+        match units {
+            Ok(units) => units
+                .iter()
+                .find_map(|unit| {
+                    self.scopes.get(unit).map(|mode| Resolved {
+                        mode: *mode,
+                        by: unit.clone(),
+                    })
+                })
+                .unwrap_or(Resolved {
+                    mode: self.default,
+                    by: "default".to_owned(),
+                }),
+            Err(error) => Resolved {
+                mode: Mode::Audit,
+                by: format!(
+                    "audited: the account's organizational unit could not be read ({error})"
+                ),
+            },
+        }
+    }
+
+    /// The same staging with every mode lowered to `audit` when `ceiling` is `audit` (a run
+    /// that must not revoke, such as a scan without `--remediate`).
+    pub fn capped(&self, ceiling: Mode) -> Staging {
+        if ceiling == Mode::Enforce {
+            return self.clone();
+        }
+        Staging::uniform(Mode::Audit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staging(default: Mode, scopes: &[(&str, Mode)]) -> Staging {
+        Staging {
+            default,
+            scopes: scopes
+                .iter()
+                .map(|(id, mode)| ((*id).to_owned(), *mode))
+                .collect(),
+        }
+    }
+
+    const PROD: &str = "ou-ab12-prod0001";
+    const TEAM: &str = "ou-ab12-team0001";
+    const ROOT: &str = "r-ab12";
+
+    #[test]
+    fn the_account_then_the_nearest_unit_then_the_default_decides() {
+        let s = staging(
+            Mode::Audit,
+            &[
+                (PROD, Mode::Enforce),
+                (TEAM, Mode::Audit),
+                ("111122223333", Mode::Audit),
+            ],
+        );
+        let path = |units: &[&str]| units.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>();
+        // In prod: enforced by the unit.
+        let r = s.resolve("222233334444", Ok(&path(&[PROD, ROOT])));
+        assert_eq!((r.mode, r.by.as_str()), (Mode::Enforce, PROD));
+        // A team unit nested in prod and set to audit: the nearest unit wins.
+        let r = s.resolve("222233334444", Ok(&path(&[TEAM, PROD, ROOT])));
+        assert_eq!((r.mode, r.by.as_str()), (Mode::Audit, TEAM));
+        // Named itself: its own mode, whatever its unit, without reading the units.
+        let r = s.resolve("111122223333", Err("denied"));
+        assert_eq!(
+            (r.mode, r.by.as_str()),
+            (Mode::Audit, "account 111122223333")
+        );
+        // Elsewhere: the default.
+        let r = s.resolve("333344445555", Ok(&path(&["ou-ab12-other001", ROOT])));
+        assert_eq!((r.mode, r.by.as_str()), (Mode::Audit, "default"));
+    }
+
+    #[test]
+    fn units_that_cannot_be_read_mean_audit_only_when_a_unit_could_enforce() {
+        let s = staging(Mode::Audit, &[(PROD, Mode::Enforce)]);
+        let r = s.resolve("222233334444", Err("AccessDenied"));
+        assert_eq!(r.mode, Mode::Audit);
+        assert!(r.by.contains("AccessDenied"), "{}", r.by);
+        // Enforce by default, a unit audited: unknown units are still audited (fail safe).
+        let s = staging(Mode::Enforce, &[(PROD, Mode::Audit)]);
+        assert_eq!(s.resolve("222233334444", Err("x")).mode, Mode::Audit);
+        // Only account scopes, or units with the default's mode: units are never needed.
+        let s = staging(
+            Mode::Enforce,
+            &[("111122223333", Mode::Audit), (PROD, Mode::Enforce)],
+        );
+        assert!(!s.needs_units("222233334444"));
+        assert_eq!(s.resolve("222233334444", Err("x")).mode, Mode::Enforce);
+    }
+
+    #[test]
+    fn an_audit_ceiling_audits_everything() {
+        let s = staging(Mode::Enforce, &[(PROD, Mode::Enforce)]);
+        assert_eq!(s.capped(Mode::Audit), Staging::uniform(Mode::Audit));
+        assert_eq!(s.capped(Mode::Enforce), s);
+    }
+
+    #[test]
+    fn scope_ids_are_accounts_units_or_roots() {
+        assert_eq!(scope_kind("111122223333"), Some(ScopeKind::Account));
+        assert_eq!(scope_kind(PROD), Some(ScopeKind::Unit));
+        assert_eq!(scope_kind(ROOT), Some(ScopeKind::Unit));
+        for bad in [
+            "1111",
+            "ou-",
+            "ou-abc",
+            "prod",
+            "r-",
+            "OU-AB12-CD",
+            "arn:aws:x",
+        ] {
+            assert_eq!(scope_kind(bad), None, "{bad}");
+        }
+    }
+}
