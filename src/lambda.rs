@@ -12,13 +12,14 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::enforce::HubApi as _;
 use crate::enforce::breaker::Breaker;
+use crate::enforce::coverage::{CoverageCheck, StackSet, accounts_in};
 use crate::enforce::event::{EventHandler, HandleError};
 use crate::enforce::exemptions::{Current, ExemptionStore};
 use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::staging::Staging;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
-use crate::outcome::Mode;
+use crate::outcome::{Mode, StoredReport, SweepReport};
 use crate::policy::Baseline;
 use crate::report::metrics::{event_metrics_line, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
@@ -193,6 +194,33 @@ async fn sweep(
     if let Some(caveat) = current.caveat {
         report.errors.push(caveat);
     }
+    if let (Some(name), Some(tamper)) = (&hub.settings.stackset_name, &hub.tamper) {
+        let stack_set = StackSet {
+            name: name.clone(),
+            call_as: hub.settings.stackset_call_as.clone(),
+        };
+        match accounts_in(&hub.aws, &scope).await {
+            Ok(accounts) => {
+                let check = CoverageCheck {
+                    aws: &hub.aws,
+                    stack_set: Some(&stack_set),
+                    tamper,
+                    accounts,
+                };
+                match check.run(&scope).await {
+                    Ok(coverage) => {
+                        report.errors.extend(coverage.errors.iter().cloned());
+                        report.coverage = Some(coverage);
+                    }
+                    Err(error) => report.errors.push(format!("coverage: {error}")),
+                }
+            }
+            Err(error) => report.errors.push(format!("coverage: {error}")),
+        }
+    }
+    if let Some(bucket) = hub.settings.report_bucket.as_deref() {
+        store_report(hub, bucket, &mut report).await;
+    }
     println!(
         "{}",
         sweep_metrics_line(&report, now_ms().unwrap_or_default())
@@ -252,6 +280,41 @@ async fn sweep(
         "recorded": recorded,
     }))
     .map_err(|e| malformed(e.to_string()))
+}
+
+/// Writes the whole report (the document `scan --format json` prints) to the report bucket,
+/// under `sweeps/YYYY/MM/DD/`; the summary then links to it. A report that cannot be written is
+/// a failure the summary lists (the summary itself still goes out).
+async fn store_report(hub: &Hub, bucket: &str, report: &mut SweepReport) {
+    let now = jiff::Timestamp::now();
+    let key = format!(
+        "sweeps/{}/{}-{:08x}.json",
+        now.strftime("%Y/%m/%d"),
+        now.strftime("%Y%m%dT%H%M%SZ"),
+        now.subsec_nanosecond()
+    );
+    let body = match serde_json::to_vec_pretty(&report) {
+        Ok(body) => body,
+        Err(error) => {
+            report
+                .errors
+                .push(format!("the sweep report could not be written: {error}"));
+            return;
+        }
+    };
+    match hub.aws.put_json(bucket, &key, body).await {
+        Ok(()) => {
+            let stored = StoredReport::new(bucket, &key, hub.aws.home_region());
+            tracing::info!(uri = %stored.uri, "sweep report stored");
+            report.stored = Some(stored);
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "sweep report not stored");
+            report
+                .errors
+                .push(format!("the sweep report could not be stored: {error}"));
+        }
+    }
 }
 
 /// Milliseconds since the epoch (EMF timestamps, the runtime's deadline).

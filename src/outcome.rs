@@ -252,6 +252,10 @@ pub struct RegionSummary {
     pub counts: Counts,
     /// Why the region could not be swept (or not completely).
     pub error: Option<String>,
+    /// Why the region was not swept although nothing failed: `denied by policy` (a service
+    /// control policy denies the region).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// One account.
@@ -308,6 +312,32 @@ pub struct SweepReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<String>,
     pub seconds: f64,
+    /// Which account × regions a change reaches sgguard from (the scheduled sweep, with the
+    /// StackSet named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coverage: Option<crate::enforce::coverage::Coverage>,
+    /// Where the whole report was stored (the scheduled sweep's report bucket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredReport>,
+}
+
+/// The sweep's report as stored in S3.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredReport {
+    pub uri: String,
+    pub console_url: String,
+}
+
+impl StoredReport {
+    /// `s3://BUCKET/KEY` and its page in the S3 console.
+    pub fn new(bucket: &str, key: &str, region: &str) -> StoredReport {
+        StoredReport {
+            uri: format!("s3://{bucket}/{key}"),
+            console_url: format!(
+                "https://s3.console.aws.amazon.com/s3/object/{bucket}?region={region}&prefix={key}"
+            ),
+        }
+    }
 }
 
 impl SweepReport {

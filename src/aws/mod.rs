@@ -7,6 +7,7 @@
 //! calls by `tests/iam.rs` and against the requests the
 //! integration tests saw (`make test`'s IAM tally check).
 
+mod cloudformation;
 mod credentials;
 mod ec2;
 mod organizations;
@@ -26,6 +27,7 @@ use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
+pub use cloudformation::StackInstance;
 pub use credentials::CredentialCache;
 pub use ec2::{Ec2, RevokeOutcome};
 pub use organizations::OrgAccount;
@@ -90,6 +92,16 @@ impl AwsError {
         })
     }
 
+    /// Denied by a service control policy (AWS names the policy type in the message): a region
+    /// or service the organization does not use, not a failure of sgguard's.
+    pub fn is_denied_by_scp(&self) -> bool {
+        self.is_access_denied()
+            && self
+                .message
+                .to_ascii_lowercase()
+                .contains("service control polic")
+    }
+
     pub fn code_is(&self, prefix: &str) -> bool {
         self.code.as_deref().is_some_and(|c| c.starts_with(prefix))
     }
@@ -110,6 +122,7 @@ pub struct Aws {
     sns: aws_sdk_sns::Client,
     sqs: aws_sdk_sqs::Client,
     s3: aws_sdk_s3::Client,
+    cloudformation: aws_sdk_cloudformation::Client,
 }
 
 impl Aws {
@@ -184,6 +197,7 @@ impl Aws {
             organizations: aws_sdk_organizations::Client::new(&base),
             sns: aws_sdk_sns::Client::new(&base),
             sqs: aws_sdk_sqs::Client::new(&base),
+            cloudformation: aws_sdk_cloudformation::Client::new(&base),
             // A custom endpoint (the emulator) takes bucket names in the path, not the host.
             s3: aws_sdk_s3::Client::from_conf(
                 aws_sdk_s3::config::Builder::from(&base)
@@ -377,6 +391,11 @@ impl Aws {
             .map_err(|e| (*e).clone())
     }
 
+    /// The organization's management account.
+    pub async fn management_account(&self) -> Result<String, AwsError> {
+        organizations::management_account(&self.organizations).await
+    }
+
     /// Every account of the organization.
     pub async fn organization_accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
         organizations::all_accounts(&self.organizations).await
@@ -398,6 +417,15 @@ impl Aws {
 
     pub fn sqs(&self) -> &aws_sdk_sqs::Client {
         &self.sqs
+    }
+
+    /// The spoke StackSet's instances (coverage).
+    pub async fn stack_instances(
+        &self,
+        name: &str,
+        call_as: &str,
+    ) -> Result<Vec<StackInstance>, AwsError> {
+        cloudformation::stack_instances(&self.cloudformation, name, call_as).await
     }
 
     /// An object's text from S3 in the hub account (the exemptions file).

@@ -144,3 +144,19 @@ pub async fn units_above(
         message: format!("{target}: no root within 8 parents"),
     })
 }
+
+/// The organization's management account (DescribeOrganization).
+pub async fn management_account(
+    organizations: &aws_sdk_organizations::Client,
+) -> Result<String, AwsError> {
+    let output = organizations
+        .describe_organization()
+        .send()
+        .await
+        .map_err(|e| error("DescribeOrganization", "", &e))?;
+    Ok(output
+        .organization()
+        .and_then(|o| o.master_account_id())
+        .unwrap_or_default()
+        .to_owned())
+}

@@ -3,6 +3,7 @@
 //! 1 findings, 2 error.
 
 mod cmd_check;
+mod cmd_coverage;
 mod cmd_handle_event;
 mod cmd_policy;
 mod cmd_scan;
@@ -41,6 +42,10 @@ pub enum Command {
     /// Sweep every account and region of the organization (or chosen ones): report, and with
     /// `--remediate` revoke, every rule that breaks the baseline
     Scan(ScanArgs),
+    /// For every account × region: is the spoke stack instance current, the forwarding rule
+    /// present and enabled, the remediation role assumable? Exit code 1 when something is not
+    /// covered
+    Coverage(CoverageArgs),
     /// Show, validate and explain baseline policies
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -121,6 +126,39 @@ pub struct ScanArgs {
     /// [env: SGGUARD_HUB_BUS_ARN, SGGUARD_TRUSTED_PRINCIPALS]
     #[arg(long)]
     pub check_spokes: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CoverageArgs {
+    /// `org` (every active account of the organization), `self` or account ids, comma-separated
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "org",
+        value_name = "org|self|ID,..."
+    )]
+    pub accounts: Vec<String>,
+    /// Only the accounts below these organizational units or roots (nested units included)
+    #[arg(long, value_delimiter = ',', value_name = "OU_ID,...")]
+    pub ou: Vec<String>,
+    /// `all` (every region enabled in each account) or region names [env: SGGUARD_REGIONS;
+    /// default: all]
+    #[arg(long, value_delimiter = ',', value_name = "all|REGION,...")]
+    pub regions: Vec<String>,
+    /// The spoke StackSet whose instances are checked [env: SGGUARD_STACKSET_NAME; default:
+    /// instances are not checked]
+    #[arg(long, value_name = "NAME")]
+    pub stack_set: Option<String>,
+    /// `SELF` (the management account) or `DELEGATED_ADMIN` [env: SGGUARD_STACKSET_CALL_AS]
+    #[arg(long, value_name = "SELF|DELEGATED_ADMIN")]
+    pub call_as: Option<String>,
+    /// Role assumed in member accounts (the read-only audit role will do) [env:
+    /// SGGUARD_ROLE_NAME; default: sgguard-remediation]
+    #[arg(long, value_name = "NAME")]
+    pub role_name: Option<String>,
+    /// Output format (`table` or `json`)
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +310,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Check(args) => cmd_check::run(&args),
         Command::HandleEvent(args) => cmd_handle_event::run(&args),
         Command::Scan(args) => cmd_scan::run(&args),
+        Command::Coverage(args) => cmd_coverage::run(&args),
         Command::Policy(command) => cmd_policy::run(command),
     }
 }

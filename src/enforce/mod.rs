@@ -4,6 +4,7 @@
 //! organization sweep ([`sweep`]) both act through [`act`], the one revoke path.
 
 pub mod breaker;
+pub mod coverage;
 pub mod event;
 pub mod exemptions;
 #[cfg(test)]

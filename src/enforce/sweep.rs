@@ -83,7 +83,7 @@ impl Sweep<'_> {
     pub async fn run(&self, scope: &Scope) -> Result<SweepReport, ScopeError> {
         let started = Instant::now();
         let budget = self.breaker.sweep();
-        let listed = self.accounts(scope).await?;
+        let listed = accounts(self.aws, scope).await?;
         let (active, inactive): (Vec<OrgAccount>, Vec<OrgAccount>) =
             listed.into_iter().partition(OrgAccount::is_active);
         let skipped_accounts = inactive
@@ -155,40 +155,6 @@ impl Sweep<'_> {
             report.breaker = Some(reason);
         }
         Ok(report)
-    }
-
-    async fn accounts(&self, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
-        let named = |id: String, name: Option<String>| OrgAccount {
-            id,
-            name,
-            status: "ACTIVE".to_owned(),
-        };
-        match &scope.accounts {
-            Accounts::Organization if scope.ous.is_empty() => {
-                Ok(self.aws.organization_accounts().await.map_err(|mut e| {
-                    e.message = format!(
-                        "cannot list the organization's accounts ({}); sweep named accounts with \
-                         `--accounts ID,...` or the own account with `--accounts self`",
-                        e.message
-                    );
-                    e
-                })?)
-            }
-            Accounts::Organization => Ok(self.aws.accounts_under(&scope.ous).await?),
-            Accounts::Hub => {
-                let id = self.aws.hub_account().to_owned();
-                let name = self.aws.account_name(&id).await;
-                Ok(vec![named(id, name)])
-            }
-            Accounts::List(ids) => {
-                let mut accounts = Vec::with_capacity(ids.len());
-                for id in ids {
-                    let name = self.aws.account_name(id).await;
-                    accounts.push(named(id.clone(), name));
-                }
-                Ok(accounts)
-            }
-        }
     }
 
     /// Reaches one account: its credentials (one AssumeRole, cached for the regions) and the
@@ -268,6 +234,7 @@ impl Sweep<'_> {
                 region: region.to_owned(),
                 counts: Counts::default(),
                 error: None,
+                skipped: None,
             },
             findings: Vec::new(),
             tampering: Vec::new(),
@@ -280,6 +247,11 @@ impl Sweep<'_> {
             Ok((counts, findings)) => {
                 swept.summary.counts = counts;
                 swept.findings = findings;
+            }
+            Err(error) if error.is_denied_by_scp() => {
+                tracing::info!(account, region, error = %error, "region denied by a service control policy; skipped");
+                swept.summary.skipped = Some("denied by policy".to_owned());
+                return swept;
             }
             Err(error) => {
                 tracing::warn!(account, region, error = %error, "region not swept");
@@ -353,6 +325,8 @@ impl Sweep<'_> {
             tampering: Vec::new(),
             breaker: None,
             seconds: 0.0,
+            stored: None,
+            coverage: None,
         };
         let staged = !self.effective_staging().scopes.is_empty();
         for Reached {
@@ -469,4 +443,39 @@ fn tampered(account: &str, region: Option<&str>, problems: Vec<String>) -> Vec<T
             problem,
         })
         .collect()
+}
+
+/// The accounts of the scope, active or not (the sweep skips and reports those that are not).
+pub async fn accounts(aws: &Aws, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
+    let named = |id: String, name: Option<String>| OrgAccount {
+        id,
+        name,
+        status: "ACTIVE".to_owned(),
+    };
+    match &scope.accounts {
+        Accounts::Organization if scope.ous.is_empty() => {
+            Ok(aws.organization_accounts().await.map_err(|mut e| {
+                e.message = format!(
+                    "cannot list the organization's accounts ({}); sweep named accounts with \
+                     `--accounts ID,...` or the own account with `--accounts self`",
+                    e.message
+                );
+                e
+            })?)
+        }
+        Accounts::Organization => Ok(aws.accounts_under(&scope.ous).await?),
+        Accounts::Hub => {
+            let id = aws.hub_account().to_owned();
+            let name = aws.account_name(&id).await;
+            Ok(vec![named(id, name)])
+        }
+        Accounts::List(ids) => {
+            let mut accounts = Vec::with_capacity(ids.len());
+            for id in ids {
+                let name = aws.account_name(id).await;
+                accounts.push(named(id.clone(), name));
+            }
+            Ok(accounts)
+        }
+    }
 }

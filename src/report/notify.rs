@@ -465,8 +465,66 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             })
         })
         .collect();
+    let skipped: Vec<String> = report
+        .accounts
+        .iter()
+        .flat_map(|a| {
+            a.regions
+                .iter()
+                .filter(|r| r.skipped.is_some())
+                .map(move |r| format!("{} {}", a.account_id, r.region))
+        })
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nSkipped: {} account-region(s) denied by policy (a service control policy denies \
+             the region): {}{}",
+            skipped.len(),
+            skipped
+                .iter()
+                .take(NOTIFIED_ACCOUNTS)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
+            if skipped.len() > NOTIFIED_ACCOUNTS {
+                ", …"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(coverage) = &report.coverage {
+        let _ = writeln!(text, "\nCoverage: {}", coverage.headline());
+        let uncovered: Vec<_> = coverage.uncovered().collect();
+        for p in uncovered.iter().take(NOTIFIED_ACCOUNTS) {
+            let _ = writeln!(
+                text,
+                "- {} {}: {}",
+                p.account_id,
+                p.region,
+                p.problems.join("; ")
+            );
+        }
+        more(&mut text, uncovered.len());
+    }
+    if let Some(stored) = &report.stored {
+        let _ = writeln!(
+            text,
+            "\nFull report: {}\n{}",
+            stored.uri, stored.console_url
+        );
+    }
     let _ = writeln!(text, "\nsgguard {VERSION}");
     let document = json!({
+        "report": report.stored,
+        "coverage": report.coverage.as_ref().map(|c| json!({
+            "covered": c.covered,
+            "not_covered": c.not_covered,
+            "skipped": c.skipped,
+            "uncovered": c.uncovered().take(NOTIFIED_ACCOUNTS).collect::<Vec<_>>(),
+        })),
+        "regions_skipped": skipped.len(),
         "kind": "sweep",
         "sgguard_version": VERSION,
         "version": report.version,
@@ -576,6 +634,12 @@ mod tests {
             tampering: Vec::new(),
             breaker: None,
             seconds: 12.5,
+            coverage: None,
+            stored: Some(crate::outcome::StoredReport::new(
+                "sgguard-reports-123456789012-eu-west-1",
+                "sweeps/2026/12/02/20261202T060000Z.json",
+                "eu-west-1",
+            )),
         };
         for a in 0..40 {
             let account = format!("{:012}", 100_000_000_000_u64 + a);
@@ -596,6 +660,7 @@ mod tests {
                     region: "eu-west-1".to_owned(),
                     counts,
                     error: None,
+                    skipped: None,
                 }],
                 error: None,
             });
@@ -624,6 +689,14 @@ mod tests {
         );
         assert_eq!(json["errors_total"], 1);
         assert!(notification.text.contains("account 999999999999"));
+        // The whole report is linked: what the 25-finding cap leaves out is there.
+        assert!(notification.text.contains(
+            "Full report: s3://sgguard-reports-123456789012-eu-west-1/sweeps/2026/12/02/20261202T060000Z.json\nhttps://s3.console.aws.amazon.com/s3/object/sgguard-reports-123456789012-eu-west-1?region=eu-west-1&prefix=sweeps/2026/12/02/20261202T060000Z.json"
+        ));
+        assert_eq!(
+            json["report"]["uri"],
+            "s3://sgguard-reports-123456789012-eu-west-1/sweeps/2026/12/02/20261202T060000Z.json"
+        );
         let attribute = |name: &str| {
             notification
                 .attributes

@@ -1,0 +1,132 @@
+//! `sgguard coverage`: which account × regions a change reaches sgguard from, and which not.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use super::{CoverageArgs, EXIT_ERROR, LiveSetup, print_error};
+use crate::aws::Aws;
+use crate::enforce::coverage::{Coverage, CoverageCheck, StackSet, accounts_in};
+use crate::enforce::scope::Scope;
+use crate::enforce::tamper::TamperCheck;
+use crate::outcome::exit_code;
+use crate::report::Format;
+
+pub fn run(args: &CoverageArgs) -> u8 {
+    let LiveSetup {
+        settings, runtime, ..
+    } = match LiveSetup::new(None, None, None) {
+        Ok(setup) => setup,
+        Err(code) => return code,
+    };
+    if args.format == Format::Sarif {
+        print_error("coverage is written as `table` or `json`, not `sarif`");
+        return EXIT_ERROR;
+    }
+    let regions = if args.regions.is_empty() {
+        settings.regions.clone().unwrap_or_default()
+    } else {
+        args.regions.clone()
+    };
+    let scope = match Scope::parse(&args.accounts, &args.ou, &regions) {
+        Ok(scope) => scope,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    let call_as = args
+        .call_as
+        .clone()
+        .unwrap_or_else(|| settings.stackset_call_as.clone());
+    if !matches!(call_as.as_str(), "SELF" | "DELEGATED_ADMIN") {
+        print_error(format!(
+            "`--call-as {call_as}`: expected `SELF` or `DELEGATED_ADMIN`"
+        ));
+        return EXIT_ERROR;
+    }
+    let stack_set = args
+        .stack_set
+        .clone()
+        .or_else(|| settings.stackset_name.clone())
+        .map(|name| StackSet { name, call_as });
+    let result = runtime.block_on(async {
+        let reach = args.role_name.as_deref().unwrap_or(&settings.role_name);
+        let aws = Aws::from_env(reach).await.map_err(|e| e.to_string())?;
+        let tamper = TamperCheck::for_hub(
+            &aws,
+            settings.hub_bus_arn.clone(),
+            &settings.trusted_principals,
+            &settings.role_name,
+        );
+        let accounts = accounts_in(&aws, &scope).await.map_err(|e| e.to_string())?;
+        CoverageCheck {
+            aws: &aws,
+            stack_set: stack_set.as_ref(),
+            tamper: &tamper,
+            accounts,
+        }
+        .run(&scope)
+        .await
+        .map_err(|e| e.to_string())
+    });
+    let coverage = match result {
+        Ok(coverage) => coverage,
+        Err(error) => {
+            print_error(error);
+            return EXIT_ERROR;
+        }
+    };
+    for error in &coverage.errors {
+        print_error(error);
+    }
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&coverage).unwrap_or_default() + "\n",
+        _ => table(&coverage),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if stdout.write_all(text.as_bytes()).is_err() {
+        return EXIT_ERROR;
+    }
+    exit_code(!coverage.errors.is_empty(), coverage.not_covered)
+}
+
+/// One line per account × region, then what is not covered and why.
+pub fn table(coverage: &Coverage) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<14} {:<16} {:<22} {:<18} {:<14} COVERED",
+        "ACCOUNT", "REGION", "STACK INSTANCE", "FORWARDING RULE", "ROLE"
+    );
+    for p in &coverage.places {
+        let covered = match (&p.skipped, p.covered) {
+            (Some(why), _) => format!("skipped: {why}"),
+            (None, true) => "yes".to_owned(),
+            (None, false) => "NO".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<14} {:<16} {:<22} {:<18} {:<14} {covered}",
+            p.account_id, p.region, p.stack, p.rule, p.role
+        );
+    }
+    let uncovered: Vec<_> = coverage.uncovered().collect();
+    if !uncovered.is_empty() {
+        out.push_str("\nNot covered:\n");
+        for p in uncovered {
+            for problem in &p.problems {
+                let _ = writeln!(out, "- {} {}: {problem}", p.account_id, p.region);
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{}{}",
+        coverage.headline(),
+        match &coverage.stack_set {
+            Some(name) => format!(" (StackSet `{name}`)"),
+            None => " (stack instances not checked: no --stack-set)".to_owned(),
+        }
+    );
+    out
+}

@@ -1,0 +1,303 @@
+//! Coverage: for every account × region in scope, whether a change there reaches sgguard and
+//! can be revoked — the spoke StackSet has a current instance there, the forwarding rule is
+//! present, enabled and sends to the hub, and the remediation role can be assumed. The
+//! management account (which a service-managed StackSet never deploys to) and the hub account
+//! (whose home region the hub's own rule covers) are told apart.
+
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+use super::scope::{Regions, Scope, ScopeError};
+use super::tamper::{FORWARDING_RULE, TamperCheck};
+use crate::aws::{Aws, OrgAccount, StackInstance};
+
+/// Account × regions checked at once.
+const CONCURRENCY: usize = 16;
+
+/// The StackSet whose instances are checked.
+#[derive(Debug, Clone)]
+pub struct StackSet {
+    pub name: String,
+    /// `SELF` or `DELEGATED_ADMIN`.
+    pub call_as: String,
+}
+
+/// One account × region.
+#[derive(Debug, Clone, Serialize)]
+pub struct Place {
+    pub account_id: String,
+    pub account_name: Option<String>,
+    pub region: String,
+    /// The stack instance: `CURRENT`, `OUTDATED (FAILED)`, `missing`, `not checked`, or why
+    /// none is expected (`hub account`, `management account`).
+    pub stack: String,
+    /// The forwarding rule: `ENABLED`, `missing`, `DISABLED`, …; `hub rule` for the hub's home
+    /// region; `denied by policy` in a region a service control policy denies.
+    pub rule: String,
+    /// The remediation role: `assumed`, `hub` or `not assumable`.
+    pub role: String,
+    pub covered: bool,
+    /// What is not covered, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Why the place was not judged (`denied by policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+/// Every place in scope, judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub stack_set: Option<String>,
+    pub management_account: Option<String>,
+    pub hub_account: String,
+    pub places: Vec<Place>,
+    pub covered: usize,
+    pub not_covered: usize,
+    pub skipped: usize,
+    /// What could not be checked at all (the StackSet's instances, an account's regions).
+    pub errors: Vec<String>,
+}
+
+impl Coverage {
+    pub fn uncovered(&self) -> impl Iterator<Item = &Place> {
+        self.places
+            .iter()
+            .filter(|p| !p.covered && p.skipped.is_none())
+    }
+
+    /// One line: `58 of 60 account-regions covered, 2 not covered`.
+    pub fn headline(&self) -> String {
+        let mut line = format!(
+            "{} of {} account-regions covered",
+            self.covered,
+            self.places.len() - self.skipped
+        );
+        if self.not_covered > 0 {
+            line.push_str(&format!(", {} NOT covered", self.not_covered));
+        }
+        if self.skipped > 0 {
+            line.push_str(&format!(", {} skipped (denied by policy)", self.skipped));
+        }
+        line
+    }
+}
+
+/// Checks the coverage of `scope`'s accounts and regions.
+pub struct CoverageCheck<'a> {
+    pub aws: &'a Aws,
+    /// The StackSet whose instances are checked; `None`: instances are not checked.
+    pub stack_set: Option<&'a StackSet>,
+    /// The forwarding rule's expected shape and target.
+    pub tamper: &'a TamperCheck,
+    /// The accounts of the scope (active ones), as the sweep lists them.
+    pub accounts: Vec<OrgAccount>,
+}
+
+impl CoverageCheck<'_> {
+    pub async fn run(&self, scope: &Scope) -> Result<Coverage, ScopeError> {
+        let hub = self.aws.hub_account().to_owned();
+        let home = self.aws.home_region().to_owned();
+        let mut errors = Vec::new();
+        let instances = match self.stack_set {
+            None => None,
+            Some(set) => match self.aws.stack_instances(&set.name, &set.call_as).await {
+                Ok(instances) => Some(instances),
+                Err(error) => {
+                    errors.push(format!(
+                        "the StackSet's instances could not be listed: {error}"
+                    ));
+                    None
+                }
+            },
+        };
+        let management = self.aws.management_account().await.ok();
+
+        // Each account's regions: those asked, else those the account has enabled.
+        let mut places: Vec<(OrgAccount, String, Result<(), String>)> = Vec::new();
+        for account in &self.accounts {
+            let reached = self.aws.ec2(&account.id, &home).await;
+            let role = reached
+                .as_ref()
+                .map(|_| ())
+                .map_err(|e| format!("the remediation role cannot be assumed: {e}"));
+            let regions = match (&scope.regions, &reached) {
+                (Regions::List(list), _) => list.clone(),
+                (Regions::Enabled, Ok(ec2)) => match ec2.enabled_regions().await {
+                    Ok(regions) => regions,
+                    Err(error) => {
+                        errors.push(format!("account {}: {error}", account.id));
+                        continue;
+                    }
+                },
+                (Regions::Enabled, Err(_)) => {
+                    // The account's own regions cannot be read: judge where the StackSet is.
+                    let mut regions: Vec<String> = instances
+                        .iter()
+                        .flatten()
+                        .map(|i| i.region.clone())
+                        .collect();
+                    regions.sort();
+                    regions.dedup();
+                    if regions.is_empty() {
+                        regions.push(home.clone());
+                    }
+                    regions
+                }
+            };
+            for region in regions {
+                places.push((account.clone(), region, role.clone()));
+            }
+        }
+
+        let context = Judge {
+            aws: self.aws,
+            tamper: self.tamper,
+            instances: instances.as_deref(),
+            stack_set_checked: self.stack_set.is_some() && instances.is_some(),
+            hub: &hub,
+            home: &home,
+            management: management.as_deref(),
+        };
+        let mut judged: Vec<Place> = stream::iter(places)
+            .map(|(account, region, role)| context.place(account, region, role))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        judged.sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+        let skipped = judged.iter().filter(|p| p.skipped.is_some()).count();
+        let covered = judged.iter().filter(|p| p.covered).count();
+        Ok(Coverage {
+            stack_set: self.stack_set.map(|s| s.name.clone()),
+            management_account: management,
+            hub_account: hub,
+            not_covered: judged.len() - covered - skipped,
+            covered,
+            skipped,
+            places: judged,
+            errors,
+        })
+    }
+}
+
+struct Judge<'a> {
+    aws: &'a Aws,
+    tamper: &'a TamperCheck,
+    instances: Option<&'a [StackInstance]>,
+    stack_set_checked: bool,
+    hub: &'a str,
+    home: &'a str,
+    management: Option<&'a str>,
+}
+
+impl Judge<'_> {
+    async fn place(&self, account: OrgAccount, region: String, role: Result<(), String>) -> Place {
+        let is_hub = account.id == self.hub;
+        let is_management = self.management == Some(account.id.as_str()) && !is_hub;
+        let mut problems = Vec::new();
+        let mut place = Place {
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            region: region.clone(),
+            stack: "not checked".to_owned(),
+            rule: "not checked".to_owned(),
+            role: if is_hub {
+                "hub".to_owned()
+            } else if role.is_ok() {
+                "assumed".to_owned()
+            } else {
+                "not assumable".to_owned()
+            },
+            covered: false,
+            problems: Vec::new(),
+            skipped: None,
+        };
+        if let Err(error) = role {
+            problems.push(error);
+        }
+
+        // The stack instance.
+        let instance = self.instances.and_then(|all| {
+            all.iter()
+                .find(|i| i.account == account.id && i.region == region)
+        });
+        if self.stack_set_checked {
+            place.stack = match instance {
+                Some(i) if i.status == "CURRENT" => "CURRENT".to_owned(),
+                Some(i) => {
+                    let status = if i.detailed_status.is_empty() {
+                        i.status.clone()
+                    } else {
+                        format!("{} ({})", i.status, i.detailed_status)
+                    };
+                    problems.push(format!(
+                        "the spoke stack instance is {status}{}",
+                        i.reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
+                    ));
+                    status
+                }
+                None if is_hub => "hub account".to_owned(),
+                None if is_management => "management account".to_owned(),
+                None => {
+                    problems.push(
+                        "no spoke stack instance: the StackSet does not deploy to this account \
+                         and region (is the account in one of its OUs, the region in its \
+                         regions?)"
+                            .to_owned(),
+                    );
+                    "missing".to_owned()
+                }
+            };
+        }
+
+        // The forwarding rule (through the role; the hub reads its own).
+        if place.role != "not assumable" {
+            match self
+                .aws
+                .forwarding_rule(&account.id, &region, FORWARDING_RULE)
+                .await
+            {
+                Err(error) if error.is_denied_by_scp() => {
+                    place.rule = "denied by policy".to_owned();
+                    place.skipped = Some("denied by policy".to_owned());
+                    return place;
+                }
+                Err(error) => {
+                    place.rule = "not readable".to_owned();
+                    problems.push(format!("the forwarding rule cannot be read: {error}"));
+                }
+                Ok(None) if is_hub && region == self.home => {
+                    place.rule = "hub rule".to_owned();
+                }
+                Ok(rule) => {
+                    place.rule = match &rule {
+                        None => "missing".to_owned(),
+                        Some(rule) => rule.state.clone(),
+                    };
+                    let rule_problems = self.tamper.rule_problems(rule.as_ref());
+                    if is_management && rule.is_none() {
+                        problems.push(
+                            "the management account gets no instance of a service-managed \
+                             StackSet: deploy spoke-infra/sgguard-spoke.yaml there as a stack"
+                                .to_owned(),
+                        );
+                    } else {
+                        problems.extend(rule_problems);
+                    }
+                }
+            }
+        }
+        place.covered = problems.is_empty();
+        place.problems = problems;
+        place
+    }
+}
+
+/// The scope's active accounts, listed as the sweep lists them.
+pub async fn accounts_in(aws: &Aws, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
+    let accounts = super::sweep::accounts(aws, scope).await?;
+    Ok(accounts.into_iter().filter(OrgAccount::is_active).collect())
+}
