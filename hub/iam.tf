@@ -42,13 +42,15 @@ resource "aws_iam_role_policy" "lambda" {
         },
         {
           # Account names for notifications, the sweep's accounts (the whole organization, or
-          # below chosen OUs) and the OUs above an account up to the root (mode_by_scope).
+          # below chosen OUs), the OUs above an account up to the root (mode_by_scope) and
+          # which account is the management account (coverage: no StackSet instance there).
           # ListAccounts has no resource-level scope; the others' ARNs carry the management
           # account's id, which the module does not know.
           Sid    = "ReadOrganization"
           Effect = "Allow"
           Action = [
             "organizations:DescribeAccount",
+            "organizations:DescribeOrganization",
             "organizations:ListAccounts",
             "organizations:ListAccountsForParent",
             "organizations:ListChildren",
@@ -131,7 +133,15 @@ resource "aws_iam_role_policy" "lambda" {
           Action   = "cloudformation:ListStackInstances"
           Resource = local.stackset_arn_pattern
         },
-      ] : s if var.create_stackset],
+        {
+          # CloudFormation asks Organizations whether the caller is a StackSets delegated
+          # administrator when the call is made with CallAs DELEGATED_ADMIN.
+          Sid      = "StackSetsDelegatedAdmin"
+          Effect   = "Allow"
+          Action   = "organizations:ListDelegatedAdministrators"
+          Resource = "*"
+        },
+      ] : s if var.create_stackset && (s.Sid != "StackSetsDelegatedAdmin" || var.stackset_call_as == "DELEGATED_ADMIN")],
     )
   })
 }

@@ -472,3 +472,101 @@ fn policy_explain_shows_a_protected_group() {
         Some(2)
     );
 }
+
+/// `policy explain --account` tells the mode an account is guarded in, as the hub resolves it
+/// from `SGGUARD_MODE` and `SGGUARD_MODE_BY_SCOPE`, and plans with it.
+#[test]
+fn explain_tells_an_account_s_mode_under_staged_enforcement() {
+    let explain = |account: &str, units: &[&str]| {
+        let mut command = sgguard();
+        command
+            .env("SGGUARD_MODE", "audit")
+            .env(
+                "SGGUARD_MODE_BY_SCOPE",
+                r#"{"ou-ab12-11111111": "enforce", "444455556666": "audit"}"#,
+            )
+            .args(["policy", "explain", "--account", account]);
+        for unit in units {
+            command.args(["--unit", unit]);
+        }
+        let output = command.arg("tcp 22 from 0.0.0.0/0").output().unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+        )
+    };
+    let (code, out) = explain(
+        "222233334444",
+        &["ou-ab12-22222222", "ou-ab12-11111111", "r-ab12"],
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("account 222233334444 is guarded in enforce mode (set by ou-ab12-11111111)")
+            && out.contains("in this account (enforce mode): revoked"),
+        "{out}"
+    );
+    let (_, out) = explain("444455556666", &["ou-ab12-11111111", "r-ab12"]);
+    assert!(
+        out.contains("guarded in audit mode (set by account 444455556666)")
+            && out.contains("in this account (audit mode): would_revoke"),
+        "{out}"
+    );
+    let (_, out) = explain("333344445555", &["r-ab12"]);
+    assert!(
+        out.contains("guarded in audit mode (set by default)"),
+        "{out}"
+    );
+    // A bad scope in the environment names the variable; a bad unit names the flag.
+    let output = sgguard()
+        .env("SGGUARD_MODE_BY_SCOPE", r#"{"prod": "enforce"}"#)
+        .args(["policy", "explain", "tcp 22 from 0.0.0.0/0"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("SGGUARD_MODE_BY_SCOPE"));
+    let (code, _) = explain("222233334444", &["prod"]);
+    assert_eq!(code, Some(2));
+}
+
+/// `policy validate --exemptions` checks an exemptions file against the baseline, as the hub
+/// does before it uses one.
+#[test]
+fn validate_checks_an_exemptions_file_against_the_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, sgguard::policy::DEFAULT_BASELINE_YAML).unwrap();
+    let good = dir.path().join("exemptions.yaml");
+    std::fs::write(
+        &good,
+        "version: 1\nexemptions:\n  - reason: bastion, CHG-1\n    group_ids: [sg-0123456789abcdef0]\n    rules: [admin-ports-from-internet]\n",
+    )
+    .unwrap();
+    let output = sgguard()
+        .args(["policy", "validate"])
+        .arg(&policy)
+        .arg("--exemptions")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is valid: 1 exemptions"));
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nexemptions:\n  - reason: typo\n    group_ids: [sg-0123456789abcdef0]\n    rules: [no-such-rule]\n",
+    )
+    .unwrap();
+    let output = sgguard()
+        .args(["policy", "validate"])
+        .arg(&policy)
+        .arg("--exemptions")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.yaml") && stderr.contains("no-such-rule"),
+        "{stderr}"
+    );
+}

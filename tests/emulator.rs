@@ -228,6 +228,32 @@ impl Org {
             .unwrap()
     }
 
+    /// The `sgguard` command as the hub runs it against this emulator (hub credentials, home
+    /// region), with no sgguard setting from the test's own environment.
+    pub(crate) fn cli(&self) -> assert_cmd::Command {
+        let mut command = assert_cmd::Command::cargo_bin("sgguard").unwrap();
+        command
+            .env("AWS_ENDPOINT_URL", &self.emulator.proxy)
+            .env("AWS_ACCESS_KEY_ID", "AKIAHUBTESTING000001")
+            .env("AWS_SECRET_ACCESS_KEY", "hub-secret")
+            .env("AWS_REGION", HUB_REGION);
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("SGGUARD_")) {
+            command.env_remove(name);
+        }
+        command
+    }
+
+    /// The sweep summary among the inbox's messages (drained): subject and message JSON.
+    pub(crate) async fn sweep_summary(&self) -> (String, Value) {
+        let (subject, message, _) = self
+            .inbox()
+            .await
+            .into_iter()
+            .find(|(_, m, _)| m["kind"] == "sweep")
+            .expect("a sweep summary in the inbox");
+        (subject, message)
+    }
+
     /// Messages delivered to the inbox so far, drained: (subject, message JSON, attributes).
     pub(crate) async fn inbox(&self) -> Vec<(String, Value, Value)> {
         let drained = self.emulator.control("inbox", None);

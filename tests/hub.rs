@@ -577,15 +577,9 @@ async fn the_handle_event_command_does_what_the_lambda_does() {
         authorize_event(&member, HUB_REGION, "judy", &group, &rules).to_string(),
     )
     .unwrap();
-    let output = assert_cmd::Command::cargo_bin("sgguard")
-        .unwrap()
-        .env("AWS_ENDPOINT_URL", &org.emulator.proxy)
-        .env("AWS_ACCESS_KEY_ID", "AKIAHUBTESTING000001")
-        .env("AWS_SECRET_ACCESS_KEY", "hub-secret")
-        .env("AWS_REGION", HUB_REGION)
+    let output = org
+        .cli()
         .env("SGGUARD_TOPIC_ARN", &org.topic_arn)
-        .env_remove("SGGUARD_MODE")
-        .env_remove("SGGUARD_POLICY")
         .args(["handle-event", "--mode", "enforce"])
         .arg(&path)
         .output()

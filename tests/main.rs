@@ -10,6 +10,7 @@
 mod baseline;
 mod cli;
 mod common;
+mod coverage;
 mod decoders;
 mod emulator;
 mod fixtures;
@@ -21,5 +22,6 @@ mod properties;
 mod readme;
 mod record;
 mod sarif;
+mod staging;
 mod sweep;
 mod tamper;

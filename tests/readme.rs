@@ -106,7 +106,10 @@ fn every_readme_command_runs_as_shown() {
 
 /// The commands in README.md's `sh` blocks that `make test` cannot run (they need AWS or take
 /// long): each `sgguard …` line must parse with the CLI's own parser (every flag and value
-/// exists), and each `make …` line must name a target of the Makefile.
+/// exists), each `make …` line must name a target of the Makefile, each `terraform -chdir=DIR`
+/// line a directory of Terraform files here, and each `aws SERVICE OPERATION --option …` line an
+/// operation of the service and options of its input in the AWS API model (botocore's, from the
+/// venv `make test` builds; without it only the form is checked).
 #[test]
 fn every_other_readme_command_is_real() {
     let root = env!("CARGO_MANIFEST_DIR");
@@ -117,9 +120,12 @@ fn every_other_readme_command_is_real() {
         .filter_map(|l| l.split_once(':').map(|(t, _)| t))
         .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .collect();
+    let models = botocore_data();
     let mut in_sh = false;
-    let (mut sgguard, mut make) = (0, 0);
+    let (mut sgguard, mut make, mut terraform, mut aws) = (0, 0, 0, 0);
     for line in readme.lines() {
+        // Fences inside list items are indented.
+        let line = line.trim_start();
         if line.starts_with("```") {
             in_sh = line.trim() == "```sh";
             continue;
@@ -143,12 +149,105 @@ fn every_other_readme_command_is_real() {
                 "README: `{command}`: no target `{target}` in the Makefile"
             );
             make += 1;
+        } else if let Some(rest) = command.strip_prefix("terraform ") {
+            let words: Vec<&str> = rest.split_whitespace().collect();
+            let dir = words
+                .first()
+                .and_then(|w| w.strip_prefix("-chdir="))
+                .unwrap_or_else(|| panic!("README: `{command}`: say where with -chdir=DIR"));
+            let tf = std::fs::read_dir(format!("{root}/{dir}"))
+                .unwrap_or_else(|e| panic!("README: `{command}`: `{dir}`: {e}"))
+                .filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "tf"));
+            assert!(tf, "README: `{command}`: no .tf file in `{dir}`");
+            let sub = words.get(1).copied().unwrap_or_default();
+            assert!(
+                [
+                    "init", "plan", "apply", "output", "destroy", "fmt", "validate"
+                ]
+                .contains(&sub),
+                "README: `{command}`: `{sub}` is not a terraform command used here"
+            );
+            terraform += 1;
+        } else if let Some(rest) = command.strip_prefix("aws ") {
+            check_aws(command, &words(rest), models.as_deref());
+            aws += 1;
         }
     }
     assert!(
-        sgguard >= 4 && make >= 3,
-        "{sgguard} sgguard and {make} make lines found"
+        sgguard >= 4 && make >= 3 && terraform >= 3 && aws >= 4,
+        "{sgguard} sgguard, {make} make, {terraform} terraform and {aws} aws lines found"
     );
+}
+
+/// botocore's API models (`…/site-packages/botocore/data`) in the venv, when it is there.
+fn botocore_data() -> Option<std::path::PathBuf> {
+    let venv = std::env::var("VENV").unwrap_or_else(|_| "/var/tmp/sgguard-venv".to_owned());
+    let lib = std::fs::read_dir(format!("{venv}/lib")).ok()?;
+    lib.filter_map(Result::ok)
+        .map(|python| python.path().join("site-packages/botocore/data"))
+        .find(|data| data.is_dir())
+}
+
+/// `ActivateOrganizationsAccess` and `activate-organizations-access` alike.
+fn squashed(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `aws SERVICE OPERATION --option value …`: the operation and its options exist.
+fn check_aws(command: &str, words: &[String], models: Option<&std::path::Path>) {
+    let [service, operation, options @ ..] = words else {
+        panic!("README: `{command}`: expected `aws SERVICE OPERATION`");
+    };
+    // The CLI's own file commands (not API operations).
+    if service == "s3" {
+        assert!(
+            ["cp", "ls", "mv", "rm", "sync"].contains(&operation.as_str()),
+            "README: `{command}`: `aws s3 {operation}` is not an `aws s3` command"
+        );
+        return;
+    }
+    let Some(models) = models else {
+        return;
+    };
+    let dir = models.join(service);
+    let newest = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("README: `{command}`: no AWS service `{service}` ({e})"))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("service-2.json.gz").exists())
+        .max()
+        .unwrap_or_else(|| panic!("README: `{command}`: no model of `{service}`"));
+    let compressed = std::fs::read(newest.join("service-2.json.gz")).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(compressed.as_slice()),
+        &mut text,
+    )
+    .unwrap();
+    let model: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let (name, spec) = model["operations"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(name, _)| squashed(name) == squashed(operation))
+        .unwrap_or_else(|| {
+            panic!("README: `{command}`: `{service}` has no operation `{operation}`")
+        });
+    let members: Vec<String> = spec["input"]["shape"]
+        .as_str()
+        .and_then(|shape| model["shapes"][shape]["members"].as_object())
+        .map(|m| m.keys().map(|k| squashed(k)).collect())
+        .unwrap_or_default();
+    for option in options.iter().filter_map(|o| o.strip_prefix("--")) {
+        assert!(
+            members.contains(&squashed(option)),
+            "README: `{command}`: {name} takes no `--{option}`"
+        );
+    }
 }
 
 /// The release the binary says it is (`sgguard --version`, the Lambda's ready log) is the

@@ -609,15 +609,9 @@ fn scan(seeded: &Seeded, args: &[&str]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.yaml");
     std::fs::write(&policy, policy_yaml()).unwrap();
-    let output = assert_cmd::Command::cargo_bin("sgguard")
-        .unwrap()
-        .env("AWS_ENDPOINT_URL", &seeded.org.emulator.proxy)
-        .env("AWS_ACCESS_KEY_ID", "AKIAHUBTESTING000001")
-        .env("AWS_SECRET_ACCESS_KEY", "hub-secret")
-        .env("AWS_REGION", HUB_REGION)
-        .env_remove("SGGUARD_MODE")
-        .env_remove("SGGUARD_POLICY")
-        .env_remove("SGGUARD_REGIONS")
+    let output = seeded
+        .org
+        .cli()
         .arg("scan")
         .arg("--policy")
         .arg(&policy)

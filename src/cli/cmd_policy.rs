@@ -2,6 +2,7 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, PolicyCommand, configure, print_error};
 use crate::enforce::plan;
+use crate::enforce::staging::{ScopeKind, scope_kind};
 use crate::finding::{Report, Tags};
 use crate::outcome::{Mode, Outcome, exit_code};
 use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, check_examples};
@@ -13,24 +14,60 @@ pub fn run(command: PolicyCommand) -> u8 {
             print!("{DEFAULT_BASELINE_YAML}");
             EXIT_CLEAN
         }
-        PolicyCommand::Validate { file } => validate(&file),
+        PolicyCommand::Validate { file, exemptions } => validate(&file, exemptions.as_deref()),
         PolicyCommand::Explain {
             policy,
             group,
             tags,
+            account,
+            units,
             examples,
-        } => explain(policy.as_deref(), &group, tags, &examples),
+        } => explain(
+            policy.as_deref(),
+            &group,
+            tags,
+            account.as_deref().map(|a| (a, units.as_slice())),
+            &examples,
+        ),
     }
 }
 
-fn validate(file: &std::path::Path) -> u8 {
-    let baseline = match Baseline::load(file) {
+fn validate(file: &std::path::Path, exemptions: Option<&std::path::Path>) -> u8 {
+    let mut baseline = match Baseline::load(file) {
         Ok(baseline) => baseline,
         Err(error) => {
             print_error(error);
             return EXIT_ERROR;
         }
     };
+    if let Some(path) = exemptions {
+        let own = baseline.exemptions.len();
+        let shown = path.display().to_string();
+        let loaded = std::fs::read(path)
+            .map_err(|e| format!("cannot read exemptions file `{shown}`: {e}"))
+            .and_then(|bytes| {
+                String::from_utf8(bytes)
+                    .map_err(|_| format!("exemptions file `{shown}` is not UTF-8 text"))
+            })
+            .and_then(|text| {
+                baseline
+                    .with_exemptions_file(&text, &shown)
+                    .map_err(|e| e.to_string())
+            });
+        match loaded {
+            Ok(with) => {
+                println!(
+                    "exemptions file `{shown}` is valid: {} exemptions",
+                    with.exemptions.len() - own
+                );
+                baseline = with;
+            }
+            Err(error) => {
+                print_error(error);
+                return EXIT_ERROR;
+            }
+        }
+    }
     let failures = check_examples(&baseline);
     let examples: usize = baseline
         .rules
@@ -69,11 +106,37 @@ fn explain(
     policy: Option<&std::path::Path>,
     group: &str,
     tags: Vec<(String, String)>,
+    account: Option<(&str, &[String])>,
     examples: &[String],
 ) -> u8 {
-    let baseline = match configure(None, policy, None) {
-        Ok((_, baseline)) => baseline,
+    let (settings, baseline) = match configure(None, policy, None) {
+        Ok(configured) => configured,
         Err(code) => return code,
+    };
+    // The account's mode, as the hub resolves it (its units as given, not asked of AWS).
+    let mode = match account {
+        None => None,
+        Some((id, units)) => {
+            if scope_kind(id) != Some(ScopeKind::Account) {
+                print_error(format!("`--account {id}` is not an account id (12 digits)"));
+                return EXIT_ERROR;
+            }
+            if let Some(bad) = units
+                .iter()
+                .find(|u| scope_kind(u) != Some(ScopeKind::Unit))
+            {
+                print_error(format!(
+                    "`--unit {bad}` is not an organizational unit or root id (`ou-…`, `r-…`)"
+                ));
+                return EXIT_ERROR;
+            }
+            let resolved = settings.staging().resolve(id, Ok(units));
+            println!(
+                "account {id} is guarded in {} mode (set by {})",
+                resolved.mode, resolved.by
+            );
+            Some(resolved.mode)
+        }
     };
     let text = examples.join("; ");
     let mut example = match Example::parse(&text) {
@@ -108,6 +171,9 @@ fn explain(
                     rule.id, rule.severity, rule.action, rule.title, violation.reason
                 );
             }
+        }
+        if let Some(mode) = mode {
+            println!("  in this account ({mode} mode): {}", plan(finding, mode));
         }
         if let Some(protection) = &finding.protected
             && plan(finding, Mode::Enforce) == Outcome::Protected

@@ -27,6 +27,19 @@ pub fn run(args: &ScanArgs) -> u8 {
         Ok(setup) => setup,
         Err(code) => return code,
     };
+    // A role other than the remediation role (the read-only audit role) is for reading: a
+    // scan through it never revokes, and asking it to is an error before any AWS call.
+    if args.remediate
+        && let Some(role) = args.role_name.as_deref()
+        && role != settings.role_name
+    {
+        print_error(format!(
+            "`--remediate` revokes through the remediation role `{}`; `--role-name {role}` is \
+             for reading (a scan through it reports, and never revokes)",
+            settings.role_name
+        ));
+        return EXIT_ERROR;
+    }
     // `--regions` wins over `SGGUARD_REGIONS`; neither means every enabled region.
     let regions = if args.regions.is_empty() {
         settings.regions.clone().unwrap_or_default()

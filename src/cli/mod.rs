@@ -169,6 +169,10 @@ pub enum PolicyCommand {
     Validate {
         /// Policy YAML
         file: PathBuf,
+        /// Also validate an exemptions file (`version: 1`, `exemptions:`) against this policy,
+        /// as the hub does before it uses one (`SGGUARD_EXEMPTIONS_URI`)
+        #[arg(long, value_name = "FILE")]
+        exemptions: Option<PathBuf>,
     },
     /// Evaluate example rules (`tcp 22 from 0.0.0.0/0`) and explain the verdict
     Explain {
@@ -181,6 +185,14 @@ pub enum PolicyCommand {
         /// A tag of the example group (repeatable), for exemptions and protected groups by tag
         #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
         tags: Vec<(String, String)>,
+        /// The account of the example group: tells the mode it is guarded in (staged
+        /// enforcement, `SGGUARD_MODE` and `SGGUARD_MODE_BY_SCOPE`) and plans with it
+        #[arg(long, value_name = "ID")]
+        account: Option<String>,
+        /// The organizational units above the account, nearest first, then the root (what
+        /// Organizations would say; repeatable)
+        #[arg(long = "unit", value_name = "OU_ID", requires = "account")]
+        units: Vec<String>,
         /// Rules of one group, e.g. `tcp 22 from 0.0.0.0/1 + 128.0.0.0/1` or
         /// `all from 0.0.0.0/1; egress tcp 443 to ::/0`
         #[arg(required = true)]

@@ -5,11 +5,11 @@
 //! (whose home region the hub's own rule covers) are told apart.
 
 use futures_util::stream::{self, StreamExt};
-use serde::Serialize;
 
 use super::scope::{Regions, Scope, ScopeError};
 use super::tamper::{FORWARDING_RULE, TamperCheck};
 use crate::aws::{Aws, OrgAccount, StackInstance};
+pub use crate::outcome::{Coverage, Place};
 
 /// Account × regions checked at once.
 const CONCURRENCY: usize = 16;
@@ -20,67 +20,6 @@ pub struct StackSet {
     pub name: String,
     /// `SELF` or `DELEGATED_ADMIN`.
     pub call_as: String,
-}
-
-/// One account × region.
-#[derive(Debug, Clone, Serialize)]
-pub struct Place {
-    pub account_id: String,
-    pub account_name: Option<String>,
-    pub region: String,
-    /// The stack instance: `CURRENT`, `OUTDATED (FAILED)`, `missing`, `not checked`, or why
-    /// none is expected (`hub account`, `management account`).
-    pub stack: String,
-    /// The forwarding rule: `ENABLED`, `missing`, `DISABLED`, …; `hub rule` for the hub's home
-    /// region; `denied by policy` in a region a service control policy denies.
-    pub rule: String,
-    /// The remediation role: `assumed`, `hub` or `not assumable`.
-    pub role: String,
-    pub covered: bool,
-    /// What is not covered, and why.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub problems: Vec<String>,
-    /// Why the place was not judged (`denied by policy`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-}
-
-/// Every place in scope, judged.
-#[derive(Debug, Clone, Serialize)]
-pub struct Coverage {
-    pub stack_set: Option<String>,
-    pub management_account: Option<String>,
-    pub hub_account: String,
-    pub places: Vec<Place>,
-    pub covered: usize,
-    pub not_covered: usize,
-    pub skipped: usize,
-    /// What could not be checked at all (the StackSet's instances, an account's regions).
-    pub errors: Vec<String>,
-}
-
-impl Coverage {
-    pub fn uncovered(&self) -> impl Iterator<Item = &Place> {
-        self.places
-            .iter()
-            .filter(|p| !p.covered && p.skipped.is_none())
-    }
-
-    /// One line: `58 of 60 account-regions covered, 2 not covered`.
-    pub fn headline(&self) -> String {
-        let mut line = format!(
-            "{} of {} account-regions covered",
-            self.covered,
-            self.places.len() - self.skipped
-        );
-        if self.not_covered > 0 {
-            line.push_str(&format!(", {} NOT covered", self.not_covered));
-        }
-        if self.skipped > 0 {
-            line.push_str(&format!(", {} skipped (denied by policy)", self.skipped));
-        }
-        line
-    }
 }
 
 /// Checks the coverage of `scope`'s accounts and regions.

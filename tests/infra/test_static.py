@@ -891,7 +891,10 @@ def test_the_lambda_lists_the_stacksets_instances_for_coverage():
     env = lambda_environment()
     assert "var.create_stackset ? {SGGUARD_STACKSET_NAME = var.stackset_name, SGGUARD_STACKSET_CALL_AS = var.stackset_call_as} : {}" in env
     assert ('[for s in [{Sid = "ListStackSetInstances", Effect = "Allow", Action = "cloudformation:ListStackInstances", '
-            "Resource = local.stackset_arn_pattern}] : s if var.create_stackset]") in hub_lambda_policy()
+            "Resource = local.stackset_arn_pattern}, "
+            '{Sid = "StackSetsDelegatedAdmin", Effect = "Allow", Action = "organizations:ListDelegatedAdministrators", '
+            'Resource = "*"}] : s if var.create_stackset && (s.Sid != "StackSetsDelegatedAdmin" || '
+            'var.stackset_call_as == "DELEGATED_ADMIN")]') in hub_lambda_policy()
     locals_ = hub_locals()
     assert locals_["stackset_arn_account"] == '${var.stackset_call_as == "SELF" ? local.account_id : "*"}'
     pattern = locals_["stackset_arn_pattern"]

@@ -33,14 +33,17 @@ Control API (on the proxy, never forwarded):
                             "rules": [active deny rules]}
   POST /_sgguard/reset  -> zero counts, assumed, requests (rules are kept)
   POST /_sgguard/deny   {"action": "sts:AssumeRole", "match": "arn:...",
-                         "account": "123456789012", "code": "AccessDenied",
+                         "account": "123456789012", "region": "eu-west-1",
+                         "code": "AccessDenied",
                          "status": 403, "times": N, "message": "..."}
         all keys but "action" optional; "action" may be "*" for any action;
         "match" is searched in the raw and in the URL-decoded body (empty or
         absent matches every request of the action); "account" matches only
         requests signed with credentials that an AssumeRole through this proxy
-        issued for a role in that account; without "times" the rule stays until
-        /allow.  Rules are checked in the order they were added.
+        issued for a role in that account; "region" matches only requests signed
+        for that region (a service control policy that denies a region); without
+        "times" the rule stays until /allow.  Rules are checked in the order they
+        were added.
   POST /_sgguard/allow  -> clear all rules
   POST /_sgguard/latency {"seconds": 0.05}
         every forwarded request first waits this long (a stand-in for the network and
@@ -183,7 +186,8 @@ class State:
             return self.key_accounts.get(access_key)
 
     def record_and_match(self, key: str, role_arn: str | None, body_texts: list[str],
-                         by_sgguard: bool = False, access_key: str = "") -> dict | None:
+                         by_sgguard: bool = False, access_key: str = "",
+                         region: str = "") -> dict | None:
         """Count the request and return the deny rule that fires for it, if any."""
         account = self.account_of(access_key)
         with self.lock:
@@ -200,6 +204,8 @@ class State:
                 if m and not any(m in t for t in body_texts):
                     continue
                 if rule.get("account") and rule["account"] != account:
+                    continue
+                if rule.get("region") and rule["region"] != region:
                     continue
                 fired = dict(rule)
                 if rule.get("times") is not None:
@@ -260,6 +266,19 @@ def rest_operations(service: str) -> dict[tuple[str, str], str]:
     return out
 
 
+def s3_operation(method: str, segs: list[str], headers, query: dict[str, list[str]]) -> str:
+    """The S3 operation of a path-style request (/BUCKET or /BUCKET/KEY), as IAM names it."""
+    if len(segs) >= 2:
+        if method == "PUT":
+            return "CopyObject" if headers.get("x-amz-copy-source") else "PutObject"
+        return {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method, method)
+    if len(segs) == 1:
+        if method == "GET":
+            return "ListObjectsV2" if query.get("list-type") else "ListObjects"
+        return {"PUT": "CreateBucket", "HEAD": "HeadBucket", "DELETE": "DeleteBucket"}.get(method, method)
+    return "ListBuckets" if method == "GET" else method
+
+
 def action_of(method: str, path: str, headers, query: dict[str, list[str]],
               form: dict[str, list[str]], json_body: dict | None, service: str = "unknown") -> str:
     target = headers.get("X-Amz-Target")
@@ -272,6 +291,8 @@ def action_of(method: str, path: str, headers, query: dict[str, list[str]],
     segs = [s for s in path.split("/") if s]
     if len(segs) >= 4 and segs[0] == "service" and segs[2] == "operation":
         return segs[3]
+    if service == "s3":
+        return s3_operation(method, segs, headers, query)
     operation = rest_operations(service).get((method, path.rstrip("/") or "/")) if service != "unknown" else None
     return operation or f"{method} {path}"
 
@@ -455,6 +476,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 rule = {"action": spec["action"], "match": str(spec.get("match") or "")}
                 if spec.get("account") is not None:
                     rule["account"] = str(spec["account"])
+                if spec.get("region") is not None:
+                    rule["region"] = str(spec["region"])
                 if spec.get("code") is not None:
                     rule["code"] = str(spec["code"])
                 if spec.get("message") is not None:
@@ -528,9 +551,12 @@ class ProxyHandler(BaseHTTPRequestHandler):
         role_arn = role_arn_of(form, query, json_body) if key == "sts:AssumeRole" else None
         texts = [text, unquote_plus(text)] if text else [""]
         agent = f"{self.headers.get('User-Agent') or ''} {self.headers.get('X-Amz-User-Agent') or ''}"
-        access_key = (credential_of(self.headers, query) or "").split("/", 1)[0]
+        scope = (credential_of(self.headers, query) or "").split("/")
+        access_key = scope[0]
+        # The signing region (Credential=KEY/DATE/REGION/SERVICE/aws4_request).
+        region = scope[2] if len(scope) > 2 else ""
         rule = self.state.record_and_match(key, role_arn, texts, SGGUARD_APP in agent.split(),
-                                           access_key)
+                                           access_key, region)
         page = None
         if rule is None and key == "ec2:DescribeSecurityGroupRules" and form.get("MaxResults"):
             token = (form.get("NextToken") or [""])[0]
