@@ -38,7 +38,14 @@ resource "aws_iam_role_policy" "lambda" {
           Sid      = "PublishNotifications"
           Effect   = "Allow"
           Action   = "sns:Publish"
-          Resource = aws_sns_topic.notifications.arn
+          Resource = compact([aws_sns_topic.notifications.arn, var.chat_topic_arn])
+        },
+        {
+          # Outcomes and sweep summaries as events on the hub bus (source sgguard).
+          Sid      = "PutFindingEvents"
+          Effect   = "Allow"
+          Action   = "events:PutEvents"
+          Resource = aws_cloudwatch_event_bus.hub.arn
         },
         {
           # Account names for notifications, the sweep's accounts (the whole organization, or

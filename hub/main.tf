@@ -74,7 +74,11 @@ locals {
       SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn
       # The full sweep reports go to s3://<bucket>/sweeps/ (reports.tf).
       SGGUARD_REPORT_BUCKET = aws_s3_bucket.reports.id
+      # Every outcome and sweep summary is also an event on the hub bus (source sgguard).
+      SGGUARD_EVENT_BUS_ARN = aws_cloudwatch_event_bus.hub.arn
     },
+    var.min_severity == null ? {} : { SGGUARD_MIN_SEVERITY = var.min_severity },
+    var.chat_topic_arn == null ? {} : { SGGUARD_CHAT_TOPIC_ARN = var.chat_topic_arn },
     length(local.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", local.sweep_regions) } : {},
     # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read.
     var.exemptions_enabled ? {

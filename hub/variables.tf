@@ -303,6 +303,28 @@ variable "notification_emails" {
   }
 }
 
+variable "min_severity" {
+  description = "SGGUARD_MIN_SEVERITY: messages below this severity (info, low, medium, high, critical) are not published to the topics; the hub bus and the log still get them, and a failure always goes out. null: every message."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.min_severity == null || contains(["info", "low", "medium", "high", "critical"], coalesce(var.min_severity, "info"))
+    error_message = "min_severity must be info, low, medium, high, critical or null."
+  }
+}
+
+variable "chat_topic_arn" {
+  description = "SGGUARD_CHAT_TOPIC_ARN: an SNS topic that gets every published message in the custom-notification format of Amazon Q Developer in chat applications (AWS Chatbot), for a Slack or Teams channel configured on it. null: none. The Lambda role may publish to it (and must be able to use its KMS key, if any)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.chat_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]+$", coalesce(var.chat_topic_arn, "x")))
+    error_message = "chat_topic_arn must be an SNS topic ARN or null."
+  }
+}
+
 variable "alarm_topic_arn" {
   description = "SNS topic of the CloudWatch alarms (Lambda errors, DLQ depth). null: the module creates its own topic `<function_name>-alarms`, separate from the notification topic. An existing topic must let cloudwatch.amazonaws.com publish (and use its KMS key)."
   type        = string

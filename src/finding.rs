@@ -88,6 +88,14 @@ pub struct ProtectionMatch {
     pub matched: String,
 }
 
+/// A security group as messages name it: its name, VPC and tags.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupInfo {
+    pub name: Option<String>,
+    pub vpc_id: Option<String>,
+    pub tags: Tags,
+}
+
 /// A security-group rule that breaks the baseline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -100,6 +108,9 @@ pub struct Finding {
     pub from_port: Option<u16>,
     pub to_port: Option<u16>,
     pub peer: Peer,
+    /// The rule's own description, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     /// Strongest action and severity first; ties in baseline order.
     pub violations: Vec<Violation>,
     /// The strongest action of the violations.
@@ -134,6 +145,7 @@ impl Finding {
             from_port: rule.ports.map(|p| p.from),
             to_port: rule.ports.map(|p| p.to),
             peer: rule.peer.clone(),
+            description: rule.description.clone().filter(|d| !d.is_empty()),
             violations,
             action,
             exempt: false,
@@ -188,6 +200,7 @@ impl Finding {
             from_port: Some(22),
             to_port: Some(22),
             peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
+            description: None,
             violations: vec![Violation {
                 policy_rule: "admin-ports-from-internet".to_owned(),
                 severity: Severity::Critical,

@@ -22,7 +22,7 @@ use crate::enforce::tamper::TamperCheck;
 use crate::outcome::{Mode, StoredReport, SweepReport};
 use crate::policy::Baseline;
 use crate::report::metrics::{event_metrics_line, sweep_metrics_line};
-use crate::report::notify::sweep_notification;
+use crate::report::notify::{SWEEP_DETAIL_TYPE, sweep_notification};
 use crate::report::record;
 use crate::settings::Settings;
 use crate::telemetry::{self, LogFormat};
@@ -120,6 +120,7 @@ pub async fn handle(
         breaker: &hub.breaker,
         record_queue: hub.settings.record_queue_url.as_deref(),
         caveat: current.caveat.as_deref(),
+        outputs: hub.settings.outputs.clone(),
     };
     let (outcome, error) = handler.handle(&payload).await;
     println!(
@@ -240,8 +241,24 @@ async fn sweep(
     // A summary that could not be sent goes to the record queue with the whole report; only
     // when that fails too does the invocation fail (so the on-failure destination keeps it).
     let mut recorded = None;
+    let notification = sweep_notification(&report, hub.aws.hub_account());
+    // The summary also goes to the event bus and the chat topic; neither failure fails the
+    // sweep (the inbox's summary is the record).
+    let outputs = &hub.settings.outputs;
+    if let Some(bus) = outputs.event_bus_arn.as_deref()
+        && let Err(error) = hub
+            .aws
+            .put_event(bus, SWEEP_DETAIL_TYPE, &notification.json)
+            .await
+    {
+        tracing::error!(error = %error, "sweep summary not put on the bus");
+    }
+    if let Some(chat) = outputs.chat_topic_arn.as_deref()
+        && let Err(error) = hub.aws.publish(chat, &notification.for_chat()).await
+    {
+        tracing::error!(error = %error, "sweep chat message failed");
+    }
     if let Some(topic) = hub.settings.topic_arn.as_deref() {
-        let notification = sweep_notification(&report, hub.aws.hub_account());
         match hub.aws.publish(topic, &notification).await {
             Ok(id) => tracing::info!(message_id = %id, subject = %notification.subject, "notified"),
             Err(error) => {

@@ -65,12 +65,76 @@ impl Outcome {
     }
 }
 
+/// Who and where a finding's group is: its name, VPC, the tags that say whose it is, and its
+/// page in the EC2 console.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupContext {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vpc_id: Option<String>,
+    /// The group's tags among those `SGGUARD_CONTEXT_TAGS` names (`Owner`, `Team`, …).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: crate::finding::Tags,
+    /// The group in the EC2 console of its region (sign in to the group's account first).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub console_url: Option<String>,
+}
+
+impl GroupContext {
+    pub fn new(
+        group_id: &str,
+        name: Option<String>,
+        vpc_id: Option<String>,
+        tags: &crate::finding::Tags,
+        shown: &[String],
+        region: Option<&str>,
+    ) -> GroupContext {
+        GroupContext {
+            group_name: name,
+            vpc_id,
+            tags: tags
+                .iter()
+                .filter(|(k, _)| shown.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            console_url: region.map(|r| {
+                format!(
+                    "https://{r}.console.aws.amazon.com/ec2/home?region={r}#SecurityGroup:groupId={group_id}"
+                )
+            }),
+        }
+    }
+}
+
+/// Whether the event being handled made the finding's rule, or found it in the group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::Display)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum Attribution {
+    /// The event added or changed the rule (its rule id is in the event, or the event changed
+    /// the prefix list the rule uses).
+    ThisChange,
+    /// The rule was already in the group (someone else's change, or older).
+    FoundInGroup,
+}
+
 /// A finding and what became of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingOutcome {
     #[serde(flatten)]
     pub finding: Finding,
     pub outcome: Outcome,
+    /// The finding's group, for the people who act on the message (event findings).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupContext>,
+    /// For an event's findings: the event's own change, or found in the group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Attribution>,
+    /// For a rule of the event found `already_gone`: when and by what it was removed, when
+    /// this hub knows (it revoked the rule itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The AWS error behind `failed`, kept whole (its code says whether access was denied).

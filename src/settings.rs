@@ -7,8 +7,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aws::S3Uri;
+use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
 use crate::enforce::staging::{Staging, scope_kind};
+use crate::finding::Severity;
 use crate::outcome::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +66,8 @@ pub struct Settings {
     /// `SGGUARD_STACKSET_CALL_AS`: `SELF` (default: the management account) or
     /// `DELEGATED_ADMIN`.
     pub stackset_call_as: String,
+    /// Where else the outcomes go: the chat topic, the event bus, the messages' minimum severity.
+    pub outputs: Outputs,
 }
 
 pub const DEFAULT_ROLE_NAME: &str = "sgguard-remediation";
@@ -176,6 +180,38 @@ impl Settings {
                 expected: "`SELF` or `DELEGATED_ADMIN`",
             });
         }
+        let min_severity = match get("SGGUARD_MIN_SEVERITY") {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_value::<Severity>(serde_json::json!(text)).map_err(|_| {
+                    SettingsError::Invalid {
+                        variable: "SGGUARD_MIN_SEVERITY",
+                        value: text,
+                        expected: "`info`, `low`, `medium`, `high` or `critical`",
+                    }
+                })?,
+            ),
+        };
+        let chat_topic_arn = get("SGGUARD_CHAT_TOPIC_ARN");
+        if let Some(arn) = &chat_topic_arn
+            && !(arn.starts_with("arn:") && arn.split(':').count() == 6)
+        {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_CHAT_TOPIC_ARN",
+                value: arn.clone(),
+                expected: "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+            });
+        }
+        let event_bus_arn = get("SGGUARD_EVENT_BUS_ARN");
+        if let Some(arn) = &event_bus_arn
+            && !(arn.starts_with("arn:") && arn.contains(":event-bus/"))
+        {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_EVENT_BUS_ARN",
+                value: arn.clone(),
+                expected: "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)",
+            });
+        }
         let role_name = get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
         if role_name.contains([':', '/', ' ']) {
             return Err(SettingsError::Invalid {
@@ -224,6 +260,17 @@ impl Settings {
             report_bucket,
             stackset_name,
             stackset_call_as,
+            outputs: Outputs {
+                min_severity,
+                chat_topic_arn,
+                event_bus_arn,
+                context_tags: get("SGGUARD_CONTEXT_TAGS")
+                    .unwrap_or_else(|| "Owner,Team,Contact".to_owned())
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect(),
+            },
             role_name,
             regions: regions.filter(|r| !r.is_empty()),
         })
@@ -360,6 +407,9 @@ mod tests {
             ("SGGUARD_EXEMPTIONS_TTL_SECONDS", "0"),
             ("SGGUARD_REPORT_BUCKET", "Reports_Bucket"),
             ("SGGUARD_STACKSET_CALL_AS", "ADMIN"),
+            ("SGGUARD_MIN_SEVERITY", "urgent"),
+            ("SGGUARD_CHAT_TOPIC_ARN", "chat"),
+            ("SGGUARD_EVENT_BUS_ARN", "sgguard-hub"),
         ] {
             let error = settings(&[(variable, bad)]).unwrap_err().to_string();
             assert!(error.contains(variable) && error.contains(bad), "{error}");

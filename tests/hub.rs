@@ -91,6 +91,7 @@ pub(crate) fn remediator<'a>(
         breaker: Box::leak(Box::new(Breaker::new(Limits::default()))),
         record_queue: None,
         caveat: None,
+        outputs: Default::default(),
     }
 }
 
@@ -1423,4 +1424,146 @@ async fn a_group_named_by_name_is_only_the_one_the_response_names_not_its_namesa
     both.sort_unstable();
     assert_eq!(read, both);
     assert!(live_rules(&ec2, &namesake).await.is_empty());
+}
+
+/// Two actors, two changes to one group, both events delivered after both changes: bob opens all
+/// traffic from `::/0`, carol opens PostgreSQL from `0.0.0.0/1` + `128.0.0.0/1`. Handling
+/// bob's event re-reads the whole group and revokes every violating rule, but tells bob's as
+/// opened by his change and carol's as found in the group; carol's event then finds her rules
+/// gone and still says so, naming her: two messages, each naming its own actor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator: make test"]
+async fn two_actors_two_events_one_group_each_message_names_its_own_actor() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let group = new_group(&ec2, "shared", &[]).await;
+    // The rules each call created, as CloudTrail's response lists them.
+    let authorize = |permissions: Vec<IpPermission>| {
+        let ec2 = ec2.clone();
+        let group = group.clone();
+        async move {
+            let before: Vec<String> = group_rules(&ec2, &group)
+                .await
+                .iter()
+                .filter_map(|r| r.security_group_rule_id().map(str::to_owned))
+                .collect();
+            ec2.authorize_security_group_ingress()
+                .group_id(&group)
+                .set_ip_permissions(Some(permissions))
+                .send()
+                .await
+                .unwrap();
+            group_rules(&ec2, &group)
+                .await
+                .iter()
+                .filter(|r| {
+                    !r.is_egress().unwrap_or(false)
+                        && !before
+                            .iter()
+                            .any(|id| Some(id.as_str()) == r.security_group_rule_id())
+                })
+                .map(rule_set_item)
+                .collect::<Vec<Value>>()
+        }
+    };
+    let bob_rules = authorize(vec![
+        IpPermission::builder()
+            .ip_protocol("-1")
+            .ipv6_ranges(Ipv6Range::builder().cidr_ipv6("::/0").build())
+            .build(),
+    ])
+    .await;
+    let carol_rules = authorize(vec![tcp(5432, "0.0.0.0/1"), tcp(5432, "128.0.0.0/1")]).await;
+    assert_eq!((bob_rules.len(), carol_rules.len()), (1, 2));
+    let bob_event = authorize_event(&member, HUB_REGION, "bob", &group, &bob_rules);
+    let carol_event = authorize_event(&member, HUB_REGION, "carol", &group, &carol_rules);
+
+    let aws = org.aws().await;
+    let baseline = Baseline::default_baseline().unwrap();
+    let handler = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn);
+    let (bob, error) = handler.handle(&bob_event).await;
+    assert_eq!(error, None);
+    let (carol, error) = handler.handle(&carol_event).await;
+    assert_eq!(error, None);
+
+    let id = |v: &Value| v["securityGroupRuleId"].as_str().unwrap().to_owned();
+    let attributed = |outcome: &sgguard::outcome::EventOutcome| {
+        let mut found: Vec<(String, String, String)> = outcome
+            .findings
+            .iter()
+            .map(|f| {
+                (
+                    f.finding.rule_id.clone().unwrap(),
+                    f.outcome.to_string(),
+                    f.attribution.unwrap().to_string(),
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let mut expected_bob = vec![
+        (
+            id(&bob_rules[0]),
+            "revoked".to_owned(),
+            "this_change".to_owned(),
+        ),
+        (
+            id(&carol_rules[0]),
+            "revoked".to_owned(),
+            "found_in_group".to_owned(),
+        ),
+        (
+            id(&carol_rules[1]),
+            "revoked".to_owned(),
+            "found_in_group".to_owned(),
+        ),
+    ];
+    expected_bob.sort();
+    assert_eq!(attributed(&bob), expected_bob);
+    let mut expected_carol = vec![
+        (
+            id(&carol_rules[0]),
+            "already_gone".to_owned(),
+            "this_change".to_owned(),
+        ),
+        (
+            id(&carol_rules[1]),
+            "already_gone".to_owned(),
+            "this_change".to_owned(),
+        ),
+    ];
+    expected_carol.sort();
+    assert_eq!(attributed(&carol), expected_carol);
+    // Carol's rules were removed by the handling of bob's event, and her message says so.
+    let bob_event_id = bob.event.id.clone().unwrap();
+    for f in &carol.findings {
+        let removed = f.removed.as_deref().unwrap();
+        assert!(removed.contains(&bob_event_id), "{removed}");
+    }
+
+    // Two messages, each naming its own actor.
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 2, "{inbox:?}");
+    let actors: Vec<String> = inbox
+        .iter()
+        .map(|(_, _, attributes)| {
+            attributes["actor_arn"]["Value"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert!(actors.contains(&actor(&member, "bob")) && actors.contains(&actor(&member, "carol")));
+    let carol_message = inbox
+        .iter()
+        .find(|(_, m, _)| m["event"]["actor_arn"] == actor(&member, "carol").as_str())
+        .unwrap();
+    assert!(
+        carol_message.0.contains("already gone"),
+        "{}",
+        carol_message.0
+    );
+    assert_eq!(carol_message.1["findings"][0]["outcome"], "already_gone");
 }

@@ -18,6 +18,7 @@ mod hub;
 mod iam;
 mod lambda;
 mod layout;
+mod notifications;
 mod properties;
 mod readme;
 mod record;

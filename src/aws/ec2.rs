@@ -11,7 +11,7 @@ use aws_sdk_ec2::types::Filter;
 use ipnet::IpNet;
 
 use super::{AwsError, CredentialCache};
-use crate::finding::Tags;
+use crate::finding::{GroupInfo, Tags};
 use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
 pub struct Ec2 {
@@ -78,11 +78,11 @@ impl Ec2 {
     }
 
     /// The group's tags, or `None` when the group no longer exists.
-    pub async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
-        self.once_refreshed(|| self.group_tags_once(group_id)).await
+    pub async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        self.once_refreshed(|| self.group_once(group_id)).await
     }
 
-    async fn group_tags_once(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
+    async fn group_once(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
         match self
             .client
             .describe_security_groups()
@@ -90,10 +90,11 @@ impl Ec2 {
             .send()
             .await
         {
-            Ok(output) => Ok(output
-                .security_groups()
-                .first()
-                .map(|group| tags_of(group.tags()))),
+            Ok(output) => Ok(output.security_groups().first().map(|group| GroupInfo {
+                name: group.group_name().map(str::to_owned),
+                vpc_id: group.vpc_id().map(str::to_owned),
+                tags: tags_of(group.tags()),
+            })),
             Err(error) => {
                 let error = self.error("DescribeSecurityGroups", &error);
                 if error.code_is("InvalidGroup.NotFound") || error.code_is("InvalidGroupId") {

@@ -419,6 +419,30 @@ impl Aws {
         &self.sqs
     }
 
+    /// Puts one event on the bus `bus_arn` with the hub's own credentials (`source: sgguard`);
+    /// the event id.
+    pub async fn put_event(
+        &self,
+        bus_arn: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> Result<String, AwsError> {
+        let region = bus_arn.split(':').nth(3).unwrap_or("?").to_owned();
+        let config = self
+            .base
+            .clone()
+            .into_builder()
+            .region(aws_config::Region::new(region.clone()))
+            .build();
+        spoke::put_event(
+            &aws_sdk_eventbridge::Client::new(&config),
+            bus_arn,
+            detail_type,
+            detail,
+        )
+        .await
+    }
+
     /// The spoke StackSet's instances (coverage).
     pub async fn stack_instances(
         &self,

@@ -94,6 +94,49 @@ fn decode_policy(document: &str) -> String {
         .into_owned()
 }
 
+/// Puts one event (`source: sgguard`) on the bus `bus_arn`; the event id. An entry EventBridge
+/// refuses is an error with its code.
+pub async fn put_event(
+    events: &aws_sdk_eventbridge::Client,
+    bus_arn: &str,
+    detail_type: &str,
+    detail: &str,
+) -> Result<String, AwsError> {
+    let account = bus_arn.split(':').nth(4).unwrap_or("?");
+    let region = bus_arn.split(':').nth(3).unwrap_or("?");
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source("sgguard")
+        .detail_type(detail_type)
+        .detail(detail)
+        .event_bus_name(bus_arn)
+        .build();
+    let output = events
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .map_err(|e| AwsError::new("PutEvents", account, region, &e))?;
+    match output.entries().first() {
+        Some(result) if result.error_code().is_none() => {
+            Ok(result.event_id().unwrap_or_default().to_owned())
+        }
+        Some(result) => Err(AwsError {
+            operation: "PutEvents",
+            account: account.to_owned(),
+            region: region.to_owned(),
+            code: result.error_code().map(str::to_owned),
+            message: result.error_message().unwrap_or("refused").to_owned(),
+        }),
+        None => Err(AwsError {
+            operation: "PutEvents",
+            account: account.to_owned(),
+            region: region.to_owned(),
+            code: None,
+            message: "no entry in the answer".to_owned(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,7 @@ pub fn run(args: &HandleEventArgs) -> u8 {
             breaker: &breaker,
             record_queue: settings.record_queue_url.as_deref(),
             caveat: None,
+            outputs: settings.outputs.clone(),
         };
         let mut errors = false;
         let mut findings = 0;

@@ -4,23 +4,29 @@
 //! AWS RAM reaches further: the groups that use it in the accounts it is shared with are
 //! re-checked too.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ipnet::IpNet;
 use serde_json::Value;
 
 use super::breaker::{Breaker, Budget};
 use super::staging::{Resolved, Staging};
-use super::{HubApi, SecurityGroups, act, resolve_prefix_lists};
+use super::{HubApi, Outputs, SecurityGroups, act, resolve_prefix_lists};
 use crate::aws::{AwsError, SharedWith};
+use crate::finding::{Action, Finding, GroupInfo};
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
 use crate::outcome::{
-    ConsumerOutcome, EventInfo, EventOutcome, GroupOutcome, Mode, Outcome, Status,
+    Attribution, ConsumerOutcome, EventInfo, EventOutcome, FindingOutcome, GroupContext,
+    GroupOutcome, Mode, Outcome, Status,
 };
 use crate::policy::{Baseline, Evaluator};
-use crate::report::notify::event_notification;
+use crate::report::notify::{FINDING_DETAIL_TYPE, Notification, event_notification};
 use crate::report::record::{self, Record};
-use crate::rule::Peer;
+use crate::rule::{Peer, SecurityGroupRule};
+
+/// What the event's own groups held when re-read: their tags and the ids of their live rules
+/// (`None` when a live rule has no id: then what is gone cannot be told).
+type Seen = HashMap<String, (GroupInfo, Option<HashSet<String>>)>;
 
 /// Why handling an event failed; the Lambda returns it as the invocation's error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +99,8 @@ pub struct EventHandler<'a, H: HubApi> {
     pub record_queue: Option<&'a str>,
     /// What every outcome must tell besides (an exemptions file that could not be reloaded).
     pub caveat: Option<&'a str>,
+    /// The chat topic, the event bus and the messages' minimum severity.
+    pub outputs: Outputs,
 }
 
 impl<H: HubApi> EventHandler<'_, H> {
@@ -198,11 +206,32 @@ impl<H: HubApi> EventHandler<'_, H> {
         }
 
         let mut undelivered = None;
-        if let Some(topic) = self.topic_arn
-            && (!outcome.findings.is_empty() || failure.is_some())
+        let notification = (!outcome.findings.is_empty() || failure.is_some())
+            .then(|| event_notification(&outcome));
+        // Below the minimum severity a message goes to the event bus and the log only; a failure
+        // or a tripped breaker always goes out.
+        let loud = notification.as_ref().is_some_and(|n| {
+            failure.is_some()
+                || outcome.breaker.is_some()
+                || self
+                    .outputs
+                    .min_severity
+                    .is_none_or(|min| n.severity() >= min)
+        });
+        if let Some(n) = &notification
+            && !loud
         {
-            let notification = event_notification(&outcome);
-            match self.hub.publish(topic, &notification).await {
+            tracing::info!(severity = %n.severity(), "below SGGUARD_MIN_SEVERITY: not published");
+        }
+        if let Some(notification) = &notification {
+            self.fan_out(notification, loud, FINDING_DETAIL_TYPE, &mut outcome)
+                .await;
+        }
+        if let Some(topic) = self.topic_arn
+            && loud
+            && let Some(notification) = &notification
+        {
+            match self.hub.publish(topic, notification).await {
                 Ok(id) => {
                     tracing::info!(message_id = %id, subject = %notification.subject, "notified")
                 }
@@ -258,6 +287,38 @@ impl<H: HubApi> EventHandler<'_, H> {
                 .push(format!("account {account} {}", resolved.by));
         }
         outcome.mode_by.get_or_insert_with(|| resolved.by.clone());
+    }
+
+    /// The other outputs of a message: the chat topic (when the message is published) and the
+    /// event bus (always). Neither fails the event: the inbox message is the record; a failure
+    /// is logged and told in the outcome's errors.
+    async fn fan_out(
+        &self,
+        notification: &Notification,
+        loud: bool,
+        detail_type: &str,
+        outcome: &mut EventOutcome,
+    ) {
+        if let Some(chat) = self.outputs.chat_topic_arn.as_deref()
+            && loud
+            && let Err(error) = self.hub.publish(chat, &notification.for_chat()).await
+        {
+            tracing::error!(error = %error, "chat message failed");
+            outcome.errors.push(error.to_string());
+        }
+        if let Some(bus) = self.outputs.event_bus_arn.as_deref() {
+            match self
+                .hub
+                .put_event(bus, detail_type, &notification.json)
+                .await
+            {
+                Ok(id) => tracing::info!(event_id = %id, detail_type, "event put on the bus"),
+                Err(error) => {
+                    tracing::error!(error = %error, "event not put on the bus");
+                    outcome.errors.push(error.to_string());
+                }
+            }
+        }
     }
 
     /// Sends the durable record `make` builds from the outcome, if a queue is configured; its
@@ -320,12 +381,23 @@ impl<H: HubApi> EventHandler<'_, H> {
             mode: outcome.mode,
             source: format!("live:{}", event.id.as_deref().unwrap_or(&event.name)),
             budget,
+            context_tags: self.outputs.context_tags.clone(),
         };
         let mut prefix_lists: HashMap<String, Vec<IpNet>> = HashMap::new();
+        let mut seen = Seen::new();
         judge
-            .check(&groups, group_ids, &mut prefix_lists, None, outcome)
+            .check(
+                &groups,
+                group_ids,
+                &mut prefix_lists,
+                None,
+                Some(&mut seen),
+                outcome,
+            )
             .await
             .map_err(HandleError::from_aws)?;
+        attribute(event, outcome);
+        self.already_gone(event, &seen, &judge, outcome).await;
         if let Change::PrefixListModified { prefix_list_id, .. } = &event.change {
             let shared = self
                 .hub
@@ -348,6 +420,70 @@ impl<H: HubApi> EventHandler<'_, H> {
             self.recheck_consumers(&list, shared, &judge, outcome).await;
         }
         Ok(())
+    }
+
+    /// The event's own rules that broke the baseline but were no longer in their (re-read)
+    /// group: revoked before this event was handled (by another event's handling or a sweep,
+    /// or by hand). They are the event's findings all the same, `already_gone`, with when and by
+    /// what they were removed when this hub did it, so that the message names this event's
+    /// actor for them.
+    async fn already_gone(
+        &self,
+        event: &CloudTrailEvent,
+        seen: &Seen,
+        judge: &Judge<'_, '_>,
+        outcome: &mut EventOutcome,
+    ) {
+        let mut gone: BTreeMap<&str, Vec<SecurityGroupRule>> = BTreeMap::new();
+        for rule in event.rules() {
+            let (Some(id), Some(group)) = (rule.rule_id.as_deref(), rule.group_id.as_deref())
+            else {
+                continue;
+            };
+            if seen
+                .get(group)
+                .and_then(|(_, live)| live.as_ref())
+                .is_some_and(|live| !live.contains(id))
+            {
+                gone.entry(group).or_default().push(rule.clone());
+            }
+        }
+        for (group, rules) in gone {
+            let Some((info, _)) = seen.get(group) else {
+                continue;
+            };
+            for finding in judge.evaluator.evaluate_group(&rules, &info.tags) {
+                if finding.exempt || finding.action != Action::Revoke {
+                    continue;
+                }
+                let removed = match finding.rule_id.as_deref() {
+                    Some(id) => self.breaker.revoked(id).await,
+                    None => None,
+                };
+                let context = GroupContext::new(
+                    group,
+                    info.name.clone(),
+                    info.vpc_id.clone(),
+                    &info.tags,
+                    &judge.context_tags,
+                    finding.region.as_deref(),
+                );
+                outcome.findings.push(FindingOutcome {
+                    finding: Finding {
+                        source: Some(judge.source.clone()),
+                        ..finding
+                    },
+                    outcome: Outcome::AlreadyGone,
+                    group: Some(context),
+                    attribution: Some(Attribution::ThisChange),
+                    removed: removed.or_else(|| {
+                        Some("removed before this event was handled (not by this hub)".to_owned())
+                    }),
+                    error: None,
+                    aws_error: None,
+                });
+            }
+        }
     }
 
     /// A prefix list shared through AWS RAM is used by groups of other accounts too: in each
@@ -396,7 +532,14 @@ impl<H: HubApi> EventHandler<'_, H> {
                 let ids = groups_using(&groups, list.id).await?;
                 let count = ids.len();
                 judge
-                    .check(&groups, ids, &mut known, Some(consumer.as_str()), outcome)
+                    .check(
+                        &groups,
+                        ids,
+                        &mut known,
+                        Some(consumer.as_str()),
+                        None,
+                        outcome,
+                    )
                     .await?;
                 Ok::<usize, AwsError>(count)
             }
@@ -443,6 +586,8 @@ struct Judge<'e, 'b> {
     mode: Mode,
     source: String,
     budget: &'e Budget<'b>,
+    /// The group tags messages show (`SGGUARD_CONTEXT_TAGS`).
+    context_tags: Vec<String>,
 }
 
 impl Judge<'_, '_> {
@@ -455,6 +600,7 @@ impl Judge<'_, '_> {
         group_ids: Vec<String>,
         known: &mut HashMap<String, Vec<IpNet>>,
         account: Option<&str>,
+        mut seen: Option<&mut Seen>,
         outcome: &mut EventOutcome,
     ) -> Result<(), AwsError> {
         for group_id in group_ids {
@@ -470,11 +616,11 @@ impl Judge<'_, '_> {
                 error.message = format!("group `{group_id}` not checked: {}", error.message);
                 error
             };
-            let tags = match groups.group_tags(&group_id).await {
-                Ok(tags) => tags,
+            let info = match groups.group(&group_id).await {
+                Ok(info) => info,
                 Err(error) => return Err(not_checked(outcome, error)),
             };
-            let Some(tags) = tags else {
+            let Some(GroupInfo { name, vpc_id, tags }) = info else {
                 tracing::info!(account, group = %group_id, "group deleted; nothing to do");
                 outcome.groups.push(GroupOutcome {
                     account_id: account.map(str::to_owned),
@@ -490,6 +636,15 @@ impl Judge<'_, '_> {
             };
             if let Err(error) = resolve_prefix_lists(groups, &mut rules, known).await {
                 return Err(not_checked(outcome, error));
+            }
+            if let Some(seen) = seen.as_deref_mut() {
+                let live = rules.iter().map(|r| r.rule_id.clone()).collect();
+                let info = GroupInfo {
+                    name: name.clone(),
+                    vpc_id: vpc_id.clone(),
+                    tags: tags.clone(),
+                };
+                seen.insert(group_id.clone(), (info, live));
             }
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {
@@ -508,10 +663,61 @@ impl Judge<'_, '_> {
                 self.budget,
             )
             .await;
-            outcome.findings.extend(acted);
+            let context = GroupContext::new(
+                &group_id,
+                name,
+                vpc_id,
+                &tags,
+                &self.context_tags,
+                acted.first().and_then(|f| f.finding.region.as_deref()),
+            );
+            outcome
+                .findings
+                .extend(acted.into_iter().map(|f| FindingOutcome {
+                    group: Some(context.clone()),
+                    ..f
+                }));
         }
         Ok(())
     }
+}
+
+/// Marks each of the event's findings as made by this change (its rule ids are the event's, or
+/// its rule matches one the event added, or it uses the prefix list the event changed) or found
+/// in the group.
+fn attribute(event: &CloudTrailEvent, outcome: &mut EventOutcome) {
+    let own = event.rules();
+    let changed_list = match &event.change {
+        Change::PrefixListModified { prefix_list_id, .. } => Some(prefix_list_id.as_str()),
+        _ => None,
+    };
+    for entry in &mut outcome.findings {
+        let f = &entry.finding;
+        let mine = own.iter().any(|rule| match (&rule.rule_id, &f.rule_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => same_rule(f, rule),
+        }) || changed_list
+            .is_some_and(|list| matches!(&f.peer, Peer::PrefixList { id, .. } if id == list));
+        entry.attribution = Some(if mine {
+            Attribution::ThisChange
+        } else {
+            Attribution::FoundInGroup
+        });
+    }
+}
+
+/// Whether a finding is about the same rule as an event's rule body without a rule id: the
+/// same group, direction, protocol, ports and peer.
+fn same_rule(f: &Finding, rule: &SecurityGroupRule) -> bool {
+    let peer = match (&f.peer, &rule.peer) {
+        (Peer::PrefixList { id: a, .. }, Peer::PrefixList { id: b, .. }) => a == b,
+        (a, b) => a == b,
+    };
+    peer && (rule.group_id.is_none() || rule.group_id == f.group_id)
+        && f.direction == rule.direction
+        && f.protocol == rule.protocol
+        && f.from_port == rule.ports.map(|p| p.from)
+        && f.to_port == rule.ports.map(|p| p.to)
 }
 
 /// The groups of the region whose rules use the prefix list.

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 
 use super::{HubApi, SecurityGroups};
 use crate::aws::{AwsError, RevokeOutcome, SharedWith};
-use crate::finding::Tags;
+use crate::finding::{GroupInfo, Tags};
 use crate::report::notify::Notification;
 use crate::report::record::Record;
 use crate::rule::{Direction, SecurityGroupRule};
@@ -27,6 +27,8 @@ struct State {
     /// Every revoke call: (group, direction, rule ids).
     revoke_calls: Vec<(String, Direction, Vec<String>)>,
     published: Vec<Notification>,
+    /// Events put on the bus: (detail-type, detail).
+    events: Vec<(String, String)>,
     publish_fails: bool,
     recorded: Vec<Record>,
     record_fails: bool,
@@ -139,6 +141,11 @@ impl Fake {
         self.state().published.clone()
     }
 
+    /// The events put on the bus: (detail-type, detail), oldest first.
+    pub fn events(&self) -> Vec<(String, String)> {
+        self.state().events.clone()
+    }
+
     /// The durable records sent, oldest first.
     pub fn recorded(&self) -> Vec<Record> {
         self.state().recorded.clone()
@@ -162,12 +169,13 @@ impl Fake {
 }
 
 impl SecurityGroups for Fake {
-    async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
-        Ok(self
-            .state()
-            .groups
-            .get(group_id)
-            .map(|(tags, _)| tags.clone()))
+    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        let state = self.state();
+        Ok(state.groups.get(group_id).map(|(tags, _)| GroupInfo {
+            name: state.names.get(group_id).cloned(),
+            vpc_id: Some("vpc-0fake".to_owned()),
+            tags: tags.clone(),
+        }))
     }
 
     async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
@@ -294,6 +302,19 @@ impl HubApi for Fake {
                 .cloned()
                 .unwrap_or_else(|| vec!["r-fake".to_owned()]),
         ))
+    }
+
+    async fn put_event(
+        &self,
+        _bus_arn: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> Result<String, AwsError> {
+        let mut state = self.state();
+        state
+            .events
+            .push((detail_type.to_owned(), detail.to_owned()));
+        Ok(format!("event-{}", state.events.len()))
     }
 
     async fn publish(

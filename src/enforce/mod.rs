@@ -21,19 +21,37 @@ use ipnet::IpNet;
 
 use self::breaker::Budget;
 use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome, SharedWith};
-use crate::finding::{Action, Finding, Tags};
+use crate::finding::{Action, Finding, GroupInfo, Tags};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
 use crate::report::notify::Notification;
 use crate::report::record::Record;
 use crate::rule::{Direction, Peer, SecurityGroupRule};
 
+/// Where outcomes go besides the notification topic, and which messages the topics get.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outputs {
+    /// `SGGUARD_MIN_SEVERITY`: messages below it are not published to the topics (the event
+    /// bus and the log still get them; a failure is always published); all when unset.
+    pub min_severity: Option<crate::finding::Severity>,
+    /// `SGGUARD_CHAT_TOPIC_ARN`: a second topic that gets each message in the chat-application
+    /// format (Amazon Q Developer in chat applications, formerly AWS Chatbot); none when unset.
+    pub chat_topic_arn: Option<String>,
+    /// `SGGUARD_EVENT_BUS_ARN`: the event bus every handled event's outcome (`Security Group
+    /// Finding`) and every sweep summary (`Sweep Summary`) is put on, `source: sgguard`; none
+    /// when unset.
+    pub event_bus_arn: Option<String>,
+    /// `SGGUARD_CONTEXT_TAGS`: the group tags a finding's message shows (comma-separated, any
+    /// case); `Owner,Team,Contact` when unset.
+    pub context_tags: Vec<String>,
+}
+
 /// The security groups of one account and region, as enforcement reads and changes them.
 pub trait SecurityGroups: Sync {
     /// The group's tags, or `None` when the group no longer exists.
-    fn group_tags(
+    fn group(
         &self,
         group_id: &str,
-    ) -> impl Future<Output = Result<Option<Tags>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<Option<GroupInfo>, AwsError>> + Send;
     /// The tags of every group in the region.
     fn all_group_tags(
         &self,
@@ -96,6 +114,14 @@ pub trait HubApi: Sync {
         topic_arn: &str,
         notification: &Notification,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// Puts an event (`source: sgguard`, `detail_type`, `detail`: a JSON object) on the event
+    /// bus; the event id.
+    fn put_event(
+        &self,
+        bus_arn: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
     /// Sends a durable record (what the notification could not carry) to the queue; the
     /// message id.
     fn record(
@@ -142,6 +168,9 @@ pub async fn act<G: SecurityGroups>(
         let mut entry = FindingOutcome {
             outcome: plan(&finding, mode),
             finding,
+            group: None,
+            attribution: None,
+            removed: None,
             error: None,
             aws_error: None,
         };
@@ -173,7 +202,7 @@ pub async fn act<G: SecurityGroups>(
                 continue;
             };
             match result {
-                RevokeOutcome::Revoked => {}
+                RevokeOutcome::Revoked => budget.note_revoked(&rule_id, source).await,
                 RevokeOutcome::AlreadyGone => entry.outcome = Outcome::AlreadyGone,
                 RevokeOutcome::Failed(error) => {
                     entry.outcome = Outcome::Failed;
@@ -219,8 +248,8 @@ pub async fn resolve_prefix_lists<G: SecurityGroups>(
 }
 
 impl SecurityGroups for Ec2 {
-    async fn group_tags(&self, group_id: &str) -> Result<Option<Tags>, AwsError> {
-        Ec2::group_tags(self, group_id).await
+    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        Ec2::group(self, group_id).await
     }
 
     async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
@@ -291,6 +320,15 @@ impl HubApi for Aws {
             &notification.attributes,
         )
         .await
+    }
+
+    async fn put_event(
+        &self,
+        bus_arn: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> Result<String, AwsError> {
+        Aws::put_event(self, bus_arn, detail_type, detail).await
     }
 
     async fn record(&self, queue_url: &str, record: &Record) -> Result<String, AwsError> {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::finding::Severity;
 use crate::outcome::{
-    AccountSummary, Counts, EventOutcome, FindingOutcome, Outcome, Status, SweepReport,
+    AccountSummary, Attribution, Counts, EventOutcome, FindingOutcome, Outcome, Status, SweepReport,
 };
 use crate::rule::Direction;
 
@@ -45,6 +45,83 @@ pub struct Notification {
     pub json: String,
     /// `kind`, `account_id`, `actor_arn`, `region`, `group_id` (events), `action`, `severity`.
     pub attributes: Vec<(&'static str, String)>,
+}
+
+/// Longest `description` of a chat message: chat clients fold long messages; the whole message
+/// is in the inbox and the EventBridge event.
+const CHAT_DESCRIPTION_LIMIT: usize = 3500;
+
+/// EventBridge `source` of sgguard's own events.
+pub const EVENT_SOURCE: &str = "sgguard";
+/// EventBridge `detail-type` of an event's outcome.
+pub const FINDING_DETAIL_TYPE: &str = "Security Group Finding";
+/// EventBridge `detail-type` of a sweep's summary.
+pub const SWEEP_DETAIL_TYPE: &str = "Sweep Summary";
+
+impl Notification {
+    /// The value of a message attribute (empty when absent).
+    pub fn attribute(&self, name: &str) -> &str {
+        self.attributes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The message's `severity` attribute.
+    pub fn severity(&self) -> Severity {
+        serde_json::from_value(json!(self.attribute("severity"))).unwrap_or(Severity::Info)
+    }
+
+    /// The same message in the custom-notification format of Amazon Q Developer in chat
+    /// applications (AWS Chatbot), so that it renders in Slack, Teams and Chime: `version`
+    /// `1.0`, `source` `custom`, `content` with a markdown title and description, and
+    /// `metadata` (docs/chatbot-notification.schema.json). The attributes stay, so that the chat
+    /// topic's subscriptions can filter as the inbox's do.
+    pub fn for_chat(&self) -> Notification {
+        let mut description: String = self.text.chars().take(CHAT_DESCRIPTION_LIMIT).collect();
+        if description.len() < self.text.len() {
+            description.push_str("\n… (the whole message is in the security inbox)");
+        }
+        let severity = self.severity();
+        let marker = match severity {
+            Severity::Critical => ":rotating_light:",
+            Severity::High => ":warning:",
+            _ => ":information_source:",
+        };
+        let keywords: Vec<&str> = ["severity", "action", "kind"]
+            .into_iter()
+            .map(|name| self.attribute(name))
+            .filter(|v| !v.is_empty())
+            .collect();
+        let context: serde_json::Map<String, serde_json::Value> = self
+            .attributes
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        let document = json!({
+            "version": "1.0",
+            "source": "custom",
+            "content": {
+                "textType": "client-markdown",
+                "title": format!("{marker} {}", self.subject),
+                "description": format!("```\n{description}\n```"),
+                "keywords": keywords,
+            },
+            "metadata": {
+                "summary": self.subject,
+                "eventType": format!("sgguard {}", self.attribute("kind")),
+                "additionalContext": context,
+            },
+        })
+        .to_string();
+        Notification {
+            subject: self.subject.clone(),
+            text: document.clone(),
+            json: document,
+            attributes: self.attributes.clone(),
+        }
+    }
 }
 
 /// What a message says was done, strongest first: the `action` attribute.
@@ -270,8 +347,46 @@ fn event_body(
     mut text: String,
     shown: &[&FindingOutcome],
 ) -> (String, String) {
-    for entry in shown {
+    // "Opened by this change" first, then "Also found in the group" (a sweep's findings and
+    // an event's without attribution are one list).
+    let mut ordered: Vec<&FindingOutcome> = shown.to_vec();
+    ordered.sort_by_key(|f| f.attribution != Some(Attribution::ThisChange));
+    let mut section = None;
+    for entry in ordered {
+        if entry.attribution.is_some() && section != Some(entry.attribution) {
+            section = Some(entry.attribution);
+            let _ = writeln!(
+                text,
+                "\n{}",
+                match entry.attribution {
+                    Some(Attribution::ThisChange) => "Opened by this change:",
+                    _ => "Also found in the group (not made by this change):",
+                }
+            );
+        }
         let _ = writeln!(text, "\n- {}", finding_line(entry));
+        if let Some(removed) = &entry.removed {
+            let _ = writeln!(text, "  {removed}");
+        }
+        if let Some(group) = &entry.group {
+            let mut about: Vec<String> = Vec::new();
+            if let Some(name) = &group.group_name {
+                about.push(format!("`{name}`"));
+            }
+            if let Some(vpc) = &group.vpc_id {
+                about.push(format!("in {vpc}"));
+            }
+            about.extend(group.tags.iter().map(|(k, v)| format!("{k}={v}")));
+            if !about.is_empty() {
+                let _ = writeln!(text, "  group: {}", about.join(", "));
+            }
+        }
+        if let Some(description) = &entry.finding.description {
+            let _ = writeln!(text, "  rule description: {description}");
+        }
+        if let Some(url) = entry.group.as_ref().and_then(|g| g.console_url.as_deref()) {
+            let _ = writeln!(text, "  console: {url}");
+        }
         for v in &entry.finding.violations {
             let _ = writeln!(
                 text,
@@ -614,6 +729,9 @@ mod tests {
                 ..Finding::ssh_open(account, &group, Some(&rule), Action::Revoke)
             },
             outcome: Outcome::Revoked,
+            group: None,
+            attribution: None,
+            removed: None,
             error: None,
             aws_error: None,
         }

@@ -164,6 +164,9 @@ mod tests {
                 } else {
                     Outcome::Reported
                 },
+                group: None,
+                attribution: None,
+                removed: None,
                 error: None,
                 aws_error: None,
             })
