@@ -329,6 +329,7 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
     let aws = org.aws().await;
     let baseline = Baseline::default_baseline().unwrap();
     let remediator = remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn);
+    org.emulator.reset();
     let (outcome, error) = remediator
         .handle(&authorize_event(
             &member, HUB_REGION, "erin", &group, &rules,
@@ -336,7 +337,25 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
         .await;
     assert_eq!(error, None);
     assert_eq!(outcome.status, Status::Handled);
-    assert!(outcome.findings.is_empty(), "the live state is the truth");
+    // The live state is the truth: nothing to revoke; the event's own rule is told as
+    // already gone (removed by someone else: this hub did not revoke it), naming its actor.
+    assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupIngress"), 0);
+    assert_eq!(outcome.findings.len(), 1);
+    assert_eq!(outcome.findings[0].outcome, Outcome::AlreadyGone);
+    assert!(
+        outcome.findings[0]
+            .removed
+            .as_deref()
+            .unwrap()
+            .contains("not by this hub")
+    );
+    let inbox = org.inbox().await;
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].2["action"]["Value"], "already_gone");
+    assert_eq!(
+        inbox[0].2["actor_arn"]["Value"],
+        actor(&member, "erin").as_str()
+    );
 
     ec2.delete_security_group()
         .group_id(&group)

@@ -32,10 +32,12 @@ fn listed_actions() -> BTreeSet<String> {
     let hub = hub_actions();
     let granted = hub["granted"].as_array().unwrap().iter();
     let free = hub["needs_no_grant"].as_object().unwrap().keys();
+    let operators = hub["by_the_operators_role"].as_object().unwrap().keys();
     remediation_actions()
         .into_iter()
         .chain(granted.map(|a| a.as_str().unwrap().to_owned()))
         .chain(free.cloned())
+        .chain(operators.cloned())
         .collect()
 }
 

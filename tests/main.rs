@@ -22,6 +22,7 @@ mod notifications;
 mod properties;
 mod readme;
 mod record;
+mod restore;
 mod sarif;
 mod staging;
 mod sweep;

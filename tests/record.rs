@@ -112,11 +112,22 @@ async fn a_revocation_whose_message_fails_is_kept_in_the_record_queue_through_th
     assert!(outcome.recorded.is_some());
     assert!(live_rules(&ec2, &group).await.is_empty());
 
-    // The retry (SNS back) finds the rule gone and says so; it takes nothing back.
+    // The retry (SNS back) finds the rule gone and says so, revoked by this very event's first
+    // attempt; it takes nothing back.
     org.emulator.control("allow", None);
     let (retry, error) = handler.handle(&event).await;
     assert_eq!(error, None, "{:?}", retry.errors);
-    assert_eq!(retry.findings.len(), 0, "nothing left to find");
+    assert_eq!(retry.counts().revoked, 0, "nothing left to revoke");
+    assert_eq!(retry.findings.len(), 1);
+    assert_eq!(retry.findings[0].outcome, Outcome::AlreadyGone);
+    let removed = retry.findings[0].removed.clone().unwrap();
+    assert!(
+        removed.contains(&format!(
+            "handling event {}",
+            retry.event.id.clone().unwrap()
+        )),
+        "{removed}"
+    );
     assert_eq!(retry.recorded, None);
 
     let records = drain(&sqs, &queue).await;

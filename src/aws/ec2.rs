@@ -280,6 +280,82 @@ impl Ec2 {
 
     /// Revokes rules of one group by rule id, one direction per call. When a rule is already
     /// gone the call fails for all, so each rule is then revoked on its own to tell which.
+    /// Authorizes one rule again (`sgguard restore`): `api_protocol` as the API takes it
+    /// (`-1`, `tcp`, `6`), `ports` for TCP and UDP, the peer as a rule's `peer` names it (a
+    /// CIDR, `pl-…` or `sg-…`), with its description; the new rule's id.
+    pub async fn authorize(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        api_protocol: &str,
+        ports: Option<(u16, u16)>,
+        peer: &str,
+        description: Option<&str>,
+    ) -> Result<Option<String>, AwsError> {
+        use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
+        let mut permission = IpPermission::builder().ip_protocol(api_protocol);
+        if let Some((from, to)) = ports {
+            permission = permission.from_port(i32::from(from)).to_port(i32::from(to));
+        }
+        permission = if peer.starts_with("pl-") {
+            permission.prefix_list_ids(
+                PrefixListId::builder()
+                    .prefix_list_id(peer)
+                    .set_description(description.map(str::to_owned))
+                    .build(),
+            )
+        } else if peer.starts_with("sg-") {
+            permission.user_id_group_pairs(
+                UserIdGroupPair::builder()
+                    .group_id(peer)
+                    .set_description(description.map(str::to_owned))
+                    .build(),
+            )
+        } else if peer.contains(':') {
+            permission.ipv6_ranges(
+                Ipv6Range::builder()
+                    .cidr_ipv6(peer)
+                    .set_description(description.map(str::to_owned))
+                    .build(),
+            )
+        } else {
+            permission.ip_ranges(
+                IpRange::builder()
+                    .cidr_ip(peer)
+                    .set_description(description.map(str::to_owned))
+                    .build(),
+            )
+        };
+        let permission = permission.build();
+        let ids = match direction {
+            Direction::Ingress => self
+                .client
+                .authorize_security_group_ingress()
+                .group_id(group_id)
+                .ip_permissions(permission)
+                .send()
+                .await
+                .map_err(|e| self.error("AuthorizeSecurityGroupIngress", &e))?
+                .security_group_rules()
+                .iter()
+                .filter_map(|r| r.security_group_rule_id().map(str::to_owned))
+                .collect::<Vec<_>>(),
+            Direction::Egress => self
+                .client
+                .authorize_security_group_egress()
+                .group_id(group_id)
+                .ip_permissions(permission)
+                .send()
+                .await
+                .map_err(|e| self.error("AuthorizeSecurityGroupEgress", &e))?
+                .security_group_rules()
+                .iter()
+                .filter_map(|r| r.security_group_rule_id().map(str::to_owned))
+                .collect::<Vec<_>>(),
+        };
+        Ok(ids.into_iter().next())
+    }
+
     pub async fn revoke(
         &self,
         group_id: &str,

@@ -457,6 +457,11 @@ impl Aws {
         s3::get_text(&self.s3, uri).await
     }
 
+    /// Writes a text object to S3 in the hub account (the exemptions file).
+    pub async fn put_text(&self, uri: &S3Uri, text: &str) -> Result<(), AwsError> {
+        s3::put_text(&self.s3, uri, text).await
+    }
+
     /// Writes a JSON document to S3 in the hub account (the sweep's report).
     pub async fn put_json(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         s3::put_json(&self.s3, bucket, key, body).await

@@ -88,6 +88,24 @@ pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, A
     Ok(Fetched { text, etag })
 }
 
+/// Writes a text object (the exemptions file, `sgguard restore --exempt-days`).
+pub async fn put_text(s3: &aws_sdk_s3::Client, uri: &S3Uri, text: &str) -> Result<(), AwsError> {
+    let region = region_of(s3);
+    s3.put_object()
+        .bucket(&uri.bucket)
+        .key(&uri.key)
+        .content_type("application/yaml")
+        .body(ByteStream::from(text.as_bytes().to_vec()))
+        .send()
+        .await
+        .map_err(|e| {
+            let mut error = AwsError::new("PutObject", "hub", &region, &e);
+            error.message = format!("{uri}: {}", error.message);
+            error
+        })?;
+    Ok(())
+}
+
 /// Writes a JSON document to `bucket`/`key` (the bucket's default encryption applies).
 pub async fn put_json(
     s3: &aws_sdk_s3::Client,

@@ -6,6 +6,7 @@ mod cmd_check;
 mod cmd_coverage;
 mod cmd_handle_event;
 mod cmd_policy;
+mod cmd_restore;
 mod cmd_scan;
 
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ pub enum Command {
     /// present and enabled, the remediation role assumable? Exit code 1 when something is not
     /// covered
     Coverage(CoverageArgs),
+    /// Put back exactly the rules an sgguard message says were revoked (with their
+    /// descriptions), through a role that may authorize; optionally exempt them first
+    Restore(RestoreArgs),
     /// Show, validate and explain baseline policies
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -159,6 +163,31 @@ pub struct CoverageArgs {
     /// Output format (`table` or `json`)
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    /// The JSON document of an sgguard message (the inbox's JSON, the EventBridge event or a
+    /// sweep report); `-` for standard input
+    #[arg(long, value_name = "FILE")]
+    pub message: String,
+    /// Only this rule of the message (repeatable); default: every revoked rule in it
+    #[arg(long = "rule", value_name = "RULE_ID")]
+    pub rules: Vec<String>,
+    /// The role assumed in the rule's account: one that may authorize security-group rules
+    /// (the remediation role only revokes)
+    #[arg(long, value_name = "NAME")]
+    pub role_name: String,
+    /// First add an exemption of each group for the rules' baseline rules, until this many
+    /// days from today, to the exemptions file (SGGUARD_EXEMPTIONS_URI)
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u16).range(1..=365))]
+    pub exempt_days: Option<u16>,
+    /// The exemption's reason (a change or ticket number)
+    #[arg(long, value_name = "TEXT", requires = "exempt_days")]
+    pub reason: Option<String>,
+    /// Baseline policy YAML the exemption is validated against [env: SGGUARD_POLICY]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,6 +352,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::HandleEvent(args) => cmd_handle_event::run(&args),
         Command::Scan(args) => cmd_scan::run(&args),
         Command::Coverage(args) => cmd_coverage::run(&args),
+        Command::Restore(args) => cmd_restore::run(&args),
         Command::Policy(command) => cmd_policy::run(command),
     }
 }

@@ -356,8 +356,9 @@ def test_hub_lambda_role_grants_the_hub_actions_file_and_the_lambda_services_nee
     """hub/hub-actions.json: `granted` (sgguard's own calls) and `for_the_lambda_service` are,
     with the EC2 actions of remediation-actions.json, everything the Lambda role grants."""
     hub = load_hub_actions()
-    assert set(hub) == {"granted", "needs_no_grant", "not_reached_in_the_emulator", "for_the_lambda_service"}
-    for section in ("needs_no_grant", "not_reached_in_the_emulator", "for_the_lambda_service"):
+    assert set(hub) == {"granted", "needs_no_grant", "by_the_operators_role", "not_reached_in_the_emulator",
+                        "for_the_lambda_service"}
+    for section in ("needs_no_grant", "by_the_operators_role", "not_reached_in_the_emulator", "for_the_lambda_service"):
         assert all(isinstance(why, str) and why.strip() for why in hub[section].values()), section
     # EC2 and RAM for the hub's own account; the tamper check's reads (events:, iam:) are the
     # spoke's only.
@@ -365,6 +366,8 @@ def test_hub_lambda_role_grants_the_hub_actions_file_and_the_lambda_services_nee
     granted = sorted(hub["granted"]) + sorted(hub["for_the_lambda_service"]) + sorted(own)
     assert sorted(set(hub_lambda_role_actions())) == sorted(granted)
     assert not set(hub["needs_no_grant"]) & set(granted)
+    # What `sgguard restore` does through the operator's role, no role of sgguard's grants.
+    assert not set(hub["by_the_operators_role"]) & (set(granted) | set(spoke_remediation_role_actions()))
 
 
 def test_hub_lambda_role_ec2_actions_equal_the_file():
