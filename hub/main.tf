@@ -79,6 +79,7 @@ locals {
     },
     var.min_severity == null ? {} : { SGGUARD_MIN_SEVERITY = var.min_severity },
     var.chat_topic_arn == null ? {} : { SGGUARD_CHAT_TOPIC_ARN = var.chat_topic_arn },
+    var.security_hub ? { SGGUARD_SECURITY_HUB = "true" } : {},
     length(local.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", local.sweep_regions) } : {},
     # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read.
     var.exemptions_enabled ? {

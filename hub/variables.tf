@@ -325,6 +325,12 @@ variable "chat_topic_arn" {
   }
 }
 
+variable "security_hub" {
+  description = "SGGUARD_SECURITY_HUB: import every handled event's findings into AWS Security Hub (ASFF) in the member account, through the remediation role (the spoke grants securityhub:BatchImportFindings on the account's default product). Security Hub must be enabled in the accounts. Findings of the hub account itself need that grant on the Lambda role, which the module does not add."
+  type        = bool
+  default     = false
+}
+
 variable "alarm_topic_arn" {
   description = "SNS topic of the CloudWatch alarms (Lambda errors, DLQ depth). null: the module creates its own topic `<function_name>-alarms`, separate from the notification topic. An existing topic must let cloudwatch.amazonaws.com publish (and use its KMS key)."
   type        = string

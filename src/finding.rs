@@ -216,3 +216,50 @@ impl Finding {
         }
     }
 }
+
+// The AWS Security Finding Format (Security Hub), as sgguard fills it (built by
+// `report::asff`, imported by `aws`).
+
+/// One ASFF finding (the attributes sgguard fills).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffFinding {
+    pub schema_version: String,
+    pub id: String,
+    pub product_arn: String,
+    pub generator_id: String,
+    pub aws_account_id: String,
+    pub types: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub severity: AsffSeverity,
+    pub title: String,
+    pub description: String,
+    pub resources: Vec<AsffResource>,
+    pub compliance: AsffStatus,
+    pub workflow: AsffStatus,
+    pub record_state: String,
+    pub product_fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffSeverity {
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffResource {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    pub id: String,
+    pub partition: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct AsffStatus {
+    pub status: String,
+}

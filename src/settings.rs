@@ -264,6 +264,7 @@ impl Settings {
                 min_severity,
                 chat_topic_arn,
                 event_bus_arn,
+                security_hub: security_hub(get("SGGUARD_SECURITY_HUB"))?,
                 context_tags: get("SGGUARD_CONTEXT_TAGS")
                     .unwrap_or_else(|| "Owner,Team,Contact".to_owned())
                     .split(',')
@@ -286,6 +287,19 @@ impl Settings {
             default: self.mode,
             scopes: self.mode_by_scope.clone(),
         }
+    }
+}
+
+/// `SGGUARD_SECURITY_HUB`: `true` or `false` (unset: false).
+fn security_hub(value: Option<String>) -> Result<bool, SettingsError> {
+    match value.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(SettingsError::Invalid {
+            variable: "SGGUARD_SECURITY_HUB",
+            value: other.to_owned(),
+            expected: "`true` or `false`",
+        }),
     }
 }
 

@@ -195,7 +195,7 @@ fn the_action_files_list_exactly_the_operations_the_code_sends() {
 #[test]
 fn the_remediation_actions_are_member_side_and_the_hub_actions_are_not() {
     let member = |a: &str| {
-        ["ec2:", "events:", "iam:", "ram:"]
+        ["ec2:", "events:", "iam:", "ram:", "securityhub:"]
             .iter()
             .any(|s| a.starts_with(s))
     };

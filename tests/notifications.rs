@@ -201,6 +201,7 @@ async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filte
         chat_topic_arn: Some(chat_topic.clone()),
         event_bus_arn: Some(bus.clone()),
         context_tags: vec!["Owner".to_owned(), "Team".to_owned()],
+        security_hub: true,
     };
     // SSH to the internet (critical), then an unapproved port (medium, reported).
     let ssh = opened(&org, &member, "ssh", vec![tcp(22, "0.0.0.0/0")]).await;
@@ -251,6 +252,50 @@ async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filte
             finding["group_id"].as_str().unwrap()
         )));
     }
+
+    // Security Hub in the member account: both findings, ASFF, the revoked one resolved.
+    // The SDK's GetFindings answer (hundreds of nested ASFF attributes) needs more stack than
+    // a test thread has in a debug build: read it on a thread of its own.
+    let config = org.member_config(&member, HUB_REGION);
+    let statuses: Vec<(String, String)> = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let found = aws_sdk_securityhub::Client::new(&config)
+                    .get_findings()
+                    .send()
+                    .await
+                    .unwrap();
+                found
+                    .findings()
+                    .iter()
+                    .map(|f| {
+                        let label = f.severity().and_then(|s| s.label());
+                        let status = f.workflow().and_then(|w| w.status());
+                        (
+                            label.map(|l| l.as_str().to_owned()).unwrap_or_default(),
+                            status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert!(
+        statuses.contains(&("CRITICAL".to_owned(), "RESOLVED".to_owned())),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&("MEDIUM".to_owned(), "NEW".to_owned())),
+        "{statuses:?}"
+    );
 
     // A minimum severity of `high`: the medium finding reaches the bus, not the topics.
     let quiet = handler(

@@ -13,6 +13,7 @@ mod ec2;
 mod organizations;
 mod ram;
 mod s3;
+mod securityhub;
 mod sns;
 mod spoke;
 mod sqs;
@@ -330,6 +331,29 @@ impl Aws {
         );
         shared.accounts.remove(owner);
         Ok(shared)
+    }
+
+    /// Imports findings into Security Hub in `account` and `region`, through the role sgguard
+    /// assumes there (its own credentials in the hub account); how many were imported.
+    pub async fn import_findings(
+        &self,
+        account: &str,
+        region: &str,
+        findings: &[crate::finding::AsffFinding],
+    ) -> Result<usize, AwsError> {
+        let config = self.account_config(account, region).await?;
+        securityhub::import(
+            &aws_sdk_securityhub::Client::new(&config),
+            account,
+            region,
+            findings,
+        )
+        .await
+    }
+
+    /// The partition of the hub's own identity (`aws`, `aws-us-gov`, `aws-cn`).
+    pub fn partition(&self) -> String {
+        partition_of(&self.hub_arn)
     }
 
     /// The spoke's forwarding rule `name` in `account` and `region` (the default bus), read

@@ -20,6 +20,7 @@ use crate::outcome::{
     GroupOutcome, Mode, Outcome, Status,
 };
 use crate::policy::{Baseline, Evaluator};
+use crate::report::asff::asff_finding;
 use crate::report::notify::{FINDING_DETAIL_TYPE, Notification, event_notification};
 use crate::report::record::{self, Record};
 use crate::rule::{Peer, SecurityGroupRule};
@@ -205,6 +206,9 @@ impl<H: HubApi> EventHandler<'_, H> {
             failure.get_or_insert(HandleError::CircuitBreaker(reason));
         }
 
+        if self.outputs.security_hub {
+            self.import(&mut outcome).await;
+        }
         let mut undelivered = None;
         let notification = (!outcome.findings.is_empty() || failure.is_some())
             .then(|| event_notification(&outcome));
@@ -287,6 +291,39 @@ impl<H: HubApi> EventHandler<'_, H> {
                 .push(format!("account {account} {}", resolved.by));
         }
         outcome.mode_by.get_or_insert_with(|| resolved.by.clone());
+    }
+
+    /// Imports the event's findings into Security Hub (ASFF), in each account and region they
+    /// are in: open ones `NEW`, revoked ones `RESOLVED` (the same finding id, so an earlier
+    /// import is updated). A failure is logged and told in the outcome's errors; it never fails
+    /// the event.
+    async fn import(&self, outcome: &mut EventOutcome) {
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let partition = self.hub.partition();
+        let mut by_place: BTreeMap<(String, String), Vec<crate::finding::AsffFinding>> =
+            BTreeMap::new();
+        for entry in &outcome.findings {
+            if let Some(finding) = asff_finding(entry, &partition, &now) {
+                by_place
+                    .entry((
+                        finding.aws_account_id.clone(),
+                        entry.finding.region.clone().unwrap_or_default(),
+                    ))
+                    .or_default()
+                    .push(finding);
+            }
+        }
+        for ((account, region), findings) in by_place {
+            match self.hub.import_findings(&account, &region, &findings).await {
+                Ok(n) => tracing::info!(account, region, imported = n, "findings in Security Hub"),
+                Err(error) => {
+                    tracing::error!(error = %error, "findings not imported into Security Hub");
+                    outcome.errors.push(error.to_string());
+                }
+            }
+        }
     }
 
     /// The other outputs of a message: the chat topic (when the message is published) and the

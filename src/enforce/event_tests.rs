@@ -897,6 +897,7 @@ async fn readme_shows_the_messages_this_code_writes() {
                 "arn:aws:events:eu-west-1:999999999999:event-bus/sgguard-hub".to_owned(),
             ),
             context_tags: vec!["Owner".to_owned(), "Team".to_owned()],
+            security_hub: true,
         },
     };
     let (bob_outcome, error) = handler.handle(&bob).await;
@@ -932,6 +933,32 @@ async fn readme_shows_the_messages_this_code_writes() {
         "account": "999999999999", "time": "…", "region": "eu-west-1", "resources": [],
         "detail": serde_json::from_str::<Value>(&fixed(&events[1].1)).unwrap(),
     });
+    // Security Hub: bob's three rules resolved (revoked), then carol's two again (already
+    // gone: resolved too), every document valid ASFF.
+    let imported = fake.imported();
+    assert_eq!(imported.len(), 5);
+    let asff: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/asff.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&asff).unwrap();
+    for finding in &imported {
+        let document = serde_json::to_value(finding).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&document)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?} {document:#}");
+        assert_eq!(finding.workflow.status, "RESOLVED");
+    }
+    let mut carol_asff = serde_json::to_value(&imported[3]).unwrap();
+    for at in ["CreatedAt", "UpdatedAt"] {
+        carol_asff[at] = json!("2026-12-01T10:00:02Z");
+    }
     let examples = [
         ("email", fixed(&inbox[0].text)),
         ("json", pretty(&inbox[1].json)),

@@ -29,6 +29,8 @@ struct State {
     published: Vec<Notification>,
     /// Events put on the bus: (detail-type, detail).
     events: Vec<(String, String)>,
+    /// Findings imported into Security Hub.
+    imported: Vec<crate::finding::AsffFinding>,
     publish_fails: bool,
     recorded: Vec<Record>,
     record_fails: bool,
@@ -139,6 +141,11 @@ impl Fake {
 
     pub fn published(&self) -> Vec<Notification> {
         self.state().published.clone()
+    }
+
+    /// The findings imported into Security Hub, oldest first.
+    pub fn imported(&self) -> Vec<crate::finding::AsffFinding> {
+        self.state().imported.clone()
     }
 
     /// The events put on the bus: (detail-type, detail), oldest first.
@@ -302,6 +309,20 @@ impl HubApi for Fake {
                 .cloned()
                 .unwrap_or_else(|| vec!["r-fake".to_owned()]),
         ))
+    }
+
+    async fn import_findings(
+        &self,
+        _account: &str,
+        _region: &str,
+        findings: &[crate::finding::AsffFinding],
+    ) -> Result<usize, AwsError> {
+        self.state().imported.extend(findings.iter().cloned());
+        Ok(findings.len())
+    }
+
+    fn partition(&self) -> String {
+        "aws".to_owned()
     }
 
     async fn put_event(

@@ -43,6 +43,9 @@ pub struct Outputs {
     /// `SGGUARD_CONTEXT_TAGS`: the group tags a finding's message shows (comma-separated, any
     /// case); `Owner,Team,Contact` when unset.
     pub context_tags: Vec<String>,
+    /// `SGGUARD_SECURITY_HUB`: import each event's findings into AWS Security Hub (ASFF) in the
+    /// member account, through the remediation role; off when unset.
+    pub security_hub: bool,
 }
 
 /// The security groups of one account and region, as enforcement reads and changes them.
@@ -122,6 +125,15 @@ pub trait HubApi: Sync {
         detail_type: &str,
         detail: &str,
     ) -> impl Future<Output = Result<String, AwsError>> + Send;
+    /// Imports findings (ASFF) into Security Hub in `account` and `region`; how many.
+    fn import_findings(
+        &self,
+        account: &str,
+        region: &str,
+        findings: &[crate::finding::AsffFinding],
+    ) -> impl Future<Output = Result<usize, AwsError>> + Send;
+    /// The AWS partition the hub runs in (`aws`, `aws-us-gov`, `aws-cn`).
+    fn partition(&self) -> String;
     /// Sends a durable record (what the notification could not carry) to the queue; the
     /// message id.
     fn record(
@@ -329,6 +341,19 @@ impl HubApi for Aws {
         detail: &str,
     ) -> Result<String, AwsError> {
         Aws::put_event(self, bus_arn, detail_type, detail).await
+    }
+
+    async fn import_findings(
+        &self,
+        account: &str,
+        region: &str,
+        findings: &[crate::finding::AsffFinding],
+    ) -> Result<usize, AwsError> {
+        Aws::import_findings(self, account, region, findings).await
+    }
+
+    fn partition(&self) -> String {
+        Aws::partition(self)
     }
 
     async fn record(&self, queue_url: &str, record: &Record) -> Result<String, AwsError> {

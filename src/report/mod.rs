@@ -1,6 +1,7 @@
 //! Rendering: findings as a table for people, the finding JSON contract for machines and SARIF
 //! 2.1.0 for code-scanning tools; outcomes as [`notify`] messages and [`metrics`] lines.
 
+pub mod asff;
 pub mod metrics;
 pub mod notify;
 pub mod record;

@@ -49,7 +49,7 @@ def problems(called: set[str]) -> list[str]:
     member_role, hub_role = set(spoke_remediation_role_actions()), set(hub_lambda_role_actions())
     remediation = set(load_remediation_actions())
     out = []
-    spoke_only = {a for a in remediation if a.startswith(("events:", "iam:"))}
+    spoke_only = {a for a in remediation if a.startswith(("events:", "iam:", "securityhub:"))}
     out += [f"{a} is listed as the operator's but a sgguard role grants it"
             for a in sorted(operators & (member_role | hub_role))]
     for action in sorted(called - no_grant - operators):
