@@ -22,11 +22,13 @@ locals {
 
   # The spoke template and the actions of the remediation role live in spoke-infra/. The
   # Lambda role gets the same EC2 and RAM actions for the hub's own account, not the tamper
-  # check's reads of the spoke stack (events:, iam:), which the hub account does not have.
+  # check's reads of the spoke stack (events:, iam:), which the hub account does not have, nor
+  # the members' Security Hub import (securityhub:).
   spoke_template      = file("${path.module}/../spoke-infra/sgguard-spoke.yaml")
   remediation_actions = jsondecode(file("${path.module}/../spoke-infra/remediation-actions.json"))
   without_events      = [for a in local.remediation_actions : a if !startswith(a, "events:")]
-  hub_own_actions     = [for a in local.without_events : a if !startswith(a, "iam:")]
+  without_iam         = [for a in local.without_events : a if !startswith(a, "iam:")]
+  hub_own_actions     = [for a in local.without_iam : a if !startswith(a, "securityhub:")]
   # Revocations are scoped to this account's security groups; reads need "*".
   ec2_revoke_actions = [for a in local.hub_own_actions : a if startswith(a, "ec2:Revoke")]
   ec2_read_actions   = [for a in local.hub_own_actions : a if !startswith(a, "ec2:Revoke")]

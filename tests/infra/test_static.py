@@ -342,8 +342,9 @@ def test_hub_rules_read_the_pattern_file():
 
 def test_remediation_actions_file_is_a_clean_list():
     actions = load_remediation_actions()
-    # EC2 (read, revoke) and the reads of the sweep's tamper check (the spoke's own rule and role).
-    assert actions and all(isinstance(a, str) and re.fullmatch(r"(ec2|events|iam|ram):[A-Za-z]+", a)
+    # EC2 (read, revoke), the reads of the sweep's tamper check (the spoke's own rule and role),
+    # and the Security Hub import of the member's findings.
+    assert actions and all(isinstance(a, str) and re.fullmatch(r"(ec2|events|iam|ram|securityhub):[A-Za-z]+", a)
                            for a in actions)
     assert len(actions) == len(set(actions)), "duplicate actions"
 
