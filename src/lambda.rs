@@ -185,6 +185,7 @@ async fn sweep(
         progress: indicatif::ProgressBar::hidden(),
         breaker: &hub.breaker,
         tamper: hub.tamper.as_ref(),
+        context_tags: hub.settings.outputs.context_tags.clone(),
     };
     let mut report = sweep.run(&scope).await.map_err(|e| {
         InvocationError(match e {

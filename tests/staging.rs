@@ -289,5 +289,13 @@ async fn the_scheduled_sweep_stores_its_whole_report_and_the_summary_links_it() 
     assert_eq!(findings.len(), 30);
     assert!(summary["top_findings"].as_array().unwrap().len() < findings.len());
     assert_eq!(summary["totals"]["findings"], 30);
+    // Each finding says whose group it is, in the sweep too.
+    assert_eq!(findings[0]["group"]["group_name"], "wide");
+    assert!(
+        findings[0]["group"]["vpc_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("vpc-")
+    );
     assert_eq!(org.emulator.count("s3:PutObject"), 1);
 }

@@ -209,6 +209,7 @@ async fn sweep(aws: &Aws, baseline: &Baseline, scope: &Scope, remediate: bool) -
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
         tamper: None,
+        context_tags: Vec::new(),
     }
     .run(scope)
     .await
@@ -361,6 +362,7 @@ async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
             ..Limits::default()
         }),
         tamper: None,
+        context_tags: Vec::new(),
     }
     .run(&scope)
     .await
@@ -439,6 +441,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
         tamper: None,
+        context_tags: Vec::new(),
     }
     .run(&scope)
     .await
@@ -469,6 +472,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
         tamper: None,
+        context_tags: Vec::new(),
     }
     .run(&unknown)
     .await
@@ -707,6 +711,7 @@ async fn credentials_rejected_as_expired_mid_sweep_are_refreshed_and_the_sweep_c
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
         tamper: None,
+        context_tags: Vec::new(),
     }
     .run(&scope)
     .await

@@ -29,6 +29,7 @@ async fn sweep(org: &Org, check: &TamperCheck) -> SweepReport {
         progress: indicatif::ProgressBar::hidden(),
         breaker: &Breaker::new(Limits::default()),
         tamper: Some(check),
+        context_tags: Vec::new(),
     }
     .run(&Scope::parse(&[], &[], &regions).unwrap())
     .await

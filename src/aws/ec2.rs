@@ -106,12 +106,13 @@ impl Ec2 {
         }
     }
 
-    /// The tags of every group in the region (for exemptions by tag in a sweep), paginated.
-    pub async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
-        self.once_refreshed(|| self.all_group_tags_once()).await
+    /// Every group in the region (its tags for exemptions by tag in a sweep, its name and VPC
+    /// for the messages), paginated.
+    pub async fn all_groups(&self) -> Result<HashMap<String, GroupInfo>, AwsError> {
+        self.once_refreshed(|| self.all_groups_once()).await
     }
 
-    async fn all_group_tags_once(&self) -> Result<HashMap<String, Tags>, AwsError> {
+    async fn all_groups_once(&self) -> Result<HashMap<String, GroupInfo>, AwsError> {
         let mut pages = self
             .client
             .describe_security_groups()
@@ -123,7 +124,12 @@ impl Ec2 {
             let page = page.map_err(|e| self.error("DescribeSecurityGroups", &e))?;
             for group in page.security_groups() {
                 if let Some(id) = group.group_id() {
-                    tags.insert(id.to_owned(), tags_of(group.tags()));
+                    let info = GroupInfo {
+                        name: group.group_name().map(str::to_owned),
+                        vpc_id: group.vpc_id().map(str::to_owned),
+                        tags: tags_of(group.tags()),
+                    };
+                    tags.insert(id.to_owned(), info);
                 }
             }
         }

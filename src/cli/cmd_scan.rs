@@ -76,6 +76,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             progress: progress_bar(),
             breaker: &breaker,
             tamper: check.as_ref(),
+            context_tags: settings.outputs.context_tags.clone(),
         };
         sweep.run(&scope).await.map_err(|e| e.to_string())
     });

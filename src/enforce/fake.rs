@@ -185,12 +185,19 @@ impl SecurityGroups for Fake {
         }))
     }
 
-    async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
-        Ok(self
-            .state()
+    async fn all_groups(&self) -> Result<HashMap<String, GroupInfo>, AwsError> {
+        let state = self.state();
+        Ok(state
             .groups
             .iter()
-            .map(|(id, (tags, _))| (id.clone(), tags.clone()))
+            .map(|(id, (tags, _))| {
+                let info = GroupInfo {
+                    name: state.names.get(id).cloned(),
+                    vpc_id: Some("vpc-0fake".to_owned()),
+                    tags: tags.clone(),
+                };
+                (id.clone(), info)
+            })
             .collect())
     }
 

@@ -21,7 +21,7 @@ use ipnet::IpNet;
 
 use self::breaker::Budget;
 use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome, SharedWith};
-use crate::finding::{Action, Finding, GroupInfo, Tags};
+use crate::finding::{Action, Finding, GroupInfo};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
 use crate::report::notify::Notification;
 use crate::report::record::Record;
@@ -55,10 +55,10 @@ pub trait SecurityGroups: Sync {
         &self,
         group_id: &str,
     ) -> impl Future<Output = Result<Option<GroupInfo>, AwsError>> + Send;
-    /// The tags of every group in the region.
-    fn all_group_tags(
+    /// Every group of the region: tags, name and VPC.
+    fn all_groups(
         &self,
-    ) -> impl Future<Output = Result<HashMap<String, Tags>, AwsError>> + Send;
+    ) -> impl Future<Output = Result<HashMap<String, GroupInfo>, AwsError>> + Send;
     /// The ids of every group with this name (names are unique only within a VPC).
     fn group_ids_by_name(
         &self,
@@ -264,8 +264,8 @@ impl SecurityGroups for Ec2 {
         Ec2::group(self, group_id).await
     }
 
-    async fn all_group_tags(&self) -> Result<HashMap<String, Tags>, AwsError> {
-        Ec2::all_group_tags(self).await
+    async fn all_groups(&self) -> Result<HashMap<String, GroupInfo>, AwsError> {
+        Ec2::all_groups(self).await
     }
 
     async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
@@ -371,7 +371,7 @@ impl HubApi for Aws {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::ProtectionMatch;
+    use crate::finding::{ProtectionMatch, Tags};
 
     fn finding(rule_id: Option<&str>, action: Action, exempt: bool) -> Finding {
         Finding {

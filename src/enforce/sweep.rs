@@ -20,8 +20,8 @@ use super::{act, resolve_prefix_lists};
 use crate::aws::{Aws, AwsError, OrgAccount};
 use crate::finding::Finding;
 use crate::outcome::{
-    AccountSummary, Counts, FindingOutcome, Mode, Outcome, RegionSummary, SkippedAccount,
-    SweepReport, Tampering,
+    AccountSummary, Counts, FindingOutcome, GroupContext, Mode, Outcome, RegionSummary,
+    SkippedAccount, SweepReport, Tampering,
 };
 use crate::policy::{Baseline, Evaluator};
 
@@ -44,6 +44,8 @@ pub struct Sweep<'a> {
     pub breaker: &'a Breaker,
     /// Checks each member's spoke stack (forwarding rule, role trust) when given.
     pub tamper: Option<&'a TamperCheck>,
+    /// The group tags each finding shows (`SGGUARD_CONTEXT_TAGS`).
+    pub context_tags: Vec<String>,
 }
 
 /// One account, reached.
@@ -281,12 +283,15 @@ impl Sweep<'_> {
         budget: &Budget<'_>,
     ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
         let ec2 = self.aws.ec2(account, region).await?;
-        let tags = ec2.all_group_tags().await?;
+        let groups = ec2.all_groups().await?;
         let mut rules = ec2.all_rules().await?;
         resolve_prefix_lists(&ec2, &mut rules, &mut HashMap::new()).await?;
         let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
         let findings = evaluator.evaluate_rules(&rules, |rule| {
-            rule.group_id.as_deref().and_then(|id| tags.get(id))
+            rule.group_id
+                .as_deref()
+                .and_then(|id| groups.get(id))
+                .map(|g| &g.tags)
         });
         let mut by_group: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
         for finding in findings {
@@ -295,10 +300,24 @@ impl Sweep<'_> {
         }
         let mut out = Vec::new();
         for (group_id, findings) in by_group {
-            out.extend(act(&ec2, &group_id, findings, mode, "sweep", budget).await);
+            let acted = act(&ec2, &group_id, findings, mode, "sweep", budget).await;
+            let context = groups.get(&group_id).map(|g| {
+                GroupContext::new(
+                    &group_id,
+                    g.name.clone(),
+                    g.vpc_id.clone(),
+                    &g.tags,
+                    &self.context_tags,
+                    Some(region),
+                )
+            });
+            out.extend(acted.into_iter().map(|f| FindingOutcome {
+                group: context.clone(),
+                ..f
+            }));
         }
         let counts = Counts {
-            groups: tags.len(),
+            groups: groups.len(),
             rules: rules.len(),
             ..Counts::of_findings(&out)
         };

@@ -547,10 +547,15 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         for f in &top {
             let _ = writeln!(
                 text,
-                "- {} {}: {}: {}",
+                "- {} {}: {}{}: {}",
                 f.finding.account_id.as_deref().unwrap_or("-"),
                 f.finding.region.as_deref().unwrap_or("-"),
                 finding_line(f),
+                f.group
+                    .as_ref()
+                    .and_then(|g| g.group_name.as_deref())
+                    .map(|name| format!(" in `{name}`"))
+                    .unwrap_or_default(),
                 f.finding
                     .violations
                     .first()
