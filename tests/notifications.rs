@@ -20,13 +20,13 @@ use sgguard::policy::Baseline;
 use crate::emulator::{HUB_REGION, Org, open_tagged_rules, tcp};
 use crate::hub::authorize_event;
 
-fn schema(name: &str) -> jsonschema::Validator {
+pub(crate) fn schema(name: &str) -> jsonschema::Validator {
     let text =
         std::fs::read_to_string(format!("{}/docs/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
-fn valid(validator: &jsonschema::Validator, document: &Value) {
+pub(crate) fn valid(validator: &jsonschema::Validator, document: &Value) {
     let errors: Vec<String> = validator
         .iter_errors(document)
         .map(|e| format!("{e} at {}", e.instance_path()))
@@ -59,7 +59,7 @@ async fn queue(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
 }
 
 /// The bodies in the queue, waiting up to a few seconds for `at_least` of them.
-async fn drain(sqs: &aws_sdk_sqs::Client, url: &str, at_least: usize) -> Vec<Value> {
+pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, url: &str, at_least: usize) -> Vec<Value> {
     let mut bodies = Vec::new();
     let start = Instant::now();
     loop {
@@ -86,6 +86,49 @@ async fn drain(sqs: &aws_sdk_sqs::Client, url: &str, at_least: usize) -> Vec<Val
             return bodies;
         }
     }
+}
+
+/// The hub bus `sgguard-hub` and a rule sending sgguard's events (`source: sgguard`) to a queue,
+/// as a user would route them: the bus ARN and the queue URL.
+pub(crate) async fn bus_to_queue(org: &Org) -> (String, String) {
+    let hub = org.emulator.hub_config(HUB_REGION);
+    let (sqs, events) = (
+        aws_sdk_sqs::Client::new(&hub),
+        aws_sdk_eventbridge::Client::new(&hub),
+    );
+    let bus = events
+        .create_event_bus()
+        .name("sgguard-hub")
+        .send()
+        .await
+        .unwrap()
+        .event_bus_arn()
+        .unwrap()
+        .to_owned();
+    let (url, arn) = queue(&sqs, "sgguard-findings").await;
+    events
+        .put_rule()
+        .name("sgguard-findings-to-queue")
+        .event_bus_name("sgguard-hub")
+        .event_pattern(json!({"source": ["sgguard"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("sgguard-findings-to-queue")
+        .event_bus_name("sgguard-hub")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(&arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (bus, url)
 }
 
 fn handler<'a>(
@@ -125,41 +168,9 @@ async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filte
         aws_sdk_sqs::Client::new(&hub),
         aws_sdk_sns::Client::new(&hub),
     );
-    let events = aws_sdk_eventbridge::Client::new(&hub);
 
     // The hub bus with a rule for sgguard's events, as a user would route them.
-    let bus = events
-        .create_event_bus()
-        .name("sgguard-hub")
-        .send()
-        .await
-        .unwrap()
-        .event_bus_arn()
-        .unwrap()
-        .to_owned();
-    let (findings_url, findings_arn) = queue(&sqs, "sgguard-findings").await;
-    events
-        .put_rule()
-        .name("sgguard-findings-to-queue")
-        .event_bus_name("sgguard-hub")
-        .event_pattern(json!({"source": ["sgguard"]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    events
-        .put_targets()
-        .rule("sgguard-findings-to-queue")
-        .event_bus_name("sgguard-hub")
-        .targets(
-            aws_sdk_eventbridge::types::Target::builder()
-                .id("queue")
-                .arn(&findings_arn)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let (bus, findings_url) = bus_to_queue(&org).await;
     // The pager: only `critical` messages (README, "Routing messages").
     let (pager_url, pager_arn) = queue(&sqs, "pager").await;
     sns.subscribe()

@@ -249,7 +249,16 @@ async fn the_scheduled_sweep_stores_its_whole_report_and_the_summary_links_it() 
         ports.iter().map(|p| tcp(*p, "0.0.0.0/0")).collect(),
     )
     .await;
-    let hub = hub(&org, &[("SGGUARD_REPORT_BUCKET", BUCKET.to_owned())]).await;
+    // The summary also goes to the hub bus, where a rule routes it to a queue.
+    let (bus, queue) = crate::notifications::bus_to_queue(&org).await;
+    let hub = hub(
+        &org,
+        &[
+            ("SGGUARD_REPORT_BUCKET", BUCKET.to_owned()),
+            ("SGGUARD_EVENT_BUS_ARN", bus),
+        ],
+    )
+    .await;
     let result = handle(
         &hub,
         json!({"sgguard": "sweep", "regions": [HUB_REGION]}),
@@ -298,4 +307,13 @@ async fn the_scheduled_sweep_stores_its_whole_report_and_the_summary_links_it() 
             .starts_with("vpc-")
     );
     assert_eq!(org.emulator.count("s3:PutObject"), 1);
+    let sqs = aws_sdk_sqs::Client::new(&org.emulator.hub_config(HUB_REGION));
+    let put = crate::notifications::drain(&sqs, &queue, 1).await;
+    assert_eq!(put.len(), 1, "{put:#?}");
+    assert_eq!(put[0]["detail-type"], "Sweep Summary");
+    assert_eq!(put[0]["detail"]["report"]["uri"], summary["report"]["uri"]);
+    crate::notifications::valid(
+        &crate::notifications::schema("finding-event.schema.json"),
+        &put[0],
+    );
 }
