@@ -10,9 +10,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
+use crate::aws::OrgAccount;
 use crate::enforce::HubApi as _;
 use crate::enforce::breaker::Breaker;
-use crate::enforce::coverage::{CoverageCheck, StackSet, accounts_in};
+use crate::enforce::coverage::{CoverageCheck, StackSet};
 use crate::enforce::event::{EventHandler, HandleError};
 use crate::enforce::exemptions::{Current, ExemptionStore};
 use crate::enforce::scope::{Scope, ScopeError};
@@ -201,21 +202,26 @@ async fn sweep(
             name: name.clone(),
             call_as: hub.settings.stackset_call_as.clone(),
         };
-        match accounts_in(&hub.aws, &scope).await {
-            Ok(accounts) => {
-                let check = CoverageCheck {
-                    aws: &hub.aws,
-                    stack_set: Some(&stack_set),
-                    tamper,
-                    accounts,
-                };
-                match check.run(&scope).await {
-                    Ok(coverage) => {
-                        report.errors.extend(coverage.errors.iter().cloned());
-                        report.coverage = Some(coverage);
-                    }
-                    Err(error) => report.errors.push(format!("coverage: {error}")),
-                }
+        // The accounts the sweep just listed (the active ones of the scope): not listed again.
+        let accounts = report
+            .accounts
+            .iter()
+            .map(|a| OrgAccount {
+                id: a.account_id.clone(),
+                name: a.account_name.clone(),
+                status: "ACTIVE".to_owned(),
+            })
+            .collect();
+        let check = CoverageCheck {
+            aws: &hub.aws,
+            stack_set: Some(&stack_set),
+            tamper,
+            accounts,
+        };
+        match check.run(&scope).await {
+            Ok(coverage) => {
+                report.errors.extend(coverage.errors.iter().cloned());
+                report.coverage = Some(coverage);
             }
             Err(error) => report.errors.push(format!("coverage: {error}")),
         }

@@ -95,36 +95,24 @@ impl Settings {
             None => BTreeMap::new(),
             Some(text) => parse_scopes(&text)?,
         };
-        let topic_arn = get("SGGUARD_TOPIC_ARN");
-        if let Some(arn) = &topic_arn
-            && !(arn.starts_with("arn:") && arn.split(':').count() == 6)
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_TOPIC_ARN",
-                value: arn.clone(),
-                expected: "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
-            });
-        }
-        let record_queue_url = get("SGGUARD_RECORD_QUEUE_URL");
-        if let Some(url) = &record_queue_url
-            && !(url.starts_with("https://") || url.starts_with("http://"))
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_RECORD_QUEUE_URL",
-                value: url.clone(),
-                expected: "an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
-            });
-        }
-        let hub_bus_arn = get("SGGUARD_HUB_BUS_ARN");
-        if let Some(arn) = &hub_bus_arn
-            && !(arn.starts_with("arn:") && arn.contains(":event-bus/"))
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_HUB_BUS_ARN",
-                value: arn.clone(),
-                expected: "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)",
-            });
-        }
+        let checked =
+            |variable: &'static str, valid: fn(&str) -> bool, expected: &'static str| match get(
+                variable,
+            ) {
+                Some(value) if !valid(&value) => Err(SettingsError::Invalid {
+                    variable,
+                    value,
+                    expected,
+                }),
+                value => Ok(value),
+            };
+        let topic_arn = checked("SGGUARD_TOPIC_ARN", is_topic_arn, TOPIC_ARN)?;
+        let record_queue_url = checked(
+            "SGGUARD_RECORD_QUEUE_URL",
+            |url| url.starts_with("https://") || url.starts_with("http://"),
+            "an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)",
+        )?;
+        let hub_bus_arn = checked("SGGUARD_HUB_BUS_ARN", is_bus_arn, BUS_ARN)?;
         let trusted_principals: Vec<String> = get("SGGUARD_TRUSTED_PRINCIPALS")
             .map(|list| {
                 list.split(',')
@@ -161,16 +149,11 @@ impl Settings {
                 }
             },
         };
-        let report_bucket = get("SGGUARD_REPORT_BUCKET");
-        if let Some(bucket) = &report_bucket
-            && S3Uri::parse(&format!("s3://{bucket}/x")).is_none()
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_REPORT_BUCKET",
-                value: bucket.clone(),
-                expected: "an S3 bucket name (3-63 lowercase letters, digits, `-`, `.`)",
-            });
-        }
+        let report_bucket = checked(
+            "SGGUARD_REPORT_BUCKET",
+            |bucket| S3Uri::parse(&format!("s3://{bucket}/x")).is_some(),
+            "an S3 bucket name (3-63 lowercase letters, digits, `-`, `.`)",
+        )?;
         let stackset_name = get("SGGUARD_STACKSET_NAME");
         let stackset_call_as = get("SGGUARD_STACKSET_CALL_AS").unwrap_or_else(|| "SELF".to_owned());
         if !matches!(stackset_call_as.as_str(), "SELF" | "DELEGATED_ADMIN") {
@@ -192,26 +175,8 @@ impl Settings {
                 })?,
             ),
         };
-        let chat_topic_arn = get("SGGUARD_CHAT_TOPIC_ARN");
-        if let Some(arn) = &chat_topic_arn
-            && !(arn.starts_with("arn:") && arn.split(':').count() == 6)
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_CHAT_TOPIC_ARN",
-                value: arn.clone(),
-                expected: "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
-            });
-        }
-        let event_bus_arn = get("SGGUARD_EVENT_BUS_ARN");
-        if let Some(arn) = &event_bus_arn
-            && !(arn.starts_with("arn:") && arn.contains(":event-bus/"))
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_EVENT_BUS_ARN",
-                value: arn.clone(),
-                expected: "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)",
-            });
-        }
+        let chat_topic_arn = checked("SGGUARD_CHAT_TOPIC_ARN", is_topic_arn, TOPIC_ARN)?;
+        let event_bus_arn = checked("SGGUARD_EVENT_BUS_ARN", is_bus_arn, BUS_ARN)?;
         let role_name = get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
         if role_name.contains([':', '/', ' ']) {
             return Err(SettingsError::Invalid {
@@ -288,6 +253,17 @@ impl Settings {
             scopes: self.mode_by_scope.clone(),
         }
     }
+}
+
+const TOPIC_ARN: &str = "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)";
+const BUS_ARN: &str = "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)";
+
+fn is_topic_arn(arn: &str) -> bool {
+    arn.starts_with("arn:") && arn.split(':').count() == 6
+}
+
+fn is_bus_arn(arn: &str) -> bool {
+    arn.starts_with("arn:") && arn.contains(":event-bus/")
 }
 
 /// `SGGUARD_SECURITY_HUB`: `true` or `false` (unset: false).

@@ -2,36 +2,14 @@
 //! description too) from the inbox message, with a time-limited exemption written first, and
 //! the next event leaves it; a message of audit mode restores nothing.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use sgguard::enforce::breaker::Breaker;
-use sgguard::enforce::exemptions::ExemptionStore;
-use sgguard::lambda::{Hub, handle};
-use sgguard::policy::Baseline;
-use sgguard::settings::Settings;
+use sgguard::lambda::handle;
 
 use crate::emulator::{HUB_REGION, Org, group_rules, rule_set_item};
 use crate::hub::authorize_event;
+use crate::staging::{hub, s3};
 
 const BUCKET: &str = "sgguard-reports-restore";
-
-fn hub(settings: Settings, aws: Arc<sgguard::aws::Aws>) -> Hub {
-    let baseline = Arc::new(Baseline::default_baseline().unwrap());
-    let exemptions = settings
-        .exemptions_uri
-        .clone()
-        .map(|uri| ExemptionStore::new(uri, Duration::ZERO, Arc::clone(&baseline)));
-    Hub {
-        breaker: Breaker::new(settings.limits),
-        settings,
-        baseline,
-        exemptions,
-        aws,
-        tamper: None,
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the emulator: make test"]
@@ -39,11 +17,7 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
     let org = Org::with_members(&["workload-a"]).await;
     let member = org.members[0].clone();
     let uri = format!("s3://{BUCKET}/config/exemptions.yaml");
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&org.emulator.hub_config(HUB_REGION))
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = s3(&org);
     s3.create_bucket().bucket(BUCKET).send().await.unwrap();
     s3.put_object()
         .bucket(BUCKET)
@@ -52,15 +26,11 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
         .send()
         .await
         .unwrap();
-    let settings = |mode: &str| {
-        let (topic, uri, mode) = (org.topic_arn.clone(), uri.clone(), mode.to_owned());
-        Settings::from_lookup(move |name| match name {
-            "SGGUARD_TOPIC_ARN" => Some(topic.clone()),
-            "SGGUARD_EXEMPTIONS_URI" => Some(uri.clone()),
-            "SGGUARD_MODE" => Some(mode.clone()),
-            _ => None,
-        })
-        .unwrap()
+    let env = |mode: &str| {
+        [
+            ("SGGUARD_EXEMPTIONS_URI", uri.clone()),
+            ("SGGUARD_MODE", mode.to_owned()),
+        ]
     };
 
     // A reporting tool's PostgreSQL rule, with its description, opened to the internet.
@@ -107,7 +77,7 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
     let before = live(group_rules(&ec2, &group).await);
 
     // The hub revokes it; the inbox message is what the operator restores from.
-    let enforcing = hub(settings("enforce"), org.aws().await);
+    let enforcing = hub(&org, &env("enforce")).await;
     let event = authorize_event(&member, HUB_REGION, "frank", &group, &opened);
     let outcome = handle(&enforcing, event, None).await.unwrap();
     assert_eq!(outcome["findings"][0]["outcome"], "revoked", "{outcome}");
@@ -171,7 +141,7 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
     assert_eq!(live(group_rules(&ec2, &group).await), before);
 
     // An audit-mode message (`would_revoke`) restores nothing.
-    let auditing = hub(settings("audit"), org.aws().await);
+    let auditing = hub(&org, &env("audit")).await;
     let other = crate::emulator::new_group(&ec2, "audited", &[]).await;
     ec2.authorize_security_group_ingress()
         .group_id(&other)

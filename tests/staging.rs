@@ -21,7 +21,7 @@ const BUCKET: &str = "sgguard-reports-test";
 const EXEMPTIONS_KEY: &str = "config/exemptions.yaml";
 
 /// The Lambda's hub with these environment variables (and the org's topic).
-async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
+pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
     let mut env: Vec<(String, String)> = env
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
@@ -47,7 +47,7 @@ async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
 }
 
 /// An S3 client of the hub account on the emulator.
-fn s3(org: &Org) -> aws_sdk_s3::Client {
+pub(crate) fn s3(org: &Org) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&org.emulator.hub_config(HUB_REGION))
             .force_path_style(true)

@@ -43,6 +43,16 @@ pub struct Fetched {
     pub etag: Option<String>,
 }
 
+/// An S3 call's error, naming the object.
+fn failed<E>(operation: &'static str, object: &str, region: &str, error: &E) -> AwsError
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut error = AwsError::new(operation, "hub", region, error);
+    error.message = format!("{object}: {}", error.message);
+    error
+}
+
 fn region_of(s3: &aws_sdk_s3::Client) -> String {
     s3.config()
         .region()
@@ -65,11 +75,7 @@ pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, A
         .key(&uri.key)
         .send()
         .await
-        .map_err(|e| {
-            let mut error = AwsError::new("GetObject", "hub", &region, &e);
-            error.message = format!("{uri}: {}", error.message);
-            error
-        })?;
+        .map_err(|e| failed("GetObject", &uri.to_string(), &region, &e))?;
     if output.content_length().unwrap_or(0) > MAX_OBJECT_BYTES {
         return Err(failure(format!("larger than {MAX_OBJECT_BYTES} bytes")));
     }
@@ -98,11 +104,7 @@ pub async fn put_text(s3: &aws_sdk_s3::Client, uri: &S3Uri, text: &str) -> Resul
         .body(ByteStream::from(text.as_bytes().to_vec()))
         .send()
         .await
-        .map_err(|e| {
-            let mut error = AwsError::new("PutObject", "hub", &region, &e);
-            error.message = format!("{uri}: {}", error.message);
-            error
-        })?;
+        .map_err(|e| failed("PutObject", &uri.to_string(), &region, &e))?;
     Ok(())
 }
 
@@ -121,11 +123,7 @@ pub async fn put_json(
         .body(ByteStream::from(body))
         .send()
         .await
-        .map_err(|e| {
-            let mut error = AwsError::new("PutObject", "hub", &region, &e);
-            error.message = format!("s3://{bucket}/{key}: {}", error.message);
-            error
-        })?;
+        .map_err(|e| failed("PutObject", &format!("s3://{bucket}/{key}"), &region, &e))?;
     Ok(())
 }
 

@@ -6,7 +6,6 @@ use std::io::Write;
 use super::{CoverageArgs, EXIT_ERROR, LiveSetup, print_error};
 use crate::aws::Aws;
 use crate::enforce::coverage::{Coverage, CoverageCheck, StackSet, accounts_in};
-use crate::enforce::scope::Scope;
 use crate::enforce::tamper::TamperCheck;
 use crate::outcome::exit_code;
 use crate::report::Format;
@@ -22,17 +21,9 @@ pub fn run(args: &CoverageArgs) -> u8 {
         print_error("coverage is written as `table` or `json`, not `sarif`");
         return EXIT_ERROR;
     }
-    let regions = if args.regions.is_empty() {
-        settings.regions.clone().unwrap_or_default()
-    } else {
-        args.regions.clone()
-    };
-    let scope = match Scope::parse(&args.accounts, &args.ou, &regions) {
+    let scope = match args.scope.scope(&settings) {
         Ok(scope) => scope,
-        Err(error) => {
-            print_error(error);
-            return EXIT_ERROR;
-        }
+        Err(code) => return code,
     };
     let call_as = args
         .call_as

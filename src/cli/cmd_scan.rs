@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{EXIT_ERROR, LiveSetup, ScanArgs, print_error};
 use crate::aws::Aws;
 use crate::enforce::breaker::Breaker;
-use crate::enforce::scope::Scope;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
@@ -40,18 +39,9 @@ pub fn run(args: &ScanArgs) -> u8 {
         ));
         return EXIT_ERROR;
     }
-    // `--regions` wins over `SGGUARD_REGIONS`; neither means every enabled region.
-    let regions = if args.regions.is_empty() {
-        settings.regions.clone().unwrap_or_default()
-    } else {
-        args.regions.clone()
-    };
-    let scope = match Scope::parse(&args.accounts, &args.ou, &regions) {
+    let scope = match args.scope.scope(&settings) {
         Ok(scope) => scope,
-        Err(error) => {
-            print_error(error);
-            return EXIT_ERROR;
-        }
+        Err(code) => return code,
     };
     let result = runtime.block_on(async {
         let reach = args.role_name.as_deref().unwrap_or(&settings.role_name);

@@ -88,8 +88,9 @@ pub struct HandleEventArgs {
     pub files: Vec<String>,
 }
 
+/// The accounts and regions a command covers (`scan`, `coverage`).
 #[derive(Debug, clap::Args)]
-pub struct ScanArgs {
+pub struct ScopeArgs {
     /// `org` (every active account of the organization), `self` (the account of the
     /// credentials) or account ids, comma-separated
     #[arg(
@@ -106,6 +107,28 @@ pub struct ScanArgs {
     /// default: all]
     #[arg(long, value_delimiter = ',', value_name = "all|REGION,...")]
     pub regions: Vec<String>,
+}
+
+impl ScopeArgs {
+    /// The scope the flags name: `--regions` wins over `SGGUARD_REGIONS`; neither means every
+    /// enabled region. An error is printed and `Err(EXIT_ERROR)` returned.
+    pub fn scope(&self, settings: &Settings) -> Result<crate::enforce::scope::Scope, u8> {
+        let regions = if self.regions.is_empty() {
+            settings.regions.clone().unwrap_or_default()
+        } else {
+            self.regions.clone()
+        };
+        crate::enforce::scope::Scope::parse(&self.accounts, &self.ou, &regions).map_err(|error| {
+            print_error(error);
+            EXIT_ERROR
+        })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// Revoke the violating rules (as the mode says); without it nothing is changed
     #[arg(long)]
     pub remediate: bool,
@@ -134,21 +157,8 @@ pub struct ScanArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct CoverageArgs {
-    /// `org` (every active account of the organization), `self` or account ids, comma-separated
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "org",
-        value_name = "org|self|ID,..."
-    )]
-    pub accounts: Vec<String>,
-    /// Only the accounts below these organizational units or roots (nested units included)
-    #[arg(long, value_delimiter = ',', value_name = "OU_ID,...")]
-    pub ou: Vec<String>,
-    /// `all` (every region enabled in each account) or region names [env: SGGUARD_REGIONS;
-    /// default: all]
-    #[arg(long, value_delimiter = ',', value_name = "all|REGION,...")]
-    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub scope: ScopeArgs,
     /// The spoke StackSet whose instances are checked [env: SGGUARD_STACKSET_NAME; default:
     /// instances are not checked]
     #[arg(long, value_name = "NAME")]

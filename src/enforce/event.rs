@@ -265,18 +265,10 @@ impl<H: HubApi> EventHandler<'_, H> {
     }
 
     /// The mode `account` is guarded in: its own scope, its nearest unit's, or the default.
-    /// Organizations is asked only when a unit's scope could change the answer.
     async fn mode_for(&self, account: &str) -> Resolved {
-        if !self.staging.needs_units(account) {
-            return self.staging.resolve(account, Ok(&[]));
-        }
-        match self.hub.account_units(account).await {
-            Ok(units) => self.staging.resolve(account, Ok(&units)),
-            Err(error) => {
-                tracing::warn!(account, error = %error, "organizational unit unknown; audited");
-                self.staging.resolve(account, Err(&error.to_string()))
-            }
-        }
+        self.staging
+            .resolve_with(account, || self.hub.account_units(account))
+            .await
     }
 
     /// Tells in the outcome why an account is guarded in its mode, when scopes are set; an

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::aws::AwsError;
 use crate::outcome::Mode;
 
 /// The mode per scope, validated.
@@ -113,6 +114,26 @@ impl Staging {
                     "audited: the account's organizational unit could not be read ({error})"
                 ),
             },
+        }
+    }
+
+    /// The account's mode, reading the units above it with `units` only when a unit's scope
+    /// could change the answer (Organizations is not asked otherwise); units that cannot be
+    /// read audit the account.
+    pub async fn resolve_with<F, Fut>(&self, account: &str, units: F) -> Resolved
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<std::sync::Arc<Vec<String>>, AwsError>>,
+    {
+        if !self.needs_units(account) {
+            return self.resolve(account, Ok(&[]));
+        }
+        match units().await {
+            Ok(units) => self.resolve(account, Ok(&units)),
+            Err(error) => {
+                tracing::warn!(account, error = %error, "organizational unit unknown; audited");
+                self.resolve(account, Err(&error.to_string()))
+            }
         }
     }
 

@@ -204,17 +204,9 @@ impl Sweep<'_> {
     /// The account's mode: its own scope, its nearest unit's, or the default (Organizations is
     /// asked only when a unit's scope could change the answer; unreadable units audit it).
     async fn mode_of(&self, account: &str) -> Resolved {
-        let staging = self.effective_staging();
-        if !staging.needs_units(account) {
-            return staging.resolve(account, Ok(&[]));
-        }
-        match self.aws.account_units(account).await {
-            Ok(units) => staging.resolve(account, Ok(&units)),
-            Err(error) => {
-                tracing::warn!(account, error = %error, "organizational unit unknown; audited");
-                staging.resolve(account, Err(&error.to_string()))
-            }
-        }
+        self.effective_staging()
+            .resolve_with(account, || self.aws.account_units(account))
+            .await
     }
 
     /// The tamper check, for a member account (the hub has no spoke stack).

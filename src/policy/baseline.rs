@@ -154,17 +154,7 @@ impl Baseline {
     /// Validates policy YAML; `path` names it in errors. A baseline whose rules would revoke
     /// what every VPC needs ([`Hazard`]) is refused unless it acknowledges that.
     pub fn from_yaml(text: &str, path: &str) -> Result<Baseline, PolicyError> {
-        if text.trim().is_empty() {
-            return Err(PolicyError::Syntax {
-                path: path.to_owned(),
-                message: "the file is empty; a policy needs `version: 1` and `rules`".to_owned(),
-            });
-        }
-        let file: PolicyFile =
-            serde_saphyr::from_str(text).map_err(|error| PolicyError::Syntax {
-                path: path.to_owned(),
-                message: error.to_string().replace("<input>", path),
-            })?;
+        let file: PolicyFile = parse(text, path, "a policy needs `version: 1` and `rules`")?;
         Validator { path }.baseline(file)
     }
 
@@ -177,19 +167,11 @@ impl Baseline {
                 path: path.to_owned(),
             });
         }
-        if text.trim().is_empty() {
-            return Err(PolicyError::Syntax {
-                path: path.to_owned(),
-                message: "the file is empty; an exemptions file needs `version: 1` and \
-                          `exemptions`"
-                    .to_owned(),
-            });
-        }
-        let file: ExemptionsFile =
-            serde_saphyr::from_str(text).map_err(|error| PolicyError::Syntax {
-                path: path.to_owned(),
-                message: error.to_string().replace("<input>", path),
-            })?;
+        let file: ExemptionsFile = parse(
+            text,
+            path,
+            "an exemptions file needs `version: 1` and `exemptions`",
+        )?;
         let validator = Validator { path };
         validator.version(&file.version)?;
         let mut baseline = self.clone();
@@ -204,6 +186,24 @@ impl Baseline {
     pub fn rule(&self, id: &str) -> Option<&BaselineRule> {
         self.rules.iter().find(|rule| rule.id == id)
     }
+}
+
+/// The YAML of a policy or exemptions file, as written; `needs` says what an empty file lacks.
+fn parse<T: serde::de::DeserializeOwned>(
+    text: &str,
+    path: &str,
+    needs: &str,
+) -> Result<T, PolicyError> {
+    if text.trim().is_empty() {
+        return Err(PolicyError::Syntax {
+            path: path.to_owned(),
+            message: format!("the file is empty; {needs}"),
+        });
+    }
+    serde_saphyr::from_str(text).map_err(|error| PolicyError::Syntax {
+        path: path.to_owned(),
+        message: error.to_string().replace("<input>", path),
+    })
 }
 
 struct Validator<'a> {
