@@ -24,7 +24,7 @@ What moto cannot check, and so these tests do not claim (see tests/infra/README.
   check cross-account trust);
 - AWS::SQS::QueuePolicy and AWS::CloudWatch::Alarm are not implemented (the resources are
   skipped): the spoke DLQ's policy and the two forwarding alarms are checked as documents in
-  test_static.py;
+  test_spoke_template.py;
 - the forwarded event is re-put on the hub bus with the hub's account and region
   (real EventBridge keeps the member's `account` and `region`), so the test identifies
   events by their detail;
@@ -165,7 +165,7 @@ def test_each_region_has_its_forwarding_dlq(org: Org, region: str):
     url = sqs.get_queue_url(QueueName=DLQ_NAME)["QueueUrl"]
     assert url.endswith(f"/{account}/{DLQ_NAME}")
     # moto has no AWS::SQS::QueuePolicy nor AWS::CloudWatch::Alarm (it skips them): the queue
-    # policy's aws:SourceArn condition and the alarms are checked in test_static.py only.
+    # policy's aws:SourceArn condition and the alarms are checked in test_spoke_template.py only.
     (target,) = org.member("events", account, region).list_targets_by_rule(Rule=RULE_NAME)["Targets"]
     assert target["DeadLetterConfig"] == {"Arn": f"arn:aws:sqs:{region}:{account}:{DLQ_NAME}"}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}

@@ -1,0 +1,171 @@
+"""The spoke template's structure (spoke-infra/sgguard-spoke.yaml): its roles exist in the primary
+region only, trust the hub Lambda inside the organization and grant the least (the audit role:
+reads only); the forwarding rule retries, keeps undelivered events in a member DLQ and alarms only
+a topic that is given."""
+
+from __future__ import annotations
+
+import re
+
+from sgguard_world.files import HUB, SPOKE_TEMPLATE, load_remediation_actions, load_template
+from sgguard_world.policies import module_files, resources
+
+from static_common import hub_variables
+
+
+def test_spoke_roles_are_primary_region_only_and_least_privilege():
+    t = load_template(SPOKE_TEMPLATE)
+    res = t["Resources"]
+    assert t["Conditions"]["IsPrimaryRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "PrimaryRegion"}]}
+    roles = {n for n, r in res.items() if r["Type"] == "AWS::IAM::Role"}
+    assert roles == {"RemediationRole", "EventForwarderRole", "AuditRole"}
+    for n in roles:
+        assert res[n].get("Condition") == "IsPrimaryRegion", f"{n} must exist in the primary region only"
+    rules = [n for n, r in res.items() if r["Type"] == "AWS::Events::Rule"]
+    assert rules == ["SecurityGroupChangeRule"] and "Condition" not in res["SecurityGroupChangeRule"]
+
+    trust = res["RemediationRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert trust == [
+        {
+            "Sid": "TrustSgguardHubLambdaInOrganization",
+            "Effect": "Allow",
+            "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}},
+        }
+    ]
+    fwd = res["EventForwarderRole"]["Properties"]
+    assert fwd["RoleName"] == {"Ref": "EventForwarderRoleName"}
+    assert t["Parameters"]["EventForwarderRoleName"]["Default"] == "sgguard-event-forwarder"
+    assert t["Parameters"]["RemediationRoleName"]["Default"] == "sgguard-remediation"
+    statements = [s for p in fwd["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    hub_bus = {"Fn::Sub": "arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/${HubEventBusName}"}
+    assert [(s["Effect"], s["Action"], s["Resource"]) for s in statements] == [("Allow", "events:PutEvents", hub_bus)]
+    target = res["SecurityGroupChangeRule"]["Properties"]["Targets"]
+    assert len(target) == 1 and target[0]["Arn"] == hub_bus
+    assert res["SecurityGroupChangeRule"]["Properties"]["EventBusName"] == "default"
+
+
+def _policy_actions(role: dict) -> list[str]:
+    out = []
+    for policy in role["Properties"]["Policies"]:
+        for s in policy["PolicyDocument"]["Statement"]:
+            assert s["Effect"] == "Allow"
+            out.extend(s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    return out
+
+
+def test_audit_role_reads_exactly_the_non_revoke_actions_and_nothing_else():
+    """`sgguard scan --role-name sgguard-audit`: every read of remediation-actions.json, no
+    Revoke, nothing that writes; scoped like the remediation role's reads."""
+    t = load_template(SPOKE_TEMPLATE)
+    res = t["Resources"]
+    audit = res["AuditRole"]
+    assert audit["Condition"] == "IsPrimaryRegion"
+    assert audit["Properties"]["RoleName"] == {"Ref": "AuditRoleName"}
+    assert t["Parameters"]["AuditRoleName"]["Default"] == "sgguard-audit"
+    # Reads only: no Revoke, and not the Security Hub import (a write).
+    reads = [a for a in load_remediation_actions()
+             if not a.split(":")[1].startswith("Revoke") and not a.startswith("securityhub:")]
+    assert len(reads) < len(load_remediation_actions()), "the file lost its Revoke actions"
+    actions = _policy_actions(audit)
+    assert sorted(actions) == sorted(reads)
+    assert all(re.fullmatch(r"\w+:(Describe|Get|List)\w+", a) for a in actions), actions
+    assert not audit["Properties"].get("ManagedPolicyArns")
+    statements = {s["Sid"]: s for p in audit["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]}
+    remediation = {s["Sid"]: s for p in res["RemediationRole"]["Properties"]["Policies"]
+                   for s in p["PolicyDocument"]["Statement"]}
+    for sid in ("ReadSecurityGroupsAndPrefixLists", "ReadResourceSharesOfPrefixLists", "ReadForwardingRuleForTamperCheck"):
+        assert statements[sid] == remediation[sid], sid
+    # The tamper check reads the remediation role's trust, not the audit role's.
+    assert statements["ReadRemediationRoleTrustForTamperCheck"]["Resource"] == remediation["ReadOwnTrustForTamperCheck"]["Resource"]
+
+
+def test_audit_role_trusts_the_hub_lambda_and_the_listed_principals_in_the_organization():
+    t = load_template(SPOKE_TEMPLATE)
+    param = t["Parameters"]["AuditTrustedPrincipalArns"]
+    assert param["Type"] == "CommaDelimitedList" and param["Default"] == ""
+    assert t["Conditions"]["HasAuditTrustedPrincipals"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "AuditTrustedPrincipalArns"}]}, ""]}]
+    }
+    in_org = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
+    hub, optional = t["Resources"]["AuditRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert hub == {
+        "Sid": "TrustSgguardHubLambdaInOrganization",
+        "Effect": "Allow",
+        "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
+        "Action": "sts:AssumeRole",
+        "Condition": in_org,
+    }
+    assert optional == {
+        "Fn::If": [
+            "HasAuditTrustedPrincipals",
+            {
+                "Sid": "TrustAuditPrincipalsInOrganization",
+                "Effect": "Allow",
+                "Principal": {"AWS": {"Ref": "AuditTrustedPrincipalArns"}},
+                "Action": "sts:AssumeRole",
+                "Condition": in_org,
+            },
+            {"Ref": "AWS::NoValue"},
+        ]
+    }
+    # The hub module passes the names (a list joined for the CommaDelimitedList).
+    params = resources(module_files(HUB))[("aws_cloudformation_stack_set", "spoke")]["parameters"]
+    assert params["AuditRoleName"] == "${var.audit_role_name}"
+    assert params["AuditTrustedPrincipalArns"] == '${join(",", var.audit_trusted_principal_arns)}'
+    variables = hub_variables()
+    assert variables["audit_role_name"]["default"] == "sgguard-audit"
+    assert variables["audit_trusted_principal_arns"]["default"] == []
+
+
+def test_forwarding_rule_retries_then_keeps_undelivered_events_in_a_member_dlq():
+    t = load_template(SPOKE_TEMPLATE)
+    res, params = t["Resources"], t["Parameters"]
+    (target,) = res["SecurityGroupChangeRule"]["Properties"]["Targets"]
+    assert target["RetryPolicy"] == {
+        "MaximumRetryAttempts": {"Ref": "ForwardingMaxRetryAttempts"},
+        "MaximumEventAgeInSeconds": {"Ref": "ForwardingMaxEventAgeSeconds"},
+    }
+    # EventBridge's limits, and its own defaults.
+    assert (params["ForwardingMaxRetryAttempts"]["Default"], params["ForwardingMaxRetryAttempts"]["MinValue"],
+            params["ForwardingMaxRetryAttempts"]["MaxValue"]) == (185, 0, 185)
+    assert (params["ForwardingMaxEventAgeSeconds"]["Default"], params["ForwardingMaxEventAgeSeconds"]["MinValue"],
+            params["ForwardingMaxEventAgeSeconds"]["MaxValue"]) == (86400, 60, 86400)
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ForwardingDeadLetterQueue", "Arn"]}}
+    queue = res["ForwardingDeadLetterQueue"]
+    assert queue["Type"] == "AWS::SQS::Queue" and "Condition" not in queue
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    queues = [n for n, r in res.items() if r["Type"] == "AWS::SQS::Queue"]
+    assert queues == ["ForwardingDeadLetterQueue"]
+    policy = res["ForwardingDeadLetterQueuePolicy"]["Properties"]
+    assert policy["Queues"] == [{"Ref": "ForwardingDeadLetterQueue"}]
+    assert policy["PolicyDocument"]["Statement"] == [
+        {
+            "Sid": "ForwardingRuleSendsUndeliveredEvents",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["ForwardingDeadLetterQueue", "Arn"]},
+            "Condition": {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["SecurityGroupChangeRule", "Arn"]}}},
+        }
+    ]
+
+
+def test_forwarding_alarms_notify_only_a_given_topic():
+    t = load_template(SPOKE_TEMPLATE)
+    res = t["Resources"]
+    alarms = {n: r["Properties"] for n, r in res.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    assert set(alarms) == {"ForwardingFailedInvocationsAlarm", "ForwardingDeadLetterQueueAlarm"}
+    failed, dlq = alarms["ForwardingFailedInvocationsAlarm"], alarms["ForwardingDeadLetterQueueAlarm"]
+    rule_name = res["SecurityGroupChangeRule"]["Properties"]["Name"]
+    assert (failed["Namespace"], failed["MetricName"]) == ("AWS/Events", "FailedInvocations")
+    assert failed["Dimensions"] == [{"Name": "RuleName", "Value": rule_name}]
+    assert (dlq["Namespace"], dlq["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert dlq["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["ForwardingDeadLetterQueue", "QueueName"]}}]
+    assert t["Parameters"]["AlarmTopicArn"]["Default"] == ""
+    assert t["Conditions"]["HasAlarmTopic"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    for name, alarm in alarms.items():
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0), name
+        for key in ("AlarmActions", "OKActions"):
+            assert alarm[key] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], []]}, (name, key)
