@@ -3,6 +3,8 @@ integration tests (through the emulator's control API), `make demo` and the benc
 
     emulator    moto + the counting, fault-injecting proxy; its control API (also builds the
                 world for the Rust tests); `python -m sgguard_world.emulator`
+    proxy       the emulator's proxy and control API (proxy_state: its counts and deny rules;
+                aws_protocol: a request's service and action, AWS-style errors and pages)
     control     the emulator as a child process, and its control API from Python
     org         the Organization: hub and members, OUs, AssumeRole, the spoke StackSet, the hub
                 bus and rule, the topic and its SQS inbox
