@@ -1,6 +1,7 @@
 //! README.md and the pages of docs/ stay true: every `$ sgguard …` line in their console blocks
 //! is run, its shown output compared, and its exit code checked against the `# exit N` line
-//! after it; every other command is checked too.
+//! after it; every other command, every link between them and every path they name is checked
+//! too.
 
 use assert_cmd::Command;
 use clap::Parser as _;
@@ -291,6 +292,99 @@ fn check_aws(place: &str, words: &[String], models: Option<&std::path::Path>) {
             "{place}: {name} takes no `--{option}`"
         );
     }
+}
+
+/// A page's text outside its fenced blocks (a heading or a path inside a block is an example).
+fn prose(text: &str) -> String {
+    let mut fenced = false;
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        } else if !fenced {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The anchors GitHub gives a page's headings: lower case, punctuation dropped, spaces as `-`.
+fn anchors(text: &str) -> Vec<String> {
+    prose(text)
+        .lines()
+        .filter(|line| line.starts_with('#'))
+        .map(|heading| {
+            heading
+                .trim_start_matches('#')
+                .trim()
+                .chars()
+                .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+                .map(|c| if c == ' ' { '-' } else { c })
+                .flat_map(char::to_lowercase)
+                .collect()
+        })
+        .collect()
+}
+
+/// The folders of this repository whose files the pages name.
+const TOPS: [&str; 7] = [
+    "src/",
+    "tests/",
+    "hub/",
+    "spoke-infra/",
+    "scripts/",
+    "demo/",
+    "docs/",
+];
+
+/// Text moves between README.md and the pages of docs/: every link between them still reaches
+/// a file and, with `#…`, one of its headings, and every file of this repository the pages name
+/// in backticks (`src/…`, `tests/…`, `hub/…`, …) exists.
+#[test]
+fn every_link_and_path_in_the_docs_is_real() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let (mut links, mut paths) = (0, 0);
+    for (page, text) in pages() {
+        let text = prose(&text);
+        let dir = std::path::Path::new(&page).parent().unwrap();
+        for (at, _) in text.match_indices("](") {
+            let rest = &text[at + 2..];
+            let target = &rest[..rest.find(')').unwrap()];
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let file = if file.is_empty() {
+                root.join(&page)
+            } else {
+                root.join(dir).join(file)
+            };
+            assert!(file.exists(), "{page}: the link `{target}` leads nowhere");
+            if !anchor.is_empty() {
+                let headings = anchors(&std::fs::read_to_string(&file).unwrap());
+                assert!(
+                    headings.iter().any(|h| h == anchor),
+                    "{page}: the link `{target}`: no such heading (there are {headings:?})"
+                );
+            }
+            links += 1;
+        }
+        for (i, span) in text.split('`').enumerate() {
+            let named = TOPS.iter().any(|top| span.starts_with(top));
+            let plain = span
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'));
+            if i % 2 == 1 && named && plain {
+                assert!(root.join(span).exists(), "{page}: `{span}` does not exist");
+                paths += 1;
+            }
+        }
+    }
+    assert!(
+        links >= 40 && paths >= 80,
+        "{links} links and {paths} paths found"
+    );
 }
 
 /// The release the binary says it is (`sgguard --version`, the Lambda's ready log) is the
