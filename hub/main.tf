@@ -54,7 +54,7 @@ locals {
   report_prefix      = "sweeps/"
   exemptions_key     = "config/exemptions.yaml"
 
-  # Lambda environment = CLI environment (README.md "Configuration"). SGGUARD_REGIONS is
+  # Lambda environment = CLI environment (docs/configuration.md). SGGUARD_REGIONS is
   # left out when empty so that the binary's default (all enabled regions) applies; the
   # optional features' variables are set only when they are on.
   lambda_environment = merge(
@@ -63,14 +63,14 @@ locals {
       SGGUARD_TOPIC_ARN = aws_sns_topic.notifications.arn
       SGGUARD_ROLE_NAME = var.remediation_role_name
       SGGUARD_POLICY    = "/var/task/policy.yaml"
-      # The circuit breaker (README, "The circuit breaker").
+      # The circuit breaker (docs/configuration.md, "The circuit breaker").
       SGGUARD_MAX_REVOKES_PER_EVENT        = tostring(var.max_revokes_per_event)
       SGGUARD_MAX_REVOKES_PER_ACCOUNT_HOUR = tostring(var.max_revokes_per_account_hour)
       SGGUARD_MAX_REVOKES_PER_SWEEP        = tostring(var.max_revokes_per_sweep)
       # The durable record of an outcome whose notification failed, and of an unreadable
-      # event (README, "Failures, retries, the DLQ and the alarms").
+      # event (docs/operations.md, "Failures, retries, the DLQ and the alarms").
       SGGUARD_RECORD_QUEUE_URL = aws_sqs_queue.dlq.url
-      # The sweep's tamper check (README, "Tamper protection"): where the members' forwarding
+      # The sweep's tamper check (docs/security-model.md, "Tamper protection"): where the members' forwarding
       # rules must send, and the one principal their remediation role may trust.
       SGGUARD_HUB_BUS_ARN        = aws_cloudwatch_event_bus.hub.arn
       SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn

@@ -1,4 +1,4 @@
-# SNS topic for sgguard's notifications (one message per event, see README.md "The notification"), and the
+# SNS topic for sgguard's notifications (one message per event, see docs/notifications.md), and the
 # CloudWatch alarms that tell when the guard itself is failing, on their own topic: a topic
 # that is broken (deleted, its policy or subscriptions changed) silences one of the two only.
 

@@ -1,4 +1,4 @@
-# The scheduled sweep: walks every account and region (README.md "`sgguard scan` and the scheduled sweep").
+# The scheduled sweep: walks every account and region (docs/cli.md "`sgguard scan` and the scheduled sweep").
 # Always created; DISABLED until sweep_enabled = true.
 
 locals {
@@ -7,7 +7,7 @@ locals {
   # organization (a sweep there cannot list accounts).
   sweep_ou_ids = var.sweep_ou_ids != null ? var.sweep_ou_ids : (var.create_stackset ? var.stackset_ou_ids : [])
 
-  # The payload the Lambda reads (README.md, "sgguard scan and the scheduled sweep").
+  # The payload the Lambda reads (docs/cli.md, "sgguard scan and the scheduled sweep").
   sweep_payload = merge(
     {
       sgguard   = "sweep"

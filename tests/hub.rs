@@ -1251,7 +1251,7 @@ async fn a_read_throttled_past_the_retries_fails_the_event_and_reports_what_was_
         .count();
     assert_eq!(
         denied, 6,
-        "the SDK's 6 attempts (sgguard::aws::MAX_ATTEMPTS, as the README says)"
+        "the SDK's 6 attempts (sgguard::aws::MAX_ATTEMPTS, as docs/operations.md says)"
     );
     // What was done before the failure is in the outcome: the first group's rule is revoked,
     // the second group is named as not checked, and its rule is still there.

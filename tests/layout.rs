@@ -1,5 +1,5 @@
 //! The module graph reads as the pipeline: no import cycles between the top-level modules of
-//! `src/`, and each layer only reaches down (README's "Layout" shows the same graph).
+//! `src/`, and each layer only reaches down (docs/architecture.md's "Layout" shows the same graph).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

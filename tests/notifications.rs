@@ -171,7 +171,7 @@ async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filte
 
     // The hub bus with a rule for sgguard's events, as a user would route them.
     let (bus, findings_url) = bus_to_queue(&org).await;
-    // The pager: only `critical` messages (README, "Routing messages").
+    // The pager: only `critical` messages (docs/notifications.md, "Routing messages").
     let (pager_url, pager_arn) = queue(&sqs, "pager").await;
     sns.subscribe()
         .topic_arn(&org.topic_arn)

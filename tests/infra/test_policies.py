@@ -1,4 +1,4 @@
-"""The tamper-protection policies of spoke-infra/policies/ (README "Tamper protection").
+"""The tamper-protection policies of spoke-infra/policies/ (docs/security-model.md, "Tamper protection").
 
 - Every policy passes parliament (an IAM policy linter from PyPI, run offline: it ships the
   IAM action/resource/condition-key database), as written (with its placeholders) and with the
@@ -25,8 +25,8 @@ SCP = POLICIES / "sgguard-tamper-protection-scp.json"
 RCP = POLICIES / "sgguard-remediation-role-rcp.json"
 BROKEN = Path(__file__).parent / "fixtures" / "broken-scp.json"
 
-# Placeholder -> an example value (what an operator would write), documented in README.md
-# ("Tamper protection") and spoke-infra/README.md.
+# Placeholder -> an example value (what an operator would write), documented in
+# docs/security-model.md ("Tamper protection") and spoke-infra/README.md.
 PLACEHOLDERS = {
     "EXEMPTION_APPROVER_ROLE_NAME": "security-exemption-approver",
     "HUB_ACCOUNT_ID": "111122223333",
@@ -89,7 +89,7 @@ def test_placeholders_are_the_documented_ones():
     for text in texts.values():
         found |= set(re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", text))
     assert found == set(PLACEHOLDERS)
-    for readme in (REPO / "README.md", SPOKE / "README.md"):
+    for readme in (REPO / "docs" / "security-model.md", SPOKE / "README.md"):
         body = readme.read_text()
         for placeholder in PLACEHOLDERS:
             assert placeholder in body, f"{readme.relative_to(REPO)} does not explain {placeholder}"
@@ -172,9 +172,9 @@ def test_the_template_names_are_the_hub_defaults():
 
 
 def test_scp_guards_the_exemption_and_protection_tags_of_the_baseline():
-    # The tag exemption and the tag protection documented in README.md ("Writing a baseline")
+    # The tag exemption and the tag protection documented in docs/baseline.md ("Writing a baseline")
     # use these keys: whoever may set them may stop revocations.
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "baseline.md").read_text()
     keys = set(re.findall(r"tag: \{key: ([A-Za-z0-9_.:/=+@-]+)", readme))
     assert keys == {"sgguard-exempt-until", "sgguard-protected"}
     s = statements(SCP)["OnlySecurityTagsSecurityGroupsExempt"]

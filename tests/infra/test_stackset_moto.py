@@ -290,7 +290,7 @@ def _fixture_records() -> list[tuple[str, dict]]:
 def test_real_cloudtrail_events_are_filtered_as_designed(org: Org):
     """Every shared real event, wrapped as EventBridge wraps CloudTrail records.
 
-    Expected per README.md ("How it works"): forwarded iff eventSource is ec2.amazonaws.com, eventName is one
+    Expected per docs/architecture.md ("The path of one change"): forwarded iff eventSource is ec2.amazonaws.com, eventName is one
     of the watched calls (a tag call only when it names a security group) and no errorCode is
     present.
     """

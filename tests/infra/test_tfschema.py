@@ -233,7 +233,7 @@ def test_hub_readme_tables_are_generated_from_the_module():
         assert have == want, (f"hub/README.md `## {title}` differs from the module: "
                               f"run `python -m sgguard_world.tfdocs`\n{diff}")
     assert tfdocs.generated(readme) == readme
-    # The command the README names agrees.
+    # The command docs/deploy.md and tests/infra/README.md name agrees.
     proc = subprocess.run([sys.executable, "-m", "sgguard_world.tfdocs", "--check"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 

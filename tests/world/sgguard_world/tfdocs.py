@@ -1,5 +1,6 @@
 """hub/README.md's `## Inputs` and `## Outputs` tables, generated from hub/variables.tf and
-hub/outputs.tf (python-hcl2), so that the README says what the module declares.
+hub/outputs.tf (python-hcl2), so that hub/README.md says what the module declares (docs/deploy.md,
+"The Terraform, checked offline").
 
     python -m sgguard_world.tfdocs            rewrites both tables in hub/README.md
     python -m sgguard_world.tfdocs --check    exit 1 when the README's tables differ
