@@ -6,50 +6,28 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
-use serde::Deserialize;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::aws::OrgAccount;
-use crate::enforce::HubApi as _;
 use crate::enforce::breaker::Breaker;
-use crate::enforce::coverage::{CoverageCheck, StackSet};
-use crate::enforce::event::{EventHandler, HandleError};
+use crate::enforce::coverage::StackSet;
+use crate::enforce::disposition::{self, Disposition, Failure};
+use crate::enforce::event::EventHandler;
 use crate::enforce::exemptions::{Current, ExemptionStore};
-use crate::enforce::scope::{Scope, ScopeError};
+use crate::enforce::scheduled::{ScheduledSweep, SweepRequest};
 use crate::enforce::staging::Staging;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
-use crate::outcome::{Mode, StoredReport, SweepReport};
+use crate::outcome::Mode;
 use crate::policy::Baseline;
-use crate::report::metrics::{event_metrics_line, sweep_metrics_line};
-use crate::report::notify::{SWEEP_DETAIL_TYPE, sweep_notification};
-use crate::report::record;
+use crate::report::deliver::Delivery;
+use crate::report::metrics::event_metrics_line;
 use crate::settings::Settings;
 use crate::telemetry::{self, LogFormat};
 
 /// Time kept back from the Lambda's deadline to finish a sweep's report and notification.
 const SWEEP_RESERVE: Duration = Duration::from_secs(45);
-/// Account × regions a scheduled sweep works on at once, unless the payload says.
-const SWEEP_CONCURRENCY: usize = 16;
-
-/// The scheduled sweep's payload (hub/schedule.tf):
-/// `{"sgguard": "sweep", "regions": [...], "remediate": true}`, optionally with `accounts`
-/// (`["org"]`, `["self"]` or ids), `ous` and `concurrency`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SweepRequest {
-    sgguard: String,
-    #[serde(default)]
-    regions: Vec<String>,
-    #[serde(default)]
-    remediate: bool,
-    #[serde(default)]
-    accounts: Vec<String>,
-    #[serde(default)]
-    ous: Vec<String>,
-    concurrency: Option<usize>,
-}
 
 /// What every invocation shares.
 pub struct Hub {
@@ -87,11 +65,20 @@ impl Hub {
             self.settings.staging()
         }
     }
+
+    /// Where this hub's messages go.
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery {
+            topic_arn: self.settings.topic_arn.as_deref(),
+            record_queue: self.settings.record_queue_url.as_deref(),
+            outputs: &self.settings.outputs,
+        }
+    }
 }
 
 /// The invocation error the Lambda service sees: `errorType` says what kind.
 #[derive(Debug)]
-pub struct InvocationError(pub HandleError);
+pub struct InvocationError(pub Failure);
 
 impl From<InvocationError> for Diagnostic {
     fn from(error: InvocationError) -> Diagnostic {
@@ -109,8 +96,8 @@ pub async fn handle(
     payload: Value,
     deadline: Option<Instant>,
 ) -> Result<Value, InvocationError> {
-    if payload.get("sgguard").is_some() {
-        return sweep(hub, payload, deadline).await;
+    if SweepRequest::is_request(&payload) {
+        return answer(sweep(hub, payload, deadline).await);
     }
     let current = hub.current().await;
     let handler = EventHandler {
@@ -128,49 +115,33 @@ pub async fn handle(
         "{}",
         event_metrics_line(&outcome, now_ms().unwrap_or_default())
     );
-    let handled = match &error {
-        None => true,
-        // A tripped breaker is handled, not failed: Lambda's retry would bring a fresh budget
-        // and revoke another batch. The critical message is sent and the `BreakerTripped`
-        // metric has its own alarm.
-        Some(HandleError::CircuitBreaker(_)) => true,
-        // An event sgguard cannot read is handled once its record (with the event) is in the
-        // queue: a retry would read it no better. Without the record, Lambda's on-failure
-        // destination keeps it.
-        Some(HandleError::Malformed(_)) => outcome.recorded.is_some(),
-        Some(_) => false,
-    };
-    match error {
-        Some(error) if !handled => Err(InvocationError(error)),
-        _ => serde_json::to_value(&outcome)
-            .map_err(|e| InvocationError(HandleError::Malformed(e.to_string()))),
+    answer(disposition::of_event(outcome, error))
+}
+
+/// The runtime's answer to a disposition: the result as JSON, or the invocation's error.
+fn answer<T: Serialize>(disposition: Disposition<T>) -> Result<Value, InvocationError> {
+    match disposition {
+        Disposition::Done(result) | Disposition::Recorded(result) => {
+            serde_json::to_value(result).map_err(|e| InvocationError(e.into()))
+        }
+        Disposition::Retry(failure) => Err(InvocationError(failure)),
     }
 }
 
-/// The scheduled sweep: every account and region, one summary notification. Failures of some
-/// accounts or regions are reported in the notification, the result and the `SweepFailures`
-/// metric; the invocation still succeeds, so Lambda does not sweep everything again.
+/// The scheduled sweep: every account and region, one summary notification.
 async fn sweep(
     hub: &Hub,
     payload: Value,
     deadline: Option<Instant>,
-) -> Result<Value, InvocationError> {
-    let malformed = |message: String| InvocationError(HandleError::Malformed(message));
-    let request: SweepRequest =
-        serde_json::from_value(payload).map_err(|e| malformed(format!("sweep payload: {e}")))?;
-    if request.sgguard != "sweep" {
-        return Err(malformed(format!(
-            "`sgguard` is `{}`: the only request is `sweep`",
-            request.sgguard
-        )));
-    }
-    let regions = if request.regions.is_empty() {
-        hub.settings.regions.clone().unwrap_or_default()
-    } else {
-        request.regions
+) -> Disposition<crate::enforce::scheduled::SweepResult> {
+    let request = match SweepRequest::parse(payload) {
+        Ok(request) => request,
+        Err(failure) => return Disposition::Retry(failure),
     };
-    let scope = Scope::parse(&request.accounts, &request.ous, &regions)
-        .map_err(|e| malformed(format!("sweep payload: {e}")))?;
+    let scope = match request.scope(hub.settings.regions.as_deref().unwrap_or_default()) {
+        Ok(scope) => scope,
+        Err(failure) => return Disposition::Retry(failure),
+    };
     tracing::info!(?scope, remediate = request.remediate, mode = %hub.settings.mode, "sweep started");
     let current = hub.current().await;
     let sweep = Sweep {
@@ -178,167 +149,26 @@ async fn sweep(
         baseline: &current.baseline,
         staging: hub.staging(&current),
         remediate: request.remediate,
-        concurrency: request
-            .concurrency
-            .unwrap_or(SWEEP_CONCURRENCY)
-            .clamp(1, 256),
+        concurrency: request.concurrency(),
         deadline: deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)),
         progress: indicatif::ProgressBar::hidden(),
         breaker: &hub.breaker,
         tamper: hub.tamper.as_ref(),
         context_tags: hub.settings.outputs.context_tags.clone(),
     };
-    let mut report = sweep.run(&scope).await.map_err(|e| {
-        InvocationError(match e {
-            ScopeError::Aws(error) => HandleError::from_aws(error),
-            other => HandleError::Malformed(other.to_string()),
-        })
-    })?;
-    if let Some(caveat) = current.caveat {
-        report.errors.push(caveat);
-    }
-    if let (Some(name), Some(tamper)) = (&hub.settings.stackset_name, &hub.tamper) {
-        let stack_set = StackSet {
-            name: name.clone(),
+    let scheduled = ScheduledSweep {
+        aws: &hub.aws,
+        sweep,
+        stack_set: hub.settings.stackset_name.clone().map(|name| StackSet {
+            name,
             call_as: hub.settings.stackset_call_as.clone(),
-        };
-        // The accounts the sweep just listed (the active ones of the scope): not listed again.
-        let accounts = report
-            .accounts
-            .iter()
-            .map(|a| OrgAccount {
-                id: a.account_id.clone(),
-                name: a.account_name.clone(),
-                status: "ACTIVE".to_owned(),
-            })
-            .collect();
-        let check = CoverageCheck {
-            aws: &hub.aws,
-            stack_set: Some(&stack_set),
-            tamper,
-            accounts,
-        };
-        match check.run(&scope).await {
-            Ok(coverage) => {
-                report.errors.extend(coverage.errors.iter().cloned());
-                report.coverage = Some(coverage);
-            }
-            Err(error) => report.errors.push(format!("coverage: {error}")),
-        }
-    }
-    if let Some(bucket) = hub.settings.report_bucket.as_deref() {
-        store_report(hub, bucket, &mut report).await;
-    }
-    println!(
-        "{}",
-        sweep_metrics_line(&report, now_ms().unwrap_or_default())
-    );
-    let t = &report.totals;
-    tracing::info!(
-        accounts = report.accounts.len(),
-        rules = t.rules,
-        findings = t.findings,
-        revoked = t.revoked,
-        failed = report.errors.len(),
-        seconds = report.seconds,
-        "sweep finished"
-    );
-    // An incomplete sweep is reported, not failed: Lambda's retry would sweep the whole
-    // organization again. The summary says what failed and `SweepFailures` has its own alarm.
-    // A summary that could not be sent goes to the record queue with the whole report; only
-    // when that fails too does the invocation fail (so the on-failure destination keeps it).
-    let mut recorded = None;
-    let notification = sweep_notification(&report, hub.aws.hub_account());
-    // The summary also goes to the event bus and the chat topic; neither failure fails the
-    // sweep (the inbox's summary is the record).
-    let outputs = &hub.settings.outputs;
-    if let Some(bus) = outputs.event_bus_arn.as_deref()
-        && let Err(error) = hub
-            .aws
-            .put_event(bus, SWEEP_DETAIL_TYPE, &notification.json)
-            .await
-    {
-        tracing::error!(error = %error, "sweep summary not put on the bus");
-    }
-    if let Some(chat) = outputs.chat_topic_arn.as_deref()
-        && let Err(error) = hub.aws.publish(chat, &notification.for_chat()).await
-    {
-        tracing::error!(error = %error, "sweep chat message failed");
-    }
-    if let Some(topic) = hub.settings.topic_arn.as_deref() {
-        match hub.aws.publish(topic, &notification).await {
-            Ok(id) => tracing::info!(message_id = %id, subject = %notification.subject, "notified"),
-            Err(error) => {
-                tracing::error!(error = %error, "sweep notification failed");
-                let kept = match hub.settings.record_queue_url.as_deref() {
-                    Some(queue) => hub
-                        .aws
-                        .record(
-                            queue,
-                            &record::undelivered_sweep(&report, &error.to_string()),
-                        )
-                        .await
-                        .inspect_err(
-                            |e| tracing::error!(error = %e, "the sweep's record failed too"),
-                        )
-                        .ok(),
-                    None => None,
-                };
-                match kept {
-                    Some(id) => {
-                        tracing::warn!(message_id = %id, "sweep report recorded in the queue");
-                        recorded = Some(id);
-                    }
-                    None => return Err(InvocationError(HandleError::Notification(error))),
-                }
-            }
-        }
-    }
-    serde_json::to_value(serde_json::json!({
-        "sgguard": "sweep",
-        "status": if report.incomplete() { "incomplete" } else { "complete" },
-        "accounts": report.accounts.len(),
-        "totals": report.totals,
-        "errors": report.errors,
-        "seconds": report.seconds,
-        "recorded": recorded,
-    }))
-    .map_err(|e| malformed(e.to_string()))
-}
-
-/// Writes the whole report (the document `scan --format json` prints) to the report bucket,
-/// under `sweeps/YYYY/MM/DD/`; the summary then links to it. A report that cannot be written is
-/// a failure the summary lists (the summary itself still goes out).
-async fn store_report(hub: &Hub, bucket: &str, report: &mut SweepReport) {
-    let now = jiff::Timestamp::now();
-    let key = format!(
-        "sweeps/{}/{}-{:08x}.json",
-        now.strftime("%Y/%m/%d"),
-        now.strftime("%Y%m%dT%H%M%SZ"),
-        now.subsec_nanosecond()
-    );
-    let body = match serde_json::to_vec_pretty(&report) {
-        Ok(body) => body,
-        Err(error) => {
-            report
-                .errors
-                .push(format!("the sweep report could not be written: {error}"));
-            return;
-        }
+        }),
+        tamper: hub.tamper.as_ref(),
+        report_bucket: hub.settings.report_bucket.as_deref(),
+        delivery: hub.delivery(),
+        caveat: current.caveat.clone(),
     };
-    match hub.aws.put_json(bucket, &key, body).await {
-        Ok(()) => {
-            let stored = StoredReport::new(bucket, &key, hub.aws.home_region());
-            tracing::info!(uri = %stored.uri, "sweep report stored");
-            report.stored = Some(stored);
-        }
-        Err(error) => {
-            tracing::error!(error = %error, "sweep report not stored");
-            report
-                .errors
-                .push(format!("the sweep report could not be stored: {error}"));
-        }
-    }
+    scheduled.run(&scope).await
 }
 
 /// Milliseconds since the epoch (EMF timestamps, the runtime's deadline).
@@ -359,7 +189,7 @@ fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
 
 /// The Lambda entry point.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    telemetry::init(LogFormat::Json, "info");
+    telemetry::init(LogFormat::Json, &crate::settings::log_filter("info"));
     let settings = Settings::from_env()?;
     let baseline = Arc::new(Baseline::load_or_default(settings.policy.as_deref())?);
     let aws = Aws::from_env(&settings.role_name).await?;
@@ -397,41 +227,4 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         }
     }))
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `hub/sweep-payload.schema.json` is the payload's contract (the schedule and its tests read
-    /// it): every property it names is a field of [`SweepRequest`], and nothing else is taken.
-    #[test]
-    fn the_sweep_request_is_the_schema_s_payload() {
-        let schema: Value = serde_json::from_str(include_str!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/hub/sweep-payload.schema.json"
-        )))
-        .unwrap();
-        assert_eq!(schema["additionalProperties"], false);
-        let examples = serde_json::json!({
-            "sgguard": "sweep", "regions": ["eu-west-1"], "remediate": true,
-            "accounts": ["org"], "ous": ["ou-ab12-cdef3456"], "concurrency": 4,
-        });
-        let properties = schema["properties"].as_object().unwrap();
-        let names: Vec<&String> = properties.keys().collect();
-        let given: Vec<&String> = examples.as_object().unwrap().keys().collect();
-        assert_eq!(names.len(), given.len(), "{names:?} vs {given:?}");
-        for name in names {
-            let mut one = serde_json::json!({"sgguard": "sweep"});
-            one[name.as_str()] = examples[name.as_str()].clone();
-            assert!(
-                serde_json::from_value::<SweepRequest>(one).is_ok(),
-                "schema property `{name}` is not a field of SweepRequest"
-            );
-        }
-        let all: SweepRequest = serde_json::from_value(examples).unwrap();
-        assert_eq!(all.concurrency, Some(4));
-        let extra = serde_json::json!({"sgguard": "sweep", "region": ["eu-west-1"]});
-        assert!(serde_json::from_value::<SweepRequest>(extra).is_err());
-    }
 }

@@ -1,6 +1,6 @@
-//! Configuration shared by the Lambda and the CLI: environment variables (README.md,
-//! "Configuration"),
-//! which command-line flags override, validated once before any work starts.
+//! Configuration shared by the Lambda and the CLI: every `SGGUARD_*` environment variable
+//! (docs/configuration.md) is read here, and the command-line flags that override them go
+//! through the same validation, once, before any work starts.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::aws::S3Uri;
 use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
+use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::staging::{Staging, scope_kind};
 use crate::finding::Severity;
 use crate::outcome::Mode;
@@ -71,6 +72,19 @@ pub struct Settings {
 }
 
 pub const DEFAULT_ROLE_NAME: &str = "sgguard-remediation";
+
+/// `SGGUARD_LOG`: the log filter (`info`, `sgguard=debug`, …); `default` when unset. Read before
+/// the rest, so that a settings error is logged.
+pub fn log_filter(default: &str) -> String {
+    log_filter_from(|name| std::env::var(name).ok(), default)
+}
+
+/// [`log_filter`] read through `lookup`.
+fn log_filter_from(lookup: impl Fn(&str) -> Option<String>, default: &str) -> String {
+    lookup("SGGUARD_LOG")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
 
 impl Settings {
     /// Reads the environment through `lookup` (the process environment in production).
@@ -177,20 +191,26 @@ impl Settings {
         };
         let chat_topic_arn = checked("SGGUARD_CHAT_TOPIC_ARN", is_topic_arn, TOPIC_ARN)?;
         let event_bus_arn = checked("SGGUARD_EVENT_BUS_ARN", is_bus_arn, BUS_ARN)?;
-        let role_name = get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned());
-        if role_name.contains([':', '/', ' ']) {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_ROLE_NAME",
-                value: role_name,
-                expected: "a role name, not an ARN or path",
-            });
-        }
+        let role_name = role_name(
+            "SGGUARD_ROLE_NAME",
+            get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned()),
+        )?;
         let regions = get("SGGUARD_REGIONS").map(|list| {
             list.split(',')
                 .map(|r| r.trim().to_owned())
                 .filter(|r| !r.is_empty())
                 .collect::<Vec<_>>()
         });
+        // Checked now, as the sweep will read them, not at the first sweep.
+        if let Some(list) = &regions
+            && let Err(ScopeError::BadRegion(bad)) = Scope::parse(&[], &[], list)
+        {
+            return Err(SettingsError::Invalid {
+                variable: "SGGUARD_REGIONS",
+                value: bad,
+                expected: "`all` or region names (eu-west-1,us-east-1)",
+            });
+        }
         let limit = |variable: &'static str, default: usize| match get(variable) {
             None => Ok(default),
             Some(text) => match text.parse::<usize>() {
@@ -246,6 +266,20 @@ impl Settings {
         Settings::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The environment with `flags` (command-line values, by the variable they override)
+    /// taking its place where given: one validation for both.
+    pub fn with_flags(flags: &[(&str, Option<String>)]) -> Result<Settings, SettingsError> {
+        Settings::from_lookup(|name| {
+            match flags
+                .iter()
+                .find(|(variable, value)| *variable == name && value.is_some())
+            {
+                Some((_, value)) => value.clone(),
+                None => std::env::var(name).ok(),
+            }
+        })
+    }
+
     /// The mode per scope (staged enforcement).
     pub fn staging(&self) -> Staging {
         Staging {
@@ -253,6 +287,18 @@ impl Settings {
             scopes: self.mode_by_scope.clone(),
         }
     }
+}
+
+/// A role name (`variable` names the setting or flag it came from): not an ARN or a path.
+pub fn role_name(variable: &'static str, value: String) -> Result<String, SettingsError> {
+    if value.is_empty() || value.contains([':', '/', ' ']) {
+        return Err(SettingsError::Invalid {
+            variable,
+            value,
+            expected: "a role name, not an ARN or path",
+        });
+    }
+    Ok(value)
 }
 
 const TOPIC_ARN: &str = "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)";
@@ -406,10 +452,60 @@ mod tests {
         }
         let limits = settings(&[("SGGUARD_MAX_REVOKES_PER_EVENT", "5")]).unwrap();
         assert_eq!(limits.limits.per_event, 5);
+        let error = settings(&[("SGGUARD_REGIONS", "eu-west-1,Ireland")]).unwrap_err();
+        assert!(
+            error.to_string().contains("SGGUARD_REGIONS")
+                && error.to_string().contains("`Ireland`"),
+            "{error}"
+        );
         let regions = settings(&[("SGGUARD_REGIONS", "eu-west-1, us-east-1,")]).unwrap();
         assert_eq!(
             regions.regions,
             Some(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()])
         );
+    }
+
+    /// docs/configuration.md's table names exactly the variables the parser reads, and each
+    /// default it shows in backticks is the parser's: setting a variable to its documented
+    /// default changes nothing.
+    #[test]
+    fn the_documented_configuration_is_the_parser_s() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+        let doc = std::fs::read_to_string(path).unwrap();
+        let documented: BTreeMap<String, Option<String>> = doc
+            .lines()
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let variable = cells.get(1)?.strip_prefix("`SGGUARD_")?.strip_suffix('`')?;
+                let default = cells.get(2)?;
+                let default = default
+                    .strip_prefix('`')
+                    .and_then(|d| d.strip_suffix('`'))
+                    .map(str::to_owned);
+                Some((format!("SGGUARD_{variable}"), default))
+            })
+            .collect();
+        let read = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let recording = |name: &str| {
+            read.borrow_mut().insert(name.to_owned());
+            None
+        };
+        let defaults = Settings::from_lookup(recording).unwrap();
+        let _ = log_filter_from(recording, "info");
+        let read = read.into_inner();
+        let named: std::collections::BTreeSet<String> = documented.keys().cloned().collect();
+        assert_eq!(
+            named, read,
+            "docs/configuration.md and the parser name different variables"
+        );
+        for (variable, default) in &documented {
+            let Some(default) = default else { continue };
+            let set = settings(&[(variable.as_str(), default.as_str())])
+                .unwrap_or_else(|e| panic!("{variable}'s documented default: {e}"));
+            assert_eq!(
+                set, defaults,
+                "{variable}=`{default}` is not the parser's default"
+            );
+        }
     }
 }

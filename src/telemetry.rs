@@ -1,5 +1,5 @@
 //! Logging: readable text on a terminal (the CLI), one JSON object per line in Lambda
-//! (CloudWatch Logs). The level comes from `SGGUARD_LOG`, else the face's default.
+//! (CloudWatch Logs). The filter is the settings' (`SGGUARD_LOG`, else the face's default).
 
 use std::io::IsTerminal;
 
@@ -14,10 +14,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the process's logger on stderr; a second call does nothing.
-pub fn init(format: LogFormat, default_level: &str) {
-    let filter =
-        EnvFilter::try_from_env("SGGUARD_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+/// Installs the process's logger on stderr with `filter` (`info` when it does not parse); a
+/// second call does nothing.
+pub fn init(format: LogFormat, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_target(false)
         .with_writer(std::io::stderr)

@@ -6,6 +6,7 @@
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::{Value, json};
 use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::disposition::Failure;
 use sgguard::enforce::event::{EventHandler, HandleError};
 use sgguard::lambda::Hub;
 use sgguard::outcome::{Mode, Outcome};
@@ -167,7 +168,10 @@ async fn an_unreadable_event_is_recorded_and_answered_as_handled_and_a_lost_summ
     let error = sgguard::lambda::handle(&without, garbage.clone(), None)
         .await
         .unwrap_err();
-    assert!(matches!(error.0, HandleError::Malformed(_)));
+    assert!(matches!(
+        error.0,
+        Failure::Handle(HandleError::Malformed(_))
+    ));
 
     // With one, the event is recorded with its text and the invocation succeeds: a retry
     // would read it no better.

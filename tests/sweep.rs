@@ -601,7 +601,7 @@ async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
         let error = sgguard::lambda::handle(&fresh, bad.clone(), None)
             .await
             .unwrap_err();
-        assert_eq!(error.0.error_type(), "Sgguard.MalformedEvent", "{bad}");
+        assert_eq!(error.0.error_type(), "Sgguard.BadSweepRequest", "{bad}");
     }
     assert_eq!(
         seeded.org.emulator.control("counts", None)["requests"],

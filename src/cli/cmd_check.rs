@@ -1,6 +1,6 @@
 //! `sgguard check`: offline evaluation of events, describe output and Terraform plans.
 
-use super::{CheckArgs, EXIT_ERROR, configure, print_error};
+use super::{CheckArgs, EXIT_ERROR, configure, policy_flag, print_error};
 use crate::enforce::plan;
 use crate::finding::{Report, ReportError};
 use crate::input;
@@ -9,7 +9,7 @@ use crate::policy::Evaluator;
 use crate::report;
 
 pub fn run(args: &CheckArgs) -> u8 {
-    let baseline = match configure(None, args.policy.as_deref(), None) {
+    let baseline = match configure(None, &[policy_flag(args.policy.as_deref())]) {
         Ok((_, baseline)) => baseline,
         Err(code) => return code,
     };

@@ -13,7 +13,13 @@ use crate::report::Format;
 pub fn run(args: &CoverageArgs) -> u8 {
     let LiveSetup {
         settings, runtime, ..
-    } = match LiveSetup::new(None, None, None) {
+    } = match LiveSetup::new(
+        None,
+        &[
+            ("SGGUARD_STACKSET_NAME", args.stack_set.clone()),
+            ("SGGUARD_STACKSET_CALL_AS", args.call_as.clone()),
+        ],
+    ) {
         Ok(setup) => setup,
         Err(code) => return code,
     };
@@ -25,24 +31,16 @@ pub fn run(args: &CoverageArgs) -> u8 {
         Ok(scope) => scope,
         Err(code) => return code,
     };
-    let call_as = args
-        .call_as
-        .clone()
-        .unwrap_or_else(|| settings.stackset_call_as.clone());
-    if !matches!(call_as.as_str(), "SELF" | "DELEGATED_ADMIN") {
-        print_error(format!(
-            "`--call-as {call_as}`: expected `SELF` or `DELEGATED_ADMIN`"
-        ));
-        return EXIT_ERROR;
-    }
-    let stack_set = args
-        .stack_set
-        .clone()
-        .or_else(|| settings.stackset_name.clone())
-        .map(|name| StackSet { name, call_as });
+    let stack_set = settings.stackset_name.clone().map(|name| StackSet {
+        name,
+        call_as: settings.stackset_call_as.clone(),
+    });
+    let reach = match super::reach_role(args.role_name.as_deref(), &settings) {
+        Ok(role) => role,
+        Err(code) => return code,
+    };
     let result = runtime.block_on(async {
-        let reach = args.role_name.as_deref().unwrap_or(&settings.role_name);
-        let aws = Aws::from_env(reach).await.map_err(|e| e.to_string())?;
+        let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
         let tamper = TamperCheck::for_hub(
             &aws,
             settings.hub_bus_arn.clone(),

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, print_error};
+use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, policy_flag, print_error};
 use crate::aws::Aws;
 use crate::enforce::breaker::Breaker;
 use crate::enforce::event::EventHandler;
@@ -12,16 +12,20 @@ use crate::outcome::exit_code;
 
 pub fn run(args: &HandleEventArgs) -> u8 {
     let LiveSetup {
-        mut settings,
+        settings,
         baseline,
         runtime,
-    } = match LiveSetup::new(args.mode, args.policy.as_deref(), args.role_name.as_deref()) {
+    } = match LiveSetup::new(
+        args.mode,
+        &[
+            policy_flag(args.policy.as_deref()),
+            ("SGGUARD_TOPIC_ARN", args.topic_arn.clone()),
+            ("SGGUARD_ROLE_NAME", args.role_name.clone()),
+        ],
+    ) {
         Ok(setup) => setup,
         Err(code) => return code,
     };
-    if let Some(topic) = &args.topic_arn {
-        settings.topic_arn = Some(topic.clone());
-    }
     // Read every event first: a bad file is reported before anything is changed in AWS.
     let mut events = Vec::with_capacity(args.files.len());
     for file in &args.files {

@@ -1,6 +1,6 @@
 //! `sgguard policy show|validate|explain`: the baseline documents and tests itself.
 
-use super::{EXIT_CLEAN, EXIT_ERROR, PolicyCommand, configure, print_error};
+use super::{EXIT_CLEAN, EXIT_ERROR, PolicyCommand, configure, policy_flag, print_error};
 use crate::enforce::plan;
 use crate::enforce::staging::{ScopeKind, scope_kind};
 use crate::finding::{Report, Tags};
@@ -109,7 +109,7 @@ fn explain(
     account: Option<(&str, &[String])>,
     examples: &[String],
 ) -> u8 {
-    let (settings, baseline) = match configure(None, policy, None) {
+    let (settings, baseline) = match configure(None, &[policy_flag(policy)]) {
         Ok(configured) => configured,
         Err(code) => return code,
     };

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::{EXIT_CLEAN, EXIT_ERROR, LiveSetup, RestoreArgs, print_error};
+use super::{EXIT_CLEAN, EXIT_ERROR, LiveSetup, RestoreArgs, policy_flag, print_error};
 use crate::aws::Aws;
 use crate::rule::{Direction, Protocol};
 
@@ -41,7 +41,7 @@ pub fn run(args: &RestoreArgs) -> u8 {
         settings,
         baseline,
         runtime,
-    } = match LiveSetup::new(None, args.policy.as_deref(), None) {
+    } = match LiveSetup::new(None, &[policy_flag(args.policy.as_deref())]) {
         Ok(setup) => setup,
         Err(code) => return code,
     };

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::{EXIT_ERROR, LiveSetup, ScanArgs, print_error};
+use super::{EXIT_ERROR, LiveSetup, ScanArgs, policy_flag, print_error};
 use crate::aws::Aws;
 use crate::enforce::breaker::Breaker;
 use crate::enforce::sweep::Sweep;
@@ -22,7 +22,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         settings,
         baseline,
         runtime,
-    } = match LiveSetup::new(args.mode, args.policy.as_deref(), None) {
+    } = match LiveSetup::new(args.mode, &[policy_flag(args.policy.as_deref())]) {
         Ok(setup) => setup,
         Err(code) => return code,
     };
@@ -43,9 +43,12 @@ pub fn run(args: &ScanArgs) -> u8 {
         Ok(scope) => scope,
         Err(code) => return code,
     };
+    let reach = match super::reach_role(args.role_name.as_deref(), &settings) {
+        Ok(role) => role,
+        Err(code) => return code,
+    };
     let result = runtime.block_on(async {
-        let reach = args.role_name.as_deref().unwrap_or(&settings.role_name);
-        let aws = Aws::from_env(reach).await.map_err(|e| e.to_string())?;
+        let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
         let baseline = super::with_exemptions(&aws, &settings, baseline.clone()).await?;
         let breaker = Breaker::new(settings.limits);
         let check = args.check_spokes.then(|| {

@@ -57,8 +57,8 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
-    #[arg(long, value_name = "FILE")]
+    /// Baseline policy YAML (default: the embedded baseline)
+    #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
     pub policy: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -74,14 +74,14 @@ pub struct HandleEventArgs {
     /// `enforce` revokes, `audit` only reports what would be revoked [env: SGGUARD_MODE]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
-    /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
-    #[arg(long, value_name = "FILE")]
+    /// Baseline policy YAML (default: the embedded baseline)
+    #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
     pub policy: Option<PathBuf>,
-    /// SNS topic for notifications [env: SGGUARD_TOPIC_ARN; default: none]
-    #[arg(long, value_name = "ARN")]
+    /// SNS topic for notifications (default: none)
+    #[arg(long, value_name = "ARN", env = "SGGUARD_TOPIC_ARN")]
     pub topic_arn: Option<String>,
-    /// Role assumed in member accounts [env: SGGUARD_ROLE_NAME; default: sgguard-remediation]
-    #[arg(long, value_name = "NAME")]
+    /// Role assumed in member accounts (default: sgguard-remediation)
+    #[arg(long, value_name = "NAME", env = "SGGUARD_ROLE_NAME")]
     pub role_name: Option<String>,
     /// Event files (EventBridge events or CloudTrail records); `-` is stdin
     #[arg(required = true, value_name = "FILE")]
@@ -142,11 +142,11 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 8, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
-    /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
-    #[arg(long, value_name = "FILE")]
+    /// Baseline policy YAML (default: the embedded baseline)
+    #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
     pub policy: Option<PathBuf>,
-    /// Role assumed in member accounts [env: SGGUARD_ROLE_NAME; default: sgguard-remediation]
-    #[arg(long, value_name = "NAME")]
+    /// Role assumed in member accounts (default: sgguard-remediation)
+    #[arg(long, value_name = "NAME", env = "SGGUARD_ROLE_NAME")]
     pub role_name: Option<String>,
     /// Also check each member's spoke stack: the forwarding rule in every region (present,
     /// enabled, sending to the hub bus) and who the remediation role trusts
@@ -159,16 +159,19 @@ pub struct ScanArgs {
 pub struct CoverageArgs {
     #[command(flatten)]
     pub scope: ScopeArgs,
-    /// The spoke StackSet whose instances are checked [env: SGGUARD_STACKSET_NAME; default:
-    /// instances are not checked]
-    #[arg(long, value_name = "NAME")]
+    /// The spoke StackSet whose instances are checked (default: instances are not checked)
+    #[arg(long, value_name = "NAME", env = "SGGUARD_STACKSET_NAME")]
     pub stack_set: Option<String>,
-    /// `SELF` (the management account) or `DELEGATED_ADMIN` [env: SGGUARD_STACKSET_CALL_AS]
-    #[arg(long, value_name = "SELF|DELEGATED_ADMIN")]
+    /// `SELF` (the management account, default) or `DELEGATED_ADMIN`
+    #[arg(
+        long,
+        value_name = "SELF|DELEGATED_ADMIN",
+        env = "SGGUARD_STACKSET_CALL_AS"
+    )]
     pub call_as: Option<String>,
-    /// Role assumed in member accounts (the read-only audit role will do) [env:
-    /// SGGUARD_ROLE_NAME; default: sgguard-remediation]
-    #[arg(long, value_name = "NAME")]
+    /// Role assumed in member accounts (the read-only audit role will do; default:
+    /// sgguard-remediation)
+    #[arg(long, value_name = "NAME", env = "SGGUARD_ROLE_NAME")]
     pub role_name: Option<String>,
     /// Output format (`table` or `json`)
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -195,8 +198,8 @@ pub struct RestoreArgs {
     /// The exemption's reason (a change or ticket number)
     #[arg(long, value_name = "TEXT", requires = "exempt_days")]
     pub reason: Option<String>,
-    /// Baseline policy YAML the exemption is validated against [env: SGGUARD_POLICY]
-    #[arg(long, value_name = "FILE")]
+    /// Baseline policy YAML the exemption is validated against
+    #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
     pub policy: Option<PathBuf>,
 }
 
@@ -215,8 +218,8 @@ pub enum PolicyCommand {
     },
     /// Evaluate example rules (`tcp 22 from 0.0.0.0/0`) and explain the verdict
     Explain {
-        /// Baseline policy YAML [env: SGGUARD_POLICY; default: the embedded baseline]
-        #[arg(long, value_name = "FILE")]
+        /// Baseline policy YAML (default: the embedded baseline)
+        #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
         policy: Option<PathBuf>,
         /// The example group's id, for exemptions and protected groups by id
         #[arg(long, value_name = "ID", default_value = crate::policy::EXAMPLE_GROUP)]
@@ -248,14 +251,19 @@ fn parse_tag(text: &str) -> Result<(String, String), String> {
     Ok((key.to_owned(), value.to_owned()))
 }
 
-/// The settings from the environment with the flags' overrides applied, and the baseline they
-/// name; an error is printed and `Err(EXIT_ERROR)` returned, before any work starts.
-pub fn configure(
-    mode: Option<Mode>,
-    policy: Option<&std::path::Path>,
-    role_name: Option<&str>,
-) -> Result<(Settings, Baseline), u8> {
-    let mut settings = Settings::from_env().map_err(|error| {
+/// A command-line value by the variable it overrides: validated as that variable is.
+pub type Flag = (&'static str, Option<String>);
+
+/// `--policy` as the flag of `SGGUARD_POLICY`.
+pub fn policy_flag(policy: Option<&std::path::Path>) -> Flag {
+    ("SGGUARD_POLICY", policy.map(|p| p.display().to_string()))
+}
+
+/// The settings from the environment with the flags in place of their variables (one
+/// validation for both), and the baseline they name; an error is printed and
+/// `Err(EXIT_ERROR)` returned, before any work starts.
+pub fn configure(mode: Option<Mode>, flags: &[Flag]) -> Result<(Settings, Baseline), u8> {
+    let mut settings = Settings::with_flags(flags).map_err(|error| {
         print_error(error);
         EXIT_ERROR
     })?;
@@ -267,17 +275,24 @@ pub fn configure(
             settings.mode_by_scope.clear();
         }
     }
-    if let Some(policy) = policy {
-        settings.policy = Some(policy.to_owned());
-    }
-    if let Some(role) = role_name {
-        settings.role_name = role.to_owned();
-    }
     let baseline = Baseline::load_or_default(settings.policy.as_deref()).map_err(|error| {
         print_error(error);
         EXIT_ERROR
     })?;
     Ok((settings, baseline))
+}
+
+/// The role the command reaches accounts through: `--role-name` (validated as
+/// `SGGUARD_ROLE_NAME` is), else the remediation role; an error is printed and
+/// `Err(EXIT_ERROR)` returned.
+pub fn reach_role(flag: Option<&str>, settings: &Settings) -> Result<String, u8> {
+    match flag {
+        None => Ok(settings.role_name.clone()),
+        Some(name) => crate::settings::role_name("--role-name", name.to_owned()).map_err(|error| {
+            print_error(error);
+            EXIT_ERROR
+        }),
+    }
 }
 
 /// What the commands that call AWS (`handle-event`, `scan`) start from: the settings (the
@@ -291,13 +306,9 @@ pub struct LiveSetup {
 impl LiveSetup {
     /// Reads the environment, applies the flags and loads the baseline; an error is printed
     /// and `Err(EXIT_ERROR)` returned, before any AWS call.
-    pub fn new(
-        mode: Option<Mode>,
-        policy: Option<&std::path::Path>,
-        role_name: Option<&str>,
-    ) -> Result<LiveSetup, u8> {
-        telemetry::init(LogFormat::Text, "warn");
-        let (settings, baseline) = configure(mode, policy, role_name)?;
+    pub fn new(mode: Option<Mode>, flags: &[Flag]) -> Result<LiveSetup, u8> {
+        telemetry::init(LogFormat::Text, &crate::settings::log_filter("warn"));
+        let (settings, baseline) = configure(mode, flags)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -92,12 +92,14 @@ pub struct Budget<'a> {
 }
 
 impl Budget<'_> {
-    /// Remembers that `rule_id` was revoked now for `source` (`live:EVENT` or `sweep`).
-    pub async fn note_revoked(&self, rule_id: &str, source: &str) {
+    /// Remembers that `rule_id` was revoked now for `source`.
+    pub async fn note_revoked(&self, rule_id: &str, source: &super::RevokeSource) {
         let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
-        let by = match source.strip_prefix("live:") {
-            Some(event) => format!("revoked by sgguard at {now}, handling event {event}"),
-            None => format!("revoked by sgguard at {now}, by the {source}"),
+        let by = match source {
+            super::RevokeSource::Event(event) => {
+                format!("revoked by sgguard at {now}, handling event {event}")
+            }
+            super::RevokeSource::Sweep => format!("revoked by sgguard at {now}, by the sweep"),
         };
         self.breaker.revoked.insert(rule_id.to_owned(), by).await;
     }

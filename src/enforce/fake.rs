@@ -10,6 +10,7 @@ use ipnet::IpNet;
 use super::{HubApi, SecurityGroups};
 use crate::aws::{AwsError, RevokeOutcome, SharedWith};
 use crate::finding::{GroupInfo, Tags};
+use crate::report::deliver::Outlets;
 use crate::report::notify::Notification;
 use crate::report::record::Record;
 use crate::rule::{Direction, SecurityGroupRule};
@@ -32,6 +33,7 @@ struct State {
     /// Findings imported into Security Hub.
     imported: Vec<crate::finding::AsffFinding>,
     publish_fails: bool,
+    bus_fails: bool,
     recorded: Vec<Record>,
     record_fails: bool,
     /// Who the prefix lists are shared with; the other accounts the hub reaches (`None`: the
@@ -117,6 +119,12 @@ impl Fake {
 
     pub fn failing_publish(self) -> Self {
         self.state().publish_fails = true;
+        self
+    }
+
+    /// Every put on the event bus fails from now on.
+    pub fn failing_bus(self) -> Self {
+        self.state().bus_fails = true;
         self
     }
 
@@ -331,7 +339,9 @@ impl HubApi for Fake {
     fn partition(&self) -> String {
         "aws".to_owned()
     }
+}
 
+impl Outlets for Fake {
     async fn put_event(
         &self,
         _bus_arn: &str,
@@ -339,6 +349,9 @@ impl HubApi for Fake {
         detail: &str,
     ) -> Result<String, AwsError> {
         let mut state = self.state();
+        if state.bus_fails {
+            return Err(Fake::error("PutEvents", "InternalException"));
+        }
         state
             .events
             .push((detail_type.to_owned(), detail.to_owned()));

@@ -5,10 +5,14 @@
 
 pub mod breaker;
 pub mod coverage;
+#[cfg(test)]
+mod deliver_tests;
+pub mod disposition;
 pub mod event;
 pub mod exemptions;
 #[cfg(test)]
 mod fake;
+pub mod scheduled;
 pub mod scope;
 pub mod staging;
 pub mod sweep;
@@ -23,30 +27,10 @@ use self::breaker::Budget;
 use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome, SharedWith};
 use crate::finding::{Action, Finding, GroupInfo};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
-use crate::report::notify::Notification;
-use crate::report::record::Record;
+use crate::report::deliver::Outlets;
 use crate::rule::{Direction, Peer, SecurityGroupRule};
 
-/// Where outcomes go besides the notification topic, and which messages the topics get.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outputs {
-    /// `SGGUARD_MIN_SEVERITY`: messages below it are not published to the topics (the event
-    /// bus and the log still get them; a failure is always published); all when unset.
-    pub min_severity: Option<crate::finding::Severity>,
-    /// `SGGUARD_CHAT_TOPIC_ARN`: a second topic that gets each message in the chat-application
-    /// format (Amazon Q Developer in chat applications, formerly AWS Chatbot); none when unset.
-    pub chat_topic_arn: Option<String>,
-    /// `SGGUARD_EVENT_BUS_ARN`: the event bus every handled event's outcome (`Security Group
-    /// Finding`) and every sweep summary (`Sweep Summary`) is put on, `source: sgguard`; none
-    /// when unset.
-    pub event_bus_arn: Option<String>,
-    /// `SGGUARD_CONTEXT_TAGS`: the group tags a finding's message shows (comma-separated, any
-    /// case); `Owner,Team,Contact` when unset.
-    pub context_tags: Vec<String>,
-    /// `SGGUARD_SECURITY_HUB`: import each event's findings into AWS Security Hub (ASFF) in the
-    /// member account, through the remediation role; off when unset.
-    pub security_hub: bool,
-}
+pub use crate::report::deliver::Outputs;
 
 /// The security groups of one account and region, as enforcement reads and changes them.
 pub trait SecurityGroups: Sync {
@@ -86,9 +70,9 @@ pub trait SecurityGroups: Sync {
 }
 
 /// What the event flow needs of the hub: the member accounts' security groups (through the
-/// remediation role), who a prefix list is shared with, account names, the notification topic
-/// and the record queue.
-pub trait HubApi: Sync {
+/// remediation role), who a prefix list is shared with, account names, and where messages go
+/// ([`Outlets`]).
+pub trait HubApi: Outlets {
     type Groups: SecurityGroups;
     fn security_groups(
         &self,
@@ -111,20 +95,6 @@ pub trait HubApi: Sync {
         &self,
         account: &str,
     ) -> impl Future<Output = Result<std::sync::Arc<Vec<String>>, AwsError>> + Send;
-    /// Publishes a notification; the message id.
-    fn publish(
-        &self,
-        topic_arn: &str,
-        notification: &Notification,
-    ) -> impl Future<Output = Result<String, AwsError>> + Send;
-    /// Puts an event (`source: sgguard`, `detail_type`, `detail`: a JSON object) on the event
-    /// bus; the event id.
-    fn put_event(
-        &self,
-        bus_arn: &str,
-        detail_type: &str,
-        detail: &str,
-    ) -> impl Future<Output = Result<String, AwsError>> + Send;
     /// Imports findings (ASFF) into Security Hub in `account` and `region`; how many.
     fn import_findings(
         &self,
@@ -134,13 +104,25 @@ pub trait HubApi: Sync {
     ) -> impl Future<Output = Result<usize, AwsError>> + Send;
     /// The AWS partition the hub runs in (`aws`, `aws-us-gov`, `aws-cn`).
     fn partition(&self) -> String;
-    /// Sends a durable record (what the notification could not carry) to the queue; the
-    /// message id.
-    fn record(
-        &self,
-        queue_url: &str,
-        record: &Record,
-    ) -> impl Future<Output = Result<String, AwsError>> + Send;
+}
+
+/// What a revocation was made for: the event it handled, or the sweep. Said as the finding's
+/// `source`: `live:EVENT_ID` or `sweep`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeSource {
+    /// Handling one event (its CloudTrail id, or its name when it has none).
+    Event(String),
+    /// The organization sweep.
+    Sweep,
+}
+
+impl std::fmt::Display for RevokeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RevokeSource::Event(id) => write!(f, "live:{id}"),
+            RevokeSource::Sweep => f.write_str("sweep"),
+        }
+    }
 }
 
 /// What the planner decides for a finding before anything is called: the outcome if every
@@ -171,12 +153,12 @@ pub async fn act<G: SecurityGroups>(
     group_id: &str,
     findings: Vec<Finding>,
     mode: Mode,
-    source: &str,
+    source: &RevokeSource,
     budget: &Budget<'_>,
 ) -> Vec<FindingOutcome> {
     let mut recorded = Vec::with_capacity(findings.len());
     for mut finding in findings {
-        finding.source = Some(source.to_owned());
+        finding.source = Some(source.to_string());
         let mut entry = FindingOutcome {
             outcome: plan(&finding, mode),
             finding,
@@ -234,7 +216,7 @@ pub async fn act<G: SecurityGroups>(
             peer = %f.peer,
             policy_rule = f.violations.first().map_or("-", |v| v.policy_rule.as_str()),
             outcome = entry.outcome.as_str(),
-            source,
+            %source,
             "finding"
         );
     }
@@ -318,31 +300,6 @@ impl HubApi for Aws {
         Aws::account_units(self, account).await
     }
 
-    async fn publish(
-        &self,
-        topic_arn: &str,
-        notification: &Notification,
-    ) -> Result<String, AwsError> {
-        crate::aws::publish(
-            self.sns(),
-            topic_arn,
-            &notification.subject,
-            &notification.text,
-            &notification.json,
-            &notification.attributes,
-        )
-        .await
-    }
-
-    async fn put_event(
-        &self,
-        bus_arn: &str,
-        detail_type: &str,
-        detail: &str,
-    ) -> Result<String, AwsError> {
-        Aws::put_event(self, bus_arn, detail_type, detail).await
-    }
-
     async fn import_findings(
         &self,
         account: &str,
@@ -354,17 +311,6 @@ impl HubApi for Aws {
 
     fn partition(&self) -> String {
         Aws::partition(self)
-    }
-
-    async fn record(&self, queue_url: &str, record: &Record) -> Result<String, AwsError> {
-        crate::aws::send_record(
-            self.sqs(),
-            queue_url,
-            &record.body,
-            record.kind.into(),
-            record.account.as_deref(),
-        )
-        .await
     }
 }
 
@@ -445,7 +391,7 @@ mod tests {
             group,
             findings,
             Mode::Enforce,
-            "test",
+            &RevokeSource::Sweep,
             &breaker.event(),
         )
         .await;

@@ -22,9 +22,45 @@ pub struct Staging {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolved {
     pub mode: Mode,
-    /// What decided it: `default`, `account 111122223333`, `ou-ab12-cdef3456`, or why the
-    /// account is audited although a scope might enforce it.
-    pub by: String,
+    /// What decided it.
+    pub by: ModeReason,
+}
+
+/// What decided an account's mode; said as `default`, `account 111122223333`,
+/// `ou-ab12-cdef3456`, or why the account is audited although a scope might enforce it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModeReason {
+    /// No scope names the account or a unit above it.
+    Default,
+    /// The account's own scope.
+    Account(String),
+    /// The nearest unit (or root) above the account that a scope names.
+    Unit(String),
+    /// The units above the account could not be read (why): audited, since a scope might
+    /// not enforce it.
+    UnitsUnreadable(String),
+}
+
+impl std::fmt::Display for ModeReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModeReason::Default => f.write_str("default"),
+            ModeReason::Account(id) => write!(f, "account {id}"),
+            ModeReason::Unit(id) => f.write_str(id),
+            ModeReason::UnitsUnreadable(error) => write!(
+                f,
+                "audited: the account's organizational unit could not be read ({error})"
+            ),
+        }
+    }
+}
+
+impl ModeReason {
+    /// Whether the account is audited only because what decides its mode could not be read:
+    /// a problem the outcome must name.
+    pub fn is_problem(&self) -> bool {
+        matches!(self, ModeReason::UnitsUnreadable(_))
+    }
 }
 
 /// What an id in a scope is.
@@ -86,13 +122,13 @@ impl Staging {
         if let Some(mode) = self.scopes.get(account) {
             return Resolved {
                 mode: *mode,
-                by: format!("account {account}"),
+                by: ModeReason::Account(account.to_owned()),
             };
         }
         if !self.needs_units(account) {
             return Resolved {
                 mode: self.default,
-                by: "default".to_owned(),
+                by: ModeReason::Default,
             };
         }
         match units {
@@ -101,18 +137,16 @@ impl Staging {
                 .find_map(|unit| {
                     self.scopes.get(unit).map(|mode| Resolved {
                         mode: *mode,
-                        by: unit.clone(),
+                        by: ModeReason::Unit(unit.clone()),
                     })
                 })
                 .unwrap_or(Resolved {
                     mode: self.default,
-                    by: "default".to_owned(),
+                    by: ModeReason::Default,
                 }),
             Err(error) => Resolved {
                 mode: Mode::Audit,
-                by: format!(
-                    "audited: the account's organizational unit could not be read ({error})"
-                ),
+                by: ModeReason::UnitsUnreadable(error.to_owned()),
             },
         }
     }
@@ -178,19 +212,25 @@ mod tests {
         let path = |units: &[&str]| units.iter().map(|u| (*u).to_owned()).collect::<Vec<_>>();
         // In prod: enforced by the unit.
         let r = s.resolve("222233334444", Ok(&path(&[PROD, ROOT])));
-        assert_eq!((r.mode, r.by.as_str()), (Mode::Enforce, PROD));
+        assert_eq!(
+            (r.mode, r.by),
+            (Mode::Enforce, ModeReason::Unit(PROD.to_owned()))
+        );
         // A team unit nested in prod and set to audit: the nearest unit wins.
         let r = s.resolve("222233334444", Ok(&path(&[TEAM, PROD, ROOT])));
-        assert_eq!((r.mode, r.by.as_str()), (Mode::Audit, TEAM));
+        assert_eq!(
+            (r.mode, r.by),
+            (Mode::Audit, ModeReason::Unit(TEAM.to_owned()))
+        );
         // Named itself: its own mode, whatever its unit, without reading the units.
         let r = s.resolve("111122223333", Err("denied"));
         assert_eq!(
-            (r.mode, r.by.as_str()),
-            (Mode::Audit, "account 111122223333")
+            (r.mode, r.by.to_string()),
+            (Mode::Audit, "account 111122223333".to_owned())
         );
         // Elsewhere: the default.
         let r = s.resolve("333344445555", Ok(&path(&["ou-ab12-other001", ROOT])));
-        assert_eq!((r.mode, r.by.as_str()), (Mode::Audit, "default"));
+        assert_eq!((r.mode, r.by), (Mode::Audit, ModeReason::Default));
     }
 
     #[test]
@@ -198,7 +238,8 @@ mod tests {
         let s = staging(Mode::Audit, &[(PROD, Mode::Enforce)]);
         let r = s.resolve("222233334444", Err("AccessDenied"));
         assert_eq!(r.mode, Mode::Audit);
-        assert!(r.by.contains("AccessDenied"), "{}", r.by);
+        assert_eq!(r.by, ModeReason::UnitsUnreadable("AccessDenied".to_owned()));
+        assert!(r.by.is_problem());
         // Enforce by default, a unit audited: unknown units are still audited (fail safe).
         let s = staging(Mode::Enforce, &[(PROD, Mode::Audit)]);
         assert_eq!(s.resolve("222233334444", Err("x")).mode, Mode::Audit);

@@ -16,7 +16,7 @@ use super::breaker::{Breaker, Budget};
 use super::scope::{Accounts, Regions, Scope, ScopeError};
 use super::staging::{Resolved, Staging};
 use super::tamper::{FORWARDING_RULE, TamperCheck};
-use super::{act, resolve_prefix_lists};
+use super::{RevokeSource, act, resolve_prefix_lists};
 use crate::aws::{Aws, AwsError, OrgAccount};
 use crate::finding::Finding;
 use crate::outcome::{
@@ -292,7 +292,15 @@ impl Sweep<'_> {
         }
         let mut out = Vec::new();
         for (group_id, findings) in by_group {
-            let acted = act(&ec2, &group_id, findings, mode, "sweep", budget).await;
+            let acted = act(
+                &ec2,
+                &group_id,
+                findings,
+                mode,
+                &RevokeSource::Sweep,
+                budget,
+            )
+            .await;
             let context = groups.get(&group_id).map(|g| {
                 GroupContext::new(
                     &group_id,
@@ -348,7 +356,7 @@ impl Sweep<'_> {
         } in reached
         {
             report.tampering.extend(tampering);
-            if mode.by.starts_with("audited") {
+            if mode.by.is_problem() {
                 report
                     .errors
                     .push(format!("account {} {}", account.id, mode.by));
@@ -357,7 +365,7 @@ impl Sweep<'_> {
                 account_id: account.id.clone(),
                 account_name: account.name,
                 mode: mode.mode,
-                mode_by: staged.then_some(mode.by),
+                mode_by: staged.then(|| mode.by.to_string()),
                 counts: Counts::default(),
                 regions: Vec::new(),
                 error: None,

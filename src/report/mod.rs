@@ -2,6 +2,7 @@
 //! 2.1.0 for code-scanning tools; outcomes as [`notify`] messages and [`metrics`] lines.
 
 pub mod asff;
+pub mod deliver;
 pub mod metrics;
 pub mod notify;
 pub mod record;

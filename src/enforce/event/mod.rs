@@ -1,0 +1,415 @@
+//! One event, end to end: decode the trigger, reach the member account, re-read the live rules
+//! of the groups it touches, evaluate them with the baseline, act on the findings (by rule id),
+//! and notify. The event is a trigger; the live state is the truth. A prefix list shared through
+//! AWS RAM reaches further: the groups that use it in the accounts it is shared with are
+//! re-checked too.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ipnet::IpNet;
+use serde_json::Value;
+
+use super::breaker::{Breaker, Budget};
+use super::staging::{Resolved, Staging};
+use super::{HubApi, Outputs, RevokeSource, SecurityGroups as _};
+use crate::aws::AwsError;
+use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
+use crate::outcome::{EventInfo, EventOutcome, Outcome, Status};
+use crate::policy::{Baseline, Evaluator};
+use crate::report::asff::asff_finding;
+use crate::report::deliver::Delivery;
+use crate::report::notify::event_notification;
+use crate::report::record::{self, Record};
+
+/// Why handling an event failed; the Lambda returns it as the invocation's error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HandleError {
+    /// The input is not an event sgguard can read. Retrying will not help.
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    /// IAM or an SCP denied a call; fix the permissions, then the retry succeeds.
+    #[error("access denied: {0}")]
+    AccessDenied(AwsError),
+    /// Another AWS failure (throttling beyond the SDK's retries, service errors).
+    #[error("{0}")]
+    Aws(AwsError),
+    /// Rules were revoked but the notification failed; the retry is idempotent.
+    #[error("notification failed after remediation: {0}")]
+    Notification(AwsError),
+    /// The circuit breaker held revocations back; a person must look. The Lambda answers it as
+    /// handled (a retry would bring a fresh budget); its metric has its own alarm.
+    #[error("circuit breaker tripped: {0}")]
+    CircuitBreaker(String),
+}
+
+impl HandleError {
+    /// The Lambda `errorType`: retryable or not, at a glance in logs and the DLQ.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            HandleError::Malformed(_) => "Sgguard.MalformedEvent",
+            HandleError::AccessDenied(_) => "Sgguard.AccessDenied",
+            HandleError::Aws(_) => "Sgguard.AwsFailure",
+            HandleError::Notification(_) => "Sgguard.NotificationFailed",
+            HandleError::CircuitBreaker(_) => "Sgguard.CircuitBreakerTripped",
+        }
+    }
+
+    pub fn from_aws(error: AwsError) -> Self {
+        if error.is_access_denied() {
+            HandleError::AccessDenied(error)
+        } else {
+            HandleError::Aws(error)
+        }
+    }
+}
+
+/// Decodes the trigger: an EventBridge envelope or a bare CloudTrail record.
+pub fn decode_trigger(value: &Value) -> Result<CloudTrailEvent, HandleError> {
+    if cloudtrail::is_envelope(value) {
+        cloudtrail::decode_envelope(value).map_err(|e| HandleError::Malformed(e.to_string()))
+    } else if cloudtrail::is_record(value) {
+        cloudtrail::decode_record(value).map_err(|e| HandleError::Malformed(e.to_string()))
+    } else {
+        Err(HandleError::Malformed(
+            "expected an EventBridge event (`detail-type`, `detail`) or a CloudTrail record \
+             (`eventName`)"
+                .to_owned(),
+        ))
+    }
+}
+
+/// Handles events with one hub, one baseline and one mode per scope.
+pub struct EventHandler<'a, H: HubApi> {
+    pub hub: &'a H,
+    pub baseline: &'a Baseline,
+    /// The mode of each account (staged enforcement); `Mode::X.into()` for one mode everywhere.
+    pub staging: Staging,
+    pub topic_arn: Option<&'a str>,
+    /// Bounds what one event (and one account within an hour) may revoke.
+    pub breaker: &'a Breaker,
+    /// Where the durable record goes when the notification fails or the event cannot be read
+    /// (`SGGUARD_RECORD_QUEUE_URL`); none: the log is the only record.
+    pub record_queue: Option<&'a str>,
+    /// What every outcome must tell besides (an exemptions file that could not be reloaded).
+    pub caveat: Option<&'a str>,
+    /// The chat topic, the event bus and the messages' minimum severity.
+    pub outputs: Outputs,
+}
+
+impl<H: HubApi> EventHandler<'_, H> {
+    /// Handles one event. The outcome is always returned (for printing and logs); the error
+    /// says the invocation failed and should be retried or dead-lettered.
+    pub async fn handle(&self, value: &Value) -> (EventOutcome, Option<HandleError>) {
+        let mut outcome = EventOutcome::new(self.staging.default);
+        let event = match decode_trigger(value) {
+            Ok(event) => event,
+            Err(error) => {
+                outcome.status = Status::Failed;
+                outcome.errors.push(error.to_string());
+                tracing::error!(error = %error, "cannot decode the event; nothing done");
+                self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                    .await;
+                return (outcome, Some(error));
+            }
+        };
+        outcome.account_id.clone_from(&event.account_id);
+        outcome.region.clone_from(&event.region);
+        outcome.event = EventInfo {
+            name: event.name.clone(),
+            id: event.id.clone(),
+            time: event.time.clone(),
+            actor_arn: event.actor.arn.clone(),
+            actor_type: event.actor.kind.clone(),
+            source_ip: event.source_ip.clone(),
+            user_agent: event.user_agent.clone(),
+        };
+        if let Some(error) = &event.unreadable {
+            tracing::warn!(error = %error, "rule body unreadable; re-reading what the event names");
+            outcome.errors.push(format!(
+                "the event's rule body could not be read ({error}): what it names was re-read live"
+            ));
+        }
+        if let Some(reason) = Self::ignore_reason(&event) {
+            tracing::debug!(event = %event.name, reason, "ignored");
+            outcome.status = Status::Ignored;
+            outcome.reason = Some(reason);
+            return (outcome, None);
+        }
+        let (Some(account), Some(region)) = (event.account_id.clone(), event.region.clone()) else {
+            let error = HandleError::Malformed(
+                "the event names no account (`account`, `recipientAccountId`) or region \
+                 (`region`, `awsRegion`)"
+                    .to_owned(),
+            );
+            outcome.status = Status::Failed;
+            outcome.errors.push(error.to_string());
+            self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                .await;
+            return (outcome, Some(error));
+        };
+        if let Some(caveat) = self.caveat {
+            outcome.errors.push(caveat.to_owned());
+        }
+        let resolved = self.mode_for(&account).await;
+        self.note_mode(&account, &resolved, &mut outcome);
+        outcome.mode = resolved.mode;
+        let budget = self.breaker.event();
+        let mut failure = match self
+            .remediate(&event, &account, &region, &mut outcome, &budget)
+            .await
+        {
+            Ok(()) => None,
+            Err(error) => {
+                outcome.status = Status::Failed;
+                outcome.errors.push(error.to_string());
+                Some(error)
+            }
+        };
+        // The name is for people: looked up after the revoke, so it never delays or blocks one.
+        outcome.account_name = self.hub.account_name(&account).await;
+        // A revocation that failed fails the event, with the AWS error as it was (so a denied
+        // revoke is `AccessDenied`, retried once permissions are fixed).
+        if failure.is_none()
+            && let Some(failed) = outcome
+                .findings
+                .iter()
+                .find(|f| f.outcome == Outcome::Failed)
+        {
+            let error = failed.aws_error.clone().unwrap_or_else(|| AwsError {
+                operation: "Revoke",
+                account: account.clone(),
+                region: region.clone(),
+                code: None,
+                message: failed.error.clone().unwrap_or_default(),
+            });
+            failure = Some(HandleError::from_aws(error));
+            outcome.status = Status::Failed;
+        }
+        // So does an account a shared prefix list reaches that could not be checked.
+        if failure.is_none()
+            && let Some(error) = outcome.consumers.iter().find_map(|c| c.aws_error.clone())
+        {
+            failure = Some(HandleError::from_aws(error));
+            outcome.status = Status::Failed;
+        }
+        if let Some(reason) = budget.tripped() {
+            tracing::error!(reason, "circuit breaker tripped; the rest held back");
+            outcome.breaker = Some(reason.clone());
+            failure.get_or_insert(HandleError::CircuitBreaker(reason));
+        }
+
+        if self.outputs.security_hub {
+            self.import(&mut outcome).await;
+        }
+        // An event sgguard cannot read is recorded with its text (the Lambda then answers it
+        // as handled: a retry reads it no better).
+        if matches!(failure, Some(HandleError::Malformed(_))) {
+            self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                .await;
+        }
+        if !outcome.findings.is_empty() || failure.is_some() {
+            let notification = event_notification(&outcome);
+            // What was done for an event whose message failed must not live only in the log:
+            // the record keeps it, and a retry that finds the rules gone cannot take it back.
+            let delivered = self
+                .delivery()
+                .send(self.hub, &notification, |reason| {
+                    record::undelivered_event(&outcome, reason)
+                })
+                .await;
+            outcome.errors.extend(delivered.errors);
+            if delivered.recorded.is_some() {
+                outcome.recorded = delivered.recorded;
+            }
+            if let Some(error) = delivered.undelivered {
+                failure.get_or_insert(HandleError::Notification(error));
+            }
+        }
+        log_outcome(&outcome);
+        (outcome, failure)
+    }
+
+    /// The mode `account` is guarded in: its own scope, its nearest unit's, or the default.
+    async fn mode_for(&self, account: &str) -> Resolved {
+        self.staging
+            .resolve_with(account, || self.hub.account_units(account))
+            .await
+    }
+
+    /// Tells in the outcome why an account is guarded in its mode, when scopes are set; an
+    /// account audited because its unit could not be read is an error the message names.
+    fn note_mode(&self, account: &str, resolved: &Resolved, outcome: &mut EventOutcome) {
+        if self.staging.scopes.is_empty() {
+            return;
+        }
+        if resolved.by.is_problem() {
+            outcome
+                .errors
+                .push(format!("account {account} {}", resolved.by));
+        }
+        outcome
+            .mode_by
+            .get_or_insert_with(|| resolved.by.to_string());
+    }
+
+    /// Imports the event's findings into Security Hub (ASFF), in each account and region they
+    /// are in: open ones `NEW`, revoked ones `RESOLVED` (the same finding id, so an earlier
+    /// import is updated). A failure is logged and told in the outcome's errors; it never fails
+    /// the event.
+    async fn import(&self, outcome: &mut EventOutcome) {
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let partition = self.hub.partition();
+        let mut by_place: BTreeMap<(String, String), Vec<crate::finding::AsffFinding>> =
+            BTreeMap::new();
+        for entry in &outcome.findings {
+            if let Some(finding) = asff_finding(entry, &partition, &now) {
+                by_place
+                    .entry((
+                        finding.aws_account_id.clone(),
+                        entry.finding.region.clone().unwrap_or_default(),
+                    ))
+                    .or_default()
+                    .push(finding);
+            }
+        }
+        for ((account, region), findings) in by_place {
+            match self.hub.import_findings(&account, &region, &findings).await {
+                Ok(n) => tracing::info!(account, region, imported = n, "findings in Security Hub"),
+                Err(error) => {
+                    tracing::error!(error = %error, "findings not imported into Security Hub");
+                    outcome.errors.push(error.to_string());
+                }
+            }
+        }
+    }
+
+    /// Where this handler's messages go.
+    fn delivery(&self) -> Delivery<'_> {
+        Delivery {
+            topic_arn: self.topic_arn,
+            record_queue: self.record_queue,
+            outputs: &self.outputs,
+        }
+    }
+
+    /// Sends the durable record `make` builds from the outcome, if a queue is configured; its
+    /// message id goes into the outcome, a failure to send it into the outcome's errors.
+    async fn keep(&self, outcome: &mut EventOutcome, make: impl FnOnce(&EventOutcome) -> Record) {
+        match self.delivery().keep(self.hub, &make(outcome)).await {
+            Some(Ok(id)) => outcome.recorded = Some(id),
+            Some(Err(error)) => outcome.errors.push(error.to_string()),
+            None => {}
+        }
+    }
+
+    /// Why the event needs no action, if it needs none. Changes made through sgguard's own role
+    /// are judged like any other: sgguard itself only revokes (calls the pattern does not
+    /// watch), so an authorization made through that role is someone else's, never the guard's.
+    fn ignore_reason(event: &CloudTrailEvent) -> Option<String> {
+        match &event.change {
+            Change::Failed { error_code } => {
+                Some(format!("the call failed ({error_code}); nothing changed"))
+            }
+            Change::Ignored => Some(format!(
+                "{} is not a security-group rule change",
+                event.name
+            )),
+            // The pattern forwards only tag changes that name a group; any other is nothing to do.
+            Change::TagsChanged { group_ids, .. } if group_ids.is_empty() => Some(format!(
+                "{} changes the tags of no security group",
+                event.name
+            )),
+            _ => None,
+        }
+    }
+
+    async fn remediate(
+        &self,
+        event: &CloudTrailEvent,
+        account: &str,
+        region: &str,
+        outcome: &mut EventOutcome,
+        budget: &Budget<'_>,
+    ) -> Result<(), HandleError> {
+        let groups = self
+            .hub
+            .security_groups(account, region)
+            .await
+            .map_err(HandleError::from_aws)?;
+        let group_ids = affected_groups(&groups, event).await?;
+        let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
+        let judge = Judge {
+            evaluator: &evaluator,
+            mode: outcome.mode,
+            source: RevokeSource::Event(event.id.clone().unwrap_or_else(|| event.name.clone())),
+            budget,
+            context_tags: self.outputs.context_tags.clone(),
+        };
+        let mut prefix_lists: HashMap<String, Vec<IpNet>> = HashMap::new();
+        let mut seen = Seen::new();
+        judge
+            .check(
+                &groups,
+                group_ids,
+                &mut prefix_lists,
+                None,
+                Some(&mut seen),
+                outcome,
+            )
+            .await
+            .map_err(HandleError::from_aws)?;
+        attribute(event, outcome);
+        self.already_gone(event, &seen, &judge, outcome).await;
+        if let Change::PrefixListModified { prefix_list_id, .. } = &event.change {
+            let shared = self
+                .hub
+                .prefix_list_consumers(account, region, prefix_list_id)
+                .await
+                .map_err(HandleError::from_aws)?;
+            let entries = match prefix_lists.get(prefix_list_id) {
+                Some(entries) => entries.clone(),
+                None => groups
+                    .prefix_list_entries(prefix_list_id)
+                    .await
+                    .map_err(HandleError::from_aws)?,
+            };
+            let list = SharedList {
+                id: prefix_list_id,
+                owner: account,
+                region,
+                entries,
+            };
+            self.recheck_consumers(&list, shared, &judge, outcome).await;
+        }
+        Ok(())
+    }
+}
+
+/// One structured log line per event.
+fn log_outcome(outcome: &EventOutcome) {
+    let counts = outcome.counts();
+    tracing::info!(
+        account = outcome.account_id.as_deref().unwrap_or("-"),
+        region = outcome.region.as_deref().unwrap_or("-"),
+        event = %outcome.event.name,
+        event_id = outcome.event.id.as_deref().unwrap_or("-"),
+        status = ?outcome.status,
+        findings = counts.findings,
+        revoked = counts.revoked,
+        failed = counts.failed,
+        "event handled"
+    );
+}
+
+mod attribution;
+mod consumers;
+mod judge;
+#[cfg(test)]
+#[path = "../event_tests.rs"]
+mod tests;
+
+use attribution::attribute;
+use consumers::SharedList;
+use judge::{Judge, Seen, affected_groups};
