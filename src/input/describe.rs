@@ -6,7 +6,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::Document;
+use super::document::Document;
 use crate::finding::Tags;
 use crate::rule::{self, Direction, Peer, Protocol, SecurityGroupRule, ports_for};
 

@@ -7,10 +7,10 @@
 
 pub mod cloudtrail;
 mod describe;
+mod document;
 pub mod lenient;
 pub mod terraform;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
@@ -19,40 +19,11 @@ use serde::Deserialize;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use crate::finding::Tags;
-use crate::rule::SecurityGroupRule;
 use cloudtrail::{Change, CloudTrailEvent};
+pub use document::{Document, InputKind};
 
 /// Largest input sgguard reads (after decompression).
 pub const MAX_INPUT_BYTES: u64 = 512 * 1024 * 1024;
-
-/// What an input turned out to be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputKind {
-    EventBridgeEvent,
-    CloudTrailRecord,
-    CloudTrailLog,
-    CloudTrailRecords,
-    RequestParameters,
-    DescribeSecurityGroupRules,
-    DescribeSecurityGroups,
-    TerraformPlan,
-}
-
-impl fmt::Display for InputKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            InputKind::EventBridgeEvent => "EventBridge event",
-            InputKind::CloudTrailRecord => "CloudTrail record",
-            InputKind::CloudTrailLog => "CloudTrail log file",
-            InputKind::CloudTrailRecords => "array of CloudTrail records",
-            InputKind::RequestParameters => "CloudTrail request parameters",
-            InputKind::DescribeSecurityGroupRules => "describe-security-group-rules output",
-            InputKind::DescribeSecurityGroups => "describe-security-groups output",
-            InputKind::TerraformPlan => "Terraform plan",
-        })
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -83,36 +54,6 @@ pub enum InputError {
         kind: InputKind,
         message: String,
     },
-}
-
-/// A decoded input.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Document {
-    pub source: String,
-    pub kind: InputKind,
-    pub rules: Vec<SecurityGroupRule>,
-    /// Group tags by group id, where the input carries them.
-    pub group_tags: HashMap<String, Tags>,
-    /// The CloudTrail events of an event input.
-    pub events: Vec<CloudTrailEvent>,
-}
-
-impl Document {
-    fn new(source: &str, kind: InputKind) -> Self {
-        Document {
-            source: source.to_owned(),
-            kind,
-            rules: Vec::new(),
-            group_tags: HashMap::new(),
-            events: Vec::new(),
-        }
-    }
-
-    pub fn tags_of(&self, rule: &SecurityGroupRule) -> Option<&Tags> {
-        rule.group_id
-            .as_ref()
-            .and_then(|id| self.group_tags.get(id))
-    }
 }
 
 /// Reads a path (`-` is standard input), decompressing gzip by its magic bytes.

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_with::{DefaultOnNull, serde_as, skip_serializing_none};
 
-use super::Document;
+use super::document::Document;
 use super::lenient::{Port, ProtocolText, number};
 use crate::finding::Tags;
 use crate::rule::{ApiRule, Direction, SecurityGroupRule};

@@ -3,19 +3,22 @@
 //! must not revoke unacknowledged.
 
 mod baseline;
+mod default_group;
 pub mod evaluate;
 mod example;
 pub mod exposure;
 mod hazard;
+mod load;
 mod syntax;
+mod validate;
 
 pub use baseline::{
-    Baseline, BaselineRule, DEFAULT_BASELINE_YAML, Exemption, GroupScope, PolicyError, PortSet,
-    Protection, Source,
+    Baseline, BaselineRule, Exemption, GroupScope, PolicyError, PortSet, Protection, Source,
 };
 pub use evaluate::{Evaluator, group_rules};
 pub use example::{EXAMPLE_GROUP, Example};
 pub use hazard::Hazard;
+pub use load::DEFAULT_BASELINE_YAML;
 
 use crate::finding::Tags;
 
