@@ -26,16 +26,16 @@ venv:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --all-targets --all-features -- -D warnings
 
-## rust-test: every Rust test, those against the emulator included (they are #[ignore]d so that
-## a plain `cargo test` passes without the venv); then the IAM tally check: every AWS action
-## sgguard called through the emulators is granted by the IAM policies, and every action they
-## grant it was called (python -m sgguard_world.iam_check)
+## rust-test: every Rust test: the offline ones (tests/offline/, all a plain `cargo test` runs)
+## and those that need the venv (tests/emulator/, built with the `emulator` feature); then the IAM
+## tally check: every AWS action sgguard called through the emulators is granted by the IAM
+## policies, and every action they grant it was called (python -m sgguard_world.iam_check)
 TALLY_DIR := $(CARGO_TARGET_DIR)/sgguard-iam-tally
 rust-test: venv
 	rm -rf $(TALLY_DIR)
-	SGGUARD_TALLY_DIR=$(TALLY_DIR) cargo test --locked --all-targets -- --include-ignored
+	SGGUARD_TALLY_DIR=$(TALLY_DIR) cargo test --locked --all-targets --all-features
 	$(VENV)/bin/python -m sgguard_world.iam_check $(TALLY_DIR)
 
 ## infra-test: cfn-lint, checkov, HCL checks (provider schema, fmt layout, README tables), the StackSet

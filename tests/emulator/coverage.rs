@@ -88,7 +88,6 @@ fn places(coverage: &Value) -> Vec<(String, String, bool, String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn coverage_names_the_account_without_the_stack_and_the_region_without_the_rule() {
     let org = world().await;
     let [app_a, app_b, newcomer] = [0, 1, 2].map(|i| org.members[i].clone());
@@ -178,7 +177,6 @@ async fn coverage_names_the_account_without_the_stack_and_the_region_without_the
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_scan_through_the_audit_role_reports_and_changes_nothing() {
     let org = world().await;
     let app_a = org.members[0].clone();
@@ -232,7 +230,6 @@ async fn a_scan_through_the_audit_role_reports_and_changes_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
     let org = world().await;
     let [app_a, app_b, _] = [0, 1, 2].map(|i| org.members[i].clone());

@@ -6,8 +6,8 @@
 //! suites, the demo and the benches use).
 //!
 //! It needs the project venv that `make test` builds (`VENV`, default `/var/tmp/sgguard-venv`):
-//! every test using it is `#[ignore = "needs the emulator: make test"]`, and `make test` runs
-//! them with `--include-ignored`.
+//! every test using it is in this binary (`tests/emulator/`), built only with the `emulator`
+//! feature, which `make test` turns on.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,7 @@
 //! The hub flow against the AWS API emulator (moto server, over HTTP on loopback): an
 //! Organization with the hub and member accounts in two regions, members reached only through
 //! AssumeRole, notifications read back from an SQS queue subscribed to the topic
-//! (`tests/emulator.rs`).
+//! (`emulator.rs`).
 
 use aws_sdk_ec2::types::{
     AddPrefixListEntry, IpPermission, IpRange, Ipv6Range, PrefixListId, SecurityGroupRuleRequest,
@@ -96,7 +96,6 @@ pub(crate) fn remediator<'a>(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -171,7 +170,6 @@ async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -212,7 +210,6 @@ async fn all_traffic_from_ipv6_and_a_split_database_port_in_the_second_region() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -238,7 +235,6 @@ async fn audit_mode_revokes_nothing_and_says_what_it_would_do() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -267,7 +263,6 @@ async fn exempt_groups_are_reported_as_exempt_and_left_alone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn protected_groups_are_reported_as_protected_and_never_revoked() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -314,7 +309,6 @@ async fn protected_groups_are_reported_as_protected_and_never_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -373,7 +367,6 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
     let org = Org::new().await;
     let member = org.members[2].clone();
@@ -403,7 +396,6 @@ async fn a_denied_assume_role_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -446,7 +438,6 @@ async fn a_denied_revoke_is_reported_and_returned_as_access_denied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn an_edit_that_opens_rdp_is_revoked() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -496,7 +487,6 @@ async fn an_edit_that_opens_rdp_is_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -519,7 +509,6 @@ async fn a_prefix_list_grown_to_the_internet_gets_its_rules_revoked() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -546,7 +535,6 @@ async fn a_burst_of_200_events_for_one_account_assumes_the_role_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn malformed_and_failed_events_make_no_aws_call() {
     let org = Org::new().await;
     let aws = org.aws().await;
@@ -579,7 +567,6 @@ async fn malformed_and_failed_events_make_no_aws_call() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn the_handle_event_command_does_what_the_lambda_does() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -625,7 +612,6 @@ async fn the_handle_event_command_does_what_the_lambda_does() {
 /// set to revoke) gets the rule an AuthorizeSecurityGroupEgress opened revoked through
 /// RevokeSecurityGroupEgress.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
     let strict = std::fs::read_to_string(crate::common::fixture("policy/strict.yaml")).unwrap();
     let smtp = "    action: notify\n    severity: low\n    examples:\n      - egress tcp 25";
@@ -707,7 +693,6 @@ async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_tripped_breaker_revokes_no_more_and_the_lambda_answers_it_as_handled() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -809,7 +794,6 @@ fn tag_exempting_baseline() -> Baseline {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn removing_the_exemption_tag_revokes_the_exempted_rule_at_once() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -989,7 +973,6 @@ async fn ssh_from_the_list(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_prefix_list_shared_through_ram_gets_the_consumer_accounts_rules_revoked() {
     let org = Org::new().await;
     let (owner, consumer) = (org.members[1].clone(), org.members[0].clone());
@@ -1037,7 +1020,6 @@ async fn a_prefix_list_shared_through_ram_gets_the_consumer_accounts_rules_revok
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_list_shared_with_the_organization_reaches_every_account_and_names_those_it_cannot_check()
 {
     let org = Org::new().await;
@@ -1177,7 +1159,6 @@ fn answered(org: &Org, action: &str) -> Vec<(bool, u64)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_few_throttled_reads_and_revokes_are_retried_and_the_event_handled() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -1222,7 +1203,6 @@ async fn a_few_throttled_reads_and_revokes_are_retried_and_the_event_handled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_read_throttled_past_the_retries_fails_the_event_and_reports_what_was_revoked() {
     let org = Org::new().await;
     let member = org.members[1].clone();
@@ -1299,7 +1279,6 @@ async fn a_read_throttled_past_the_retries_fails_the_event_and_reports_what_was_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_revoke_throttled_past_the_retries_is_reported_failed_beside_what_was_revoked() {
     let org = Org::new().await;
     let member = org.members[2].clone();
@@ -1365,7 +1344,6 @@ async fn a_revoke_throttled_past_the_retries_is_reported_failed_beside_what_was_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_group_named_by_name_is_only_the_one_the_response_names_not_its_namesake() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -1451,7 +1429,6 @@ async fn a_group_named_by_name_is_only_the_one_the_response_names_not_its_namesa
 /// opened by his change and carol's as found in the group; carol's event then finds her rules
 /// gone and still says so, naming her: two messages, each naming its own actor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn two_actors_two_events_one_group_each_message_names_its_own_actor() {
     let org = Org::new().await;
     let member = org.members[0].clone();

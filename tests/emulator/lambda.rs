@@ -144,7 +144,6 @@ fn wait_until(seconds: u64, mut done: impl FnMut() -> bool) -> bool {
 }
 
 #[test]
-#[ignore = "needs the emulator: make test"]
 fn a_baseline_that_does_not_load_fails_the_lambda_s_init_and_nothing_is_revoked() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let org = runtime.block_on(Org::new());

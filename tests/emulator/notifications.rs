@@ -159,7 +159,6 @@ async fn opened(org: &Org, account: &str, name: &str, permissions: Vec<IpPermiss
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filters_allow() {
     let org = Org::new().await;
     let member = org.members[0].clone();

@@ -84,7 +84,6 @@ fn hub(org: &Org, aws: std::sync::Arc<sgguard::aws::Aws>, queue: Option<&str>) -
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_revocation_whose_message_fails_is_kept_in_the_record_queue_through_the_retry() {
     let org = Org::new().await;
     let member = org.members[0].clone();
@@ -154,7 +153,6 @@ async fn a_revocation_whose_message_fails_is_kept_in_the_record_queue_through_th
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn an_unreadable_event_is_recorded_and_answered_as_handled_and_a_lost_summary_kept() {
     let org = Org::new().await;
     let (sqs, queue) = record_queue(&org).await;

@@ -12,7 +12,6 @@ use crate::staging::{hub, s3};
 const BUCKET: &str = "sgguard-reports-restore";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event() {
     let org = Org::with_members(&["workload-a"]).await;
     let member = org.members[0].clone();

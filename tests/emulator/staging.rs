@@ -92,7 +92,6 @@ fn outcomes(outcome: &Value) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn staged_enforcement_revokes_in_the_enforced_unit_only_in_events_and_sweeps() {
     let org = Org::world(json!({
         "ous": ["prod", "dev"],
@@ -176,7 +175,6 @@ async fn staged_enforcement_revokes_in_the_enforced_unit_only_in_events_and_swee
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn exemptions_in_s3_apply_without_a_rebuild_and_a_bad_file_keeps_the_last_good_one() {
     let org = Org::with_members(&["workload-a"]).await;
     let member = org.members[0].clone();
@@ -234,7 +232,6 @@ async fn exemptions_in_s3_apply_without_a_rebuild_and_a_bad_file_keeps_the_last_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn the_scheduled_sweep_stores_its_whole_report_and_the_summary_links_it() {
     let org = Org::with_members(&["workload-a"]).await;
     let member = org.members[0].clone();

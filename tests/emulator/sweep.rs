@@ -1,6 +1,6 @@
 //! The organization sweep against the AWS API emulator: five member accounts, four of them in
 //! two organizational units (one nested), two regions, seeded through the real EC2 API with
-//! compliant and violating rules (`tests/emulator.rs`).
+//! compliant and violating rules (`emulator.rs`).
 
 use std::collections::BTreeSet;
 
@@ -259,7 +259,6 @@ async fn is_live(seeded: &Seeded, account: &str, region: &str, rule: &str) -> bo
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_report_only_sweep_finds_exactly_the_violations_and_changes_nothing() {
     let seeded = seed().await;
     let aws = seeded.org.aws().await;
@@ -311,7 +310,6 @@ async fn a_report_only_sweep_finds_exactly_the_violations_and_changes_nothing() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn remediate_revokes_exactly_the_violating_revoke_rules() {
     let seeded = seed().await;
     let aws = seeded.org.aws().await;
@@ -343,7 +341,6 @@ async fn remediate_revokes_exactly_the_violating_revoke_rules() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
     let seeded = seed().await;
     let aws = seeded.org.aws().await;
@@ -401,7 +398,6 @@ async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn ou_limits_the_accounts_nested_units_included() {
     let seeded = seed().await;
     let aws = seeded.org.aws().await;
@@ -481,7 +477,6 @@ async fn ou_limits_the_accounts_nested_units_included() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn an_account_without_the_role_is_reported_and_the_others_complete() {
     let seeded = seed().await;
     let broken = seeded.account("prod-b");
@@ -535,13 +530,12 @@ fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
         baseline: std::sync::Arc::new(baseline()),
         exemptions: None,
         aws,
-        // This world has no spoke stacks to check (tests/tamper.rs has).
+        // This world has no spoke stacks to check (tamper.rs has).
         tamper: None,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
     let seeded = seed().await;
     let hub = hub_for(seeded.org.aws().await, &seeded.org.topic_arn);
@@ -630,7 +624,6 @@ fn scan(seeded: &Seeded, args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn the_scan_command_reports_remediates_and_exits_as_documented() {
     let seeded = seed().await;
     let regions = REGIONS.join(",");
@@ -687,7 +680,6 @@ async fn the_scan_command_reports_remediates_and_exits_as_documented() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn credentials_rejected_as_expired_mid_sweep_are_refreshed_and_the_sweep_completes() {
     let seeded = seed().await;
     let expiring = seeded.account("prod-b");
@@ -749,7 +741,6 @@ async fn credentials_rejected_as_expired_mid_sweep_are_refreshed_and_the_sweep_c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn a_violation_past_the_first_thousand_rules_of_a_region_is_found_on_a_later_page() {
     let org = Org::with_members(&["big-a"]).await;
     let member = org.members[0].clone();

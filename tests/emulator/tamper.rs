@@ -53,7 +53,6 @@ fn found(report: &SweepReport) -> BTreeSet<(String, String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator: make test"]
 async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_trust() {
     let org = Org::world(json!({
         "ous": ["prod"],

@@ -4,7 +4,8 @@ use serde_json::json;
 use sgguard::input::cloudtrail::Change;
 use sgguard::input::{self, InputError, InputKind, terraform};
 
-use crate::common::{fixture, summaries};
+use crate::common::fixture;
+use crate::summary::summaries;
 
 #[test]
 fn describe_security_group_rules_output() {

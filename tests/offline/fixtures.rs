@@ -4,7 +4,8 @@ use serde_json::Value;
 use sgguard::input::cloudtrail::{self, Change, Envelope, Record};
 use sgguard::input::{self, InputKind};
 
-use crate::common::{fixture, fixture_dir, summaries};
+use crate::common::{fixture, fixture_dir};
+use crate::summary::summaries;
 
 fn decode(name: &str) -> input::Document {
     input::load(&fixture(&format!("cloudtrail/{name}")))

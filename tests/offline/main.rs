@@ -1,4 +1,6 @@
-//! sgguard's integration tests, compiled as one binary.
+//! sgguard's offline integration tests, compiled as one binary: everything that needs neither
+//! the network nor the project venv, so a plain `cargo test` runs them on a fresh clone. The
+//! tests against the AWS API emulator are the other binary, `tests/emulator/`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,21 +11,13 @@
 
 mod baseline;
 mod cli;
+#[path = "../support/common.rs"]
 mod common;
-mod coverage;
 mod decoders;
-mod emulator;
 mod fixtures;
-mod hub;
 mod iam;
-mod lambda;
 mod layout;
-mod notifications;
 mod properties;
 mod readme;
-mod record;
-mod restore;
 mod sarif;
-mod staging;
-mod sweep;
-mod tamper;
+mod summary;
