@@ -4,32 +4,12 @@
 use assert_cmd::Command;
 use clap::Parser as _;
 
+use crate::readme_commands::{aws_call, readme, sh_commands, words};
+
 struct Example {
     args: Vec<String>,
     shown: Vec<String>,
     exit: i32,
-}
-
-/// Splits a command line on spaces, keeping double-quoted words whole.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !current.is_empty() {
-                    out.push(std::mem::take(&mut current));
-                }
-            }
-            other => current.push(other),
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
 }
 
 fn examples(readme: &str) -> Vec<Example> {
@@ -68,9 +48,7 @@ fn examples(readme: &str) -> Vec<Example> {
 
 #[test]
 fn every_readme_command_runs_as_shown() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let examples = examples(&readme);
+    let examples = examples(&readme());
     assert!(
         examples.len() >= 6,
         "only {} README commands found",
@@ -107,35 +85,23 @@ fn every_readme_command_runs_as_shown() {
 /// The commands in README.md's `sh` blocks that `make test` cannot run (they need AWS or take
 /// long): each `sgguard …` line must parse with the CLI's own parser (every flag and value
 /// exists), each `make …` line must name a target of the Makefile, each `terraform -chdir=DIR`
-/// line a directory of Terraform files here, and each `aws SERVICE OPERATION --option …` line an
-/// operation of the service and options of its input in the AWS API model (botocore's, from the
-/// venv `make test` builds; without it only the form is checked).
+/// line a directory of Terraform files here, and each `aws …` line must read `aws SERVICE
+/// OPERATION --option …` as the AWS CLI spells them (`aws s3` only with its file commands). That
+/// the operation and its options exist in the AWS API model is checked against botocore's
+/// models, which come with the venv, by the emulator binary (`tests/emulator/readme_aws.rs`).
 #[test]
 fn every_other_readme_command_is_real() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let readme = readme();
     let makefile = std::fs::read_to_string(format!("{root}/Makefile")).unwrap();
     let targets: Vec<&str> = makefile
         .lines()
         .filter_map(|l| l.split_once(':').map(|(t, _)| t))
         .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .collect();
-    let models = botocore_data();
-    let mut in_sh = false;
     let (mut sgguard, mut make, mut terraform, mut aws) = (0, 0, 0, 0);
-    for line in readme.lines() {
-        // Fences inside list items are indented.
-        let line = line.trim_start();
-        if line.starts_with("```") {
-            in_sh = line.trim() == "```sh";
-            continue;
-        }
-        if !in_sh {
-            continue;
-        }
-        // Drop a trailing comment and a redirection.
-        let command = line.split("  #").next().unwrap_or(line);
-        let command = command.split(" >").next().unwrap_or(command).trim();
+    for command in sh_commands(&readme) {
+        let command = command.as_str();
         if command.starts_with("sgguard ") {
             let args = words(command);
             if let Err(error) = sgguard::cli::Cli::try_parse_from(&args) {
@@ -169,8 +135,14 @@ fn every_other_readme_command_is_real() {
                 "README: `{command}`: `{sub}` is not a terraform command used here"
             );
             terraform += 1;
-        } else if let Some(rest) = command.strip_prefix("aws ") {
-            check_aws(command, &words(rest), models.as_deref());
+        } else if command.starts_with("aws ") {
+            if let Some(call) = aws_call(command) {
+                let spelled = [&call.service, &call.operation]
+                    .into_iter()
+                    .chain(&call.options)
+                    .all(|word| cli_spelling(word));
+                assert!(spelled, "README: `{command}`: not as the AWS CLI spells it");
+            }
             aws += 1;
         }
     }
@@ -180,74 +152,16 @@ fn every_other_readme_command_is_real() {
     );
 }
 
-/// botocore's API models (`…/site-packages/botocore/data`) in the venv, when it is there.
-fn botocore_data() -> Option<std::path::PathBuf> {
-    let venv = std::env::var("VENV").unwrap_or_else(|_| "/var/tmp/sgguard-venv".to_owned());
-    let lib = std::fs::read_dir(format!("{venv}/lib")).ok()?;
-    lib.filter_map(Result::ok)
-        .map(|python| python.path().join("site-packages/botocore/data"))
-        .find(|data| data.is_dir())
-}
-
-/// `ActivateOrganizationsAccess` and `activate-organizations-access` alike.
-fn squashed(name: &str) -> String {
-    name.chars()
-        .filter(|c| *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// `aws SERVICE OPERATION --option value …`: the operation and its options exist.
-fn check_aws(command: &str, words: &[String], models: Option<&std::path::Path>) {
-    let [service, operation, options @ ..] = words else {
-        panic!("README: `{command}`: expected `aws SERVICE OPERATION`");
-    };
-    // The CLI's own file commands (not API operations).
-    if service == "s3" {
-        assert!(
-            ["cp", "ls", "mv", "rm", "sync"].contains(&operation.as_str()),
-            "README: `{command}`: `aws s3 {operation}` is not an `aws s3` command"
-        );
-        return;
-    }
-    let Some(models) = models else {
-        return;
-    };
-    let dir = models.join(service);
-    let newest = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("README: `{command}`: no AWS service `{service}` ({e})"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.join("service-2.json.gz").exists())
-        .max()
-        .unwrap_or_else(|| panic!("README: `{command}`: no model of `{service}`"));
-    let compressed = std::fs::read(newest.join("service-2.json.gz")).unwrap();
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(compressed.as_slice()),
-        &mut text,
-    )
-    .unwrap();
-    let model: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let (name, spec) = model["operations"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(name, _)| squashed(name) == squashed(operation))
-        .unwrap_or_else(|| {
-            panic!("README: `{command}`: `{service}` has no operation `{operation}`")
-        });
-    let members: Vec<String> = spec["input"]["shape"]
-        .as_str()
-        .and_then(|shape| model["shapes"][shape]["members"].as_object())
-        .map(|m| m.keys().map(|k| squashed(k)).collect())
-        .unwrap_or_default();
-    for option in options.iter().filter_map(|o| o.strip_prefix("--")) {
-        assert!(
-            members.contains(&squashed(option)),
-            "README: `{command}`: {name} takes no `--{option}`"
-        );
-    }
+/// A service, operation or option as the AWS CLI spells it: lowercase words (and digits) joined
+/// by `-`.
+fn cli_spelling(word: &str) -> bool {
+    !word.is_empty()
+        && word.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// The release the binary says it is (`sgguard --version`, the Lambda's ready log) is the
