@@ -5,8 +5,9 @@ SHELL := /bin/bash
 # Builds are cached outside the checkout so that fresh clones (CI) reuse them.
 export CARGO_TARGET_DIR ?= /var/tmp/sgguard-target
 export CARGO_TERM_COLOR ?= never
-# The design's shared CloudTrail fixtures, when checked out beside the project: the fixture test
-# then compares the repository's copy with them (empty: the test says it compared nothing).
+# The design's shared CloudTrail fixtures, when checked out beside the project: rust-test then
+# runs the (ignored) fixture test that compares the repository's copy with them (empty: it says
+# the comparison was skipped).
 export SGGUARD_SHARED ?= $(wildcard $(abspath ../shared))
 # Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
 VENV ?= /var/tmp/sgguard-venv
@@ -26,16 +27,22 @@ venv:
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --locked --all-targets -- -D warnings
+	cargo clippy --locked --all-targets --all-features -- -D warnings
 
-## rust-test: every Rust test, those against the emulator included (they are #[ignore]d so that
-## a plain `cargo test` passes without the venv); then the IAM tally check: every AWS action
-## sgguard called through the emulators is granted by the IAM policies, and every action they
-## grant it was called (python -m sgguard_world.iam_check)
+## rust-test: every Rust test: the offline ones (tests/offline/, all a plain `cargo test` runs)
+## and those that need the venv (tests/emulator/, built with the `emulator` feature); the
+## fixtures against the shared copy when SGGUARD_SHARED names one; then the IAM tally check:
+## every AWS action sgguard called through the emulators is granted by the IAM policies, and
+## every action they grant it was called (python -m sgguard_world.iam_check)
 TALLY_DIR := $(CARGO_TARGET_DIR)/sgguard-iam-tally
 rust-test: venv
 	rm -rf $(TALLY_DIR)
-	SGGUARD_TALLY_DIR=$(TALLY_DIR) cargo test --locked --all-targets -- --include-ignored
+	SGGUARD_TALLY_DIR=$(TALLY_DIR) cargo test --locked --all-targets --all-features
+	if [ -n "$$SGGUARD_SHARED" ]; then \
+	  cargo test --locked --all-features --test offline -- --ignored --exact fixtures::the_fixtures_equal_the_shared_copy; \
+	else \
+	  echo "rust-test: SKIPPED the fixtures against the shared copy: no ../shared (SGGUARD_SHARED is empty)"; \
+	fi
 	$(VENV)/bin/python -m sgguard_world.iam_check $(TALLY_DIR)
 
 ## infra-test: cfn-lint, checkov, HCL checks (provider schema, fmt layout, README tables), the StackSet

@@ -1,0 +1,202 @@
+//! The sweep's tamper check against the emulator: an Organization with the spoke StackSet
+//! deployed (hub/stackset.tf as the world builds it), then changed by member administrators the
+//! ways that switch the guard off or take it over; the sweep reports each, naming the account
+//! (and region), and nothing else.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::scope::Scope;
+use sgguard::enforce::sweep::Sweep;
+use sgguard::enforce::tamper::{FORWARDING_RULE, TamperCheck};
+use sgguard::outcome::{Mode, SweepReport};
+use sgguard::policy::Baseline;
+use sgguard::report::notify::sweep_notification;
+
+use crate::emulator::{HUB_REGION, OTHER_REGION, Org};
+
+async fn sweep(org: &Org, check: &TamperCheck) -> SweepReport {
+    let aws = org.aws().await;
+    let regions = vec![HUB_REGION.to_owned(), OTHER_REGION.to_owned()];
+    Sweep {
+        aws: &aws,
+        baseline: &Baseline::default_baseline().unwrap(),
+        staging: Mode::Enforce.into(),
+        remediate: false,
+        concurrency: 4,
+        deadline: None,
+        progress: indicatif::ProgressBar::hidden(),
+        breaker: &Breaker::new(Limits::default()),
+        tamper: Some(check),
+        context_tags: Vec::new(),
+    }
+    .run(&Scope::parse(&[], &[], &regions).unwrap())
+    .await
+    .unwrap()
+}
+
+/// (account, region, the problem's first words) of every tampering found.
+fn found(report: &SweepReport) -> BTreeSet<(String, String, String)> {
+    report
+        .tampering
+        .iter()
+        .map(|t| {
+            let words: Vec<&str> = t.problem.split(' ').take(5).collect();
+            (
+                t.account_id.clone(),
+                t.region.clone().unwrap_or_else(|| "-".to_owned()),
+                words.join(" "),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_trust() {
+    let org = Org::world(json!({
+        "ous": ["prod"],
+        "members": [
+            {"name": "intact", "ou": "prod"},
+            {"name": "disabled", "ou": "prod"},
+            {"name": "redirected", "ou": "prod"},
+            {"name": "deleted", "ou": "prod"},
+        ],
+        "spokes": {"ous": ["prod"], "regions": [HUB_REGION, OTHER_REGION]},
+    }))
+    .await;
+    let [intact, disabled, redirected, deleted] = [0, 1, 2, 3].map(|i| org.members[i].clone());
+    let check = TamperCheck {
+        hub_account: org.hub.clone(),
+        hub_bus_arn: Some(format!(
+            "arn:aws:events:{HUB_REGION}:{}:event-bus/sgguard-hub",
+            org.hub
+        )),
+        trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
+        remediation_role: "sgguard-remediation".to_owned(),
+    };
+
+    // As deployed, nothing is reported.
+    let before = sweep(&org, &check).await;
+    assert!(before.tampering.is_empty(), "{:?}", before.tampering);
+    assert!(!before.incomplete(), "{:?}", before.errors);
+
+    let events = |account: &str, region: &str| {
+        aws_sdk_eventbridge::Client::new(&org.member_config(account, region))
+    };
+    events(&disabled, OTHER_REGION)
+        .disable_rule()
+        .name(FORWARDING_RULE)
+        .send()
+        .await
+        .unwrap();
+    let to_elsewhere = events(&redirected, HUB_REGION);
+    to_elsewhere
+        .remove_targets()
+        .rule(FORWARDING_RULE)
+        .ids("sgguard-hub-bus")
+        .send()
+        .await
+        .unwrap();
+    to_elsewhere
+        .put_targets()
+        .rule(FORWARDING_RULE)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("elsewhere")
+                .arn("arn:aws:events:us-east-1:999999999999:event-bus/elsewhere")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let gone = events(&deleted, HUB_REGION);
+    gone.remove_targets()
+        .rule(FORWARDING_RULE)
+        .ids("sgguard-hub-bus")
+        .send()
+        .await
+        .unwrap();
+    gone.delete_rule()
+        .name(FORWARDING_RULE)
+        .send()
+        .await
+        .unwrap();
+    let widened = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": check.trusted[0]}, "Action": "sts:AssumeRole"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+         "Action": "sts:AssumeRole"},
+    ]});
+    aws_sdk_iam::Client::new(&org.member_config(&redirected, HUB_REGION))
+        .update_assume_role_policy()
+        .role_name("sgguard-remediation")
+        .policy_document(widened.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let after = sweep(&org, &check).await;
+    let expected: BTreeSet<(String, String, String)> = [
+        (
+            &disabled,
+            OTHER_REGION,
+            "the forwarding rule `sgguard-forward-sg-changes` is",
+        ),
+        (&redirected, HUB_REGION, "the forwarding rule no longer"),
+        (&redirected, HUB_REGION, "the forwarding rule also sends"),
+        (&redirected, "-", "the remediation role also trusts"),
+        (
+            &deleted,
+            HUB_REGION,
+            "the forwarding rule `sgguard-forward-sg-changes` is",
+        ),
+    ]
+    .into_iter()
+    .map(|(a, r, p)| (a.clone(), r.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(found(&after), expected, "{:#?}", after.tampering);
+    let problems = |account: &str| -> Vec<&str> {
+        after
+            .tampering
+            .iter()
+            .filter(|t| t.account_id == account)
+            .map(|t| t.problem.as_str())
+            .collect()
+    };
+    assert!(problems(&disabled)[0].contains("DISABLED"));
+    assert!(problems(&deleted)[0].contains("missing"));
+    assert!(
+        problems(&redirected)
+            .iter()
+            .any(|p| p.contains("arn:aws:iam::999999999999:root"))
+    );
+    assert!(problems(&intact).is_empty());
+
+    // Each is a failure naming its account, counted in the summary.
+    assert!(after.incomplete());
+    assert_eq!(
+        after
+            .errors
+            .iter()
+            .filter(|e| e.contains(": tampering: "))
+            .count(),
+        5
+    );
+    assert!(
+        after
+            .errors
+            .iter()
+            .any(|e| e.starts_with(&format!("account {deleted} region {HUB_REGION}: tampering")))
+    );
+    let message = sweep_notification(&after, &org.hub);
+    assert!(
+        message
+            .text
+            .contains("TAMPERING: 5 change(s) to the sgguard spoke in 3 account(s)"),
+        "{}",
+        message.text
+    );
+    let document: serde_json::Value = serde_json::from_str(&message.json).unwrap();
+    assert_eq!(document["tampering_total"], 5);
+}
