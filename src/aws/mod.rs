@@ -4,7 +4,7 @@
 //! sweep's tamper check). Everything sgguard asks of AWS goes through this module; the IAM
 //! actions it needs are listed in `spoke-infra/remediation-actions.json` (member accounts: EC2,
 //! RAM, the tamper check's reads) and `hub/hub-actions.json` (the others), checked against these
-//! calls by `tests/iam.rs` and against the requests the
+//! calls by `tests/offline/iam.rs` and against the requests the
 //! integration tests saw (`make test`'s IAM tally check).
 
 mod cloudformation;
