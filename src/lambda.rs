@@ -3,7 +3,7 @@
 //! policy sgguard could not read.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
@@ -22,7 +22,7 @@ use crate::enforce::tamper::TamperCheck;
 use crate::outcome::Mode;
 use crate::policy::Baseline;
 use crate::report::deliver::Delivery;
-use crate::report::metrics::event_metrics_line;
+use crate::report::metrics::{event_metrics_line, now_ms};
 use crate::settings::Settings;
 use crate::telemetry::{self, LogFormat};
 
@@ -111,10 +111,7 @@ pub async fn handle(
         outputs: hub.settings.outputs.clone(),
     };
     let (outcome, error) = handler.handle(&payload).await;
-    println!(
-        "{}",
-        event_metrics_line(&outcome, now_ms().unwrap_or_default())
-    );
+    println!("{}", event_metrics_line(&outcome, now_ms()));
     answer(disposition::of_event(outcome, error))
 }
 
@@ -157,13 +154,11 @@ async fn sweep(
         context_tags: hub.settings.outputs.context_tags.clone(),
     };
     let scheduled = ScheduledSweep {
-        aws: &hub.aws,
         sweep,
         stack_set: hub.settings.stackset_name.clone().map(|name| StackSet {
             name,
             call_as: hub.settings.stackset_call_as.clone(),
         }),
-        tamper: hub.tamper.as_ref(),
         report_bucket: hub.settings.report_bucket.as_deref(),
         delivery: hub.delivery(),
         caveat: current.caveat.clone(),
@@ -171,19 +166,9 @@ async fn sweep(
     scheduled.run(&scope).await
 }
 
-/// Milliseconds since the epoch (EMF timestamps, the runtime's deadline).
-fn now_ms() -> Option<u128> {
-    Some(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .ok()?
-            .as_millis(),
-    )
-}
-
 /// When the invocation must end, from the runtime's deadline (milliseconds since the epoch).
 fn deadline_of(context: &lambda_runtime::Context) -> Option<Instant> {
-    let left = u128::from(context.deadline).checked_sub(now_ms()?)?;
+    let left = u128::from(context.deadline).checked_sub(now_ms())?;
     Instant::now().checked_add(Duration::from_millis(u64::try_from(left).ok()?))
 }
 

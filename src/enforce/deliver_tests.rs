@@ -37,12 +37,12 @@ fn outputs(min: Severity) -> Outputs {
     }
 }
 
-fn record(reason: &str) -> Record {
-    Record {
+fn record(reason: &str) -> Option<Record> {
+    Some(Record {
         kind: RecordKind::UndeliveredNotification,
         body: reason.to_owned(),
         account: None,
-    }
+    })
 }
 
 /// Events and sweep summaries are delivered by the same rule: the bus always gets them,

@@ -10,11 +10,10 @@ use super::disposition::{Disposition, Failure};
 use super::event::HandleError;
 use super::scope::{Scope, ScopeError};
 use super::sweep::Sweep;
-use super::tamper::TamperCheck;
-use crate::aws::{Aws, OrgAccount};
+use crate::aws::OrgAccount;
 use crate::outcome::{Counts, StoredReport, SweepReport};
 use crate::report::deliver::Delivery;
-use crate::report::metrics::sweep_metrics_line;
+use crate::report::metrics::{now_ms, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
 use crate::report::record;
 
@@ -91,11 +90,11 @@ pub struct SweepResult {
 
 /// The hub's sweep and what it does besides sweeping.
 pub struct ScheduledSweep<'a> {
-    pub aws: &'a Aws,
+    /// The sweep, with the AWS context and the tamper check the rest uses too.
     pub sweep: Sweep<'a>,
-    /// The spoke StackSet whose coverage is checked (with `tamper`); none: no coverage check.
+    /// The spoke StackSet whose coverage is checked (with the sweep's tamper check); none: no
+    /// coverage check.
     pub stack_set: Option<StackSet>,
-    pub tamper: Option<&'a TamperCheck>,
     /// Where the whole report is stored (`SGGUARD_REPORT_BUCKET`); none: not stored.
     pub report_bucket: Option<&'a str>,
     pub delivery: Delivery<'a>,
@@ -124,13 +123,7 @@ impl ScheduledSweep<'_> {
         if let Some(bucket) = self.report_bucket {
             self.store(bucket, &mut report).await;
         }
-        println!(
-            "{}",
-            sweep_metrics_line(
-                &report,
-                u128::try_from(jiff::Timestamp::now().as_millisecond()).unwrap_or_default()
-            )
-        );
+        println!("{}", sweep_metrics_line(&report, now_ms()));
         let t = &report.totals;
         tracing::info!(
             accounts = report.accounts.len(),
@@ -141,11 +134,11 @@ impl ScheduledSweep<'_> {
             seconds = report.seconds,
             "sweep finished"
         );
-        let notification = sweep_notification(&report, self.aws.hub_account());
+        let notification = sweep_notification(&report, self.sweep.aws.hub_account());
         let delivered = self
             .delivery
-            .send(self.aws, &notification, |reason| {
-                record::undelivered_sweep(&report, reason)
+            .send(self.sweep.aws, &notification, |reason| {
+                Some(record::undelivered_sweep(&report, reason))
             })
             .await;
         report.errors.extend(delivered.errors.iter().cloned());
@@ -176,7 +169,7 @@ impl ScheduledSweep<'_> {
     /// Checks the coverage of the accounts the sweep just listed (the active ones of the
     /// scope, not listed again) and merges it into the report.
     async fn check_coverage(&self, scope: &Scope, report: &mut SweepReport) {
-        let (Some(stack_set), Some(tamper)) = (&self.stack_set, self.tamper) else {
+        let (Some(stack_set), Some(tamper)) = (&self.stack_set, self.sweep.tamper) else {
             return;
         };
         let accounts = report
@@ -189,7 +182,7 @@ impl ScheduledSweep<'_> {
             })
             .collect();
         let check = CoverageCheck {
-            aws: self.aws,
+            aws: self.sweep.aws,
             stack_set: Some(stack_set),
             tamper,
             accounts,
@@ -223,9 +216,9 @@ impl ScheduledSweep<'_> {
                 return;
             }
         };
-        match self.aws.put_json(bucket, &key, body).await {
+        match self.sweep.aws.put_json(bucket, &key, body).await {
             Ok(()) => {
-                let stored = StoredReport::new(bucket, &key, self.aws.home_region());
+                let stored = StoredReport::new(bucket, &key, self.sweep.aws.home_region());
                 tracing::info!(uri = %stored.uri, "sweep report stored");
                 report.stored = Some(stored);
             }

@@ -92,12 +92,13 @@ impl Delivered {
 impl Delivery<'_> {
     /// Sends `notification` to every configured output: the event bus always, the topics when
     /// the message [reaches](Notification::reaches) the minimum severity. When the inbox topic
-    /// fails, the record `make_record` builds (given the reason) goes to the record queue.
+    /// fails, the record `make_record` builds (given the reason) goes to the record queue;
+    /// `None` from it: the caller keeps a record of its own.
     pub async fn send<O: Outlets>(
         &self,
         outlets: &O,
         notification: &Notification,
-        make_record: impl FnOnce(&str) -> Record,
+        make_record: impl FnOnce(&str) -> Option<Record>,
     ) -> Delivered {
         let mut delivered = Delivered::default();
         let loud = notification.reaches(self.outputs.min_severity);
@@ -134,11 +135,12 @@ impl Delivery<'_> {
                 Err(error) => {
                     tracing::error!(error = %error, "notification failed");
                     delivered.errors.push(error.to_string());
-                    let record = make_record(&error.to_string());
-                    match self.keep(outlets, &record).await {
-                        Some(Ok(id)) => delivered.recorded = Some(id),
-                        Some(Err(lost)) => delivered.errors.push(lost.to_string()),
-                        None => {}
+                    if let Some(record) = make_record(&error.to_string()) {
+                        match self.keep(outlets, &record).await {
+                            Some(Ok(id)) => delivered.recorded = Some(id),
+                            Some(Err(lost)) => delivered.errors.push(lost.to_string()),
+                            None => {}
+                        }
                     }
                     delivered.undelivered = Some(error);
                 }

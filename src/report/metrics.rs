@@ -40,6 +40,14 @@ fn emf_line(
     serde_json::Value::Object(properties).to_string()
 }
 
+/// Milliseconds since the epoch, as EMF timestamps (and the Lambda's deadline) count them.
+pub fn now_ms() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+}
+
 /// The metrics of one event.
 pub fn event_metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String {
     let mut properties = serde_json::Map::new();

@@ -1,9 +1,9 @@
-//! README.md's `aws SERVICE OPERATION --option …` commands exist: the operation in the service's
-//! AWS API model and each option in its input, the models being botocore's (`…/site-packages/
+//! The `aws SERVICE OPERATION --option …` commands of README.md and docs/ exist: the operation
+//! in the service's AWS API model and each option in its input, the models being botocore's (`…/site-packages/
 //! botocore/data`) from the project venv (`VENV`, default `/var/tmp/sgguard-venv`), which moto
 //! brings. Without them this fails; the offline README test checks only the commands' form.
 
-use crate::readme_commands::{aws_call, readme, sh_commands};
+use crate::readme_commands::{aws_call, sh_commands};
 
 /// botocore's API models in the venv.
 fn botocore_data() -> std::path::PathBuf {
@@ -25,14 +25,14 @@ fn squashed(name: &str) -> String {
 }
 
 /// The newest model of `service`.
-fn model(models: &std::path::Path, command: &str, service: &str) -> serde_json::Value {
+fn model(models: &std::path::Path, place: &str, service: &str) -> serde_json::Value {
     let newest = std::fs::read_dir(models.join(service))
-        .unwrap_or_else(|e| panic!("README: `{command}`: no AWS service `{service}` ({e})"))
+        .unwrap_or_else(|e| panic!("{place}: no AWS service `{service}` ({e})"))
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| p.join("service-2.json.gz").exists())
         .max()
-        .unwrap_or_else(|| panic!("README: `{command}`: no model of `{service}`"));
+        .unwrap_or_else(|| panic!("{place}: no model of `{service}`"));
     let compressed = std::fs::read(newest.join("service-2.json.gz")).unwrap();
     let mut text = String::new();
     std::io::Read::read_to_string(
@@ -47,11 +47,12 @@ fn model(models: &std::path::Path, command: &str, service: &str) -> serde_json::
 fn every_readme_aws_command_is_an_operation_with_those_options() {
     let models = botocore_data();
     let mut checked = 0;
-    for command in sh_commands(&readme()) {
-        let Some(call) = aws_call(&command) else {
+    for (page, command) in sh_commands() {
+        let Some(call) = aws_call(&page, &command) else {
             continue;
         };
-        let model = model(&models, &command, &call.service);
+        let place = format!("{page}: `{command}`");
+        let model = model(&models, &place, &call.service);
         let (name, spec) = model["operations"]
             .as_object()
             .unwrap()
@@ -59,7 +60,7 @@ fn every_readme_aws_command_is_an_operation_with_those_options() {
             .find(|(name, _)| squashed(name) == squashed(&call.operation))
             .unwrap_or_else(|| {
                 panic!(
-                    "README: `{command}`: `{}` has no operation `{}`",
+                    "{place}: `{}` has no operation `{}`",
                     call.service, call.operation
                 )
             });
@@ -71,10 +72,13 @@ fn every_readme_aws_command_is_an_operation_with_those_options() {
         for option in &call.options {
             assert!(
                 members.contains(&squashed(option)),
-                "README: `{command}`: {name} takes no `--{option}`"
+                "{place}: {name} takes no `--{option}`"
             );
         }
         checked += 1;
     }
-    assert!(checked > 0, "no README aws command was checked");
+    assert!(
+        checked > 0,
+        "no aws command of README.md or docs/ was checked"
+    );
 }

@@ -19,5 +19,7 @@ mod iam;
 mod layout;
 mod properties;
 mod readme;
+#[path = "../support/readme_commands.rs"]
+mod readme_commands;
 mod sarif;
 mod summary;

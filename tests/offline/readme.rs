@@ -6,53 +6,12 @@
 use assert_cmd::Command;
 use clap::Parser as _;
 
+use crate::readme_commands::{aws_call, pages, sh_commands, words};
+
 struct Example {
     args: Vec<String>,
     shown: Vec<String>,
     exit: i32,
-}
-
-/// Splits a command line on spaces, keeping double-quoted words whole.
-fn words(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut quoted = false;
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !current.is_empty() {
-                    out.push(std::mem::take(&mut current));
-                }
-            }
-            other => current.push(other),
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
-}
-
-/// README.md, then every page of docs/, each with its path from the repository root.
-fn pages() -> Vec<(String, String)> {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let mut names: Vec<String> = std::fs::read_dir(format!("{root}/docs"))
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".md"))
-        .map(|name| format!("docs/{name}"))
-        .collect();
-    names.sort();
-    names.insert(0, "README.md".to_owned());
-    names
-        .into_iter()
-        .map(|name| {
-            let text = std::fs::read_to_string(format!("{root}/{name}")).unwrap();
-            (name, text)
-        })
-        .collect()
 }
 
 fn examples(page: &str, text: &str) -> Vec<Example> {
@@ -149,9 +108,6 @@ fn every_other_readme_command_is_real() {
         .filter_map(|l| l.split_once(':').map(|(t, _)| t))
         .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .collect();
-    // The operation and its options against the AWS API model: the emulator binary, with the
-    // venv (tests/emulator/readme_aws.rs); here the form only.
-    let models: Option<std::path::PathBuf> = None;
     let (mut sgguard, mut make, mut terraform, mut aws) = (0, 0, 0, 0);
     for (page, command) in sh_commands() {
         let command = command.as_str();
@@ -188,12 +144,19 @@ fn every_other_readme_command_is_real() {
                 "{page}: `{command}`: `{sub}` is not a terraform command used here"
             );
             terraform += 1;
-        } else if let Some(rest) = command.strip_prefix("aws ") {
-            check_aws(
-                &format!("{page}: `{command}`"),
-                &words(rest),
-                models.as_deref(),
-            );
+        } else if command.starts_with("aws ") {
+            // The form here; the operation and its options against the AWS API model in the
+            // emulator binary, with the venv (tests/emulator/readme_aws.rs).
+            if let Some(call) = aws_call(&page, command) {
+                let spelled = [&call.service, &call.operation]
+                    .into_iter()
+                    .chain(&call.options)
+                    .all(|word| {
+                        word.bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    });
+                assert!(spelled, "{page}: `{command}`: not as the AWS CLI spells it");
+            }
             aws += 1;
         }
     }
@@ -202,88 +165,6 @@ fn every_other_readme_command_is_real() {
         sgguard >= 13 && make >= 5 && terraform >= 4 && aws >= 4,
         "{sgguard} sgguard, {make} make, {terraform} terraform and {aws} aws lines found"
     );
-}
-
-/// The lines of the `sh` blocks of every page, each with its page, without a trailing comment
-/// or redirection.
-fn sh_commands() -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (page, text) in pages() {
-        let mut in_sh = false;
-        for line in text.lines() {
-            // Fences inside list items are indented.
-            let line = line.trim_start();
-            if line.starts_with("```") {
-                in_sh = line.trim() == "```sh";
-                continue;
-            }
-            if in_sh {
-                let command = line.split("  #").next().unwrap_or(line);
-                let command = command.split(" >").next().unwrap_or(command).trim();
-                out.push((page.clone(), command.to_owned()));
-            }
-        }
-    }
-    out
-}
-
-fn squashed(name: &str) -> String {
-    name.chars()
-        .filter(|c| *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
-/// `aws SERVICE OPERATION --option value …`: the operation and its options exist. `place`
-/// names the page and the command in a failure.
-fn check_aws(place: &str, words: &[String], models: Option<&std::path::Path>) {
-    let [service, operation, options @ ..] = words else {
-        panic!("{place}: expected `aws SERVICE OPERATION`");
-    };
-    // The CLI's own file commands (not API operations).
-    if service == "s3" {
-        assert!(
-            ["cp", "ls", "mv", "rm", "sync"].contains(&operation.as_str()),
-            "{place}: `aws s3 {operation}` is not an `aws s3` command"
-        );
-        return;
-    }
-    let Some(models) = models else {
-        return;
-    };
-    let dir = models.join(service);
-    let newest = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{place}: no AWS service `{service}` ({e})"))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.join("service-2.json.gz").exists())
-        .max()
-        .unwrap_or_else(|| panic!("{place}: no model of `{service}`"));
-    let compressed = std::fs::read(newest.join("service-2.json.gz")).unwrap();
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(compressed.as_slice()),
-        &mut text,
-    )
-    .unwrap();
-    let model: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let (name, spec) = model["operations"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(name, _)| squashed(name) == squashed(operation))
-        .unwrap_or_else(|| panic!("{place}: `{service}` has no operation `{operation}`"));
-    let members: Vec<String> = spec["input"]["shape"]
-        .as_str()
-        .and_then(|shape| model["shapes"][shape]["members"].as_object())
-        .map(|m| m.keys().map(|k| squashed(k)).collect())
-        .unwrap_or_default();
-    for option in options.iter().filter_map(|o| o.strip_prefix("--")) {
-        assert!(
-            members.contains(&squashed(option)),
-            "{place}: {name} takes no `--{option}`"
-        );
-    }
 }
 
 /// A page's text outside its fenced blocks (a heading or a path inside a block is an example).

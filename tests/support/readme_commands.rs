@@ -1,23 +1,26 @@
-//! README.md's commands, read one way by the offline README tests and by the check of its `aws`
-//! lines against the AWS API models (the emulator binary: the models come with the venv).
+//! The commands of README.md and docs/, read one way by the offline README tests and by the
+//! check of their `aws` lines against the AWS API models (the emulator binary: the models come
+//! with the venv).
 
-/// README.md and the docs/ pages, as the tests read them.
-pub fn readme() -> String {
+/// README.md, then every page of docs/, each with its path from the repository root.
+pub fn pages() -> Vec<(String, String)> {
     let root = env!("CARGO_MANIFEST_DIR");
-    let mut text = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
-    // The docs/ pages' commands too: the README's sections moved there.
-    let mut pages: Vec<_> = std::fs::read_dir(format!("{root}/docs"))
+    let mut names: Vec<String> = std::fs::read_dir(format!("{root}/docs"))
         .unwrap()
         .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".md"))
+        .map(|name| format!("docs/{name}"))
         .collect();
-    pages.sort();
-    for page in pages {
-        text.push('\n');
-        text.push_str(&std::fs::read_to_string(page).unwrap());
-    }
-    text
+    names.sort();
+    names.insert(0, "README.md".to_owned());
+    names
+        .into_iter()
+        .map(|name| {
+            let text = std::fs::read_to_string(format!("{root}/{name}")).unwrap();
+            (name, text)
+        })
+        .collect()
 }
 
 /// Splits a command line on spaces, keeping double-quoted words whole.
@@ -42,23 +45,24 @@ pub fn words(line: &str) -> Vec<String> {
     out
 }
 
-/// The commands of README.md's `sh` blocks (fences inside list items are indented), each
-/// without its trailing comment and redirection.
-pub fn sh_commands(readme: &str) -> Vec<String> {
-    let mut in_sh = false;
+/// The lines of the `sh` blocks of every page, each with its page, without a trailing comment
+/// or redirection (fences inside list items are indented).
+pub fn sh_commands() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for line in readme.lines() {
-        let line = line.trim_start();
-        if line.starts_with("```") {
-            in_sh = line.trim() == "```sh";
-            continue;
+    for (page, text) in pages() {
+        let mut in_sh = false;
+        for line in text.lines() {
+            let line = line.trim_start();
+            if line.starts_with("```") {
+                in_sh = line.trim() == "```sh";
+                continue;
+            }
+            if in_sh {
+                let command = line.split("  #").next().unwrap_or(line);
+                let command = command.split(" >").next().unwrap_or(command).trim();
+                out.push((page.clone(), command.to_owned()));
+            }
         }
-        if !in_sh {
-            continue;
-        }
-        let command = line.split("  #").next().unwrap_or(line);
-        let command = command.split(" >").next().unwrap_or(command).trim();
-        out.push(command.to_owned());
     }
     out
 }
@@ -71,18 +75,18 @@ pub struct AwsCall {
     pub options: Vec<String>,
 }
 
-/// `command` as an API call: `None` for a line that is not `aws …` and for the CLI's own file
-/// commands (`aws s3 cp` and the like, checked here: they call no one operation); a line
-/// without `SERVICE OPERATION` fails the test.
-pub fn aws_call(command: &str) -> Option<AwsCall> {
+/// `command` (on `page`) as an API call: `None` for a line that is not `aws …` and for the
+/// CLI's own file commands (`aws s3 cp` and the like, checked here: they call no one
+/// operation); a line without `SERVICE OPERATION` fails the test.
+pub fn aws_call(page: &str, command: &str) -> Option<AwsCall> {
     let words = words(command.strip_prefix("aws ")?);
     let [service, operation, options @ ..] = words.as_slice() else {
-        panic!("README: `{command}`: expected `aws SERVICE OPERATION`");
+        panic!("{page}: `{command}`: expected `aws SERVICE OPERATION`");
     };
     if service == "s3" {
         assert!(
             ["cp", "ls", "mv", "rm", "sync"].contains(&operation.as_str()),
-            "README: `{command}`: `aws s3 {operation}` is not an `aws s3` command"
+            "{page}: `{command}`: `aws s3 {operation}` is not an `aws s3` command"
         );
         return None;
     }

@@ -201,20 +201,16 @@ impl<H: HubApi> EventHandler<'_, H> {
         if self.outputs.security_hub {
             self.import(&mut outcome).await;
         }
-        // An event sgguard cannot read is recorded with its text (the Lambda then answers it
-        // as handled: a retry reads it no better).
-        if matches!(failure, Some(HandleError::Malformed(_))) {
-            self.keep(&mut outcome, |o| record::malformed_event(o, value))
-                .await;
-        }
+        let malformed = matches!(failure, Some(HandleError::Malformed(_)));
         if !outcome.findings.is_empty() || failure.is_some() {
             let notification = event_notification(&outcome);
             // What was done for an event whose message failed must not live only in the log:
             // the record keeps it, and a retry that finds the rules gone cannot take it back.
+            // An unreadable event's own record (below) keeps the event instead.
             let delivered = self
                 .delivery()
                 .send(self.hub, &notification, |reason| {
-                    record::undelivered_event(&outcome, reason)
+                    (!malformed).then(|| record::undelivered_event(&outcome, reason))
                 })
                 .await;
             outcome.errors.extend(delivered.errors);
@@ -224,6 +220,12 @@ impl<H: HubApi> EventHandler<'_, H> {
             if let Some(error) = delivered.undelivered {
                 failure.get_or_insert(HandleError::Notification(error));
             }
+        }
+        // An event sgguard cannot read is recorded with its text (the Lambda then answers it
+        // as handled: a retry reads it no better).
+        if malformed {
+            self.keep(&mut outcome, |o| record::malformed_event(o, value))
+                .await;
         }
         log_outcome(&outcome);
         (outcome, failure)
@@ -405,9 +407,16 @@ fn log_outcome(outcome: &EventOutcome) {
 
 mod attribution;
 mod consumers;
+#[cfg(test)]
+mod docs_examples_tests;
 mod judge;
 #[cfg(test)]
-#[path = "../event_tests.rs"]
+mod protection_tests;
+#[cfg(test)]
+mod shared_scope_tests;
+#[cfg(test)]
+mod tag_tests;
+#[cfg(test)]
 mod tests;
 
 use attribution::attribute;
