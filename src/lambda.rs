@@ -10,13 +10,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::Aws;
-use crate::enforce::breaker::Breaker;
 use crate::enforce::coverage::StackSet;
 use crate::enforce::disposition::{self, Disposition, Failure};
 use crate::enforce::event::EventHandler;
 use crate::enforce::exemptions::{Current, ExemptionStore};
 use crate::enforce::scheduled::{ScheduledSweep, SweepRequest};
 use crate::enforce::staging::Staging;
+use crate::enforce::state::HubState;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
 use crate::outcome::Mode;
@@ -38,7 +38,7 @@ pub struct Hub {
     pub exemptions: Option<ExemptionStore>,
     pub aws: Arc<Aws>,
     /// Shared by every invocation of this instance (per-account limits span invocations).
-    pub breaker: Breaker,
+    pub state: HubState,
     /// What the scheduled sweep checks of each member's spoke stack (the Lambda always checks).
     pub tamper: Option<TamperCheck>,
 }
@@ -105,7 +105,7 @@ pub async fn handle(
         baseline: &current.baseline,
         staging: hub.staging(&current),
         topic_arn: hub.settings.topic_arn.as_deref(),
-        breaker: &hub.breaker,
+        state: &hub.state,
         record_queue: hub.settings.record_queue_url.as_deref(),
         caveat: current.caveat.as_deref(),
         outputs: hub.settings.outputs.clone(),
@@ -141,18 +141,13 @@ async fn sweep(
     };
     tracing::info!(?scope, remediate = request.remediate, mode = %hub.settings.mode, "sweep started");
     let current = hub.current().await;
-    let sweep = Sweep {
-        aws: &hub.aws,
-        baseline: &current.baseline,
-        staging: hub.staging(&current),
-        remediate: request.remediate,
-        concurrency: request.concurrency(),
-        deadline: deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)),
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &hub.breaker,
-        tamper: hub.tamper.as_ref(),
-        context_tags: hub.settings.outputs.context_tags.clone(),
-    };
+    let sweep = Sweep::new(&*hub.aws, &current.baseline, &hub.state)
+        .staging(hub.staging(&current))
+        .remediate(request.remediate)
+        .concurrency(request.concurrency())
+        .deadline(deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)))
+        .tamper(hub.tamper.as_ref())
+        .context_tags(hub.settings.outputs.context_tags.clone());
     let scheduled = ScheduledSweep {
         sweep,
         stack_set: hub.settings.stackset_name.clone().map(|name| StackSet {
@@ -190,7 +185,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         "sgguard ready"
     );
     let hub = Arc::new(Hub {
-        breaker: Breaker::new(settings.limits),
+        state: HubState::in_process(settings.limits),
         tamper: Some(TamperCheck::for_hub(
             &aws,
             settings.hub_bus_arn.clone(),

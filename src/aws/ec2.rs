@@ -14,6 +14,20 @@ use super::{AwsError, CredentialCache};
 use crate::finding::{GroupInfo, Tags};
 use crate::rule::{ApiRule, Direction, SecurityGroupRule};
 
+/// One rule to add to a group, in the API's words (`sgguard restore`).
+#[derive(Debug, Clone, Copy)]
+pub struct Authorize<'a> {
+    pub group_id: &'a str,
+    pub direction: Direction,
+    /// The API's protocol: `-1`, `tcp`, `6`, …
+    pub protocol: &'a str,
+    /// For TCP and UDP.
+    pub ports: Option<(u16, u16)>,
+    /// As a rule's `peer` names it: a CIDR, `pl-…` or `sg-…`.
+    pub peer: &'a str,
+    pub description: Option<&'a str>,
+}
+
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
     account: String,
@@ -284,20 +298,16 @@ impl Ec2 {
         Ok(entries)
     }
 
-    /// Revokes rules of one group by rule id, one direction per call. When a rule is already
-    /// gone the call fails for all, so each rule is then revoked on its own to tell which.
-    /// Authorizes one rule again (`sgguard restore`): `api_protocol` as the API takes it
-    /// (`-1`, `tcp`, `6`), `ports` for TCP and UDP, the peer as a rule's `peer` names it (a
-    /// CIDR, `pl-…` or `sg-…`), with its description; the new rule's id.
-    pub async fn authorize(
-        &self,
-        group_id: &str,
-        direction: Direction,
-        api_protocol: &str,
-        ports: Option<(u16, u16)>,
-        peer: &str,
-        description: Option<&str>,
-    ) -> Result<Option<String>, AwsError> {
+    /// Authorizes one rule again (`sgguard restore`), with its description; the new rule's id.
+    pub async fn authorize(&self, rule: &Authorize<'_>) -> Result<Option<String>, AwsError> {
+        let Authorize {
+            group_id,
+            direction,
+            protocol: api_protocol,
+            ports,
+            peer,
+            description,
+        } = *rule;
         use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
         let mut permission = IpPermission::builder().ip_protocol(api_protocol);
         if let Some((from, to)) = ports {
@@ -362,6 +372,8 @@ impl Ec2 {
         Ok(ids.into_iter().next())
     }
 
+    /// Revokes rules of one group by rule id, one direction per call. When a rule is already
+    /// gone the call fails for all, so each rule is then revoked on its own to tell which.
     pub async fn revoke(
         &self,
         group_id: &str,

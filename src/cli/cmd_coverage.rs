@@ -47,9 +47,11 @@ pub fn run(args: &CoverageArgs) -> u8 {
             &settings.trusted_principals,
             &settings.role_name,
         );
-        let accounts = accounts_in(&aws, &scope).await.map_err(|e| e.to_string())?;
+        let accounts = accounts_in(&*aws, &scope)
+            .await
+            .map_err(|e| e.to_string())?;
         CoverageCheck {
-            aws: &aws,
+            hub: &*aws,
             stack_set: stack_set.as_ref(),
             tamper: &tamper,
             accounts,

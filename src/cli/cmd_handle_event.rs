@@ -5,8 +5,8 @@ use std::io::Write;
 
 use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, policy_flag, print_error};
 use crate::aws::Aws;
-use crate::enforce::breaker::Breaker;
 use crate::enforce::event::EventHandler;
+use crate::enforce::state::HubState;
 use crate::input::read_input;
 use crate::outcome::exit_code;
 
@@ -58,13 +58,13 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
-        let breaker = Breaker::new(settings.limits);
+        let state = HubState::in_process(settings.limits);
         let handler = EventHandler {
             hub: aws.as_ref(),
             baseline: &baseline,
             staging: settings.staging(),
             topic_arn: settings.topic_arn.as_deref(),
-            breaker: &breaker,
+            state: &state,
             record_queue: settings.record_queue_url.as_deref(),
             caveat: None,
             outputs: settings.outputs.clone(),

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_ERROR, LiveSetup, ScanArgs, policy_flag, print_error};
 use crate::aws::Aws;
-use crate::enforce::breaker::Breaker;
+use crate::enforce::state::HubState;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
@@ -50,7 +50,7 @@ pub fn run(args: &ScanArgs) -> u8 {
     let result = runtime.block_on(async {
         let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
         let baseline = super::with_exemptions(&aws, &settings, baseline.clone()).await?;
-        let breaker = Breaker::new(settings.limits);
+        let state = HubState::in_process(settings.limits);
         let check = args.check_spokes.then(|| {
             TamperCheck::for_hub(
                 &aws,
@@ -59,18 +59,13 @@ pub fn run(args: &ScanArgs) -> u8 {
                 &settings.role_name,
             )
         });
-        let sweep = Sweep {
-            aws: &aws,
-            baseline: &baseline,
-            staging: settings.staging(),
-            remediate: args.remediate,
-            concurrency: usize::from(args.concurrency),
-            deadline: None,
-            progress: progress_bar(),
-            breaker: &breaker,
-            tamper: check.as_ref(),
-            context_tags: settings.outputs.context_tags.clone(),
-        };
+        let sweep = Sweep::new(&*aws, &baseline, &state)
+            .staging(settings.staging())
+            .remediate(args.remediate)
+            .concurrency(usize::from(args.concurrency))
+            .progress(progress_bar())
+            .tamper(check.as_ref())
+            .context_tags(settings.outputs.context_tags.clone());
         sweep.run(&scope).await.map_err(|e| e.to_string())
     });
     let report = match result {

@@ -31,10 +31,6 @@ impl Default for Limits {
 pub struct Breaker {
     limits: Limits,
     accounts: moka::future::Cache<String, Arc<AtomicUsize>>,
-    /// The rules this process revoked in the last hours, and when and for what: an event
-    /// handled after its own rules were revoked (by another event's handling or a sweep) tells
-    /// when and by what they were removed.
-    revoked: moka::future::Cache<String, String>,
 }
 
 impl Breaker {
@@ -45,16 +41,7 @@ impl Breaker {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
-            revoked: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(Duration::from_secs(6 * 3600))
-                .build(),
         }
-    }
-
-    /// When and for what this process revoked the rule: `revoked by sgguard at TIME (SOURCE)`.
-    pub async fn revoked(&self, rule_id: &str) -> Option<String> {
-        self.revoked.get(rule_id).await
     }
 
     pub fn limits(&self) -> Limits {
@@ -92,18 +79,6 @@ pub struct Budget<'a> {
 }
 
 impl Budget<'_> {
-    /// Remembers that `rule_id` was revoked now for `source`.
-    pub async fn note_revoked(&self, rule_id: &str, source: &super::RevokeSource) {
-        let now = jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ");
-        let by = match source {
-            super::RevokeSource::Event(event) => {
-                format!("revoked by sgguard at {now}, handling event {event}")
-            }
-            super::RevokeSource::Sweep => format!("revoked by sgguard at {now}, by the sweep"),
-        };
-        self.breaker.revoked.insert(rule_id.to_owned(), by).await;
-    }
-
     /// Takes one revocation in `account`; `Err` says which limit holds it back.
     pub async fn take(&self, account: &str) -> Result<(), String> {
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.limit {

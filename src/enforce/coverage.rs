@@ -8,7 +8,8 @@ use futures_util::stream::{self, StreamExt};
 
 use super::scope::{Regions, Scope, ScopeError};
 use super::tamper::{FORWARDING_RULE, TamperCheck};
-use crate::aws::{Aws, OrgAccount, StackInstance};
+use super::{HubApi, SecurityGroups};
+use crate::aws::{OrgAccount, StackInstance};
 pub use crate::outcome::{Coverage, Place};
 
 /// Account × regions checked at once.
@@ -23,8 +24,8 @@ pub struct StackSet {
 }
 
 /// Checks the coverage of `scope`'s accounts and regions.
-pub struct CoverageCheck<'a> {
-    pub aws: &'a Aws,
+pub struct CoverageCheck<'a, H> {
+    pub hub: &'a H,
     /// The StackSet whose instances are checked; `None`: instances are not checked.
     pub stack_set: Option<&'a StackSet>,
     /// The forwarding rule's expected shape and target.
@@ -33,14 +34,14 @@ pub struct CoverageCheck<'a> {
     pub accounts: Vec<OrgAccount>,
 }
 
-impl CoverageCheck<'_> {
+impl<H: HubApi> CoverageCheck<'_, H> {
     pub async fn run(&self, scope: &Scope) -> Result<Coverage, ScopeError> {
-        let hub = self.aws.hub_account().to_owned();
-        let home = self.aws.home_region().to_owned();
+        let hub = self.hub.hub_account().to_owned();
+        let home = self.hub.home_region().to_owned();
         let mut errors = Vec::new();
         let instances = match self.stack_set {
             None => None,
-            Some(set) => match self.aws.stack_instances(&set.name, &set.call_as).await {
+            Some(set) => match self.hub.stack_instances(&set.name, &set.call_as).await {
                 Ok(instances) => Some(instances),
                 Err(error) => {
                     errors.push(format!(
@@ -50,12 +51,12 @@ impl CoverageCheck<'_> {
                 }
             },
         };
-        let management = self.aws.management_account().await.ok();
+        let management = self.hub.management_account().await.ok();
 
         // Each account's regions: those asked, else those the account has enabled.
         let mut places: Vec<(OrgAccount, String, Result<(), String>)> = Vec::new();
         for account in &self.accounts {
-            let reached = self.aws.ec2(&account.id, &home).await;
+            let reached = self.hub.security_groups(&account.id, &home).await;
             let role = reached
                 .as_ref()
                 .map(|_| ())
@@ -90,11 +91,11 @@ impl CoverageCheck<'_> {
         }
 
         let context = Judge {
-            aws: self.aws,
+            hub: self.hub,
             tamper: self.tamper,
             instances: instances.as_deref(),
             stack_set_checked: self.stack_set.is_some() && instances.is_some(),
-            hub: &hub,
+            hub_account: &hub,
             home: &home,
             management: management.as_deref(),
         };
@@ -119,19 +120,19 @@ impl CoverageCheck<'_> {
     }
 }
 
-struct Judge<'a> {
-    aws: &'a Aws,
+struct Judge<'a, H> {
+    hub: &'a H,
     tamper: &'a TamperCheck,
     instances: Option<&'a [StackInstance]>,
     stack_set_checked: bool,
-    hub: &'a str,
+    hub_account: &'a str,
     home: &'a str,
     management: Option<&'a str>,
 }
 
-impl Judge<'_> {
+impl<H: HubApi> Judge<'_, H> {
     async fn place(&self, account: OrgAccount, region: String, role: Result<(), String>) -> Place {
-        let is_hub = account.id == self.hub;
+        let is_hub = account.id == self.hub_account;
         let is_management = self.management == Some(account.id.as_str()) && !is_hub;
         let mut problems = Vec::new();
         let mut place = Place {
@@ -195,7 +196,7 @@ impl Judge<'_> {
         // The forwarding rule (through the role; the hub reads its own).
         if place.role != "not assumable" {
             match self
-                .aws
+                .hub
                 .forwarding_rule(&account.id, &region, FORWARDING_RULE)
                 .await
             {
@@ -236,7 +237,89 @@ impl Judge<'_> {
 }
 
 /// The scope's active accounts, listed as the sweep lists them.
-pub async fn accounts_in(aws: &Aws, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
-    let accounts = super::sweep::accounts(aws, scope).await?;
+pub async fn accounts_in<H: HubApi>(hub: &H, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
+    let accounts = super::sweep::accounts(hub, scope).await?;
     Ok(accounts.into_iter().filter(OrgAccount::is_active).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::ForwardingRule;
+    use crate::enforce::fake::{Fake, HUB_ACCOUNT};
+
+    const COVERED: &str = "111122223333";
+    const NO_STACK: &str = "444455556666";
+    const LOCKED: &str = "777788889999";
+    const MANAGEMENT: &str = "121212121212";
+
+    fn instance(account: &str) -> StackInstance {
+        StackInstance {
+            account: account.to_owned(),
+            region: "eu-west-1".to_owned(),
+            status: "CURRENT".to_owned(),
+            detailed_status: String::new(),
+            reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_place_is_told_covered_or_why_not() {
+        let intact = ForwardingRule {
+            state: "ENABLED".to_owned(),
+            pattern: Some(super::super::tamper::EVENT_PATTERN.to_owned()),
+            targets: vec![format!(
+                "arn:aws:events:eu-west-1:{HUB_ACCOUNT}:event-bus/sgguard"
+            )],
+        };
+        let hub = Fake::default()
+            .member(COVERED, "covered", Some(Fake::default()))
+            .member(NO_STACK, "no-stack", Some(Fake::default()))
+            .member(LOCKED, "locked", None)
+            .member(MANAGEMENT, "management", Some(Fake::default()))
+            .management(MANAGEMENT)
+            .with_stack_instance(instance(COVERED))
+            .with_forwarding_rule(COVERED, "eu-west-1", intact.clone())
+            .with_forwarding_rule(NO_STACK, "eu-west-1", intact);
+        let tamper = TamperCheck {
+            hub_account: HUB_ACCOUNT.to_owned(),
+            hub_bus_arn: None,
+            trusted: Vec::new(),
+            remediation_role: "sgguard-remediation".to_owned(),
+        };
+        let scope = Scope::parse(&["org".to_owned()], &[], &[]).unwrap();
+        let stack_set = StackSet {
+            name: "sgguard-spoke".to_owned(),
+            call_as: "SELF".to_owned(),
+        };
+        let coverage = CoverageCheck {
+            hub: &hub,
+            stack_set: Some(&stack_set),
+            tamper: &tamper,
+            accounts: accounts_in(&hub, &scope).await.unwrap(),
+        }
+        .run(&scope)
+        .await
+        .unwrap();
+
+        assert_eq!(coverage.management_account.as_deref(), Some(MANAGEMENT));
+        assert_eq!((coverage.covered, coverage.not_covered), (1, 3));
+        let place = |account: &str| {
+            coverage
+                .places
+                .iter()
+                .find(|p| p.account_id == account)
+                .unwrap()
+        };
+        assert!(place(COVERED).covered);
+        assert_eq!(place(COVERED).stack, "CURRENT");
+        assert!(place(NO_STACK).problems[0].contains("no spoke stack instance"));
+        assert_eq!(place(LOCKED).role, "not assumable");
+        assert_eq!(place(MANAGEMENT).stack, "management account");
+        assert!(
+            place(MANAGEMENT).problems[0].contains("deploy spoke-infra/sgguard-spoke.yaml"),
+            "{:?}",
+            place(MANAGEMENT).problems
+        );
+    }
 }

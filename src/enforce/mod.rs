@@ -1,6 +1,6 @@
 //! Enforcement: what happens to a finding. A pure planner decides (finding + mode → planned
-//! outcome); the revoke then goes through [`SecurityGroups`], which the EC2 adapter implements in
-//! AWS and an in-memory fake implements in unit tests. The event flow ([`event`]) and the
+//! outcome); the revoke then goes through [`SecurityGroups`] ([`hub`]: the seams the AWS adapters
+//! and an in-memory fake implement). The event flow ([`event`]) and the
 //! organization sweep ([`sweep`]) both act through [`act`], the one revoke path.
 
 pub mod breaker;
@@ -12,99 +12,29 @@ pub mod event;
 pub mod exemptions;
 #[cfg(test)]
 mod fake;
+pub mod hub;
+pub mod journal;
+pub mod restore;
 pub mod scheduled;
 pub mod scope;
 pub mod staging;
+pub mod state;
 pub mod sweep;
 pub mod tamper;
 
 use std::collections::HashMap;
-use std::future::Future;
 
 use ipnet::IpNet;
 
 use self::breaker::Budget;
-use crate::aws::{Aws, AwsError, Ec2, RevokeOutcome, SharedWith};
-use crate::finding::{Action, Finding, GroupInfo};
+use self::journal::{Journal, Revocation};
+use crate::aws::{AwsError, RevokeOutcome};
+use crate::finding::{Action, Finding};
 use crate::outcome::{FindingOutcome, Mode, Outcome};
-use crate::report::deliver::Outlets;
 use crate::rule::{Direction, Peer, SecurityGroupRule};
 
+pub use self::hub::{HubApi, SecurityGroups};
 pub use crate::report::deliver::Outputs;
-
-/// The security groups of one account and region, as enforcement reads and changes them.
-pub trait SecurityGroups: Sync {
-    /// The group's tags, or `None` when the group no longer exists.
-    fn group(
-        &self,
-        group_id: &str,
-    ) -> impl Future<Output = Result<Option<GroupInfo>, AwsError>> + Send;
-    /// Every group of the region: tags, name and VPC.
-    fn all_groups(
-        &self,
-    ) -> impl Future<Output = Result<HashMap<String, GroupInfo>, AwsError>> + Send;
-    /// The ids of every group with this name (names are unique only within a VPC).
-    fn group_ids_by_name(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
-    /// The live rules of one group (both directions), read now.
-    fn group_rules(
-        &self,
-        group_id: &str,
-    ) -> impl Future<Output = Result<Vec<SecurityGroupRule>, AwsError>> + Send;
-    /// Every rule in the region.
-    fn all_rules(&self) -> impl Future<Output = Result<Vec<SecurityGroupRule>, AwsError>> + Send;
-    /// The entries of a managed prefix list.
-    fn prefix_list_entries(
-        &self,
-        prefix_list_id: &str,
-    ) -> impl Future<Output = Result<Vec<IpNet>, AwsError>> + Send;
-    /// Revokes rules of one group by rule id; one outcome per rule id.
-    fn revoke(
-        &self,
-        group_id: &str,
-        direction: Direction,
-        rule_ids: &[String],
-    ) -> impl Future<Output = Vec<(String, RevokeOutcome)>> + Send;
-}
-
-/// What the event flow needs of the hub: the member accounts' security groups (through the
-/// remediation role), who a prefix list is shared with, account names, and where messages go
-/// ([`Outlets`]).
-pub trait HubApi: Outlets {
-    type Groups: SecurityGroups;
-    fn security_groups(
-        &self,
-        account: &str,
-        region: &str,
-    ) -> impl Future<Output = Result<Self::Groups, AwsError>> + Send;
-    /// The accounts, other than `owner`, that `owner`'s prefix list is shared with through AWS
-    /// RAM in `region` (and the principals that name no account).
-    fn prefix_list_consumers(
-        &self,
-        owner: &str,
-        region: &str,
-        prefix_list_id: &str,
-    ) -> impl Future<Output = Result<SharedWith, AwsError>> + Send;
-    /// The account's name; `None` when it cannot be told (never a reason to fail).
-    fn account_name(&self, account: &str) -> impl Future<Output = Option<String>> + Send;
-    /// The organizational units above the account, nearest first, then the root (staged
-    /// enforcement).
-    fn account_units(
-        &self,
-        account: &str,
-    ) -> impl Future<Output = Result<std::sync::Arc<Vec<String>>, AwsError>> + Send;
-    /// Imports findings (ASFF) into Security Hub in `account` and `region`; how many.
-    fn import_findings(
-        &self,
-        account: &str,
-        region: &str,
-        findings: &[crate::finding::AsffFinding],
-    ) -> impl Future<Output = Result<usize, AwsError>> + Send;
-    /// The AWS partition the hub runs in (`aws`, `aws-us-gov`, `aws-cn`).
-    fn partition(&self) -> String;
-}
 
 /// What a revocation was made for: the event it handled, or the sweep. Said as the finding's
 /// `source`: `live:EVENT_ID` or `sweep`.
@@ -146,7 +76,7 @@ pub fn plan(finding: &Finding, mode: Mode) -> Outcome {
 }
 
 /// Revokes (or would revoke) the group's violating rules as planned, within the breaker's
-/// `budget`; returns every finding with what became of it. The event flow and the sweep share
+/// `budget`, each revocation kept in the `journal`; returns every finding with what became of it. The event flow and the sweep share
 /// this one revoke path.
 pub async fn act<G: SecurityGroups>(
     groups: &G,
@@ -155,6 +85,7 @@ pub async fn act<G: SecurityGroups>(
     mode: Mode,
     source: &RevokeSource,
     budget: &Budget<'_>,
+    journal: &Journal,
 ) -> Vec<FindingOutcome> {
     let mut recorded = Vec::with_capacity(findings.len());
     for mut finding in findings {
@@ -196,7 +127,11 @@ pub async fn act<G: SecurityGroups>(
                 continue;
             };
             match result {
-                RevokeOutcome::Revoked => budget.note_revoked(&rule_id, source).await,
+                RevokeOutcome::Revoked => {
+                    journal
+                        .note(Revocation::of(&entry.finding, &rule_id, source))
+                        .await;
+                }
                 RevokeOutcome::AlreadyGone => entry.outcome = Outcome::AlreadyGone,
                 RevokeOutcome::Failed(error) => {
                     entry.outcome = Outcome::Failed;
@@ -239,79 +174,6 @@ pub async fn resolve_prefix_lists<G: SecurityGroups>(
         }
     }
     Ok(())
-}
-
-impl SecurityGroups for Ec2 {
-    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
-        Ec2::group(self, group_id).await
-    }
-
-    async fn all_groups(&self) -> Result<HashMap<String, GroupInfo>, AwsError> {
-        Ec2::all_groups(self).await
-    }
-
-    async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
-        Ec2::group_ids_by_name(self, name).await
-    }
-
-    async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
-        Ec2::group_rules(self, group_id).await
-    }
-
-    async fn all_rules(&self) -> Result<Vec<SecurityGroupRule>, AwsError> {
-        Ec2::all_rules(self).await
-    }
-
-    async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
-        Ec2::prefix_list_entries(self, prefix_list_id).await
-    }
-
-    async fn revoke(
-        &self,
-        group_id: &str,
-        direction: Direction,
-        rule_ids: &[String],
-    ) -> Vec<(String, RevokeOutcome)> {
-        Ec2::revoke(self, group_id, direction, rule_ids).await
-    }
-}
-
-impl HubApi for Aws {
-    type Groups = Ec2;
-
-    async fn security_groups(&self, account: &str, region: &str) -> Result<Ec2, AwsError> {
-        self.ec2(account, region).await
-    }
-
-    async fn prefix_list_consumers(
-        &self,
-        owner: &str,
-        region: &str,
-        prefix_list_id: &str,
-    ) -> Result<SharedWith, AwsError> {
-        Aws::prefix_list_consumers(self, owner, region, prefix_list_id).await
-    }
-
-    async fn account_name(&self, account: &str) -> Option<String> {
-        Aws::account_name(self, account).await
-    }
-
-    async fn account_units(&self, account: &str) -> Result<std::sync::Arc<Vec<String>>, AwsError> {
-        Aws::account_units(self, account).await
-    }
-
-    async fn import_findings(
-        &self,
-        account: &str,
-        region: &str,
-        findings: &[crate::finding::AsffFinding],
-    ) -> Result<usize, AwsError> {
-        Aws::import_findings(self, account, region, findings).await
-    }
-
-    fn partition(&self) -> String {
-        Aws::partition(self)
-    }
 }
 
 #[cfg(test)]
@@ -366,25 +228,13 @@ mod tests {
 
     #[tokio::test]
     async fn act_never_calls_revoke_for_a_protected_group() {
-        use crate::enforce::breaker::{Breaker, Limits};
-        use crate::enforce::fake::Fake;
-        use crate::rule::{ApiRule, SecurityGroupRule};
+        use crate::enforce::breaker::Limits;
+        use crate::enforce::fake::{self, Fake};
+        use crate::enforce::state::HubState;
         let group = "sg-0123456789abcdef0";
-        let rule = SecurityGroupRule::from_api(
-            ApiRule {
-                rule_id: Some("sgr-1"),
-                group_id: Some(group),
-                ip_protocol: "tcp",
-                from_port: Some(22),
-                to_port: Some(22),
-                cidr_ipv4: Some("0.0.0.0/0"),
-                ..ApiRule::default()
-            },
-            Some("eu-west-1"),
-        )
-        .unwrap();
+        let rule = fake::ssh_open(group, "sgr-1");
         let fake = Fake::default().with_group(group, Tags::new(), vec![rule]);
-        let breaker = Breaker::new(Limits::default());
+        let state = HubState::in_process(Limits::default());
         let findings = vec![protected(finding(Some("sgr-1"), Action::Revoke, false))];
         let acted = act(
             &fake,
@@ -392,7 +242,8 @@ mod tests {
             findings,
             Mode::Enforce,
             &RevokeSource::Sweep,
-            &breaker.event(),
+            &state.breaker.event(),
+            &state.journal,
         )
         .await;
         assert_eq!(acted.len(), 1);

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::HubApi;
 use super::coverage::{CoverageCheck, StackSet};
 use super::disposition::{Disposition, Failure};
 use super::event::HandleError;
@@ -89,9 +90,9 @@ pub struct SweepResult {
 }
 
 /// The hub's sweep and what it does besides sweeping.
-pub struct ScheduledSweep<'a> {
-    /// The sweep, with the AWS context and the tamper check the rest uses too.
-    pub sweep: Sweep<'a>,
+pub struct ScheduledSweep<'a, H> {
+    /// The sweep, with the hub and the tamper check the rest uses too.
+    pub sweep: Sweep<'a, H>,
     /// The spoke StackSet whose coverage is checked (with the sweep's tamper check); none: no
     /// coverage check.
     pub stack_set: Option<StackSet>,
@@ -102,7 +103,7 @@ pub struct ScheduledSweep<'a> {
     pub caveat: Option<String>,
 }
 
-impl ScheduledSweep<'_> {
+impl<H: HubApi> ScheduledSweep<'_, H> {
     /// Sweeps `scope` and tells the summary. An incomplete sweep is reported, not failed:
     /// Lambda's retry would sweep the whole organization again; the summary says what failed
     /// and `SweepFailures` has its own alarm. A summary that could not be sent is kept in the
@@ -134,10 +135,10 @@ impl ScheduledSweep<'_> {
             seconds = report.seconds,
             "sweep finished"
         );
-        let notification = sweep_notification(&report, self.sweep.aws.hub_account());
+        let notification = sweep_notification(&report, self.sweep.hub().hub_account());
         let delivered = self
             .delivery
-            .send(self.sweep.aws, &notification, |reason| {
+            .send(self.sweep.hub(), &notification, |reason| {
                 Some(record::undelivered_sweep(&report, reason))
             })
             .await;
@@ -169,7 +170,7 @@ impl ScheduledSweep<'_> {
     /// Checks the coverage of the accounts the sweep just listed (the active ones of the
     /// scope, not listed again) and merges it into the report.
     async fn check_coverage(&self, scope: &Scope, report: &mut SweepReport) {
-        let (Some(stack_set), Some(tamper)) = (&self.stack_set, self.sweep.tamper) else {
+        let (Some(stack_set), Some(tamper)) = (&self.stack_set, self.sweep.tamper_check()) else {
             return;
         };
         let accounts = report
@@ -182,7 +183,7 @@ impl ScheduledSweep<'_> {
             })
             .collect();
         let check = CoverageCheck {
-            aws: self.sweep.aws,
+            hub: self.sweep.hub(),
             stack_set: Some(stack_set),
             tamper,
             accounts,
@@ -216,9 +217,9 @@ impl ScheduledSweep<'_> {
                 return;
             }
         };
-        match self.sweep.aws.put_json(bucket, &key, body).await {
+        match self.sweep.hub().put_report(bucket, &key, body).await {
             Ok(()) => {
-                let stored = StoredReport::new(bucket, &key, self.sweep.aws.home_region());
+                let stored = StoredReport::new(bucket, &key, self.sweep.hub().home_region());
                 tracing::info!(uri = %stored.uri, "sweep report stored");
                 report.stored = Some(stored);
             }
@@ -276,5 +277,97 @@ mod tests {
             other.to_string().contains("the only request is `sweep`"),
             "{other}"
         );
+    }
+
+    /// The scheduled sweep on the in-memory hub: the coverage check merged, the whole report
+    /// stored and linked, one summary published, and a lost summary kept as a record.
+    #[tokio::test]
+    async fn the_scheduled_sweep_stores_its_report_and_tells_one_summary() {
+        use crate::aws::StackInstance;
+        use crate::enforce::breaker::Limits;
+        use crate::enforce::fake::Fake;
+        use crate::enforce::state::HubState;
+        use crate::enforce::tamper::TamperCheck;
+        use crate::policy::Baseline;
+        use crate::report::deliver::Outputs;
+
+        let member = "111122223333";
+        let hub = Fake::default()
+            .member(member, "prod", Some(Fake::default()))
+            .with_stack_instance(StackInstance {
+                account: member.to_owned(),
+                region: "eu-west-1".to_owned(),
+                status: "CURRENT".to_owned(),
+                detailed_status: String::new(),
+                reason: None,
+            });
+        let (baseline, state) = (
+            Baseline::default_baseline().unwrap(),
+            HubState::in_process(Limits::default()),
+        );
+        let check = TamperCheck {
+            hub_account: crate::enforce::fake::HUB_ACCOUNT.to_owned(),
+            hub_bus_arn: None,
+            trusted: Vec::new(),
+            remediation_role: "sgguard-remediation".to_owned(),
+        };
+        let outputs = Outputs::default();
+        let scheduled = ScheduledSweep {
+            sweep: Sweep::new(&hub, &baseline, &state).tamper(Some(&check)),
+            stack_set: Some(StackSet {
+                name: "sgguard-spoke".to_owned(),
+                call_as: "SELF".to_owned(),
+            }),
+            report_bucket: Some("reports"),
+            delivery: Delivery {
+                topic_arn: Some("arn:aws:sns:eu-west-1:999988887777:inbox"),
+                record_queue: Some("https://sqs.eu-west-1.amazonaws.com/999988887777/records"),
+                outputs: &outputs,
+            },
+            caveat: Some("the exemptions file could not be reloaded".to_owned()),
+        };
+        let scope = Scope::parse(&[member.to_owned()], &[], &[]).unwrap();
+        let Disposition::Done(result) = scheduled.run(&scope).await else {
+            panic!("a sweep whose summary went out is done");
+        };
+        // The member has no forwarding rule: the coverage check and the tamper check say so.
+        assert_eq!(result.status, "incomplete");
+        assert!(
+            result.errors.iter().any(|e| e.contains("reloaded")),
+            "the caveat is told: {:?}",
+            result.errors
+        );
+        let reports = hub.reports();
+        assert_eq!(reports.len(), 1);
+        let (bucket, key, body) = &reports[0];
+        assert_eq!(bucket, "reports");
+        assert!(
+            key.starts_with("sweeps/") && key.ends_with(".json"),
+            "{key}"
+        );
+        let stored: Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(stored["coverage"]["places"][0]["account_id"], member);
+        assert_eq!(stored["coverage"]["places"][0]["covered"], false);
+        let published = hub.published();
+        assert_eq!(published.len(), 1, "one summary");
+        assert!(
+            published[0].json.contains(key.as_str()),
+            "the summary links the stored report"
+        );
+
+        // The inbox refuses: the summary is kept as a record, and the sweep says so.
+        let refusing = hub.clone().failing_publish();
+        let scheduled = ScheduledSweep {
+            sweep: Sweep::new(&refusing, &baseline, &state),
+            stack_set: None,
+            report_bucket: None,
+            caveat: None,
+            ..scheduled
+        };
+        let Disposition::Recorded(result) = scheduled.run(&scope).await else {
+            panic!("a summary kept as a record is handled and recorded");
+        };
+        assert!(result.recorded.is_some());
+        assert_eq!(refusing.recorded().len(), 1);
     }
 }

@@ -14,7 +14,7 @@ pub const FORWARDING_RULE: &str = "sgguard-forward-sg-changes";
 
 /// The event pattern the spoke's rule must keep matching (the hub's copy; the infrastructure
 /// tests keep the spoke template's equal to it).
-const EVENT_PATTERN: &str = include_str!(concat!(
+pub(crate) const EVENT_PATTERN: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/hub/event-pattern.json"
 ));

@@ -5,7 +5,7 @@
 //! control policy denies a region, with the coverage in its summary.
 
 use serde_json::{Value, json};
-use sgguard::enforce::breaker::Breaker;
+use sgguard::enforce::state::HubState;
 use sgguard::enforce::tamper::{FORWARDING_RULE, TamperCheck};
 use sgguard::lambda::{Hub, handle};
 use sgguard::policy::Baseline;
@@ -264,7 +264,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
         remediation_role: "sgguard-remediation".to_owned(),
     };
     let hub = Hub {
-        breaker: Breaker::new(settings.limits),
+        state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),
         exemptions: None,

@@ -13,8 +13,9 @@ mod throttling;
 
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::event::EventHandler;
+use sgguard::enforce::state::HubState;
 use sgguard::outcome::Mode;
 use sgguard::policy::Baseline;
 
@@ -86,7 +87,7 @@ pub(crate) fn remediator<'a>(
         staging: mode.into(),
         topic_arn: Some(topic),
         // Each handler its own breaker with the default limits (a test's process lives briefly).
-        breaker: Box::leak(Box::new(Breaker::new(Limits::default()))),
+        state: Box::leak(Box::new(HubState::in_process(Limits::default()))),
         record_queue: None,
         caveat: None,
         outputs: Default::default(),

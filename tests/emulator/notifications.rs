@@ -11,8 +11,9 @@ use aws_sdk_ec2::types::IpPermission;
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
 use sgguard::enforce::Outputs;
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::event::EventHandler;
+use sgguard::enforce::state::HubState;
 use sgguard::finding::Severity;
 use sgguard::outcome::Mode;
 use sgguard::policy::Baseline;
@@ -142,7 +143,7 @@ fn handler<'a>(
         baseline,
         staging: Mode::Enforce.into(),
         topic_arn: Some(&org.topic_arn),
-        breaker: Box::leak(Box::new(Breaker::new(Limits::default()))),
+        state: Box::leak(Box::new(HubState::in_process(Limits::default()))),
         record_queue: None,
         caveat: None,
         outputs,

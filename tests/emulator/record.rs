@@ -5,9 +5,10 @@
 
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use serde_json::{Value, json};
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::disposition::Failure;
 use sgguard::enforce::event::{EventHandler, HandleError};
+use sgguard::enforce::state::HubState;
 use sgguard::lambda::Hub;
 use sgguard::outcome::{Mode, Outcome};
 use sgguard::policy::Baseline;
@@ -75,7 +76,7 @@ fn hub(org: &Org, aws: std::sync::Arc<sgguard::aws::Aws>, queue: Option<&str>) -
     })
     .unwrap();
     Hub {
-        breaker: Breaker::new(Limits::default()),
+        state: HubState::in_process(Limits::default()),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),
         exemptions: None,

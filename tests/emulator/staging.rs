@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use sgguard::aws::S3Uri;
-use sgguard::enforce::breaker::Breaker;
 use sgguard::enforce::exemptions::ExemptionStore;
+use sgguard::enforce::state::HubState;
 use sgguard::lambda::{Hub, handle};
 use sgguard::policy::Baseline;
 use sgguard::settings::Settings;
@@ -37,7 +37,7 @@ pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
         .clone()
         .map(|uri| ExemptionStore::new(uri, Duration::ZERO, Arc::clone(&baseline)));
     Hub {
-        breaker: Breaker::new(settings.limits),
+        state: HubState::in_process(settings.limits),
         settings,
         baseline,
         exemptions,

@@ -12,10 +12,11 @@ use std::collections::BTreeSet;
 use aws_sdk_ec2::types::{IpPermission, Ipv6Range};
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::scope::Scope;
+use sgguard::enforce::state::HubState;
 use sgguard::enforce::sweep::Sweep;
-use sgguard::outcome::{Mode, Outcome, SweepReport};
+use sgguard::outcome::{Outcome, SweepReport};
 use sgguard::policy::Baseline;
 
 use crate::emulator::{
@@ -201,21 +202,12 @@ fn regions() -> Vec<String> {
 }
 
 async fn sweep(aws: &Aws, baseline: &Baseline, scope: &Scope, remediate: bool) -> SweepReport {
-    Sweep {
-        aws,
-        baseline,
-        staging: Mode::Enforce.into(),
-        remediate,
-        concurrency: 4,
-        deadline: None,
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &Breaker::new(Limits::default()),
-        tamper: None,
-        context_tags: Vec::new(),
-    }
-    .run(scope)
-    .await
-    .unwrap()
+    Sweep::new(aws, baseline, &HubState::in_process(Limits::default()))
+        .remediate(remediate)
+        .concurrency(4)
+        .run(scope)
+        .await
+        .unwrap()
 }
 
 fn found(report: &SweepReport) -> BTreeSet<(String, String, String, Outcome)> {

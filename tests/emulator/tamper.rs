@@ -6,11 +6,12 @@
 use std::collections::BTreeSet;
 
 use serde_json::json;
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::scope::Scope;
+use sgguard::enforce::state::HubState;
 use sgguard::enforce::sweep::Sweep;
 use sgguard::enforce::tamper::{FORWARDING_RULE, TamperCheck};
-use sgguard::outcome::{Mode, SweepReport};
+use sgguard::outcome::SweepReport;
 use sgguard::policy::Baseline;
 use sgguard::report::notify::sweep_notification;
 
@@ -19,18 +20,13 @@ use crate::emulator::{HUB_REGION, OTHER_REGION, Org};
 async fn sweep(org: &Org, check: &TamperCheck) -> SweepReport {
     let aws = org.aws().await;
     let regions = vec![HUB_REGION.to_owned(), OTHER_REGION.to_owned()];
-    Sweep {
-        aws: &aws,
-        baseline: &Baseline::default_baseline().unwrap(),
-        staging: Mode::Enforce.into(),
-        remediate: false,
-        concurrency: 4,
-        deadline: None,
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &Breaker::new(Limits::default()),
-        tamper: Some(check),
-        context_tags: Vec::new(),
-    }
+    Sweep::new(
+        &*aws,
+        &Baseline::default_baseline().unwrap(),
+        &HubState::in_process(Limits::default()),
+    )
+    .concurrency(4)
+    .tamper(Some(check))
     .run(&Scope::parse(&[], &[], &regions).unwrap())
     .await
     .unwrap()

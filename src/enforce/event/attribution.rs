@@ -46,7 +46,7 @@ impl<H: HubApi> EventHandler<'_, H> {
                     continue;
                 }
                 let removed = match finding.rule_id.as_deref() {
-                    Some(id) => self.breaker.revoked(id).await,
+                    Some(id) => self.state.journal.revoked(id).await.map(|r| r.told()),
                     None => None,
                 };
                 let context = GroupContext::new(

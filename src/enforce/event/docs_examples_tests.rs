@@ -131,13 +131,13 @@ async fn the_docs_show_the_messages_this_code_writes() {
              "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrIpv4": "128.0.0.0/1"}]),
     );
     let baseline = Baseline::default_baseline().unwrap();
-    let breaker = Breaker::new(Limits::default());
+    let state = HubState::in_process(Limits::default());
     let handler = EventHandler {
         hub: &fake,
         baseline: &baseline,
         staging: Mode::Enforce.into(),
         topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
-        breaker: &breaker,
+        state: &state,
         record_queue: QUEUE,
         caveat: None,
         outputs: Outputs {

@@ -8,6 +8,7 @@ use ipnet::IpNet;
 use super::HandleError;
 use crate::aws::AwsError;
 use crate::enforce::breaker::Budget;
+use crate::enforce::journal::Journal;
 use crate::enforce::{RevokeSource, SecurityGroups, act, resolve_prefix_lists};
 use crate::finding::GroupInfo;
 use crate::input::cloudtrail::{Change, CloudTrailEvent};
@@ -27,6 +28,7 @@ pub(super) struct Judge<'e, 'b> {
     pub mode: Mode,
     pub source: RevokeSource,
     pub budget: &'e Budget<'b>,
+    pub journal: &'e Journal,
     /// The group tags messages show (`SGGUARD_CONTEXT_TAGS`).
     pub context_tags: Vec<String>,
 }
@@ -102,6 +104,7 @@ impl Judge<'_, '_> {
                 self.mode,
                 &self.source,
                 self.budget,
+                self.journal,
             )
             .await;
             let context = GroupContext::new(

@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use ipnet::IpNet;
 use serde_json::Value;
 
-use super::breaker::{Breaker, Budget};
+use super::breaker::Budget;
 use super::staging::{Resolved, Staging};
+use super::state::HubState;
 use super::{HubApi, Outputs, RevokeSource, SecurityGroups as _};
 use crate::aws::AwsError;
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
@@ -85,8 +86,9 @@ pub struct EventHandler<'a, H: HubApi> {
     /// The mode of each account (staged enforcement); `Mode::X.into()` for one mode everywhere.
     pub staging: Staging,
     pub topic_arn: Option<&'a str>,
-    /// Bounds what one event (and one account within an hour) may revoke.
-    pub breaker: &'a Breaker,
+    /// The breaker that bounds what one event (and one account within an hour) may revoke,
+    /// and the journal of what was revoked.
+    pub state: &'a HubState,
     /// Where the durable record goes when the notification fails or the event cannot be read
     /// (`SGGUARD_RECORD_QUEUE_URL`); none: the log is the only record.
     pub record_queue: Option<&'a str>,
@@ -153,7 +155,7 @@ impl<H: HubApi> EventHandler<'_, H> {
         let resolved = self.mode_for(&account).await;
         self.note_mode(&account, &resolved, &mut outcome);
         outcome.mode = resolved.mode;
-        let budget = self.breaker.event();
+        let budget = self.state.breaker.event();
         let mut failure = match self
             .remediate(&event, &account, &region, &mut outcome, &budget)
             .await
@@ -347,6 +349,7 @@ impl<H: HubApi> EventHandler<'_, H> {
             mode: outcome.mode,
             source: RevokeSource::Event(event.id.clone().unwrap_or_else(|| event.name.clone())),
             budget,
+            journal: &self.state.journal,
             context_tags: self.outputs.context_tags.clone(),
         };
         let mut prefix_lists: HashMap<String, Vec<IpNet>> = HashMap::new();

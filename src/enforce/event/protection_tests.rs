@@ -31,8 +31,13 @@ async fn a_group_protected_by_tag_is_reported_and_never_revoked() {
                 rule("sgr-private", 22, "10.0.0.0/8"),
             ],
         );
-        let (outcome, error) =
-            handle_under(&fake, mode, &Breaker::new(Limits::default()), &baseline).await;
+        let (outcome, error) = handle_under(
+            &fake,
+            mode,
+            &HubState::in_process(Limits::default()),
+            &baseline,
+        )
+        .await;
         assert_eq!(error, None, "{mode}");
         assert_eq!(
             outcomes(&outcome),
@@ -78,7 +83,7 @@ async fn protection_by_id_or_tag_value_covers_only_the_groups_it_names() {
     let (outcome, _) = handle_under(
         &fake,
         Mode::Enforce,
-        &Breaker::new(Limits::default()),
+        &HubState::in_process(Limits::default()),
         &by_id,
     )
     .await;
@@ -92,7 +97,7 @@ async fn protection_by_id_or_tag_value_covers_only_the_groups_it_names() {
     let (outcome, _) = handle_under(
         &fake,
         Mode::Enforce,
-        &Breaker::new(Limits::default()),
+        &HubState::in_process(Limits::default()),
         &by_value,
     )
     .await;

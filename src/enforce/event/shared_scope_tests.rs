@@ -94,7 +94,7 @@ async fn handle_staged(fake: &Fake, staging: Staging) -> EventOutcome {
         baseline: &baseline,
         staging,
         topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
-        breaker: &Breaker::new(Limits::default()),
+        state: &HubState::in_process(Limits::default()),
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),

@@ -66,21 +66,21 @@ pub(super) fn open_group() -> Fake {
 }
 
 pub(super) async fn handle(fake: &Fake, mode: Mode) -> (EventOutcome, Option<HandleError>) {
-    handle_within(fake, mode, &Breaker::new(Limits::default())).await
+    handle_within(fake, mode, &HubState::in_process(Limits::default())).await
 }
 
 async fn handle_within(
     fake: &Fake,
     mode: Mode,
-    breaker: &Breaker,
+    state: &HubState,
 ) -> (EventOutcome, Option<HandleError>) {
-    handle_under(fake, mode, breaker, &Baseline::default_baseline().unwrap()).await
+    handle_under(fake, mode, state, &Baseline::default_baseline().unwrap()).await
 }
 
 pub(super) async fn handle_under(
     fake: &Fake,
     mode: Mode,
-    breaker: &Breaker,
+    state: &HubState,
     baseline: &Baseline,
 ) -> (EventOutcome, Option<HandleError>) {
     EventHandler {
@@ -88,7 +88,7 @@ pub(super) async fn handle_under(
         baseline,
         staging: mode.into(),
         topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard"),
-        breaker,
+        state,
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),
@@ -287,12 +287,12 @@ async fn a_change_made_through_sgguards_own_role_is_judged_like_any_other() {
 
 #[tokio::test]
 async fn past_the_limit_the_rest_is_held_back_and_the_breaker_trips() {
-    let breaker = Breaker::new(Limits {
+    let state = HubState::in_process(Limits {
         per_event: 1,
         ..Limits::default()
     });
     let fake = open_group();
-    let (outcome, error) = handle_within(&fake, Mode::Enforce, &breaker).await;
+    let (outcome, error) = handle_within(&fake, Mode::Enforce, &state).await;
     assert!(
         matches!(error, Some(HandleError::CircuitBreaker(_))),
         "{error:?}"
@@ -366,7 +366,7 @@ pub(super) async fn handle_value(
         baseline: &baseline,
         staging: Mode::Enforce.into(),
         topic_arn: None,
-        breaker: &Breaker::new(Limits::default()),
+        state: &HubState::in_process(Limits::default()),
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),

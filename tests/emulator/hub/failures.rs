@@ -3,8 +3,8 @@
 //! events (no AWS call), a tripped circuit breaker.
 
 use serde_json::json;
-use sgguard::enforce::breaker::Breaker;
 use sgguard::enforce::event::HandleError;
+use sgguard::enforce::state::HubState;
 use sgguard::outcome::{Mode, Outcome, Status};
 use sgguard::policy::Baseline;
 
@@ -159,7 +159,7 @@ async fn a_tripped_breaker_revokes_no_more_and_the_lambda_answers_it_as_handled(
     .unwrap();
     settings.mode = Mode::Enforce;
     let hub = sgguard::lambda::Hub {
-        breaker: Breaker::new(settings.limits),
+        state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),
         exemptions: None,

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use sgguard::aws::Aws;
-use sgguard::enforce::breaker::Breaker;
+use sgguard::enforce::state::HubState;
 use sgguard::lambda::Hub;
 use sgguard::settings::Settings;
 
@@ -16,7 +16,7 @@ fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
     })
     .unwrap();
     Hub {
-        breaker: Breaker::new(settings.limits),
+        state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(baseline()),
         exemptions: None,

@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::scope::Scope;
+use sgguard::enforce::state::HubState;
 use sgguard::enforce::sweep::Sweep;
 use sgguard::outcome::{Mode, Outcome};
 
@@ -100,21 +101,16 @@ async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
     let aws = seeded.org.aws().await;
     let baseline = baseline();
     let scope = Scope::parse(&["org".to_owned()], &[], &regions()).unwrap();
-    let report = Sweep {
-        aws: &aws,
-        baseline: &baseline,
-        staging: Mode::Enforce.into(),
-        remediate: true,
-        concurrency: 4,
-        deadline: None,
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &Breaker::new(Limits {
+    let report = Sweep::new(
+        &*aws,
+        &baseline,
+        &HubState::in_process(Limits {
             per_sweep: 4,
             ..Limits::default()
         }),
-        tamper: None,
-        context_tags: Vec::new(),
-    }
+    )
+    .remediate(true)
+    .concurrency(4)
     .run(&scope)
     .await
     .unwrap();
@@ -181,21 +177,13 @@ async fn ou_limits_the_accounts_nested_units_included() {
 
     // Past the deadline (the Lambda's time is up) no region is started, and the report says so.
     seeded.org.emulator.reset();
-    let late = Sweep {
-        aws: &aws,
-        baseline: &baseline,
-        staging: Mode::Enforce.into(),
-        remediate: true,
-        concurrency: 4,
-        deadline: Some(std::time::Instant::now()),
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &Breaker::new(Limits::default()),
-        tamper: None,
-        context_tags: Vec::new(),
-    }
-    .run(&scope)
-    .await
-    .unwrap();
+    let late = Sweep::new(&*aws, &baseline, &HubState::in_process(Limits::default()))
+        .remediate(true)
+        .concurrency(4)
+        .deadline(Some(std::time::Instant::now()))
+        .run(&scope)
+        .await
+        .unwrap();
     assert!(late.findings.is_empty());
     assert_eq!(
         late.errors.len(),
@@ -212,21 +200,11 @@ async fn ou_limits_the_accounts_nested_units_included() {
     let bad = Scope::parse(&["self".to_owned()], &units, &regions()).unwrap_err();
     assert!(bad.to_string().contains("--ou"), "{bad}");
     let unknown = Scope::parse(&[], &["ou-zzzz-00000000".to_owned()], &regions()).unwrap();
-    let error = Sweep {
-        aws: &aws,
-        baseline: &baseline,
-        staging: Mode::Enforce.into(),
-        remediate: false,
-        concurrency: 1,
-        deadline: None,
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &Breaker::new(Limits::default()),
-        tamper: None,
-        context_tags: Vec::new(),
-    }
-    .run(&unknown)
-    .await
-    .unwrap_err();
+    let error = Sweep::new(&*aws, &baseline, &HubState::in_process(Limits::default()))
+        .concurrency(1)
+        .run(&unknown)
+        .await
+        .unwrap_err();
     assert!(error.to_string().contains("ou-zzzz-00000000"), "{error}");
 }
 

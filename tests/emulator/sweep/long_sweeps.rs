@@ -3,10 +3,11 @@
 
 use aws_sdk_ec2::types::IpPermission;
 use serde_json::{Value, json};
-use sgguard::enforce::breaker::{Breaker, Limits};
+use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::scope::Scope;
+use sgguard::enforce::state::HubState;
 use sgguard::enforce::sweep::Sweep;
-use sgguard::outcome::{Mode, Outcome};
+use sgguard::outcome::Outcome;
 
 use super::{baseline, found, regions, seed, sweep};
 use crate::emulator::{HUB_REGION, Org, tcp};
@@ -24,22 +25,13 @@ async fn credentials_rejected_as_expired_mid_sweep_are_refreshed_and_the_sweep_c
         Some(json!({"action": "*", "account": expiring, "code": "ExpiredToken", "status": 400,
                     "times": 1, "message": "The security token included in the request is expired"})),
     );
-    let report = Sweep {
-        aws: &aws,
-        baseline: &baseline(),
-        staging: Mode::Enforce.into(),
-        remediate: true,
+    let report = Sweep::new(&*aws, &baseline(), &HubState::in_process(Limits::default()))
+        .remediate(true)
         // One account-region at a time: the call after the rejected one is its retry.
-        concurrency: 1,
-        deadline: None,
-        progress: indicatif::ProgressBar::hidden(),
-        breaker: &Breaker::new(Limits::default()),
-        tamper: None,
-        context_tags: Vec::new(),
-    }
-    .run(&scope)
-    .await
-    .unwrap();
+        .concurrency(1)
+        .run(&scope)
+        .await
+        .unwrap();
 
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert!(!report.incomplete());

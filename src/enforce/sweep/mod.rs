@@ -6,46 +6,132 @@
 //! enabled regions), then every account × region is read and judged. An account that cannot be
 //! reached is reported with the reason and the others are still swept.
 
+mod assemble;
+#[cfg(test)]
+mod tests;
+
 use std::collections::{BTreeMap, HashMap};
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use indicatif::ProgressBar;
 
-use super::breaker::{Breaker, Budget};
+use super::breaker::Budget;
 use super::scope::{Accounts, Regions, Scope, ScopeError};
 use super::staging::{Resolved, Staging};
+use super::state::HubState;
 use super::tamper::{FORWARDING_RULE, TamperCheck};
-use super::{RevokeSource, act, resolve_prefix_lists};
-use crate::aws::{Aws, AwsError, OrgAccount};
+use super::{HubApi, RevokeSource, SecurityGroups, act, resolve_prefix_lists};
+use crate::aws::{AwsError, OrgAccount};
 use crate::finding::Finding;
 use crate::outcome::{
-    AccountSummary, Counts, FindingOutcome, GroupContext, Mode, Outcome, RegionSummary,
-    SkippedAccount, SweepReport, Tampering,
+    Counts, FindingOutcome, GroupContext, Mode, RegionSummary, SkippedAccount, SweepReport,
+    Tampering,
 };
 use crate::policy::{Baseline, Evaluator};
 
-/// A sweep with one AWS context and one baseline.
-pub struct Sweep<'a> {
-    pub aws: &'a Aws,
-    pub baseline: &'a Baseline,
+/// A sweep through one hub with one baseline; built with [`Sweep::new`] and its setters.
+pub struct Sweep<'a, H> {
+    hub: &'a H,
+    baseline: &'a Baseline,
+    /// The breaker that bounds what the sweep (and each account within an hour) may revoke,
+    /// and the journal of what was revoked.
+    state: &'a HubState,
     /// The mode of each account (staged enforcement): `enforce` revokes; `audit` reports what
     /// would be revoked.
-    pub staging: Staging,
+    staging: Staging,
     /// Without it the sweep only reads and reports (as in audit mode).
-    pub remediate: bool,
+    remediate: bool,
     /// Accounts (first phase) and account × regions (second phase) worked on at once.
-    pub concurrency: usize,
+    concurrency: usize,
     /// No new account × region is started after this instant (the Lambda's deadline).
-    pub deadline: Option<Instant>,
+    deadline: Option<Instant>,
     /// Account × regions done; hidden when not on a terminal.
-    pub progress: ProgressBar,
-    /// Bounds what the sweep (and each account within an hour) may revoke.
-    pub breaker: &'a Breaker,
+    progress: ProgressBar,
     /// Checks each member's spoke stack (forwarding rule, role trust) when given.
-    pub tamper: Option<&'a TamperCheck>,
+    tamper: Option<&'a TamperCheck>,
     /// The group tags each finding shows (`SGGUARD_CONTEXT_TAGS`).
-    pub context_tags: Vec<String>,
+    context_tags: Vec<String>,
+}
+
+/// Accounts (and account × regions) a sweep works on at once unless told otherwise.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+impl<'a, H: HubApi> Sweep<'a, H> {
+    /// A sweep that only reads and reports (no `remediate`), every account in enforce mode
+    /// otherwise, [`DEFAULT_CONCURRENCY`], no deadline, no progress bar, no tamper check.
+    pub fn new(hub: &'a H, baseline: &'a Baseline, state: &'a HubState) -> Self {
+        Sweep {
+            hub,
+            baseline,
+            state,
+            staging: Mode::Enforce.into(),
+            remediate: false,
+            concurrency: DEFAULT_CONCURRENCY,
+            deadline: None,
+            progress: ProgressBar::hidden(),
+            tamper: None,
+            context_tags: Vec::new(),
+        }
+    }
+
+    /// Each account's mode (staged enforcement).
+    #[must_use]
+    pub fn staging(self, staging: Staging) -> Self {
+        Sweep { staging, ..self }
+    }
+
+    /// Revoke what the modes allow (without it, nothing is revoked).
+    #[must_use]
+    pub fn remediate(self, remediate: bool) -> Self {
+        Sweep { remediate, ..self }
+    }
+
+    /// Accounts and account × regions worked on at once (at least one).
+    #[must_use]
+    pub fn concurrency(self, concurrency: usize) -> Self {
+        Sweep {
+            concurrency: concurrency.max(1),
+            ..self
+        }
+    }
+
+    /// No account × region is started after `deadline`.
+    #[must_use]
+    pub fn deadline(self, deadline: Option<Instant>) -> Self {
+        Sweep { deadline, ..self }
+    }
+
+    /// Shows progress on this bar.
+    #[must_use]
+    pub fn progress(self, progress: ProgressBar) -> Self {
+        Sweep { progress, ..self }
+    }
+
+    /// Checks each member's spoke stack.
+    #[must_use]
+    pub fn tamper(self, tamper: Option<&'a TamperCheck>) -> Self {
+        Sweep { tamper, ..self }
+    }
+
+    /// The group tags each finding shows.
+    #[must_use]
+    pub fn context_tags(self, context_tags: Vec<String>) -> Self {
+        Sweep {
+            context_tags,
+            ..self
+        }
+    }
+
+    /// The hub the sweep works through.
+    pub fn hub(&self) -> &'a H {
+        self.hub
+    }
+
+    /// The spoke check the sweep makes, if any.
+    pub fn tamper_check(&self) -> Option<&'a TamperCheck> {
+        self.tamper
+    }
 }
 
 /// One account, reached.
@@ -65,7 +151,7 @@ struct Swept {
     tampering: Vec<Tampering>,
 }
 
-impl Sweep<'_> {
+impl<H: HubApi> Sweep<'_, H> {
     /// The modes findings are acted on with: without `remediate`, nothing is revoked.
     pub fn effective_staging(&self) -> Staging {
         self.staging.capped(if self.remediate {
@@ -84,8 +170,8 @@ impl Sweep<'_> {
     /// failure is reported in the result and the rest is still swept.
     pub async fn run(&self, scope: &Scope) -> Result<SweepReport, ScopeError> {
         let started = Instant::now();
-        let budget = self.breaker.sweep();
-        let listed = accounts(self.aws, scope).await?;
+        let budget = self.state.breaker.sweep();
+        let listed = accounts(self.hub, scope).await?;
         let (active, inactive): (Vec<OrgAccount>, Vec<OrgAccount>) =
             listed.into_iter().partition(OrgAccount::is_active);
         let skipped_accounts = inactive
@@ -99,7 +185,7 @@ impl Sweep<'_> {
                 account_name: a.name,
             })
             .collect();
-        let concurrency = self.concurrency.max(1);
+        let concurrency = self.concurrency;
         let total_accounts = active.len();
         self.progress
             .set_message(format!("accounts 0/{total_accounts}"));
@@ -163,10 +249,10 @@ impl Sweep<'_> {
     /// regions to sweep in it.
     async fn reach(&self, account: OrgAccount, regions: &Regions) -> Reached {
         let mode = self.mode_of(&account.id).await;
-        let home = self.aws.home_region();
+        let home = self.hub.home_region();
         let result = async {
             // The client carries the account's credentials (AssumeRole for a member, cached).
-            let ec2 = self.aws.ec2(&account.id, home).await?;
+            let ec2 = self.hub.security_groups(&account.id, home).await?;
             match regions {
                 Regions::List(list) => Ok(list.clone()),
                 Regions::Enabled => ec2.enabled_regions().await,
@@ -179,7 +265,7 @@ impl Sweep<'_> {
                 self.progress.inc_length(regions.len() as u64);
                 if let Some(check) = self.member_check(&account.id) {
                     let problems = match self
-                        .aws
+                        .hub
                         .remediation_role_trust(&account.id, &check.remediation_role)
                         .await
                     {
@@ -205,13 +291,13 @@ impl Sweep<'_> {
     /// asked only when a unit's scope could change the answer; unreadable units audit it).
     async fn mode_of(&self, account: &str) -> Resolved {
         self.effective_staging()
-            .resolve_with(account, || self.aws.account_units(account))
+            .resolve_with(account, || self.hub.account_units(account))
             .await
     }
 
     /// The tamper check, for a member account (the hub has no spoke stack).
     fn member_check(&self, account: &str) -> Option<&TamperCheck> {
-        self.tamper.filter(|_| account != self.aws.hub_account())
+        self.tamper.filter(|_| account != self.hub.hub_account())
     }
 
     /// Reads, judges and (with `remediate`) fixes one region of one account.
@@ -254,7 +340,7 @@ impl Sweep<'_> {
         }
         if let Some(check) = self.member_check(account) {
             let problems = match self
-                .aws
+                .hub
                 .forwarding_rule(account, region, FORWARDING_RULE)
                 .await
             {
@@ -274,7 +360,7 @@ impl Sweep<'_> {
         mode: Mode,
         budget: &Budget<'_>,
     ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
-        let ec2 = self.aws.ec2(account, region).await?;
+        let ec2 = self.hub.security_groups(account, region).await?;
         let groups = ec2.all_groups().await?;
         let mut rules = ec2.all_rules().await?;
         resolve_prefix_lists(&ec2, &mut rules, &mut HashMap::new()).await?;
@@ -299,6 +385,7 @@ impl Sweep<'_> {
                 mode,
                 &RevokeSource::Sweep,
                 budget,
+                &self.state.journal,
             )
             .await;
             let context = groups.get(&group_id).map(|g| {
@@ -323,130 +410,6 @@ impl Sweep<'_> {
         };
         Ok((counts, out))
     }
-
-    fn assemble(
-        &self,
-        reached: Vec<Reached>,
-        mut by_account: HashMap<String, Vec<Swept>>,
-        skipped_accounts: Vec<SkippedAccount>,
-        started: Instant,
-    ) -> SweepReport {
-        let mut report = SweepReport {
-            version: 1,
-            mode: self.effective_mode(),
-            remediate: self.remediate,
-            rules_evaluated: 0,
-            totals: Counts::default(),
-            accounts: Vec::with_capacity(reached.len()),
-            skipped_accounts,
-            findings: Vec::new(),
-            errors: Vec::new(),
-            tampering: Vec::new(),
-            breaker: None,
-            seconds: 0.0,
-            stored: None,
-            coverage: None,
-        };
-        let staged = !self.effective_staging().scopes.is_empty();
-        for Reached {
-            account,
-            mode,
-            regions,
-            tampering,
-        } in reached
-        {
-            report.tampering.extend(tampering);
-            if mode.by.is_problem() {
-                report
-                    .errors
-                    .push(format!("account {} {}", account.id, mode.by));
-            }
-            let mut summary = AccountSummary {
-                account_id: account.id.clone(),
-                account_name: account.name,
-                mode: mode.mode,
-                mode_by: staged.then(|| mode.by.to_string()),
-                counts: Counts::default(),
-                regions: Vec::new(),
-                error: None,
-            };
-            match regions {
-                Err(error) => {
-                    report
-                        .errors
-                        .push(format!("account {}: {error}", account.id));
-                    summary.error = Some(error.to_string());
-                }
-                Ok(order) => {
-                    let mut swept = by_account.remove(&account.id).unwrap_or_default();
-                    // Regions in the order asked (or DescribeRegions' sorted order).
-                    swept.sort_by_key(|s| order.iter().position(|o| *o == s.summary.region));
-                    for Swept {
-                        summary: region,
-                        findings,
-                        tampering,
-                        ..
-                    } in swept
-                    {
-                        report.tampering.extend(tampering);
-                        summary.counts.add(&region.counts);
-                        if let Some(error) = &region.error {
-                            report.errors.push(format!(
-                                "account {} region {}: {error}",
-                                account.id, region.region
-                            ));
-                        }
-                        for failed in findings.iter().filter(|f| f.outcome == Outcome::Failed) {
-                            report.errors.push(format!(
-                                "account {} region {}: revoking {} failed: {}",
-                                account.id,
-                                region.region,
-                                failed.finding.rule_id.as_deref().unwrap_or("-"),
-                                failed.error.as_deref().unwrap_or("unknown error")
-                            ));
-                        }
-                        report.findings.extend(findings);
-                        summary.regions.push(region);
-                    }
-                    if order.is_empty() {
-                        summary.error = Some("no region to sweep: none is enabled".to_owned());
-                        report
-                            .errors
-                            .push(format!("account {}: no region is enabled", account.id));
-                    }
-                }
-            }
-            report.totals.add(&summary.counts);
-            report.accounts.push(summary);
-        }
-        report
-            .accounts
-            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        report.findings.sort_by(|a, b| {
-            let key = |f: &FindingOutcome| {
-                (
-                    f.finding.account_id.clone(),
-                    f.finding.region.clone(),
-                    f.finding.group_id.clone(),
-                    f.finding.rule_id.clone(),
-                )
-            };
-            key(a).cmp(&key(b))
-        });
-        // Tampering is a failure: the summary lists it and the failures alarm fires.
-        for t in &report.tampering {
-            let place = match &t.region {
-                Some(region) => format!("account {} region {region}", t.account_id),
-                None => format!("account {}", t.account_id),
-            };
-            report
-                .errors
-                .push(format!("{place}: tampering: {}", t.problem));
-        }
-        report.rules_evaluated = report.totals.rules;
-        report.seconds = started.elapsed().as_secs_f64();
-        report
-    }
 }
 
 /// The problems found in one place, as tampering of `account`.
@@ -465,7 +428,7 @@ fn tampered(account: &str, region: Option<&str>, problems: Vec<String>) -> Vec<T
 }
 
 /// The accounts of the scope, active or not (the sweep skips and reports those that are not).
-pub async fn accounts(aws: &Aws, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
+pub async fn accounts<H: HubApi>(hub: &H, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
     let named = |id: String, name: Option<String>| OrgAccount {
         id,
         name,
@@ -473,7 +436,7 @@ pub async fn accounts(aws: &Aws, scope: &Scope) -> Result<Vec<OrgAccount>, Scope
     };
     match &scope.accounts {
         Accounts::Organization if scope.ous.is_empty() => {
-            Ok(aws.organization_accounts().await.map_err(|mut e| {
+            Ok(hub.organization_accounts().await.map_err(|mut e| {
                 e.message = format!(
                     "cannot list the organization's accounts ({}); sweep named accounts with \
                      `--accounts ID,...` or the own account with `--accounts self`",
@@ -482,16 +445,16 @@ pub async fn accounts(aws: &Aws, scope: &Scope) -> Result<Vec<OrgAccount>, Scope
                 e
             })?)
         }
-        Accounts::Organization => Ok(aws.accounts_under(&scope.ous).await?),
+        Accounts::Organization => Ok(hub.accounts_under(&scope.ous).await?),
         Accounts::Hub => {
-            let id = aws.hub_account().to_owned();
-            let name = aws.account_name(&id).await;
+            let id = hub.hub_account().to_owned();
+            let name = hub.account_name(&id).await;
             Ok(vec![named(id, name)])
         }
         Accounts::List(ids) => {
             let mut accounts = Vec::with_capacity(ids.len());
             for id in ids {
-                let name = aws.account_name(id).await;
+                let name = hub.account_name(id).await;
                 accounts.push(named(id.clone(), name));
             }
             Ok(accounts)

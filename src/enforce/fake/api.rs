@@ -1,0 +1,332 @@
+//! The fake's side of the seams: [`SecurityGroups`], [`HubApi`] and [`Outlets`], read from and
+//! written to its in-memory state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ipnet::IpNet;
+
+use super::{Authorized, Fake, HOME_REGION, HUB_ACCOUNT};
+use crate::aws::{
+    Authorize, AwsError, ForwardingRule, OrgAccount, RevokeOutcome, SharedWith, StackInstance,
+};
+use crate::enforce::{HubApi, SecurityGroups};
+use crate::finding::{AsffFinding, GroupInfo};
+use crate::report::deliver::Outlets;
+use crate::report::notify::Notification;
+use crate::report::record::Record;
+use crate::rule::{Direction, SecurityGroupRule};
+
+impl SecurityGroups for Fake {
+    async fn group(&self, group_id: &str) -> Result<Option<GroupInfo>, AwsError> {
+        let state = self.state();
+        Ok(state.groups.get(group_id).map(|(tags, _)| GroupInfo {
+            name: state.names.get(group_id).cloned(),
+            vpc_id: Some("vpc-0fake".to_owned()),
+            tags: tags.clone(),
+        }))
+    }
+
+    async fn all_groups(&self) -> Result<HashMap<String, GroupInfo>, AwsError> {
+        self.region_error("DescribeSecurityGroups")?;
+        let state = self.state();
+        Ok(state
+            .groups
+            .iter()
+            .map(|(id, (tags, _))| {
+                let info = GroupInfo {
+                    name: state.names.get(id).cloned(),
+                    vpc_id: Some("vpc-0fake".to_owned()),
+                    tags: tags.clone(),
+                };
+                (id.clone(), info)
+            })
+            .collect())
+    }
+
+    async fn group_ids_by_name(&self, name: &str) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .state()
+            .names
+            .iter()
+            .filter(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| id.clone())
+            .collect())
+    }
+
+    async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        Ok(self
+            .state()
+            .groups
+            .get(group_id)
+            .map(|(_, rules)| rules.clone())
+            .unwrap_or_default())
+    }
+
+    async fn all_rules(&self) -> Result<Vec<SecurityGroupRule>, AwsError> {
+        self.region_error("DescribeSecurityGroupRules")?;
+        Ok(self
+            .state()
+            .groups
+            .values()
+            .flat_map(|(_, rules)| rules.iter().cloned())
+            .collect())
+    }
+
+    async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
+        Ok(self
+            .state()
+            .prefix_lists
+            .get(prefix_list_id)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {
+        Ok(self
+            .state()
+            .regions
+            .clone()
+            .unwrap_or_else(|| vec![HOME_REGION.to_owned()]))
+    }
+
+    async fn authorize(&self, rule: &Authorize<'_>) -> Result<Option<String>, AwsError> {
+        let mut state = self.state();
+        let Some((_, rules)) = state.groups.get_mut(rule.group_id) else {
+            return Err(Fake::error(
+                "AuthorizeSecurityGroupIngress",
+                "InvalidGroup.NotFound",
+            ));
+        };
+        let id = format!("sgr-restored{}", rules.len());
+        let restored = SecurityGroupRule::from_api(
+            crate::rule::ApiRule {
+                rule_id: Some(&id),
+                group_id: Some(rule.group_id),
+                is_egress: rule.direction == Direction::Egress,
+                ip_protocol: rule.protocol,
+                from_port: rule.ports.map(|p| i64::from(p.0)),
+                to_port: rule.ports.map(|p| i64::from(p.1)),
+                cidr_ipv4: Some(rule.peer).filter(|p| !p.contains(':')),
+                cidr_ipv6: Some(rule.peer).filter(|p| p.contains(':')),
+                description: rule.description,
+                ..crate::rule::ApiRule::default()
+            },
+            self.region.as_deref(),
+        )
+        .map_err(|_| Fake::error("AuthorizeSecurityGroupIngress", "InvalidParameterValue"))?;
+        rules.push(restored);
+        state.authorized.push(Authorized {
+            group_id: rule.group_id.to_owned(),
+            direction: rule.direction,
+            protocol: rule.protocol.to_owned(),
+            ports: rule.ports,
+            peer: rule.peer.to_owned(),
+            description: rule.description.map(str::to_owned),
+        });
+        Ok(Some(id))
+    }
+
+    async fn revoke(
+        &self,
+        group_id: &str,
+        direction: Direction,
+        rule_ids: &[String],
+    ) -> Vec<(String, RevokeOutcome)> {
+        let mut state = self.state();
+        state
+            .revoke_calls
+            .push((group_id.to_owned(), direction, rule_ids.to_vec()));
+        let vanishing = state.vanish_before_revoke.clone();
+        let fails = state.revoke_fails.clone();
+        let Some((_, rules)) = state.groups.get_mut(group_id) else {
+            return rule_ids
+                .iter()
+                .map(|id| (id.clone(), RevokeOutcome::AlreadyGone))
+                .collect();
+        };
+        rules.retain(|r| !r.rule_id.as_ref().is_some_and(|id| vanishing.contains(id)));
+        rule_ids
+            .iter()
+            .map(|id| {
+                let outcome = if let Some(code) = fails.get(id) {
+                    RevokeOutcome::Failed(Fake::error("RevokeSecurityGroupIngress", code))
+                } else if let Some(at) = rules
+                    .iter()
+                    .position(|r| r.rule_id.as_deref() == Some(id.as_str()))
+                {
+                    rules.remove(at);
+                    RevokeOutcome::Revoked
+                } else {
+                    RevokeOutcome::AlreadyGone
+                };
+                (id.clone(), outcome)
+            })
+            .collect()
+    }
+}
+
+impl HubApi for Fake {
+    type Groups = Fake;
+
+    fn hub_account(&self) -> &str {
+        HUB_ACCOUNT
+    }
+
+    fn home_region(&self) -> &str {
+        HOME_REGION
+    }
+
+    fn partition(&self) -> String {
+        "aws".to_owned()
+    }
+
+    async fn security_groups(&self, account: &str, region: &str) -> Result<Fake, AwsError> {
+        match self.state().accounts.get(account) {
+            None => Ok(self.in_region(region)),
+            Some(Some(other)) => Ok(other.in_region(region)),
+            Some(None) => Err(AwsError {
+                account: account.to_owned(),
+                ..Fake::error("AssumeRole", "AccessDenied")
+            }),
+        }
+    }
+
+    async fn prefix_list_consumers(
+        &self,
+        _owner: &str,
+        _region: &str,
+        _prefix_list_id: &str,
+    ) -> Result<SharedWith, AwsError> {
+        Ok(self.state().shared_with.clone())
+    }
+
+    async fn account_name(&self, _account: &str) -> Option<String> {
+        Some("workload-a".to_owned())
+    }
+
+    async fn account_units(&self, account: &str) -> Result<Arc<Vec<String>>, AwsError> {
+        let state = self.state();
+        if state.units_fail {
+            return Err(Fake::error("ListParents", "AccessDeniedException"));
+        }
+        Ok(Arc::new(
+            state
+                .units
+                .get(account)
+                .cloned()
+                .unwrap_or_else(|| vec!["r-fake".to_owned()]),
+        ))
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<OrgAccount>, AwsError> {
+        self.state()
+            .organization
+            .clone()
+            .ok_or_else(|| Fake::error("ListAccounts", "AWSOrganizationsNotInUseException"))
+    }
+
+    async fn accounts_under(&self, parents: &[String]) -> Result<Vec<OrgAccount>, AwsError> {
+        let state = self.state();
+        let listed = state.organization.clone().unwrap_or_default();
+        Ok(listed
+            .into_iter()
+            .filter(|a| {
+                state
+                    .units
+                    .get(&a.id)
+                    .is_some_and(|units| units.iter().any(|u| parents.contains(u)))
+            })
+            .collect())
+    }
+
+    async fn management_account(&self) -> Result<String, AwsError> {
+        self.state()
+            .management
+            .clone()
+            .ok_or_else(|| Fake::error("DescribeOrganization", "AccessDeniedException"))
+    }
+
+    async fn forwarding_rule(
+        &self,
+        account: &str,
+        region: &str,
+        _name: &str,
+    ) -> Result<Option<ForwardingRule>, AwsError> {
+        let key = (account.to_owned(), region.to_owned());
+        Ok(self.state().forwarding.get(&key).cloned())
+    }
+
+    async fn remediation_role_trust(
+        &self,
+        account: &str,
+        _role: &str,
+    ) -> Result<Option<String>, AwsError> {
+        Ok(self.state().trust.get(account).cloned())
+    }
+
+    async fn stack_instances(
+        &self,
+        _name: &str,
+        _call_as: &str,
+    ) -> Result<Vec<StackInstance>, AwsError> {
+        Ok(self.state().instances.clone())
+    }
+
+    async fn import_findings(
+        &self,
+        _account: &str,
+        _region: &str,
+        findings: &[AsffFinding],
+    ) -> Result<usize, AwsError> {
+        self.state().imported.extend(findings.iter().cloned());
+        Ok(findings.len())
+    }
+
+    async fn put_report(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
+        self.state()
+            .reports
+            .push((bucket.to_owned(), key.to_owned(), body));
+        Ok(())
+    }
+}
+
+impl Outlets for Fake {
+    async fn put_event(
+        &self,
+        _bus_arn: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> Result<String, AwsError> {
+        let mut state = self.state();
+        if state.bus_fails {
+            return Err(Fake::error("PutEvents", "InternalException"));
+        }
+        state
+            .events
+            .push((detail_type.to_owned(), detail.to_owned()));
+        Ok(format!("event-{}", state.events.len()))
+    }
+
+    async fn publish(
+        &self,
+        _topic_arn: &str,
+        notification: &Notification,
+    ) -> Result<String, AwsError> {
+        let mut state = self.state();
+        if state.publish_fails {
+            return Err(Fake::error("Publish", "InternalError"));
+        }
+        state.published.push(notification.clone());
+        Ok(format!("message-{}", state.published.len()))
+    }
+
+    async fn record(&self, _queue_url: &str, record: &Record) -> Result<String, AwsError> {
+        let mut state = self.state();
+        if state.record_fails {
+            return Err(Fake::error("SendMessage", "InternalError"));
+        }
+        state.recorded.push(record.clone());
+        Ok(format!("record-{}", state.recorded.len()))
+    }
+}

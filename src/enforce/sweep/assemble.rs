@@ -1,0 +1,137 @@
+//! The sweep's report: every account's regions in the order asked, findings sorted, every
+//! failure, tampering and revoke error listed once in `errors`, totals added up.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::{HubApi, Reached, Sweep, Swept};
+use crate::outcome::{
+    AccountSummary, Counts, FindingOutcome, Outcome, SkippedAccount, SweepReport,
+};
+
+impl<H: HubApi> Sweep<'_, H> {
+    /// The report of the accounts reached and the regions swept.
+    pub(super) fn assemble(
+        &self,
+        reached: Vec<Reached>,
+        mut by_account: HashMap<String, Vec<Swept>>,
+        skipped_accounts: Vec<SkippedAccount>,
+        started: Instant,
+    ) -> SweepReport {
+        let mut report = SweepReport {
+            version: 1,
+            mode: self.effective_mode(),
+            remediate: self.remediate,
+            rules_evaluated: 0,
+            totals: Counts::default(),
+            accounts: Vec::with_capacity(reached.len()),
+            skipped_accounts,
+            findings: Vec::new(),
+            errors: Vec::new(),
+            tampering: Vec::new(),
+            breaker: None,
+            seconds: 0.0,
+            stored: None,
+            coverage: None,
+        };
+        let staged = !self.effective_staging().scopes.is_empty();
+        for Reached {
+            account,
+            mode,
+            regions,
+            tampering,
+        } in reached
+        {
+            report.tampering.extend(tampering);
+            if mode.by.is_problem() {
+                report
+                    .errors
+                    .push(format!("account {} {}", account.id, mode.by));
+            }
+            let mut summary = AccountSummary {
+                account_id: account.id.clone(),
+                account_name: account.name,
+                mode: mode.mode,
+                mode_by: staged.then(|| mode.by.to_string()),
+                counts: Counts::default(),
+                regions: Vec::new(),
+                error: None,
+            };
+            match regions {
+                Err(error) => {
+                    report
+                        .errors
+                        .push(format!("account {}: {error}", account.id));
+                    summary.error = Some(error.to_string());
+                }
+                Ok(order) => {
+                    let mut swept = by_account.remove(&account.id).unwrap_or_default();
+                    // Regions in the order asked (or DescribeRegions' sorted order).
+                    swept.sort_by_key(|s| order.iter().position(|o| *o == s.summary.region));
+                    for Swept {
+                        summary: region,
+                        findings,
+                        tampering,
+                        ..
+                    } in swept
+                    {
+                        report.tampering.extend(tampering);
+                        summary.counts.add(&region.counts);
+                        if let Some(error) = &region.error {
+                            report.errors.push(format!(
+                                "account {} region {}: {error}",
+                                account.id, region.region
+                            ));
+                        }
+                        for failed in findings.iter().filter(|f| f.outcome == Outcome::Failed) {
+                            report.errors.push(format!(
+                                "account {} region {}: revoking {} failed: {}",
+                                account.id,
+                                region.region,
+                                failed.finding.rule_id.as_deref().unwrap_or("-"),
+                                failed.error.as_deref().unwrap_or("unknown error")
+                            ));
+                        }
+                        report.findings.extend(findings);
+                        summary.regions.push(region);
+                    }
+                    if order.is_empty() {
+                        summary.error = Some("no region to sweep: none is enabled".to_owned());
+                        report
+                            .errors
+                            .push(format!("account {}: no region is enabled", account.id));
+                    }
+                }
+            }
+            report.totals.add(&summary.counts);
+            report.accounts.push(summary);
+        }
+        report
+            .accounts
+            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        report.findings.sort_by(|a, b| {
+            let key = |f: &FindingOutcome| {
+                (
+                    f.finding.account_id.clone(),
+                    f.finding.region.clone(),
+                    f.finding.group_id.clone(),
+                    f.finding.rule_id.clone(),
+                )
+            };
+            key(a).cmp(&key(b))
+        });
+        // Tampering is a failure: the summary lists it and the failures alarm fires.
+        for t in &report.tampering {
+            let place = match &t.region {
+                Some(region) => format!("account {} region {region}", t.account_id),
+                None => format!("account {}", t.account_id),
+            };
+            report
+                .errors
+                .push(format!("{place}: tampering: {}", t.problem));
+        }
+        report.rules_evaluated = report.totals.rules;
+        report.seconds = started.elapsed().as_secs_f64();
+        report
+    }
+}

@@ -1,0 +1,235 @@
+//! The sweep on the in-memory hub: accounts listed, skipped and unreachable; regions enabled,
+//! denied by policy, failing and out of time; findings acted on by mode and breaker; the spokes'
+//! tamper check; the scheduled sweep's stored report and summary.
+
+use super::*;
+use crate::aws::ForwardingRule;
+use crate::enforce::breaker::Limits;
+use crate::enforce::fake::{Fake, HUB_ACCOUNT, ssh_open};
+use crate::enforce::scope::Scope;
+use crate::finding::Tags;
+
+const PROD: &str = "111122223333";
+const DEV: &str = "444455556666";
+const LOCKED: &str = "777788889999";
+const GONE: &str = "121212121212";
+
+/// An account with one group holding `open` SSH rules to the internet, in `regions`.
+fn account(group: &str, open: usize, regions: &[&str]) -> Fake {
+    let rules = (0..open)
+        .map(|n| ssh_open(group, &format!("sgr-{group}-{n}")))
+        .collect();
+    Fake::default()
+        .with_group(group, Tags::new(), rules)
+        .in_regions(regions)
+}
+
+/// The hub: PROD (one open rule, two regions), DEV (two open rules), LOCKED (the role cannot be
+/// assumed) and GONE (suspended).
+fn organization() -> (Fake, Fake, Fake) {
+    let prod = account("sg-prod", 1, &["eu-west-1", "us-east-1"]);
+    let dev = account("sg-dev", 2, &["eu-west-1"]);
+    let hub = Fake::default()
+        .member(PROD, "prod", Some(prod.clone()))
+        .member(DEV, "dev", Some(dev.clone()))
+        .member(LOCKED, "locked", None)
+        .closed(GONE, "SUSPENDED");
+    (hub, prod, dev)
+}
+
+fn org_scope() -> Scope {
+    Scope::parse(&["org".to_owned()], &[], &[]).unwrap()
+}
+
+fn baseline() -> Baseline {
+    Baseline::default_baseline().unwrap()
+}
+
+#[tokio::test]
+async fn without_remediate_every_account_is_read_and_nothing_is_revoked() {
+    let (hub, prod, dev) = organization();
+    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
+    let report = Sweep::new(&hub, &baseline, &state)
+        .run(&org_scope())
+        .await
+        .unwrap();
+
+    assert_eq!(report.mode, Mode::Audit, "no remediate: audit");
+    let swept: Vec<&str> = report
+        .accounts
+        .iter()
+        .map(|a| a.account_id.as_str())
+        .collect();
+    assert_eq!(swept, [PROD, DEV, LOCKED]);
+    assert_eq!(report.skipped_accounts.len(), 1);
+    assert_eq!(report.skipped_accounts[0].account_id, GONE);
+    assert_eq!(
+        report.skipped_accounts[0].reason,
+        "the account is suspended"
+    );
+    // Each enabled region of each reachable account, the home region's first.
+    let prod_regions: Vec<&str> = report.accounts[0]
+        .regions
+        .iter()
+        .map(|r| r.region.as_str())
+        .collect();
+    assert_eq!(prod_regions, ["eu-west-1", "us-east-1"]);
+    // The fake holds the same group in both of prod's regions: found in each.
+    assert_eq!(report.totals.would_revoke, 2 + 2);
+    assert_eq!(report.totals.revoked, 0);
+    assert!(prod.revoke_calls().is_empty() && dev.revoke_calls().is_empty());
+    // The locked account is reported with the reason, and the sweep is incomplete.
+    let locked = &report.accounts[2];
+    assert!(
+        locked.error.as_deref().unwrap().contains("AssumeRole"),
+        "{locked:?}"
+    );
+    assert!(report.incomplete());
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with(&format!("account {LOCKED}:"))),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[tokio::test]
+async fn with_remediate_the_sweep_revokes_within_the_breaker_and_says_what_it_held_back() {
+    let (hub, prod, dev) = organization();
+    let baseline = baseline();
+    let state = HubState::in_process(Limits {
+        per_sweep: 2,
+        ..Limits::default()
+    });
+    let report = Sweep::new(&hub, &baseline, &state)
+        .remediate(true)
+        .concurrency(1)
+        .run(&Scope::parse(&[PROD.to_owned(), DEV.to_owned()], &[], &[]).unwrap())
+        .await
+        .unwrap();
+
+    assert_eq!(report.mode, Mode::Enforce);
+    // prod's rule goes in its first region (the fake's second region holds the same group, now
+    // without it); of dev's two, the limit lets one go and holds the other back.
+    assert_eq!((report.totals.revoked, report.totals.would_revoke), (2, 1));
+    assert!(prod.rule_ids("sg-prod").is_empty());
+    assert_eq!(dev.rule_ids("sg-dev").len(), 1, "one rule held back");
+    let reason = report.breaker.as_deref().unwrap();
+    assert!(reason.contains('2'), "{reason}");
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with("circuit breaker tripped")),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[tokio::test]
+async fn a_region_denied_by_policy_is_skipped_a_failing_one_is_an_error() {
+    let prod = account("sg-prod", 1, &["eu-west-1", "ap-south-1", "us-east-1"])
+        .failing_region(
+            "ap-south-1",
+            "UnauthorizedOperation",
+            "with an explicit deny in a service control policy",
+        )
+        .failing_region("us-east-1", "RequestLimitExceeded", "slow down");
+    let hub = Fake::default().member(PROD, "prod", Some(prod));
+    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
+    let report = Sweep::new(&hub, &baseline, &state)
+        .run(&org_scope())
+        .await
+        .unwrap();
+
+    let regions = &report.accounts[0].regions;
+    assert_eq!(regions.len(), 3);
+    assert_eq!(regions[1].region, "ap-south-1");
+    assert_eq!(regions[1].skipped.as_deref(), Some("denied by policy"));
+    assert!(regions[1].error.is_none());
+    assert!(regions[2].error.as_deref().unwrap().contains("slow down"));
+    assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+    assert!(report.errors[0].starts_with(&format!("account {PROD} region us-east-1:")));
+    assert_eq!(report.totals.would_revoke, 1, "eu-west-1 still swept");
+}
+
+#[tokio::test]
+async fn past_the_deadline_no_region_is_read() {
+    let (hub, _, _) = organization();
+    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
+    let report = Sweep::new(&hub, &baseline, &state)
+        .remediate(true)
+        .deadline(Some(Instant::now()))
+        .run(&org_scope())
+        .await
+        .unwrap();
+    assert!(report.findings.is_empty());
+    let late: Vec<&String> = report
+        .errors
+        .iter()
+        .filter(|e| e.contains("ran out of time"))
+        .collect();
+    assert_eq!(late.len(), 3, "prod's two regions and dev's one: {late:?}");
+}
+
+#[tokio::test]
+async fn an_organization_that_cannot_be_listed_fails_the_sweep_with_the_way_out() {
+    let hub = Fake::default();
+    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
+    let error = Sweep::new(&hub, &baseline, &state)
+        .run(&org_scope())
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("--accounts ID,..."), "{text}");
+    // `self` needs no listing: the hub's own account.
+    let own = Sweep::new(&hub, &baseline, &state)
+        .run(&Scope::parse(&["self".to_owned()], &[], &[]).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(own.accounts[0].account_id, HUB_ACCOUNT);
+}
+
+#[tokio::test]
+async fn the_spokes_are_checked_in_members_only() {
+    let prod = account("sg-prod", 0, &["eu-west-1", "us-east-1"]);
+    let intact = ForwardingRule {
+        state: "ENABLED".to_owned(),
+        pattern: Some(crate::enforce::tamper::EVENT_PATTERN.to_owned()),
+        targets: vec![format!(
+            "arn:aws:events:eu-west-1:{HUB_ACCOUNT}:event-bus/sgguard"
+        )],
+    };
+    let trust = format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{HUB_ACCOUNT}:role/hub"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    let hub = Fake::default()
+        .member(PROD, "prod", Some(prod))
+        .member(HUB_ACCOUNT, "hub", None)
+        .with_forwarding_rule(PROD, "eu-west-1", intact)
+        .with_trust(PROD, &trust);
+    let check = TamperCheck {
+        hub_account: HUB_ACCOUNT.to_owned(),
+        hub_bus_arn: None,
+        trusted: vec![format!("arn:aws:iam::{HUB_ACCOUNT}:role/hub")],
+        remediation_role: "sgguard-remediation".to_owned(),
+    };
+    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
+    let report = Sweep::new(&hub, &baseline, &state)
+        .tamper(Some(&check))
+        .run(&Scope::parse(&[PROD.to_owned()], &[], &[]).unwrap())
+        .await
+        .unwrap();
+
+    // us-east-1 has no forwarding rule: tampering there, and only there.
+    assert_eq!(report.tampering.len(), 1, "{:?}", report.tampering);
+    let t = &report.tampering[0];
+    assert_eq!(
+        (t.account_id.as_str(), t.region.as_deref()),
+        (PROD, Some("us-east-1"))
+    );
+    assert!(t.problem.contains("is missing"), "{}", t.problem);
+    assert!(report.errors.iter().any(|e| e.contains("tampering")));
+}
