@@ -485,7 +485,7 @@ fn covers(scope: &GroupScope, finding: &Finding, tags: &Tags) -> Option<String> 
         GroupScope::Accounts(ids) => finding
             .account_id
             .as_ref()
-            .filter(|id| ids.contains(id))
+            .filter(|id| ids.iter().any(|a| a.as_str() == id.as_str()))
             .map(|id| format!("account {id}")),
         GroupScope::Tag { key, value, .. } => tags
             .get(key)
