@@ -287,7 +287,7 @@ impl Sweep<'_> {
         });
         let mut by_group: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
         for finding in findings {
-            let group = finding.group_id.clone().unwrap_or_default();
+            let group = finding.rule.group_id.clone().unwrap_or_default();
             by_group.entry(group).or_default().push(finding);
         }
         let mut out = Vec::new();
@@ -401,7 +401,7 @@ impl Sweep<'_> {
                                 "account {} region {}: revoking {} failed: {}",
                                 account.id,
                                 region.region,
-                                failed.finding.rule_id.as_deref().unwrap_or("-"),
+                                failed.finding.rule.rule_id.as_deref().unwrap_or("-"),
                                 failed.error.as_deref().unwrap_or("unknown error")
                             ));
                         }
@@ -425,10 +425,10 @@ impl Sweep<'_> {
         report.findings.sort_by(|a, b| {
             let key = |f: &FindingOutcome| {
                 (
-                    f.finding.account_id.clone(),
-                    f.finding.region.clone(),
-                    f.finding.group_id.clone(),
-                    f.finding.rule_id.clone(),
+                    f.finding.rule.account_id.clone(),
+                    f.finding.rule.region.clone(),
+                    f.finding.rule.group_id.clone(),
+                    f.finding.rule.rule_id.clone(),
                 )
             };
             key(a).cmp(&key(b))
