@@ -96,34 +96,75 @@ pub struct GroupInfo {
     pub tags: Tags,
 }
 
-/// A security-group rule that breaks the baseline.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A security-group rule that breaks the baseline: the rule itself and the baseline's verdict.
+/// Its JSON (the finding contract, docs/finding-event.schema.json) writes the rule's fields
+/// flat, then the verdict; see [`FindingJson`].
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
-    pub account_id: Option<String>,
-    pub region: Option<String>,
-    pub group_id: Option<String>,
-    pub rule_id: Option<String>,
-    pub direction: Direction,
-    pub protocol: Protocol,
-    pub from_port: Option<u16>,
-    pub to_port: Option<u16>,
-    pub peer: Peer,
-    /// The rule's own description, when it has one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    /// The rule, its empty description dropped.
+    pub rule: SecurityGroupRule,
     /// Strongest action and severity first; ties in baseline order.
     pub violations: Vec<Violation>,
     /// The strongest action of the violations.
     pub action: Action,
     pub exempt: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<ExemptionMatch>,
     /// The baseline protects the group: the finding is reported, never revoked (it is still a
     /// violation, unlike an exempt one).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub protected: Option<ProtectionMatch>,
     /// The input (file, `-`, or `live`) the rule was read from.
     pub source: Option<String>,
+}
+
+/// A finding as the contract writes it: the rule's fields (ports as `from_port`, `to_port`),
+/// then the verdict, in this order.
+#[derive(Serialize)]
+struct FindingJson<'a> {
+    account_id: &'a Option<String>,
+    region: &'a Option<String>,
+    group_id: &'a Option<String>,
+    rule_id: &'a Option<String>,
+    direction: Direction,
+    protocol: Protocol,
+    from_port: Option<u16>,
+    to_port: Option<u16>,
+    peer: &'a Peer,
+    /// The rule's own description, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: &'a Option<String>,
+    violations: &'a [Violation],
+    action: Action,
+    exempt: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exemption: &'a Option<ExemptionMatch>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protected: &'a Option<ProtectionMatch>,
+    source: &'a Option<String>,
+}
+
+impl Serialize for Finding {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let rule = &self.rule;
+        FindingJson {
+            account_id: &rule.account_id,
+            region: &rule.region,
+            group_id: &rule.group_id,
+            rule_id: &rule.rule_id,
+            direction: rule.direction,
+            protocol: rule.protocol,
+            from_port: rule.ports.map(|p| p.from),
+            to_port: rule.ports.map(|p| p.to),
+            peer: &rule.peer,
+            description: &rule.description,
+            violations: &self.violations,
+            action: self.action,
+            exempt: self.exempt,
+            exemption: &self.exemption,
+            protected: &self.protected,
+            source: &self.source,
+        }
+        .serialize(serializer)
+    }
 }
 
 impl Finding {
@@ -135,17 +176,10 @@ impl Finding {
             .map(|v| v.action)
             .max()
             .unwrap_or(Action::Notify);
+        let mut rule = rule.clone();
+        rule.description = rule.description.filter(|d| !d.is_empty());
         Finding {
-            account_id: rule.account_id.clone(),
-            region: rule.region.clone(),
-            group_id: rule.group_id.clone(),
-            rule_id: rule.rule_id.clone(),
-            direction: rule.direction,
-            protocol: rule.protocol,
-            from_port: rule.ports.map(|p| p.from),
-            to_port: rule.ports.map(|p| p.to),
-            peer: rule.peer.clone(),
-            description: rule.description.clone().filter(|d| !d.is_empty()),
+            rule,
             violations,
             action,
             exempt: false,
@@ -190,30 +224,27 @@ impl Finding {
         rule_id: Option<&str>,
         action: Action,
     ) -> Finding {
-        Finding {
+        let rule = SecurityGroupRule {
             account_id: Some(account.to_owned()),
             region: Some("eu-west-1".to_owned()),
             group_id: Some(group.to_owned()),
             rule_id: rule_id.map(str::to_owned),
             direction: Direction::Ingress,
             protocol: Protocol::Tcp,
-            from_port: Some(22),
-            to_port: Some(22),
+            ports: Some(crate::rule::PortRange::single(22)),
             peer: Peer::Ipv4("0.0.0.0/0".parse().unwrap()),
             description: None,
-            violations: vec![Violation {
+        };
+        Finding::new(
+            &rule,
+            vec![Violation {
                 policy_rule: "admin-ports-from-internet".to_owned(),
                 severity: Severity::Critical,
                 action,
                 reason: "tcp 22 is open to the internet".to_owned(),
                 exemption: None,
             }],
-            action,
-            exempt: false,
-            exemption: None,
-            protected: None,
-            source: None,
-        }
+        )
     }
 }
 
@@ -262,4 +293,31 @@ pub struct AsffResource {
 #[serde(rename_all = "PascalCase")]
 pub struct AsffStatus {
     pub status: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rule's ports are written as `from_port` and `to_port` (null without ports), and an
+    /// empty description is none (the order of the fields: the `check --format json` snapshot).
+    #[test]
+    fn the_json_writes_the_rule_s_ports_and_only_a_real_description() {
+        let finding = Finding::ssh_open("111122223333", "sg-1", Some("sgr-1"), Action::Revoke);
+        let json = serde_json::to_value(&finding).unwrap();
+        assert_eq!(
+            (&json["from_port"], &json["to_port"]),
+            (&22.into(), &22.into())
+        );
+        let mut rule = finding.rule.clone();
+        rule.description = Some(String::new());
+        rule.protocol = crate::rule::Protocol::Icmp;
+        rule.ports = None;
+        let json = serde_json::to_value(Finding::new(&rule, Vec::new())).unwrap();
+        assert!(json.get("description").is_none(), "{json}");
+        assert!(
+            json["from_port"].is_null() && json["to_port"].is_null(),
+            "{json}"
+        );
+    }
 }

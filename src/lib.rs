@@ -8,6 +8,8 @@
 //!   recording [`outcome`]s;
 //! - [`report`] renders findings and outcomes: table, JSON, SARIF, notifications, metrics.
 //!
+//! AWS identifiers (account, unit and root ids, ARNs) are parsed once, into [`ids`].
+//!
 //! [`cli`] and [`lambda`] are the two faces of the one binary: they only wire, configured by
 //! [`settings`], logging through [`telemetry`].
 
@@ -15,6 +17,7 @@ pub mod aws;
 pub mod cli;
 pub mod enforce;
 pub mod finding;
+pub mod ids;
 pub mod input;
 pub mod lambda;
 pub mod outcome;

@@ -317,6 +317,23 @@ pub struct SecurityGroupRule {
 }
 
 impl SecurityGroupRule {
+    /// Whether `found` is this rule: the same rule id when both have one; otherwise the same
+    /// group (when this rule names one), direction, protocol, ports and peer (a prefix list by
+    /// its id, whatever entries either was read with).
+    pub fn is_same_rule(&self, found: &SecurityGroupRule) -> bool {
+        if let (Some(mine), Some(theirs)) = (&self.rule_id, &found.rule_id) {
+            return mine == theirs;
+        }
+        let peer = match (&self.peer, &found.peer) {
+            (Peer::PrefixList { id: a, .. }, Peer::PrefixList { id: b, .. }) => a == b,
+            (a, b) => a == b,
+        };
+        peer && (self.group_id.is_none() || self.group_id == found.group_id)
+            && self.direction == found.direction
+            && self.protocol == found.protocol
+            && self.ports == found.ports
+    }
+
     /// Whether this rule lets `protocol` through on `port` (ignoring the peer).
     pub fn opens(&self, protocol: Protocol, ports: Option<PortRange>) -> bool {
         if self.protocol == Protocol::All {
@@ -487,6 +504,52 @@ mod tests {
         assert!(!set.intersects(range(23, 79)));
         assert_eq!(set.intersection(range(85, 100)).ranges(), [range(85, 90)]);
         assert!(set.intersection(range(1000, 2000)).is_empty());
+    }
+
+    #[test]
+    fn the_same_rule_by_id_or_by_what_it_opens() {
+        let rule = SecurityGroupRule {
+            account_id: None,
+            region: None,
+            group_id: None,
+            rule_id: None,
+            direction: Direction::Ingress,
+            protocol: Protocol::Tcp,
+            ports: Some(PortRange::single(22)),
+            peer: Peer::PrefixList {
+                id: "pl-1".to_owned(),
+                entries: None,
+            },
+            description: None,
+        };
+        let found = SecurityGroupRule {
+            group_id: Some("sg-1".to_owned()),
+            rule_id: Some("sgr-1".to_owned()),
+            peer: Peer::PrefixList {
+                id: "pl-1".to_owned(),
+                entries: Some(Vec::new()),
+            },
+            ..rule.clone()
+        };
+        // No rule id on one side: the group (when named), direction, protocol, ports and the
+        // prefix list's id decide.
+        assert!(rule.is_same_rule(&found));
+        let other_ports = SecurityGroupRule {
+            ports: Some(PortRange::single(23)),
+            ..found.clone()
+        };
+        assert!(!rule.is_same_rule(&other_ports));
+        let other_group = SecurityGroupRule {
+            group_id: Some("sg-2".to_owned()),
+            ..rule.clone()
+        };
+        assert!(!other_group.is_same_rule(&found));
+        // Rule ids on both sides: they alone decide.
+        let named = SecurityGroupRule {
+            rule_id: Some("sgr-2".to_owned()),
+            ..found.clone()
+        };
+        assert!(!named.is_same_rule(&found));
     }
 
     #[test]

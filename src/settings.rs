@@ -10,8 +10,9 @@ use crate::aws::S3Uri;
 use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
 use crate::enforce::scope::{Scope, ScopeError};
-use crate::enforce::staging::{Staging, scope_kind};
+use crate::enforce::staging::Staging;
 use crate::finding::Severity;
+use crate::ids::{Arn, ScopeId};
 use crate::outcome::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +34,7 @@ pub struct Settings {
     pub mode: Mode,
     /// `SGGUARD_MODE_BY_SCOPE`: a JSON object from account, organizational unit or root ids to
     /// `enforce` or `audit` (staged enforcement); empty when unset.
-    pub mode_by_scope: BTreeMap<String, Mode>,
+    pub mode_by_scope: BTreeMap<ScopeId, Mode>,
     /// `SGGUARD_TOPIC_ARN`: where notifications go; none when unset.
     pub topic_arn: Option<String>,
     /// `SGGUARD_ROLE_NAME`: the role assumed in member accounts.
@@ -135,7 +136,10 @@ impl Settings {
                     .collect()
             })
             .unwrap_or_default();
-        if let Some(bad) = trusted_principals.iter().find(|p| !p.starts_with("arn:")) {
+        if let Some(bad) = trusted_principals
+            .iter()
+            .find(|p| p.parse::<Arn>().is_err())
+        {
             return Err(SettingsError::Invalid {
                 variable: "SGGUARD_TRUSTED_PRINCIPALS",
                 value: bad.clone(),
@@ -305,11 +309,13 @@ const TOPIC_ARN: &str = "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)";
 const BUS_ARN: &str = "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)";
 
 fn is_topic_arn(arn: &str) -> bool {
-    arn.starts_with("arn:") && arn.split(':').count() == 6
+    arn.parse::<Arn>()
+        .is_ok_and(|arn| arn.service() == "sns" && !arn.resource().contains(':'))
 }
 
 fn is_bus_arn(arn: &str) -> bool {
-    arn.starts_with("arn:") && arn.contains(":event-bus/")
+    arn.parse::<Arn>()
+        .is_ok_and(|arn| arn.service() == "events" && arn.resource().starts_with("event-bus/"))
 }
 
 /// `SGGUARD_SECURITY_HUB`: `true` or `false` (unset: false).
@@ -326,7 +332,7 @@ fn security_hub(value: Option<String>) -> Result<bool, SettingsError> {
 }
 
 /// `SGGUARD_MODE_BY_SCOPE`: `{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}`.
-fn parse_scopes(text: &str) -> Result<BTreeMap<String, Mode>, SettingsError> {
+fn parse_scopes(text: &str) -> Result<BTreeMap<ScopeId, Mode>, SettingsError> {
     let invalid = |value: String, expected: &'static str| SettingsError::Invalid {
         variable: "SGGUARD_MODE_BY_SCOPE",
         value,
@@ -341,13 +347,13 @@ fn parse_scopes(text: &str) -> Result<BTreeMap<String, Mode>, SettingsError> {
         })?;
     let mut scopes = BTreeMap::new();
     for (id, mode) in object {
-        if scope_kind(&id).is_none() {
+        let Ok(scope) = id.parse::<ScopeId>() else {
             return Err(invalid(
                 id,
                 "scope ids that are account ids (12 digits), organizational unit ids (ou-…) \
                  or root ids (r-…)",
             ));
-        }
+        };
         let mode = match mode.as_str() {
             Some("enforce") => Mode::Enforce,
             Some("audit") => Mode::Audit,
@@ -358,7 +364,7 @@ fn parse_scopes(text: &str) -> Result<BTreeMap<String, Mode>, SettingsError> {
                 ));
             }
         };
-        scopes.insert(id, mode);
+        scopes.insert(scope, mode);
     }
     Ok(scopes)
 }

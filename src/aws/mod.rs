@@ -385,7 +385,9 @@ impl Aws {
         detail_type: &str,
         detail: &str,
     ) -> Result<String, AwsError> {
-        let region = bus_arn.split(':').nth(3).unwrap_or("?").to_owned();
+        let region = bus_arn
+            .parse::<crate::ids::Arn>()
+            .map_or_else(|_| "?".to_owned(), |arn| arn.region().to_owned());
         let config = self
             .base
             .clone()
@@ -464,27 +466,26 @@ impl ProvideCredentials for MemberCredentials {
 
 /// The role ARN of an assumed-role session ARN.
 fn role_of_session(arn: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("sts"), Some(_), Some(account), Some(resource)) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return None;
-    };
-    let role = resource.strip_prefix("assumed-role/")?.split('/').next()?;
-    Some(format!("arn:{partition}:iam::{account}:role/{role}"))
+    let arn = arn
+        .parse::<crate::ids::Arn>()
+        .ok()
+        .filter(|arn| arn.service() == "sts")?;
+    let role = arn
+        .resource()
+        .strip_prefix("assumed-role/")?
+        .split('/')
+        .next()?;
+    Some(format!(
+        "arn:{}:iam::{}:role/{role}",
+        arn.partition(),
+        arn.account()
+    ))
 }
 
 /// The partition of an ARN (`arn:PARTITION:…`); `aws` when it cannot be read.
 fn partition_of(arn: &str) -> String {
-    match arn.split(':').nth(1) {
-        Some(partition) if arn.starts_with("arn:") && !partition.is_empty() => partition.to_owned(),
-        _ => "aws".to_owned(),
-    }
+    arn.parse::<crate::ids::Arn>()
+        .map_or_else(|_| "aws".to_owned(), |arn| arn.partition().to_owned())
 }
 
 #[cfg(test)]

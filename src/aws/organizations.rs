@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_organizations::types::{Account, AccountStatus, ChildType, ParentType};
 
 use super::AwsError;
+use crate::ids::OuId;
 
 /// A member account of the organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +130,8 @@ pub async fn units_above(
             });
         };
         let id = parent.id().unwrap_or_default().to_owned();
-        let root = parent.r#type() == Some(&ParentType::Root) || id.starts_with("r-");
+        let root = parent.r#type() == Some(&ParentType::Root)
+            || id.parse::<OuId>().is_ok_and(|unit| unit.is_root());
         units.push(id.clone());
         if root {
             return Ok(units);

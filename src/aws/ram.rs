@@ -10,6 +10,7 @@ use aws_sdk_ram::types::{
 };
 
 use super::AwsError;
+use crate::ids::{AccountId, Arn, OuId};
 
 /// Who a resource share is shared with, as RAM names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,35 +25,32 @@ pub enum SharePrincipal {
     Other(String),
 }
 
-fn is_account_id(text: &str) -> bool {
-    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
-}
-
 impl SharePrincipal {
     pub fn parse(principal: &str) -> SharePrincipal {
-        if is_account_id(principal) {
-            return SharePrincipal::Account(principal.to_owned());
+        if let Ok(id) = principal.parse::<AccountId>() {
+            return SharePrincipal::Account(id.to_string());
         }
         let other = || SharePrincipal::Other(principal.to_owned());
-        let parts: Vec<&str> = principal.splitn(6, ':').collect();
-        match parts.as_slice() {
-            ["arn", _, "organizations", "", _, resource] => {
+        let Ok(arn) = principal.parse::<Arn>() else {
+            return other();
+        };
+        match (arn.service(), arn.region()) {
+            ("organizations", "") => {
+                let resource = arn.resource();
                 if resource.starts_with("organization/o-") {
                     SharePrincipal::Organization
                 } else if let Some(path) = resource.strip_prefix("ou/") {
-                    match path.rsplit('/').next() {
-                        Some(unit) if unit.starts_with("ou-") => {
-                            SharePrincipal::Unit(unit.to_owned())
-                        }
+                    match path.rsplit('/').next().map(str::parse::<OuId>) {
+                        Some(Ok(unit)) if !unit.is_root() => SharePrincipal::Unit(unit.to_string()),
                         _ => other(),
                     }
                 } else {
                     other()
                 }
             }
-            ["arn", _, "iam", "", account, _] if is_account_id(account) => {
-                SharePrincipal::Account((*account).to_owned())
-            }
+            ("iam", "") => arn
+                .account_id()
+                .map_or_else(other, |id| SharePrincipal::Account(id.to_string())),
             _ => other(),
         }
     }

@@ -4,6 +4,7 @@
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use super::AwsError;
+use crate::ids::Arn;
 
 /// The `MessageStructure=json` body: the JSON once, as `default`, which every protocol but
 /// email (SQS, Lambda, HTTPS, email-json) receives; the text for email.
@@ -21,8 +22,10 @@ pub async fn publish(
     json: &str,
     attributes: &[(&'static str, String)],
 ) -> Result<String, AwsError> {
-    let region = topic_arn.split(':').nth(3).unwrap_or("?");
-    let account = topic_arn.split(':').nth(4).unwrap_or("?");
+    let arn = topic_arn.parse::<Arn>().ok();
+    let (account, region) = arn
+        .as_ref()
+        .map_or(("?", "?"), |a| (a.account(), a.region()));
     let body = message_body(text, json);
     let mut request = sns
         .publish()

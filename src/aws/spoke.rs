@@ -3,6 +3,7 @@
 //! trust policy.
 
 use super::AwsError;
+use crate::ids::Arn;
 
 /// The forwarding rule as EventBridge has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +103,10 @@ pub async fn put_event(
     detail_type: &str,
     detail: &str,
 ) -> Result<String, AwsError> {
-    let account = bus_arn.split(':').nth(4).unwrap_or("?");
-    let region = bus_arn.split(':').nth(3).unwrap_or("?");
+    let arn = bus_arn.parse::<Arn>().ok();
+    let (account, region) = arn
+        .as_ref()
+        .map_or(("?", "?"), |a| (a.account(), a.region()));
     let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
         .source("sgguard")
         .detail_type(detail_type)

@@ -2,8 +2,8 @@
 
 use super::{EXIT_CLEAN, EXIT_ERROR, PolicyCommand, configure, policy_flag, print_error};
 use crate::enforce::plan;
-use crate::enforce::staging::{ScopeKind, scope_kind};
 use crate::finding::{Report, Tags};
+use crate::ids::{AccountId, OuId};
 use crate::outcome::{Mode, Outcome, exit_code};
 use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, check_examples};
 use crate::report;
@@ -26,7 +26,7 @@ pub fn run(command: PolicyCommand) -> u8 {
             policy.as_deref(),
             &group,
             tags,
-            account.as_deref().map(|a| (a, units.as_slice())),
+            account.as_ref().map(|a| (a, units.as_slice())),
             &examples,
         ),
     }
@@ -106,7 +106,7 @@ fn explain(
     policy: Option<&std::path::Path>,
     group: &str,
     tags: Vec<(String, String)>,
-    account: Option<(&str, &[String])>,
+    account: Option<(&AccountId, &[OuId])>,
     examples: &[String],
 ) -> u8 {
     let (settings, baseline) = match configure(None, &[policy_flag(policy)]) {
@@ -117,20 +117,8 @@ fn explain(
     let mode = match account {
         None => None,
         Some((id, units)) => {
-            if scope_kind(id) != Some(ScopeKind::Account) {
-                print_error(format!("`--account {id}` is not an account id (12 digits)"));
-                return EXIT_ERROR;
-            }
-            if let Some(bad) = units
-                .iter()
-                .find(|u| scope_kind(u) != Some(ScopeKind::Unit))
-            {
-                print_error(format!(
-                    "`--unit {bad}` is not an organizational unit or root id (`ou-…`, `r-…`)"
-                ));
-                return EXIT_ERROR;
-            }
-            let resolved = settings.staging().resolve(id, Ok(units));
+            let units: Vec<String> = units.iter().map(OuId::to_string).collect();
+            let resolved = settings.staging().resolve(id.as_str(), Ok(&units));
             println!(
                 "account {id} is guarded in {} mode (set by {})",
                 resolved.mode, resolved.by

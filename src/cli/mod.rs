@@ -230,11 +230,11 @@ pub enum PolicyCommand {
         /// The account of the example group: tells the mode it is guarded in (staged
         /// enforcement, `SGGUARD_MODE` and `SGGUARD_MODE_BY_SCOPE`) and plans with it
         #[arg(long, value_name = "ID")]
-        account: Option<String>,
+        account: Option<crate::ids::AccountId>,
         /// The organizational units above the account, nearest first, then the root (what
         /// Organizations would say; repeatable)
         #[arg(long = "unit", value_name = "OU_ID", requires = "account")]
-        units: Vec<String>,
+        units: Vec<crate::ids::OuId>,
         /// Rules of one group, e.g. `tcp 22 from 0.0.0.0/1 + 128.0.0.0/1` or
         /// `all from 0.0.0.0/1; egress tcp 443 to ::/0`
         #[arg(required = true)]

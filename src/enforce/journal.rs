@@ -29,9 +29,9 @@ impl Revocation {
     /// The revocation of `finding`'s rule `rule_id`, now, for `source`.
     pub fn of(finding: &Finding, rule_id: &str, source: &RevokeSource) -> Revocation {
         Revocation {
-            account: finding.account_id.clone().unwrap_or_default(),
-            region: finding.region.clone().unwrap_or_default(),
-            group_id: finding.group_id.clone().unwrap_or_default(),
+            account: finding.rule.account_id.clone().unwrap_or_default(),
+            region: finding.rule.region.clone().unwrap_or_default(),
+            group_id: finding.rule.group_id.clone().unwrap_or_default(),
             rule_id: rule_id.to_owned(),
             policy_rules: finding
                 .violations

@@ -65,7 +65,7 @@ pub fn plan(finding: &Finding, mode: Mode) -> Outcome {
     } else if finding.protected.is_some() {
         // A protected group is never changed, in either mode: reported, not revoked.
         Outcome::Protected
-    } else if finding.rule_id.is_none() {
+    } else if finding.rule.rule_id.is_none() {
         // Without a rule id the exact rule cannot be named: report, never guess.
         Outcome::Reported
     } else if mode == Mode::Audit {
@@ -100,7 +100,7 @@ pub async fn act<G: SecurityGroups>(
             aws_error: None,
         };
         if entry.outcome == Outcome::Revoked {
-            let account = entry.finding.account_id.as_deref().unwrap_or("-");
+            let account = entry.finding.rule.account_id.as_deref().unwrap_or("-");
             if let Err(held) = budget.take(account).await {
                 entry.outcome = Outcome::WouldRevoke;
                 entry.error = Some(held);
@@ -113,8 +113,8 @@ pub async fn act<G: SecurityGroups>(
             .iter()
             // A protected group's rule is never revoked, whatever the plan said.
             .filter(|f| f.finding.protected.is_none())
-            .filter(|f| f.outcome == Outcome::Revoked && f.finding.direction == direction)
-            .filter_map(|f| f.finding.rule_id.clone())
+            .filter(|f| f.outcome == Outcome::Revoked && f.finding.rule.direction == direction)
+            .filter_map(|f| f.finding.rule.rule_id.clone())
             .collect();
         if ids.is_empty() {
             continue;
@@ -122,7 +122,7 @@ pub async fn act<G: SecurityGroups>(
         for (rule_id, result) in groups.revoke(group_id, direction, &ids).await {
             let Some(entry) = recorded
                 .iter_mut()
-                .find(|f| f.finding.rule_id.as_deref() == Some(rule_id.as_str()))
+                .find(|f| f.finding.rule.rule_id.as_deref() == Some(rule_id.as_str()))
             else {
                 continue;
             };
@@ -144,11 +144,11 @@ pub async fn act<G: SecurityGroups>(
     for entry in &recorded {
         let f = &entry.finding;
         tracing::info!(
-            account = f.account_id.as_deref().unwrap_or("-"),
-            region = f.region.as_deref().unwrap_or("-"),
+            account = f.rule.account_id.as_deref().unwrap_or("-"),
+            region = f.rule.region.as_deref().unwrap_or("-"),
             group = group_id,
-            rule = f.rule_id.as_deref().unwrap_or("-"),
-            peer = %f.peer,
+            rule = f.rule.rule_id.as_deref().unwrap_or("-"),
+            peer = %f.rule.peer,
             policy_rule = f.violations.first().map_or("-", |v| v.policy_rule.as_str()),
             outcome = entry.outcome.as_str(),
             %source,

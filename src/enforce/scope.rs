@@ -3,6 +3,7 @@
 //! the schedule payload's words before any AWS call.
 
 use crate::aws::AwsError;
+use crate::ids::{AccountId, IdError, OuId};
 
 /// Which accounts to sweep.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +41,8 @@ pub enum ScopeError {
     BadAccount(String),
     #[error("`{0}` is not a region name (such as `eu-west-1`)")]
     BadRegion(String),
-    #[error("`{0}` is not an organizational unit or root id (`ou-…`, `r-…`)")]
-    BadUnit(String),
+    #[error(transparent)]
+    BadUnit(IdError),
     #[error(
         "`--ou` selects accounts of the organization: it cannot be combined with `--accounts {0}`"
     )]
@@ -63,10 +64,8 @@ impl Scope {
             [one] if one == "org" => Accounts::Organization,
             [one] if one == "self" => Accounts::Hub,
             ids => {
-                for id in ids {
-                    if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(ScopeError::BadAccount(id.clone()));
-                    }
+                if let Some(bad) = ids.iter().find(|id| id.parse::<AccountId>().is_err()) {
+                    return Err(ScopeError::BadAccount(bad.clone()));
                 }
                 let mut ids = ids.to_vec();
                 ids.sort();
@@ -83,11 +82,7 @@ impl Scope {
             return Err(ScopeError::UnitsWithoutOrganization(given));
         }
         for ou in ous {
-            let valid = (ou.starts_with("ou-") || ou.starts_with("r-"))
-                && ou.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-            if !valid {
-                return Err(ScopeError::BadUnit(ou.clone()));
-            }
+            ou.parse::<OuId>().map_err(ScopeError::BadUnit)?;
         }
         let regions = match regions {
             [] => Regions::Enabled,

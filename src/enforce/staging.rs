@@ -8,14 +8,15 @@
 use std::collections::BTreeMap;
 
 use crate::aws::AwsError;
+use crate::ids::ScopeId;
 use crate::outcome::Mode;
 
 /// The mode per scope, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Staging {
     pub default: Mode,
-    /// Account ids (12 digits), unit ids (`ou-…`) and root ids (`r-…`), each with its mode.
-    pub scopes: BTreeMap<String, Mode>,
+    /// Account ids, unit ids and root ids, each with its mode.
+    pub scopes: BTreeMap<ScopeId, Mode>,
 }
 
 /// The mode one account is guarded in, and why.
@@ -63,34 +64,6 @@ impl ModeReason {
     }
 }
 
-/// What an id in a scope is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeKind {
-    Account,
-    Unit,
-}
-
-/// Whether `id` can be a scope: an account id, an organizational unit id or a root id.
-pub fn scope_kind(id: &str) -> Option<ScopeKind> {
-    let id_part = |rest: &str| {
-        !rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    };
-    let unit = id
-        .strip_prefix("ou-")
-        .is_some_and(|rest| id_part(rest) && rest.contains('-'))
-        || id.strip_prefix("r-").is_some_and(id_part);
-    if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
-        Some(ScopeKind::Account)
-    } else if unit {
-        Some(ScopeKind::Unit)
-    } else {
-        None
-    }
-}
-
 impl From<Mode> for Staging {
     fn from(mode: Mode) -> Staging {
         Staging::uniform(mode)
@@ -113,7 +86,7 @@ impl Staging {
             && self
                 .scopes
                 .iter()
-                .any(|(id, mode)| scope_kind(id) == Some(ScopeKind::Unit) && *mode != self.default)
+                .any(|(id, mode)| matches!(id, ScopeId::Unit(_)) && *mode != self.default)
     }
 
     /// The account's mode. `units` are the units above the account, nearest first and the root
@@ -135,7 +108,7 @@ impl Staging {
             Ok(units) => units
                 .iter()
                 .find_map(|unit| {
-                    self.scopes.get(unit).map(|mode| Resolved {
+                    self.scopes.get(unit.as_str()).map(|mode| Resolved {
                         mode: *mode,
                         by: ModeReason::Unit(unit.clone()),
                     })
@@ -190,7 +163,7 @@ mod tests {
             default,
             scopes: scopes
                 .iter()
-                .map(|(id, mode)| ((*id).to_owned(), *mode))
+                .map(|(id, mode)| (id.parse().unwrap(), *mode))
                 .collect(),
         }
     }
@@ -257,23 +230,5 @@ mod tests {
         let s = staging(Mode::Enforce, &[(PROD, Mode::Enforce)]);
         assert_eq!(s.capped(Mode::Audit), Staging::uniform(Mode::Audit));
         assert_eq!(s.capped(Mode::Enforce), s);
-    }
-
-    #[test]
-    fn scope_ids_are_accounts_units_or_roots() {
-        assert_eq!(scope_kind("111122223333"), Some(ScopeKind::Account));
-        assert_eq!(scope_kind(PROD), Some(ScopeKind::Unit));
-        assert_eq!(scope_kind(ROOT), Some(ScopeKind::Unit));
-        for bad in [
-            "1111",
-            "ou-",
-            "ou-abc",
-            "prod",
-            "r-",
-            "OU-AB12-CD",
-            "arn:aws:x",
-        ] {
-            assert_eq!(scope_kind(bad), None, "{bad}");
-        }
     }
 }

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::aws::{Aws, ForwardingRule};
+use crate::ids::Arn;
 
 /// The forwarding rule's name in every member region (`SecurityGroupChangeRule` of
 /// `spoke-infra/sgguard-spoke.yaml`).
@@ -84,14 +85,11 @@ impl TamperCheck {
         }
         let to_hub = |arn: &&String| match &self.hub_bus_arn {
             Some(bus) => *arn == bus,
-            None => {
-                arn.split(':').nth(2) == Some("events")
-                    && arn.split(':').nth(4) == Some(self.hub_account.as_str())
-                    && arn
-                        .split(':')
-                        .nth(5)
-                        .is_some_and(|r| r.starts_with("event-bus/"))
-            }
+            None => arn.parse::<Arn>().is_ok_and(|arn| {
+                arn.service() == "events"
+                    && arn.account() == self.hub_account
+                    && arn.resource().starts_with("event-bus/")
+            }),
         };
         if !rule.targets.iter().any(|t| to_hub(&t)) {
             problems.push(format!(

@@ -8,6 +8,7 @@ use super::example::Example;
 use super::exposure::Threshold;
 use super::hazard::Hazard;
 use crate::finding::{Action, Severity};
+use crate::ids::AccountId;
 pub use crate::rule::PortSet;
 use crate::rule::{Direction, Protocol};
 
@@ -68,7 +69,7 @@ pub struct BaselineRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupScope {
     Groups(Vec<String>),
-    Accounts(Vec<String>),
+    Accounts(Vec<AccountId>),
     Tag {
         key: String,
         value: Option<String>,

@@ -71,7 +71,7 @@ pub fn hazards(baseline: &Baseline) -> Vec<(Hazard, Vec<String>)> {
     for rule in &baseline.rules {
         for (hazard, target) in &group {
             let revokes = findings.iter().any(|f| {
-                f.rule_id == target.rule_id
+                f.rule.rule_id == target.rule_id
                     && f.violations
                         .iter()
                         .any(|v| v.policy_rule == rule.id && v.action == Action::Revoke)

@@ -478,14 +478,16 @@ impl<'b> Evaluator<'b> {
 fn covers(scope: &GroupScope, finding: &Finding, tags: &Tags) -> Option<String> {
     match scope {
         GroupScope::Groups(ids) => finding
+            .rule
             .group_id
             .as_ref()
             .filter(|id| ids.contains(id))
             .map(|id| format!("group {id}")),
         GroupScope::Accounts(ids) => finding
+            .rule
             .account_id
             .as_ref()
-            .filter(|id| ids.contains(id))
+            .filter(|id| ids.iter().any(|a| a.as_str() == id.as_str()))
             .map(|id| format!("account {id}")),
         GroupScope::Tag { key, value, .. } => tags
             .get(key)

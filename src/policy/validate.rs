@@ -16,6 +16,7 @@ use super::syntax::{
     DirectionSyntax, ExemptionSyntax, PolicyFile, ProtectionSyntax, RuleSyntax, ScalarSyntax,
     SourceSyntax, TagSyntax,
 };
+use crate::ids::AccountId;
 use crate::rule::{Direction, PortRange, Protocol};
 
 /// Validates the syntax of the policy or exemptions file at `path`.
@@ -343,13 +344,13 @@ impl Validator<'_> {
                 ScalarSyntax::Number(n) => format!("{n:012}"),
                 ScalarSyntax::Text(t) => t.trim().to_owned(),
             };
-            if text.len() != 12 || !text.chars().all(|c| c.is_ascii_digit()) {
+            let Ok(account) = text.parse::<AccountId>() else {
                 return Err(self.at(
                     id,
                     format!("{what}: `{text}` is not a 12-digit account id (quote it)"),
                 ));
-            }
-            accounts.push(text);
+            };
+            accounts.push(account);
         }
         Ok(GroupScope::Accounts(accounts))
     }

@@ -16,8 +16,8 @@ pub const SCHEMA_VERSION: &str = "2018-10-08";
 /// group (nothing Security Hub could track).
 pub fn asff_finding(entry: &FindingOutcome, partition: &str, now: &str) -> Option<AsffFinding> {
     let f = &entry.finding;
-    let (account, region) = (f.account_id.as_deref()?, f.region.as_deref()?);
-    let (group, rule) = (f.group_id.as_deref()?, f.rule_id.as_deref()?);
+    let (account, region) = (f.rule.account_id.as_deref()?, f.rule.region.as_deref()?);
+    let (group, rule) = (f.rule.group_id.as_deref()?, f.rule.rule_id.as_deref()?);
     let first = f.violations.first()?;
     let resolved = matches!(entry.outcome, Outcome::Revoked | Outcome::AlreadyGone);
     let label = match f.severity() {
@@ -27,15 +27,11 @@ pub fn asff_finding(entry: &FindingOutcome, partition: &str, now: &str) -> Optio
         Severity::High => "HIGH",
         Severity::Critical => "CRITICAL",
     };
-    let ports = match (f.from_port, f.to_port) {
-        (Some(a), Some(b)) if a == b => format!(" {a}"),
-        (Some(a), Some(b)) => format!(" {a}-{b}"),
-        _ => String::new(),
-    };
+    let ports = f.rule.ports.map(|p| format!(" {p}")).unwrap_or_default();
     let mut fields = std::collections::BTreeMap::new();
     fields.insert("sgguard/outcome".to_owned(), entry.outcome.to_string());
     fields.insert("sgguard/rule_id".to_owned(), rule.to_owned());
-    fields.insert("sgguard/peer".to_owned(), f.peer.to_string());
+    fields.insert("sgguard/peer".to_owned(), f.rule.peer.to_string());
     if let Some(source) = &f.source {
         fields.insert("sgguard/source".to_owned(), source.clone());
     }
@@ -58,7 +54,7 @@ pub fn asff_finding(entry: &FindingOutcome, partition: &str, now: &str) -> Optio
         },
         title: format!(
             "{} {}{ports} open to {} in {group}",
-            f.direction, f.protocol, f.peer
+            f.rule.direction, f.rule.protocol, f.rule.peer
         )
         .chars()
         .take(256)

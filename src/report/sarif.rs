@@ -81,9 +81,9 @@ fn location(finding: &Finding) -> Location {
         .unwrap_or_else(|| "sgguard".to_owned());
     let subject = format!(
         "{} {} {}",
-        finding.account_id.as_deref().unwrap_or("-"),
-        finding.region.as_deref().unwrap_or("-"),
-        finding.group_id.as_deref().unwrap_or("-"),
+        finding.rule.account_id.as_deref().unwrap_or("-"),
+        finding.rule.region.as_deref().unwrap_or("-"),
+        finding.rule.group_id.as_deref().unwrap_or("-"),
     );
     Location::builder()
         .physical_location(
@@ -108,12 +108,12 @@ pub fn sarif(report: &Report, baseline: &Baseline) -> Result<String, serde_json:
                 .and_then(|i| i64::try_from(i).ok());
             let fingerprint = format!(
                 "{}/{}/{}/{}/{}/{}/{}",
-                finding.account_id.as_deref().unwrap_or("-"),
-                finding.region.as_deref().unwrap_or("-"),
-                finding.group_id.as_deref().unwrap_or("-"),
-                finding.rule_id.as_deref().unwrap_or("-"),
-                finding.direction,
-                finding.peer,
+                finding.rule.account_id.as_deref().unwrap_or("-"),
+                finding.rule.region.as_deref().unwrap_or("-"),
+                finding.rule.group_id.as_deref().unwrap_or("-"),
+                finding.rule.rule_id.as_deref().unwrap_or("-"),
+                finding.rule.direction,
+                finding.rule.peer,
                 violation.policy_rule
             );
             let mut properties = BTreeMap::new();
@@ -128,8 +128,8 @@ pub fn sarif(report: &Report, baseline: &Baseline) -> Result<String, serde_json:
                             violation.reason,
                             violation.action,
                             violation.severity,
-                            finding.group_id.as_deref().unwrap_or("-"),
-                            finding.rule_id.as_deref().unwrap_or("-")
+                            finding.rule.group_id.as_deref().unwrap_or("-"),
+                            finding.rule.rule_id.as_deref().unwrap_or("-")
                         ))
                         .build(),
                 )

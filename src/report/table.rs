@@ -9,11 +9,10 @@ fn cell(value: Option<&str>) -> String {
 }
 
 fn ports(finding: &Finding) -> String {
-    match (finding.from_port, finding.to_port) {
-        (Some(from), Some(to)) if from == to => from.to_string(),
-        (Some(from), Some(to)) => format!("{from}-{to}"),
-        _ => "-".to_owned(),
-    }
+    finding
+        .rule
+        .ports
+        .map_or_else(|| "-".to_owned(), |ports| ports.to_string())
 }
 
 /// The columns that describe a finding, after the first (its action or outcome).
@@ -41,17 +40,17 @@ fn finding_cells(finding: &Finding) -> [String; 10] {
     }
     [
         finding.severity().to_string(),
-        cell(finding.account_id.as_deref()),
-        cell(finding.region.as_deref()),
-        cell(finding.group_id.as_deref()),
-        cell(finding.rule_id.as_deref()),
-        match finding.direction {
+        cell(finding.rule.account_id.as_deref()),
+        cell(finding.rule.region.as_deref()),
+        cell(finding.rule.group_id.as_deref()),
+        cell(finding.rule.rule_id.as_deref()),
+        match finding.rule.direction {
             crate::rule::Direction::Ingress => "in".to_owned(),
             crate::rule::Direction::Egress => "out".to_owned(),
         },
-        finding.protocol.to_string(),
+        finding.rule.protocol.to_string(),
         ports(finding),
-        finding.peer.to_string(),
+        finding.rule.peer.to_string(),
         why,
     ]
 }

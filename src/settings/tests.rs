@@ -64,6 +64,8 @@ fn bad_values_name_the_variable() {
     assert_eq!(staged.scopes["ou-ab12-cdef3456"], Mode::Enforce);
     for (bad, named) in [
         (r#"{"prod": "enforce"}"#, "`prod`"),
+        (r#"{"ou-ab12-cd": "enforce"}"#, "`ou-ab12-cd`"),
+        (r#"{"OU-AB12-CDEF3456": "enforce"}"#, "`OU-AB12-CDEF3456`"),
         (r#"{"ou-ab12-cdef3456": "on"}"#, "ou-ab12-cdef3456"),
         ("ou-ab12-cdef3456=enforce", "ou-ab12-cdef3456=enforce"),
     ] {
@@ -82,6 +84,14 @@ fn bad_values_name_the_variable() {
         ("SGGUARD_MIN_SEVERITY", "urgent"),
         ("SGGUARD_CHAT_TOPIC_ARN", "chat"),
         ("SGGUARD_EVENT_BUS_ARN", "sgguard-hub"),
+        (
+            "SGGUARD_CHAT_TOPIC_ARN",
+            "arn:aws:events:eu-west-1:111122223333:event-bus/hub",
+        ),
+        (
+            "SGGUARD_HUB_BUS_ARN",
+            "arn:aws:sns:eu-west-1:111122223333:hub",
+        ),
     ] {
         let error = settings(&[(variable, bad)]).unwrap_err().to_string();
         assert!(error.contains(variable) && error.contains(bad), "{error}");

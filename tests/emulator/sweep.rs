@@ -216,9 +216,9 @@ fn found(report: &SweepReport) -> BTreeSet<(String, String, String, Outcome)> {
         .iter()
         .map(|f| {
             (
-                f.finding.account_id.clone().unwrap(),
-                f.finding.region.clone().unwrap(),
-                f.finding.rule_id.clone().unwrap(),
+                f.finding.rule.account_id.clone().unwrap(),
+                f.finding.rule.region.clone().unwrap(),
+                f.finding.rule.rule_id.clone().unwrap(),
                 f.outcome,
             )
         })

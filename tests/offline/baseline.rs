@@ -25,7 +25,7 @@ fn verdict_with(baseline: &Baseline, example: &str) -> Vec<Vec<String>> {
         .map(|rule| {
             findings
                 .iter()
-                .find(|f| f.rule_id == rule.rule_id)
+                .find(|f| f.rule.rule_id == rule.rule_id)
                 .map(|f| f.violations.iter().map(|v| v.policy_rule.clone()).collect())
                 .unwrap_or_default()
         })

@@ -129,7 +129,7 @@ proptest! {
             evaluator
                 .evaluate_group(rules, &Tags::new())
                 .iter()
-                .filter(|f| f.rule_id == rules[index].rule_id)
+                .filter(|f| f.rule.rule_id == rules[index].rule_id)
                 .flat_map(|f| f.violations.iter().map(|v| v.policy_rule.clone()))
                 .collect()
         };

@@ -45,7 +45,7 @@ impl<H: HubApi> EventHandler<'_, H> {
                 if finding.exempt || finding.action != Action::Revoke {
                     continue;
                 }
-                let removed = match finding.rule_id.as_deref() {
+                let removed = match finding.rule.rule_id.as_deref() {
                     Some(id) => self.state.journal.revoked(id).await.map(|r| r.told()),
                     None => None,
                 };
@@ -55,7 +55,7 @@ impl<H: HubApi> EventHandler<'_, H> {
                     info.vpc_id.clone(),
                     &info.tags,
                     &judge.context_tags,
-                    finding.region.as_deref(),
+                    finding.rule.region.as_deref(),
                 );
                 outcome.findings.push(FindingOutcome {
                     finding: Finding {
@@ -86,30 +86,15 @@ pub(super) fn attribute(event: &CloudTrailEvent, outcome: &mut EventOutcome) {
         _ => None,
     };
     for entry in &mut outcome.findings {
-        let f = &entry.finding;
-        let mine = own.iter().any(|rule| match (&rule.rule_id, &f.rule_id) {
-            (Some(a), Some(b)) => a == b,
-            _ => same_rule(f, rule),
-        }) || changed_list
-            .is_some_and(|list| matches!(&f.peer, Peer::PrefixList { id, .. } if id == list));
+        let found = &entry.finding.rule;
+        let mine = own.iter().any(|rule| rule.is_same_rule(found))
+            || changed_list.is_some_and(
+                |list| matches!(&found.peer, Peer::PrefixList { id, .. } if id == list),
+            );
         entry.attribution = Some(if mine {
             Attribution::ThisChange
         } else {
             Attribution::FoundInGroup
         });
     }
-}
-
-/// Whether a finding is about the same rule as an event's rule body without a rule id: the
-/// same group, direction, protocol, ports and peer.
-fn same_rule(f: &Finding, rule: &SecurityGroupRule) -> bool {
-    let peer = match (&f.peer, &rule.peer) {
-        (Peer::PrefixList { id: a, .. }, Peer::PrefixList { id: b, .. }) => a == b,
-        (a, b) => a == b,
-    };
-    peer && (rule.group_id.is_none() || rule.group_id == f.group_id)
-        && f.direction == rule.direction
-        && f.protocol == rule.protocol
-        && f.from_port == rule.ports.map(|p| p.from)
-        && f.to_port == rule.ports.map(|p| p.to)
 }

@@ -113,7 +113,7 @@ impl Judge<'_, '_> {
                 vpc_id,
                 &tags,
                 &self.context_tags,
-                acted.first().and_then(|f| f.finding.region.as_deref()),
+                acted.first().and_then(|f| f.finding.rule.region.as_deref()),
             );
             outcome
                 .findings

@@ -272,7 +272,7 @@ impl<H: HubApi> EventHandler<'_, H> {
                 by_place
                     .entry((
                         finding.aws_account_id.clone(),
-                        entry.finding.region.clone().unwrap_or_default(),
+                        entry.finding.rule.region.clone().unwrap_or_default(),
                     ))
                     .or_default()
                     .push(finding);

@@ -109,7 +109,7 @@ async fn handle_staged(fake: &Fake, staging: Staging) -> EventOutcome {
 async fn staged_enforcement_revokes_only_in_the_enforced_unit() {
     let staging = Staging {
         default: Mode::Audit,
-        scopes: [("ou-ab12-prod0001".to_owned(), Mode::Enforce)].into(),
+        scopes: [("ou-ab12-prod0001".parse().unwrap(), Mode::Enforce)].into(),
     };
     // Below prod (nested in a team unit): enforced by the nearest unit a scope names.
     let prod = open_group().in_units(
@@ -140,7 +140,9 @@ async fn staged_enforcement_revokes_only_in_the_enforced_unit() {
 
     // The account named itself wins over its unit.
     let mut named = staging.clone();
-    named.scopes.insert("111122223333".to_owned(), Mode::Audit);
+    named
+        .scopes
+        .insert("111122223333".parse().unwrap(), Mode::Audit);
     let pinned = open_group().in_units("111122223333", &["ou-ab12-prod0001", "r-ab12"]);
     let outcome = handle_staged(&pinned, named).await;
     assert_eq!(outcome.mode, Mode::Audit);

@@ -101,7 +101,12 @@ pub(super) fn outcomes(outcome: &EventOutcome) -> Vec<(String, Outcome)> {
     let mut list: Vec<(String, Outcome)> = outcome
         .findings
         .iter()
-        .map(|f| (f.finding.rule_id.clone().unwrap_or_default(), f.outcome))
+        .map(|f| {
+            (
+                f.finding.rule.rule_id.clone().unwrap_or_default(),
+                f.outcome,
+            )
+        })
         .collect();
     list.sort();
     list

@@ -88,7 +88,7 @@ impl<H: HubApi> Sweep<'_, H> {
                                 "account {} region {}: revoking {} failed: {}",
                                 account.id,
                                 region.region,
-                                failed.finding.rule_id.as_deref().unwrap_or("-"),
+                                failed.finding.rule.rule_id.as_deref().unwrap_or("-"),
                                 failed.error.as_deref().unwrap_or("unknown error")
                             ));
                         }
@@ -112,10 +112,10 @@ impl<H: HubApi> Sweep<'_, H> {
         report.findings.sort_by(|a, b| {
             let key = |f: &FindingOutcome| {
                 (
-                    f.finding.account_id.clone(),
-                    f.finding.region.clone(),
-                    f.finding.group_id.clone(),
-                    f.finding.rule_id.clone(),
+                    f.finding.rule.account_id.clone(),
+                    f.finding.rule.region.clone(),
+                    f.finding.rule.group_id.clone(),
+                    f.finding.rule.rule_id.clone(),
                 )
             };
             key(a).cmp(&key(b))

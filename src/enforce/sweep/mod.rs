@@ -373,7 +373,7 @@ impl<H: HubApi> Sweep<'_, H> {
         });
         let mut by_group: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
         for finding in findings {
-            let group = finding.group_id.clone().unwrap_or_default();
+            let group = finding.rule.group_id.clone().unwrap_or_default();
             by_group.entry(group).or_default().push(finding);
         }
         let mut out = Vec::new();

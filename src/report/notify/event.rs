@@ -18,7 +18,7 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
         let mut ids: Vec<&str> = outcome
             .findings
             .iter()
-            .filter_map(|f| f.finding.group_id.as_deref())
+            .filter_map(|f| f.finding.rule.group_id.as_deref())
             .collect();
         ids.dedup();
         if ids.is_empty() {
@@ -185,7 +185,7 @@ fn event_body(
                 let _ = writeln!(text, "  group: {}", about.join(", "));
             }
         }
-        if let Some(description) = &entry.finding.description {
+        if let Some(description) = &entry.finding.rule.description {
             let _ = writeln!(text, "  rule description: {description}");
         }
         if let Some(url) = entry.group.as_ref().and_then(|g| g.console_url.as_deref()) {

@@ -209,12 +209,8 @@ pub(crate) fn max_severity<'a>(findings: impl IntoIterator<Item = &'a FindingOut
 /// message tell a finding.
 pub(crate) fn finding_line(entry: &FindingOutcome) -> String {
     let f = &entry.finding;
-    let ports = match (f.from_port, f.to_port) {
-        (Some(a), Some(b)) if a == b => format!(" {a}"),
-        (Some(a), Some(b)) => format!(" {a}-{b}"),
-        _ => String::new(),
-    };
-    let toward = if f.direction == Direction::Ingress {
+    let ports = f.rule.ports.map(|p| format!(" {p}")).unwrap_or_default();
+    let toward = if f.rule.direction == Direction::Ingress {
         "from"
     } else {
         "to"
@@ -222,11 +218,11 @@ pub(crate) fn finding_line(entry: &FindingOutcome) -> String {
     format!(
         "{}: group {} rule {} ({} {}{ports} {toward} {})",
         entry.outcome.as_str().to_uppercase(),
-        f.group_id.as_deref().unwrap_or("-"),
-        f.rule_id.as_deref().unwrap_or("-"),
-        f.direction,
-        f.protocol,
-        f.peer,
+        f.rule.group_id.as_deref().unwrap_or("-"),
+        f.rule.rule_id.as_deref().unwrap_or("-"),
+        f.rule.direction,
+        f.rule.protocol,
+        f.rule.peer,
     )
 }
 

@@ -118,8 +118,8 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             let _ = writeln!(
                 text,
                 "- {} {}: {}{}: {}",
-                f.finding.account_id.as_deref().unwrap_or("-"),
-                f.finding.region.as_deref().unwrap_or("-"),
+                f.finding.rule.account_id.as_deref().unwrap_or("-"),
+                f.finding.rule.region.as_deref().unwrap_or("-"),
                 finding_line(f),
                 f.group
                     .as_ref()

@@ -157,7 +157,7 @@ async fn two_actors_two_events_one_group_each_message_names_its_own_actor() {
             .iter()
             .map(|f| {
                 (
-                    f.finding.rule_id.clone().unwrap(),
+                    f.finding.rule.rule_id.clone().unwrap(),
                     f.outcome.to_string(),
                     f.attribution.unwrap().to_string(),
                 )

@@ -135,8 +135,8 @@ async fn a_prefix_list_shared_through_ram_gets_the_consumer_accounts_rules_revok
     );
     assert_eq!(outcome.count(Outcome::Revoked), 1);
     let revoked = &outcome.findings[0].finding;
-    assert_eq!(revoked.account_id.as_deref(), Some(consumer.as_str()));
-    assert_eq!(revoked.group_id.as_deref(), Some(group.as_str()));
+    assert_eq!(revoked.rule.account_id.as_deref(), Some(consumer.as_str()));
+    assert_eq!(revoked.rule.group_id.as_deref(), Some(group.as_str()));
     let consumers: Vec<(&str, usize)> = outcome
         .consumers
         .iter()

@@ -44,7 +44,7 @@ async fn ssh_opened_in_a_member_is_revoked_and_the_inbox_told() {
     assert_eq!(outcome.findings.len(), 1);
     assert_eq!(outcome.findings[0].outcome, Outcome::Revoked);
     assert_eq!(
-        outcome.findings[0].finding.rule_id.as_deref(),
+        outcome.findings[0].finding.rule.rule_id.as_deref(),
         Some(ssh_rule.as_str())
     );
     assert_eq!(outcome.account_name.as_deref(), Some("workload-a"));
@@ -329,7 +329,7 @@ async fn an_edit_that_opens_rdp_is_revoked() {
         .await;
     assert_eq!(error, None, "{:?}", outcome.errors);
     assert_eq!(
-        outcome.findings[0].finding.rule_id.as_deref(),
+        outcome.findings[0].finding.rule.rule_id.as_deref(),
         Some(rule_id.as_str())
     );
     assert_eq!(outcome.findings[0].outcome, Outcome::Revoked);
@@ -454,7 +454,7 @@ async fn an_egress_rule_the_policy_revokes_is_revoked_as_egress() {
         .findings
         .iter()
         .filter(|f| f.outcome == Outcome::Revoked)
-        .map(|f| f.finding.rule_id.clone())
+        .map(|f| f.finding.rule.rule_id.clone())
         .collect();
     assert_eq!(revoked, [Some(smtp_rule.clone())]);
     assert!(egress().await.is_empty(), "the SMTP egress rule is gone");

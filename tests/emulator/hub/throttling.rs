@@ -180,7 +180,7 @@ async fn a_read_throttled_past_the_retries_fails_the_event_and_reports_what_was_
     );
     assert_eq!(outcome.findings.len(), 1);
     assert_eq!(
-        outcome.findings[0].finding.rule_id.as_deref(),
+        outcome.findings[0].finding.rule.rule_id.as_deref(),
         Some(first_rule.as_str())
     );
     assert_eq!(outcome.findings[0].outcome, Outcome::Revoked);
@@ -239,7 +239,7 @@ async fn a_revoke_throttled_past_the_retries_is_reported_failed_beside_what_was_
     let outcomes: Vec<(String, Outcome)> = outcome
         .findings
         .iter()
-        .map(|f| (f.finding.rule_id.clone().unwrap(), f.outcome))
+        .map(|f| (f.finding.rule.rule_id.clone().unwrap(), f.outcome))
         .collect();
     assert_eq!(
         outcomes,

@@ -124,7 +124,7 @@ async fn a_violation_past_the_first_thousand_rules_of_a_region_is_found_on_a_lat
         .findings
         .iter()
         .filter(|f| f.outcome == Outcome::Revoked)
-        .filter_map(|f| f.finding.rule_id.as_deref())
+        .filter_map(|f| f.finding.rule.rule_id.as_deref())
         .collect();
     assert_eq!(revoked, [ssh.as_str()]);
     assert_eq!(

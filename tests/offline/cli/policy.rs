@@ -238,8 +238,24 @@ fn explain_tells_an_account_s_mode_under_staged_enforcement() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("SGGUARD_MODE_BY_SCOPE"));
-    let (code, _) = explain("222233334444", &["prod"]);
-    assert_eq!(code, Some(2));
+    for (account, unit, flag) in [
+        ("2222", "r-ab12", "--account"),
+        ("222233334444", "prod", "--unit"),
+    ] {
+        let bad = if flag == "--unit" { unit } else { account };
+        let args = ["policy", "explain", "--account", account, "--unit", unit];
+        let output = sgguard()
+            .args(args)
+            .arg("tcp 22 from 0.0.0.0/0")
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains(&format!("`{bad}` is not an")),
+            "{stderr}"
+        );
+    }
 }
 
 /// `policy validate --exemptions` checks an exemptions file against the baseline, as the hub
