@@ -4,84 +4,26 @@
 //! A group is judged as a whole: a peer that is not the internet on its own can be together with
 //! the group's other rules of the same direction and protocol that open the same port.
 
+mod exempt;
+mod exposed;
+
 use std::fmt::Write as _;
-use std::slice;
 
 use ipnet::IpNet;
 use jiff::civil::Date;
 
-use super::baseline::{Baseline, BaselineRule, GroupScope, PortSet, Source, parse_date};
-use super::exposure::{PublicSize, public_size, public_size_of_union};
-use crate::finding::{ExemptionMatch, Finding, ProtectionMatch, Tags, Violation};
-use crate::rule::{Direction, Peer, PortRange, Protocol, SecurityGroupRule};
+use super::baseline::{Baseline, BaselineRule, PortSet, Source};
+use super::exposure::PublicSize;
+use crate::finding::{Finding, Tags, Violation};
+use crate::rule::{Direction, PortRange, Protocol, SecurityGroupRule};
+use exempt::{apply_exemptions, apply_protection};
+use exposed::{Exposed, combined, protocol_matches};
 
 /// Evaluates groups against one baseline on one day (for exemption expiry).
 #[derive(Debug, Clone, Copy)]
 pub struct Evaluator<'b> {
     baseline: &'b Baseline,
     today: Date,
-}
-
-/// A rule with its peer's public size worked out once per group.
-struct Exposed<'r> {
-    rule: &'r SecurityGroupRule,
-    single: Option<IpNet>,
-    public: PublicSize,
-    internet_alone: bool,
-}
-
-impl<'r> Exposed<'r> {
-    fn new(rule: &'r SecurityGroupRule, baseline: &Baseline) -> Self {
-        let single = rule.peer.ip_net();
-        let public = match (&rule.peer, single) {
-            (_, Some(net)) => public_size(net),
-            (
-                Peer::PrefixList {
-                    entries: Some(entries),
-                    ..
-                },
-                None,
-            ) => public_size_of_union(entries),
-            _ => PublicSize::default(),
-        };
-        Exposed {
-            rule,
-            single,
-            public,
-            internet_alone: public.reaches(baseline.threshold),
-        }
-    }
-
-    fn nets(&self) -> &[IpNet] {
-        match (&self.single, &self.rule.peer) {
-            (Some(net), _) => slice::from_ref(net),
-            (
-                None,
-                Peer::PrefixList {
-                    entries: Some(entries),
-                    ..
-                },
-            ) => entries,
-            _ => &[],
-        }
-    }
-
-    /// The rule's ports as seen by `protocol` (a rule for all traffic opens every port).
-    fn ports_for(&self, protocol: Protocol) -> Option<PortRange> {
-        protocol
-            .has_ports()
-            .then(|| self.rule.ports.unwrap_or(PortRange::ALL))
-    }
-}
-
-/// Whether a rule of protocol `actual` is caught by a baseline protocol `wanted`: `all` in the
-/// baseline means a rule for all traffic; a named protocol is opened by itself or by all traffic.
-fn protocol_matches(wanted: Protocol, actual: Protocol) -> bool {
-    if wanted == Protocol::All {
-        actual == Protocol::All
-    } else {
-        actual == wanted || actual == Protocol::All
-    }
 }
 
 fn overlaps(a: &IpNet, b: &IpNet) -> bool {
@@ -156,7 +98,7 @@ impl<'b> Evaluator<'b> {
     fn evaluate_group_refs(&self, rules: &[&SecurityGroupRule], tags: &Tags) -> Vec<Finding> {
         let group: Vec<Exposed<'_>> = rules
             .iter()
-            .map(|r| Exposed::new(r, self.baseline))
+            .map(|r| Exposed::new(r, self.baseline.threshold))
             .collect();
         // The sum of the public parts of each direction's rules that are not the internet on
         // their own bounds any combination: where even the sum stays below the threshold, no
@@ -187,8 +129,8 @@ impl<'b> Evaluator<'b> {
                 continue;
             };
             let mut finding = Finding::new(exposed.rule, violations);
-            self.apply_exemptions(&mut finding, tags);
-            self.apply_protection(&mut finding, tags);
+            apply_exemptions(self.baseline, self.today, &mut finding, tags);
+            apply_protection(self.baseline, &mut finding, tags);
             findings.push(finding);
         }
         findings
@@ -256,7 +198,13 @@ impl<'b> Evaluator<'b> {
                         Some(String::new())
                     } else if may_combine {
                         let span = self.span(b, my_ports);
-                        match self.combined(protocol, span.as_ref(), index, group) {
+                        match combined(
+                            self.baseline.threshold,
+                            protocol,
+                            span.as_ref(),
+                            index,
+                            group,
+                        ) {
                             Some(partners) => Some(format!(" together with {partners}")),
                             None => continue,
                         }
@@ -293,206 +241,6 @@ impl<'b> Evaluator<'b> {
             (None, Some(range)) => Some(PortSet::from_ranges([range])),
             _ => None,
         }
-    }
-
-    /// Whether the rule at `index` is one of the group's rules that, together, open a port of
-    /// `span` to the internet while none of them does alone. Returns the partners, for the
-    /// message.
-    ///
-    /// Rules that are the internet on their own are findings by themselves and take no part.
-    /// Of the rest, on each port segment, the largest are taken first until their union reaches
-    /// the threshold: those are the rules to revoke, and a small rule that the union does not
-    /// need is left alone.
-    fn combined(
-        &self,
-        protocol: Protocol,
-        span: Option<&PortSet>,
-        index: usize,
-        group: &[Exposed<'_>],
-    ) -> Option<String> {
-        let me = group.get(index)?;
-        let mut candidates: Vec<&Exposed<'_>> = group
-            .iter()
-            .filter(|other| {
-                other.rule.direction == me.rule.direction
-                    && !other.public.is_empty()
-                    && !other.internet_alone
-                    && protocol_matches(protocol, other.rule.protocol)
-                    && match (span, other.ports_for(protocol)) {
-                        (Some(set), Some(range)) => {
-                            set.ranges().iter().any(|r| r.intersection(range).is_some())
-                        }
-                        _ => true,
-                    }
-            })
-            .collect();
-        if candidates.len() < 2 {
-            return None;
-        }
-        // Largest public part first; ties keep the group's order.
-        candidates.sort_by_key(|c| std::cmp::Reverse((c.public.ipv4, c.public.ipv6)));
-        let needed = |covering: &[&Exposed<'_>]| -> Option<usize> {
-            let mut union: Vec<IpNet> = Vec::new();
-            for (taken, exposed) in covering.iter().enumerate() {
-                union.extend_from_slice(exposed.nets());
-                if public_size_of_union(&union).reaches(self.baseline.threshold) {
-                    return Some(taken + 1);
-                }
-            }
-            None
-        };
-        let winners_at = |port: Option<u16>| -> Option<Vec<&Exposed<'_>>> {
-            let covering: Vec<&Exposed<'_>> = candidates
-                .iter()
-                .copied()
-                .filter(|c| match (port, c.ports_for(protocol)) {
-                    (Some(port), Some(range)) => range.contains(port),
-                    _ => true,
-                })
-                .collect();
-            // Cheap bound first: if even the sum of the public parts stays below the
-            // threshold, the union does too.
-            let sum = covering
-                .iter()
-                .fold(PublicSize::default(), |sum, c| PublicSize {
-                    ipv4: sum.ipv4.saturating_add(c.public.ipv4),
-                    ipv6: sum.ipv6.saturating_add(c.public.ipv6),
-                });
-            if !sum.reaches(self.baseline.threshold) {
-                return None;
-            }
-            let count = needed(&covering)?;
-            let winners: Vec<&Exposed<'_>> = covering.into_iter().take(count).collect();
-            winners
-                .iter()
-                .any(|c| std::ptr::eq(c.rule, me.rule))
-                .then_some(winners)
-        };
-        let winners = match span {
-            None => winners_at(None),
-            Some(set) => {
-                // Elementary port segments: between two boundaries, the same rules apply.
-                let mut points: Vec<u32> = Vec::new();
-                for r in set.ranges() {
-                    points.push(u32::from(r.from));
-                    points.push(u32::from(r.to) + 1);
-                }
-                for c in &candidates {
-                    if let Some(r) = c.ports_for(protocol) {
-                        points.push(u32::from(r.from));
-                        points.push(u32::from(r.to) + 1);
-                    }
-                }
-                points.sort_unstable();
-                points.dedup();
-                points.iter().find_map(|&start| {
-                    let port = u16::try_from(start).ok()?;
-                    if !set.intersects(PortRange::single(port)) {
-                        return None;
-                    }
-                    winners_at(Some(port))
-                })
-            }
-        };
-        let partners: Vec<String> = winners?
-            .iter()
-            .filter(|c| !std::ptr::eq(c.rule, me.rule))
-            .map(|c| match &c.rule.rule_id {
-                Some(id) => format!("{} ({id})", c.rule.peer),
-                None => c.rule.peer.to_string(),
-            })
-            .collect();
-        Some(partners.join(", "))
-    }
-
-    /// Marks a finding of a protected group (the first protection that matches); an exempt
-    /// finding is not a violation, so nothing protects it.
-    fn apply_protection(&self, finding: &mut Finding, tags: &Tags) {
-        if finding.exempt {
-            return;
-        }
-        finding.protected = self.baseline.protected.iter().find_map(|protection| {
-            covers(&protection.scope, finding, tags).map(|matched| ProtectionMatch {
-                reason: protection.reason.clone(),
-                matched,
-            })
-        });
-    }
-
-    fn apply_exemptions(&self, finding: &mut Finding, tags: &Tags) {
-        for exemption in &self.baseline.exemptions {
-            let matched = covers(&exemption.scope, finding, tags);
-            let Some(matched) = matched else { continue };
-            let expires = match &exemption.scope {
-                // The owner's date in the tag; an unreadable date exempts nothing (fail safe).
-                GroupScope::Tag {
-                    key,
-                    value_is_expiry: true,
-                    ..
-                } => match tags.get(key).and_then(|v| parse_date(v)) {
-                    Some(date) => Some(date.min(exemption.expires.unwrap_or(date))),
-                    None => continue,
-                },
-                _ => exemption.expires,
-            };
-            if expires.is_some_and(|date| self.today > date) {
-                continue;
-            }
-            let mut covered_any = false;
-            for violation in &mut finding.violations {
-                let covered = violation.exemption.is_none()
-                    && (exemption.rules.is_empty()
-                        || exemption.rules.contains(&violation.policy_rule));
-                if covered {
-                    violation.exemption = Some(exemption.reason.clone());
-                    covered_any = true;
-                }
-            }
-            if covered_any && finding.exemption.is_none() {
-                finding.exemption = Some(ExemptionMatch {
-                    reason: exemption.reason.clone(),
-                    matched,
-                    expires: expires.map(|d| d.to_string()),
-                });
-            }
-        }
-        let open: Vec<&Violation> = finding
-            .violations
-            .iter()
-            .filter(|v| v.exemption.is_none())
-            .collect();
-        if let Some(action) = open.iter().map(|v| v.action).max() {
-            finding.action = action;
-            finding.exempt = false;
-        } else {
-            finding.exempt = true;
-        }
-        if !finding.exempt && finding.violations.iter().all(|v| v.exemption.is_none()) {
-            finding.exemption = None;
-        }
-    }
-}
-
-/// What of the finding's group `scope` matches (`group sg-…`, `account …`, `tag key=value`),
-/// if it matches.
-fn covers(scope: &GroupScope, finding: &Finding, tags: &Tags) -> Option<String> {
-    match scope {
-        GroupScope::Groups(ids) => finding
-            .rule
-            .group_id
-            .as_ref()
-            .filter(|id| ids.contains(id))
-            .map(|id| format!("group {id}")),
-        GroupScope::Accounts(ids) => finding
-            .rule
-            .account_id
-            .as_ref()
-            .filter(|id| ids.iter().any(|a| a.as_str() == id.as_str()))
-            .map(|id| format!("account {id}")),
-        GroupScope::Tag { key, value, .. } => tags
-            .get(key)
-            .filter(|v| value.as_ref().is_none_or(|want| want == *v))
-            .map(|v| format!("tag {key}={v}")),
     }
 }
 

@@ -42,7 +42,10 @@ impl Example {
             parse_rules(part, rules.len(), &mut rules)?;
         }
         if rules.is_empty() {
-            return Err(format!("`{text}` holds no rule"));
+            return Err(match text.trim() {
+                "" => "the example is empty: it holds no rule".to_owned(),
+                text => format!("`{text}` holds no rule"),
+            });
         }
         Ok(Example {
             text: text.trim().to_owned(),
@@ -174,16 +177,47 @@ mod tests {
 
     #[test]
     fn bad_examples_say_what_is_wrong() {
-        for bad in [
-            "",
-            "tcp",
-            "tcp 22",
-            "tcp 22 from",
-            "gre 22 from 0.0.0.0/0",
-            "icmp 8 from 0.0.0.0/0",
-            "tcp 22 from banana",
+        let usage = |text: &str| {
+            format!(
+                "`{text}` is not an example like `tcp 22 from 0.0.0.0/0` or `egress all to ::/0`"
+            )
+        };
+        for (bad, message) in [
+            ("", "the example is empty: it holds no rule".to_owned()),
+            (" ; ", "`;` holds no rule".to_owned()),
+            ("tcp", usage("tcp")),
+            ("tcp 22", usage("tcp 22")),
+            ("tcp 22 from", usage("tcp 22 from")),
+            ("tcp 22 at 0.0.0.0/0", usage("tcp 22 at 0.0.0.0/0")),
+            (
+                "gre 22 from 0.0.0.0/0",
+                "unknown protocol `gre`: expected all, -1, tcp, udp, icmp, icmpv6 or a number \
+                 0-255 in `gre 22 from 0.0.0.0/0`"
+                    .to_owned(),
+            ),
+            (
+                "tcp 80-22 from 0.0.0.0/0",
+                "`80-22` is not a port or range in `tcp 80-22 from 0.0.0.0/0`".to_owned(),
+            ),
+            (
+                "icmp 8 from 0.0.0.0/0",
+                "icmp has no ports in `icmp 8 from 0.0.0.0/0`".to_owned(),
+            ),
+            (
+                "tcp 22 from banana",
+                "`banana` is not an IPv4 or IPv6 CIDR in `tcp 22 from banana`".to_owned(),
+            ),
+            (
+                "tcp 443 from pl-1=10.0.0.0/8,x",
+                "`x` is not a CIDR in `tcp 443 from pl-1=10.0.0.0/8,x`".to_owned(),
+            ),
+            // The part of a longer example that is wrong is the one named.
+            (
+                "tcp 22 from ::/0; udp from 0.0.0.0/0 + banana",
+                "`banana` is not an IPv4 or IPv6 CIDR in `udp from 0.0.0.0/0 + banana`".to_owned(),
+            ),
         ] {
-            assert!(Example::parse(bad).is_err(), "{bad}");
+            assert_eq!(Example::parse(bad), Err(message), "{bad}");
         }
     }
 }

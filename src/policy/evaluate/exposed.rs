@@ -1,0 +1,182 @@
+//! A group's rules as evaluation sees them: each rule's public part worked out once, and the
+//! search for the rules that reach the internet only together.
+
+use std::slice;
+
+use ipnet::IpNet;
+
+use crate::policy::PortSet;
+use crate::policy::exposure::{PublicSize, Threshold, public_size, public_size_of_union};
+use crate::rule::{Peer, PortRange, Protocol, SecurityGroupRule};
+
+/// A rule with its peer's public size worked out once per group.
+pub(super) struct Exposed<'r> {
+    pub(super) rule: &'r SecurityGroupRule,
+    single: Option<IpNet>,
+    pub(super) public: PublicSize,
+    pub(super) internet_alone: bool,
+}
+
+impl<'r> Exposed<'r> {
+    pub(super) fn new(rule: &'r SecurityGroupRule, threshold: Threshold) -> Self {
+        let single = rule.peer.ip_net();
+        let public = match (&rule.peer, single) {
+            (_, Some(net)) => public_size(net),
+            (
+                Peer::PrefixList {
+                    entries: Some(entries),
+                    ..
+                },
+                None,
+            ) => public_size_of_union(entries),
+            _ => PublicSize::default(),
+        };
+        Exposed {
+            rule,
+            single,
+            public,
+            internet_alone: public.reaches(threshold),
+        }
+    }
+
+    pub(super) fn nets(&self) -> &[IpNet] {
+        match (&self.single, &self.rule.peer) {
+            (Some(net), _) => slice::from_ref(net),
+            (
+                None,
+                Peer::PrefixList {
+                    entries: Some(entries),
+                    ..
+                },
+            ) => entries,
+            _ => &[],
+        }
+    }
+
+    /// The rule's ports as seen by `protocol` (a rule for all traffic opens every port).
+    pub(super) fn ports_for(&self, protocol: Protocol) -> Option<PortRange> {
+        protocol
+            .has_ports()
+            .then(|| self.rule.ports.unwrap_or(PortRange::ALL))
+    }
+}
+
+/// Whether a rule of protocol `actual` is caught by a baseline protocol `wanted`: `all` in the
+/// baseline means a rule for all traffic; a named protocol is opened by itself or by all traffic.
+pub(super) fn protocol_matches(wanted: Protocol, actual: Protocol) -> bool {
+    if wanted == Protocol::All {
+        actual == Protocol::All
+    } else {
+        actual == wanted || actual == Protocol::All
+    }
+}
+
+/// Whether the rule at `index` is one of the group's rules that, together, open a port of
+/// `span` to the internet while none of them does alone. Returns the partners, for the
+/// message.
+///
+/// Rules that are the internet on their own are findings by themselves and take no part.
+/// Of the rest, on each port segment, the largest are taken first until their union reaches
+/// the threshold: those are the rules to revoke, and a small rule that the union does not
+/// need is left alone.
+pub(super) fn combined(
+    threshold: Threshold,
+    protocol: Protocol,
+    span: Option<&PortSet>,
+    index: usize,
+    group: &[Exposed<'_>],
+) -> Option<String> {
+    let me = group.get(index)?;
+    let mut candidates: Vec<&Exposed<'_>> = group
+        .iter()
+        .filter(|other| {
+            other.rule.direction == me.rule.direction
+                && !other.public.is_empty()
+                && !other.internet_alone
+                && protocol_matches(protocol, other.rule.protocol)
+                && match (span, other.ports_for(protocol)) {
+                    (Some(set), Some(range)) => {
+                        set.ranges().iter().any(|r| r.intersection(range).is_some())
+                    }
+                    _ => true,
+                }
+        })
+        .collect();
+    if candidates.len() < 2 {
+        return None;
+    }
+    // Largest public part first; ties keep the group's order.
+    candidates.sort_by_key(|c| std::cmp::Reverse((c.public.ipv4, c.public.ipv6)));
+    let needed = |covering: &[&Exposed<'_>]| -> Option<usize> {
+        let mut union: Vec<IpNet> = Vec::new();
+        for (taken, exposed) in covering.iter().enumerate() {
+            union.extend_from_slice(exposed.nets());
+            if public_size_of_union(&union).reaches(threshold) {
+                return Some(taken + 1);
+            }
+        }
+        None
+    };
+    let winners_at = |port: Option<u16>| -> Option<Vec<&Exposed<'_>>> {
+        let covering: Vec<&Exposed<'_>> = candidates
+            .iter()
+            .copied()
+            .filter(|c| match (port, c.ports_for(protocol)) {
+                (Some(port), Some(range)) => range.contains(port),
+                _ => true,
+            })
+            .collect();
+        // Cheap bound first: if even the sum of the public parts stays below the
+        // threshold, the union does too.
+        let sum = covering
+            .iter()
+            .fold(PublicSize::default(), |sum, c| PublicSize {
+                ipv4: sum.ipv4.saturating_add(c.public.ipv4),
+                ipv6: sum.ipv6.saturating_add(c.public.ipv6),
+            });
+        if !sum.reaches(threshold) {
+            return None;
+        }
+        let count = needed(&covering)?;
+        let winners: Vec<&Exposed<'_>> = covering.into_iter().take(count).collect();
+        winners
+            .iter()
+            .any(|c| std::ptr::eq(c.rule, me.rule))
+            .then_some(winners)
+    };
+    let winners = match span {
+        None => winners_at(None),
+        Some(set) => {
+            // Elementary port segments: between two boundaries, the same rules apply.
+            let mut points: Vec<u32> = Vec::new();
+            for r in set.ranges() {
+                points.push(u32::from(r.from));
+                points.push(u32::from(r.to) + 1);
+            }
+            for c in &candidates {
+                if let Some(r) = c.ports_for(protocol) {
+                    points.push(u32::from(r.from));
+                    points.push(u32::from(r.to) + 1);
+                }
+            }
+            points.sort_unstable();
+            points.dedup();
+            points.iter().find_map(|&start| {
+                let port = u16::try_from(start).ok()?;
+                if !set.intersects(PortRange::single(port)) {
+                    return None;
+                }
+                winners_at(Some(port))
+            })
+        }
+    };
+    let partners: Vec<String> = winners?
+        .iter()
+        .filter(|c| !std::ptr::eq(c.rule, me.rule))
+        .map(|c| match &c.rule.rule_id {
+            Some(id) => format!("{} ({id})", c.rule.peer),
+            None => c.rule.peer.to_string(),
+        })
+        .collect();
+    Some(partners.join(", "))
+}
