@@ -463,7 +463,7 @@ variable "report_bucket_force_destroy" {
 }
 
 variable "exemptions_enabled" {
-  description = "Read exemptions from `s3://<report bucket>/config/exemptions.yaml` (SGGUARD_EXEMPTIONS_URI) in addition to the baseline's own, so that they change without a new zip. The file holds `version: 1` and `exemptions:` (the entries of the baseline's `exemptions:` section)."
+  description = "Read exemptions from `s3://<report bucket>/config/exemptions.yaml` (SGGUARD_EXEMPTIONS_URI) in addition to the baseline's own, so that they change without a new zip. The file holds `version: 1` and `exemptions:` (the entries of the baseline's `exemptions:` section). Either `exemptions_yaml` gives it, or the object must already be in the bucket: otherwise the plan fails."
   type        = bool
   default     = false
 }
