@@ -105,8 +105,18 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "${aws_s3_bucket.reports.arn}/${local.report_prefix}*"
         },
         {
-          # The Lambda service (DLQ, logs) and S3 (SSE-KMS of the reports and the exemptions
-          # file, on the Lambda's behalf) use the module's key with these.
+          # The hub state table (state.tf, SGGUARD_STATE_TABLE) and nothing else: items read,
+          # written, updated under a condition (the breaker's counters), deleted, and queried
+          # by partition key. No Scan, no batch or table-level call.
+          Sid      = "ReadWriteHubState"
+          Effect   = "Allow"
+          Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+          Resource = aws_dynamodb_table.state.arn
+        },
+        {
+          # The Lambda service (DLQ, logs), S3 (SSE-KMS of the reports and the exemptions
+          # file) and DynamoDB (the state table) use the module's key with these, on the
+          # Lambda's behalf.
           Sid      = "UseModuleKey"
           Effect   = "Allow"
           Action   = ["kms:Decrypt", "kms:GenerateDataKey*"]

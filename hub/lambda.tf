@@ -24,8 +24,8 @@ resource "aws_lambda_function" "sgguard" {
   memory_size      = var.lambda_memory_mb
   timeout          = var.lambda_timeout_seconds
 
-  # -1 = no reservation (the provider's own default).
-  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+  # Bounded and guaranteed (default 10); -1 = no reservation (the provider's own default).
+  reserved_concurrent_executions = var.reserved_concurrency
 
   kms_key_arn = aws_kms_key.sgguard.arn
 

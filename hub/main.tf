@@ -3,7 +3,7 @@
 # Files: events.tf (bus, bus policy, rules, DLQ), lambda.tf (function, log group),
 # iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topics, alarms),
 # reports.tf (sweep report bucket, exemptions file), schedule.tf (sweep),
-# stackset.tf (spokes), trail.tf (optional CloudTrail).
+# stackset.tf (spokes), state.tf (hub state table), trail.tf (optional CloudTrail).
 
 data "aws_caller_identity" "current" {}
 
@@ -78,6 +78,9 @@ locals {
       SGGUARD_REPORT_BUCKET = aws_s3_bucket.reports.id
       # Every outcome and sweep summary is also an event on the hub bus (source sgguard).
       SGGUARD_EVENT_BUS_ARN = aws_cloudwatch_event_bus.hub.arn
+      # The state every instance shares: breaker counters, revocation journal, handled
+      # eventIDs (state.tf).
+      SGGUARD_STATE_TABLE = aws_dynamodb_table.state.name
     },
     var.min_severity == null ? {} : { SGGUARD_MIN_SEVERITY = var.min_severity },
     var.chat_topic_arn == null ? {} : { SGGUARD_CHAT_TOPIC_ARN = var.chat_topic_arn },
@@ -111,7 +114,8 @@ locals {
         Resource  = "*"
       },
       {
-        # Also S3's SSE-KMS on the Lambda's behalf: the reports it writes, the exemptions it reads.
+        # Also S3's SSE-KMS on the Lambda's behalf (the reports it writes, the exemptions it
+        # reads) and DynamoDB's (the state table).
         Sid       = "SgguardLambdaPublishesAndSendsEncrypted"
         Effect    = "Allow"
         Principal = { AWS = aws_iam_role.lambda.arn }
@@ -175,10 +179,10 @@ locals {
 }
 
 # One customer managed key for everything the hub stores: SNS topic, DLQ, Lambda
-# environment, the Lambda log group (log_kms_encryption), the report bucket and the trail
-# (create_trail).
+# environment, the Lambda log group (log_kms_encryption), the report bucket, the state table
+# and the trail (create_trail).
 resource "aws_kms_key" "sgguard" {
-  description             = "sgguard hub: SNS topic, dead-letter queue, Lambda environment and logs, report bucket, optional trail"
+  description             = "sgguard hub: SNS topic, dead-letter queue, Lambda environment and logs, report bucket, state table, optional trail"
   enable_key_rotation     = true
   deletion_window_in_days = var.kms_deletion_window_days
   tags                    = var.tags

@@ -110,6 +110,16 @@ output "report_bucket_arn" {
   value       = aws_s3_bucket.reports.arn
 }
 
+output "state_table_name" {
+  description = "Name of the hub state table (SGGUARD_STATE_TABLE): partition key `pk` (S), sort key `sk` (S), TTL attribute `expires_at` (N)."
+  value       = aws_dynamodb_table.state.name
+}
+
+output "state_table_arn" {
+  description = "ARN of the hub state table."
+  value       = aws_dynamodb_table.state.arn
+}
+
 output "live_alias_arn" {
   description = "ARN of the `live` alias: what the rules and the schedule invoke."
   value       = aws_lambda_alias.live.arn

@@ -135,3 +135,21 @@ resource "aws_s3_object" "exemptions" {
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.reports, aws_s3_bucket_policy.reports]
 }
+
+# With exemptions_enabled and no exemptions_yaml, whoever approves exemptions uploads the file:
+# it must be there before the Lambda is told to read it, or every event would fail until it is.
+# Read at plan time (the bucket's name is known then): a missing file fails the plan. The first
+# apply of a hub cannot find it (the bucket does not exist yet, and listing it fails): apply
+# without exemptions_enabled, upload, then enable; or give exemptions_yaml.
+data "aws_s3_objects" "exemptions" {
+  count  = var.exemptions_enabled && var.exemptions_yaml == null ? 1 : 0
+  bucket = local.report_bucket_name
+  prefix = local.exemptions_key
+
+  lifecycle {
+    postcondition {
+      condition     = contains(self.keys, local.exemptions_key)
+      error_message = "exemptions_enabled is true, exemptions_yaml is not set and s3://${local.report_bucket_name}/${local.exemptions_key} does not exist: upload the file first (hub/README.md, \"Exemptions outside the zip\") or set exemptions_yaml."
+    }
+  }
+}

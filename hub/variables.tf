@@ -59,13 +59,14 @@ variable "lambda_timeout_seconds" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions of the Lambda; null leaves the function on the account's unreserved pool."
+  description = "Reserved concurrent executions of the Lambda: at most this many instances run at once (events beyond wait in Lambda's queue and are retried), and they are always available to it. -1: no reservation, the function shares the account's unreserved pool. Lambda keeps 100 executions of the account unreserved: in an account whose concurrency quota is lower than this plus 100, use -1 or raise the quota."
   type        = number
-  default     = null
+  default     = 10
+  nullable    = false
 
   validation {
-    condition     = var.reserved_concurrency == null || try(var.reserved_concurrency >= 1, false)
-    error_message = "reserved_concurrency must be null or at least 1 (0 would stop the guard)."
+    condition     = var.reserved_concurrency == -1 || (var.reserved_concurrency >= 1 && floor(var.reserved_concurrency) == var.reserved_concurrency)
+    error_message = "reserved_concurrency must be a whole number, at least 1, or -1 for no reservation (0 would stop the guard)."
   }
 }
 
@@ -462,7 +463,7 @@ variable "report_bucket_force_destroy" {
 }
 
 variable "exemptions_enabled" {
-  description = "Read exemptions from `s3://<report bucket>/config/exemptions.yaml` (SGGUARD_EXEMPTIONS_URI) in addition to the baseline's own, so that they change without a new zip. The file holds `version: 1` and `exemptions:` (the entries of the baseline's `exemptions:` section)."
+  description = "Read exemptions from `s3://<report bucket>/config/exemptions.yaml` (SGGUARD_EXEMPTIONS_URI) in addition to the baseline's own, so that they change without a new zip. The file holds `version: 1` and `exemptions:` (the entries of the baseline's `exemptions:` section). Either `exemptions_yaml` gives it, or the object must already be in the bucket: otherwise the plan fails."
   type        = bool
   default     = false
 }

@@ -43,9 +43,9 @@ def test_lambda_settings():
     # Like mode: the sweep reports until the operator turns remediation on.
     assert variables["sweep_remediate"]["default"] is False
     assert hub_locals()["sweep_payload"].count("remediate = var.sweep_remediate") == 1
-    # reserved_concurrency reaches the function (-1 = no reservation, the provider's default).
-    assert variables["reserved_concurrency"]["default"] is None
-    assert fn["reserved_concurrent_executions"] == "${var.reserved_concurrency == null ? -1 : var.reserved_concurrency}"
+    # reserved_concurrency reaches the function as given (-1 = no reservation, the provider's
+    # default); its default and validation: test_hub_state.py.
+    assert fn["reserved_concurrent_executions"] == "${var.reserved_concurrency}"
 
 
 def test_the_sweep_payload_uses_only_keys_the_lambda_reads():

@@ -29,7 +29,8 @@ module "sgguard" {
   # }
 
   # Exemptions approved without a new zip: upload s3://<report_bucket_name>/config/exemptions.yaml
-  # (or let Terraform write it with exemptions_yaml = file("exemptions.yaml")).
+  # first (the plan fails while it is missing), or let Terraform write it with
+  # exemptions_yaml = file("exemptions.yaml").
   # exemptions_enabled = true
 
   organization_id  = var.organization_id

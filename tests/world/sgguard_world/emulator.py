@@ -72,6 +72,10 @@ check (python -m sgguard_world.iam_check) reads them all.
 DescribeSecurityGroupRules is paginated as AWS does it (moto ignores MaxResults): a request
 with MaxResults gets at most that many rules and a NextToken for the rest.
 
+DynamoDB requests are forwarded one at a time: AWS applies each item operation atomically, moto
+does not under concurrent requests (a conditional update could pass its condition twice), so the
+hub state table's conditional counters hold here as in AWS.
+
 Each logged request's "access_key" is the access key id it was signed with ("" when unsigned),
 and "account" the account whose role an AssumeRole through the proxy issued that key for (else
 null).
