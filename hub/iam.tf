@@ -110,7 +110,7 @@ resource "aws_iam_role_policy" "lambda" {
           # by partition key. No Scan, no batch or table-level call.
           Sid      = "ReadWriteHubState"
           Effect   = "Allow"
-          Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
+          Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
           Resource = aws_dynamodb_table.state.arn
         },
         {

@@ -185,7 +185,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         "sgguard ready"
     );
     let hub = Arc::new(Hub {
-        state: HubState::in_process(settings.limits),
+        state: HubState::new(
+            settings.limits,
+            settings.state_table.as_deref().map(|t| aws.state_table(t)),
+        ),
         tamper: Some(TamperCheck::for_hub(
             &aws,
             settings.hub_bus_arn.clone(),

@@ -209,6 +209,9 @@ pub enum Status {
     Ignored,
     /// Something went wrong; `errors` says what.
     Failed,
+    /// The same CloudTrail event (its `eventID`) was handled before: delivered twice or
+    /// replayed. Nothing was read or done again.
+    Duplicate,
 }
 
 /// A group the event touched.

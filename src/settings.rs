@@ -59,6 +59,10 @@ pub struct Settings {
     /// `SGGUARD_EXEMPTIONS_TTL_SECONDS`: how long a read of the exemptions file is used
     /// before it is read again (300 when unset).
     pub exemptions_ttl: Duration,
+    /// `SGGUARD_STATE_TABLE`: the hub state table (DynamoDB) the breaker's counters, the
+    /// revocation journal and the handled events are kept in, shared by every process of the
+    /// hub; unset: each process keeps its own.
+    pub state_table: Option<String>,
     /// `SGGUARD_REPORT_BUCKET`: the bucket the scheduled sweep writes its full report to
     /// (`sweeps/YYYY/MM/DD/…json`); none when unset.
     pub report_bucket: Option<String>,
@@ -167,6 +171,16 @@ impl Settings {
                 }
             },
         };
+        let state_table = checked(
+            "SGGUARD_STATE_TABLE",
+            |name| {
+                (3..=255).contains(&name.len())
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+            },
+            "a DynamoDB table name (3 to 255 letters, digits, `_`, `-` or `.`)",
+        )?;
         let report_bucket = checked(
             "SGGUARD_REPORT_BUCKET",
             |bucket| S3Uri::parse(&format!("s3://{bucket}/x")).is_some(),
@@ -247,6 +261,7 @@ impl Settings {
             exemptions_uri,
             exemptions_ttl,
             report_bucket,
+            state_table,
             stackset_name,
             stackset_call_as,
             outputs: Outputs {

@@ -9,6 +9,7 @@
 
 mod cloudformation;
 mod credentials;
+mod dynamodb;
 mod ec2;
 mod error;
 mod organizations;
@@ -30,6 +31,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 
 pub use cloudformation::StackInstance;
 pub use credentials::CredentialCache;
+pub use dynamodb::{Attributes, StateTable};
 pub use ec2::{Authorize, Ec2, RevokeOutcome};
 pub use error::AwsError;
 pub use organizations::OrgAccount;
@@ -362,6 +364,16 @@ impl Aws {
     /// The accounts below organizational units (or roots), nested units included.
     pub async fn accounts_under(&self, parents: &[String]) -> Result<Vec<OrgAccount>, AwsError> {
         organizations::accounts_under(&self.organizations, parents).await
+    }
+
+    /// The hub state table `name` in the hub's home region, with the hub's own credentials.
+    pub fn state_table(&self, name: &str) -> StateTable {
+        StateTable::new(
+            aws_sdk_dynamodb::Client::new(&self.base),
+            name,
+            &self.hub_account,
+            self.home_region(),
+        )
     }
 
     /// The hub's home region (where account-wide calls such as DescribeRegions go).

@@ -58,7 +58,10 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
-        let state = HubState::in_process(settings.limits);
+        let state = HubState::new(
+            settings.limits,
+            settings.state_table.as_deref().map(|t| aws.state_table(t)),
+        );
         let handler = EventHandler {
             hub: aws.as_ref(),
             baseline: &baseline,

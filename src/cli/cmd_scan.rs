@@ -50,7 +50,10 @@ pub fn run(args: &ScanArgs) -> u8 {
     let result = runtime.block_on(async {
         let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
         let baseline = super::with_exemptions(&aws, &settings, baseline.clone()).await?;
-        let state = HubState::in_process(settings.limits);
+        let state = HubState::new(
+            settings.limits,
+            settings.state_table.as_deref().map(|t| aws.state_table(t)),
+        );
         let check = args.check_spokes.then(|| {
             TamperCheck::for_hub(
                 &aws,

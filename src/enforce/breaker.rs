@@ -1,5 +1,6 @@
 //! The circuit breaker: a bound on how much sgguard revokes, per event, per sweep, and per
-//! account within an hour. A baseline gone wrong, a flood of events or a compromised trigger
+//! account within an hour (counted in the hub state table when there is one, so the bound holds
+//! across every Lambda instance, sweep and command; else in this process). A baseline gone wrong, a flood of events or a compromised trigger
 //! can then cost at most that many rules; past a limit the rest are held back (`would_revoke`),
 //! the breaker trips, the message says so as `critical` and the invocation fails so that the
 //! errors alarm fires.
@@ -7,6 +8,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::aws::{AwsError, StateTable};
 
 /// Most revocations allowed (configuration: `SGGUARD_MAX_REVOKES_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,11 +29,23 @@ impl Default for Limits {
     }
 }
 
-/// The process's breaker: the limits and each account's revocations of the last hour (counted
-/// by this process: a Lambda instance or one command).
+/// The hub's breaker: the limits and each account's revocations of the current hour.
 pub struct Breaker {
     limits: Limits,
+    /// Each account's count, when this process counts (no state table).
     accounts: moka::future::Cache<String, Arc<AtomicUsize>>,
+    /// The state table that counts for every process of the hub.
+    table: Option<StateTable>,
+}
+
+/// Why a revocation was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Held {
+    /// A limit holds it back (said as the finding's error).
+    Limit(String),
+    /// The state table could not count it: not revoked uncounted; the handling fails and is
+    /// retried.
+    Uncounted(AwsError),
 }
 
 impl Breaker {
@@ -41,6 +56,16 @@ impl Breaker {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(3600))
                 .build(),
+            table: None,
+        }
+    }
+
+    /// Counts each account's hour in `table`, shared by every process of the hub.
+    #[must_use]
+    pub fn counting_in(self, table: StateTable) -> Breaker {
+        Breaker {
+            table: Some(table),
+            ..self
         }
     }
 
@@ -79,27 +104,54 @@ pub struct Budget<'a> {
 }
 
 impl Budget<'_> {
-    /// Takes one revocation in `account`; `Err` says which limit holds it back.
-    pub async fn take(&self, account: &str) -> Result<(), String> {
+    /// Takes one revocation in `account`; [`Held`] says which limit holds it back, or that the
+    /// state table could not count it.
+    pub async fn take(&self, account: &str) -> Result<(), Held> {
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.limit {
             self.used.fetch_sub(1, Ordering::SeqCst);
-            return Err(self.trip(format!(
+            return Err(Held::Limit(self.trip(format!(
                 "more than {} revocation(s) {}",
                 self.limit, self.what
-            )));
+            ))));
         }
         let per_account = self.breaker.limits.per_account_hour;
-        let counter = self
-            .breaker
-            .accounts
-            .get_with(account.to_owned(), async { Arc::new(AtomicUsize::new(0)) })
-            .await;
-        if counter.fetch_add(1, Ordering::SeqCst) >= per_account {
-            counter.fetch_sub(1, Ordering::SeqCst);
+        let taken = match &self.breaker.table {
+            Some(table) => {
+                let now = jiff::Timestamp::now();
+                let hour = now.strftime("hour#%Y-%m-%dT%H").to_string();
+                // Kept an hour past its own, then expired by the table's TTL.
+                let expires = now.as_second() + 2 * 3600;
+                let limit = u64::try_from(per_account).unwrap_or(u64::MAX);
+                match table
+                    .count_up(&format!("breaker#{account}"), &hour, limit, expires)
+                    .await
+                {
+                    Ok(taken) => taken,
+                    Err(error) => {
+                        self.used.fetch_sub(1, Ordering::SeqCst);
+                        tracing::error!(account, error = %error, "the breaker could not count; nothing revoked");
+                        return Err(Held::Uncounted(error));
+                    }
+                }
+            }
+            None => {
+                let counter = self
+                    .breaker
+                    .accounts
+                    .get_with(account.to_owned(), async { Arc::new(AtomicUsize::new(0)) })
+                    .await;
+                let taken = counter.fetch_add(1, Ordering::SeqCst) < per_account;
+                if !taken {
+                    counter.fetch_sub(1, Ordering::SeqCst);
+                }
+                taken
+            }
+        };
+        if !taken {
             self.used.fetch_sub(1, Ordering::SeqCst);
-            return Err(self.trip(format!(
+            return Err(Held::Limit(self.trip(format!(
                 "more than {per_account} revocation(s) in account {account} within an hour"
-            )));
+            ))));
         }
         Ok(())
     }
@@ -136,7 +188,9 @@ mod tests {
         let first = breaker.event();
         assert!(first.take("111122223333").await.is_ok());
         assert!(first.take("111122223333").await.is_ok());
-        let held = first.take("111122223333").await.unwrap_err();
+        let Err(Held::Limit(held)) = first.take("111122223333").await else {
+            panic!("the event's limit holds");
+        };
         assert!(
             held.contains("more than 2 revocation(s) for one event"),
             "{held}"
@@ -145,7 +199,9 @@ mod tests {
         // A new event has a new budget, but the account has one left this hour.
         let second = breaker.event();
         assert!(second.take("111122223333").await.is_ok());
-        let held = second.take("111122223333").await.unwrap_err();
+        let Err(Held::Limit(held)) = second.take("111122223333").await else {
+            panic!("the account's limit holds");
+        };
         assert!(
             held.contains("in account 111122223333 within an hour"),
             "{held}"

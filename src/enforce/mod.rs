@@ -26,7 +26,7 @@ use std::collections::HashMap;
 
 use ipnet::IpNet;
 
-use self::breaker::Budget;
+use self::breaker::{Budget, Held};
 use self::journal::{Journal, Revocation};
 use crate::aws::{AwsError, RevokeOutcome};
 use crate::finding::{Action, Finding};
@@ -44,6 +44,17 @@ pub enum RevokeSource {
     Event(String),
     /// The organization sweep.
     Sweep,
+}
+
+impl RevokeSource {
+    /// Reads back what [`Display`](std::fmt::Display) wrote (`live:ID`, `sweep`), as the state
+    /// table keeps it.
+    pub fn parse(text: &str) -> Option<RevokeSource> {
+        match text.strip_prefix("live:") {
+            Some(id) => Some(RevokeSource::Event(id.to_owned())),
+            None => (text == "sweep").then_some(RevokeSource::Sweep),
+        }
+    }
 }
 
 impl std::fmt::Display for RevokeSource {
@@ -101,9 +112,20 @@ pub async fn act<G: SecurityGroups>(
         };
         if entry.outcome == Outcome::Revoked {
             let account = entry.finding.rule.account_id.as_deref().unwrap_or("-");
-            if let Err(held) = budget.take(account).await {
-                entry.outcome = Outcome::WouldRevoke;
-                entry.error = Some(held);
+            match budget.take(account).await {
+                Ok(()) => {}
+                Err(Held::Limit(held)) => {
+                    entry.outcome = Outcome::WouldRevoke;
+                    entry.error = Some(held);
+                }
+                // Never revoked uncounted: failed, so the handling is retried.
+                Err(Held::Uncounted(error)) => {
+                    entry.outcome = Outcome::Failed;
+                    entry.error = Some(format!(
+                        "not revoked: the circuit breaker could not count it ({error})"
+                    ));
+                    entry.aws_error = Some(error);
+                }
             }
         }
         recorded.push(entry);

@@ -1,23 +1,147 @@
-//! The hub's state: the circuit breaker's counters and the revocation journal, the two things
-//! every handling and every sweep of one hub share. One value, built once per process (the
-//! Lambda's init, one command) and lent to the event flow and the sweep.
+//! The hub's state: the circuit breaker's counters, the revocation journal and the events
+//! already handled, which every handling and every sweep of one hub share. Built once per
+//! process (the Lambda's init, one command) and lent to the event flow and the sweep. With the
+//! hub state table (`SGGUARD_STATE_TABLE`) every Lambda instance, sweep and command of the hub
+//! counts, remembers and de-duplicates in one place; without it each process keeps its own
+//! (docs/configuration.md says what is then lost).
+
+use std::time::Duration;
 
 use super::breaker::{Breaker, Limits};
 use super::journal::Journal;
+use crate::aws::{AwsError, StateTable};
+
+/// How long an event id is remembered as handled (a replay from an archive within it is
+/// handled once).
+const EVENTS_KEPT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// What the hub's handlings and sweeps share.
 pub struct HubState {
     pub breaker: Breaker,
     pub journal: Journal,
+    pub events: Events,
 }
 
 impl HubState {
-    /// State kept in this process only: each Lambda instance or command counts and remembers
-    /// for itself.
+    /// State kept in this process only: each Lambda instance or command counts, remembers and
+    /// de-duplicates for itself.
     pub fn in_process(limits: Limits) -> HubState {
         HubState {
             breaker: Breaker::new(limits),
             journal: Journal::default(),
+            events: Events::in_process(),
         }
+    }
+
+    /// Shared through `table` when the hub has one, else kept in this process.
+    pub fn new(limits: Limits, table: Option<StateTable>) -> HubState {
+        match table {
+            Some(table) => HubState::shared(limits, table),
+            None => HubState::in_process(limits),
+        }
+    }
+
+    /// State kept in the hub state table, shared by every process of the hub.
+    pub fn shared(limits: Limits, table: StateTable) -> HubState {
+        HubState {
+            breaker: Breaker::new(limits).counting_in(table.clone()),
+            journal: Journal::in_table(table.clone()),
+            events: Events::in_table(table),
+        }
+    }
+
+    /// The table the state is kept in, if it is shared.
+    pub fn table(&self) -> Option<&str> {
+        self.events.table.as_ref().map(StateTable::name)
+    }
+}
+
+/// Whether an event is handled for the first time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    First,
+    /// The same CloudTrail event was handled before (delivered twice, or replayed).
+    Duplicate,
+}
+
+/// The events already handled, by CloudTrail `eventID`.
+pub struct Events {
+    table: Option<StateTable>,
+    seen: moka::future::Cache<String, ()>,
+}
+
+impl Events {
+    fn in_process() -> Events {
+        Events {
+            table: None,
+            seen: moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(EVENTS_KEPT)
+                .build(),
+        }
+    }
+
+    fn in_table(table: StateTable) -> Events {
+        Events {
+            table: Some(table),
+            ..Events::in_process()
+        }
+    }
+
+    /// Claims the event for handling: [`Claim::Duplicate`] when it was claimed before. The
+    /// table unreachable is an error (the event fails and is retried: it is never handled
+    /// unclaimed, nor dropped unhandled).
+    pub async fn claim(&self, event_id: &str) -> Result<Claim, AwsError> {
+        let Some(table) = &self.table else {
+            let entry = self.seen.entry(event_id.to_owned()).or_insert(()).await;
+            return Ok(if entry.is_fresh() {
+                Claim::First
+            } else {
+                Claim::Duplicate
+            });
+        };
+        let expires = jiff::Timestamp::now().as_second() + EVENTS_KEPT.as_secs() as i64;
+        let attributes = [("handled_at".to_owned(), jiff::Timestamp::now().to_string())]
+            .into_iter()
+            .collect();
+        let first = table
+            .put(&event_key(event_id), "handled", &attributes, expires, true)
+            .await?;
+        Ok(if first {
+            Claim::First
+        } else {
+            Claim::Duplicate
+        })
+    }
+
+    /// Gives the claim back: the event failed and its retry must be handled, not taken for a
+    /// duplicate. A release that fails is logged (the retry is then reported as a duplicate).
+    pub async fn release(&self, event_id: &str) {
+        let Some(table) = &self.table else {
+            self.seen.invalidate(event_id).await;
+            return;
+        };
+        if let Err(error) = table.delete(&event_key(event_id), "handled").await {
+            tracing::error!(event_id, error = %error, "the event's claim could not be released");
+        }
+    }
+}
+
+fn event_key(event_id: &str) -> String {
+    format!("event#{event_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_event_is_claimed_once_until_it_is_released() {
+        let events = Events::in_process();
+        assert_eq!(events.claim("ev-1").await.unwrap(), Claim::First);
+        assert_eq!(events.claim("ev-1").await.unwrap(), Claim::Duplicate);
+        assert_eq!(events.claim("ev-2").await.unwrap(), Claim::First);
+        events.release("ev-1").await;
+        assert_eq!(events.claim("ev-1").await.unwrap(), Claim::First);
     }
 }

@@ -25,5 +25,6 @@ mod readme_commands;
 mod record;
 mod restore;
 mod staging;
+mod state;
 mod sweep;
 mod tamper;

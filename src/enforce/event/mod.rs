@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::breaker::Budget;
 use super::staging::{Resolved, Staging};
-use super::state::HubState;
+use super::state::{Claim, HubState};
 use super::{HubApi, Outputs, RevokeSource, SecurityGroups as _};
 use crate::aws::AwsError;
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
@@ -149,6 +149,30 @@ impl<H: HubApi> EventHandler<'_, H> {
                 .await;
             return (outcome, Some(error));
         };
+        // Each CloudTrail event is handled once: a second delivery or a replay is told as such.
+        if let Some(id) = &event.id {
+            match self.state.events.claim(id).await {
+                Ok(Claim::First) => {}
+                Ok(Claim::Duplicate) => {
+                    tracing::info!(event_id = %id, "already handled; nothing done again");
+                    outcome.status = Status::Duplicate;
+                    outcome.reason = Some(format!(
+                        "event {id} was handled before (delivered twice or replayed): nothing \
+                         done again"
+                    ));
+                    return (outcome, None);
+                }
+                Err(error) => {
+                    let error = HandleError::from_aws(error);
+                    outcome.status = Status::Failed;
+                    outcome.errors.push(format!(
+                        "the hub state table could not tell whether the event was handled \
+                         before; nothing done, to be retried: {error}"
+                    ));
+                    return (outcome, Some(error));
+                }
+            }
+        }
         if let Some(caveat) = self.caveat {
             outcome.errors.push(caveat.to_owned());
         }
@@ -228,6 +252,12 @@ impl<H: HubApi> EventHandler<'_, H> {
         if malformed {
             self.keep(&mut outcome, |o| record::malformed_event(o, value))
                 .await;
+        }
+        // A handling that will be retried gives its claim back, so the retry is not a duplicate.
+        if let (Some(id), Some(error)) = (&event.id, &failure)
+            && !matches!(error, HandleError::CircuitBreaker(_))
+        {
+            self.state.events.release(id).await;
         }
         log_outcome(&outcome);
         (outcome, failure)
