@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_sdk_ec2::config::Credentials;
 
 use super::AwsError;
@@ -151,6 +153,34 @@ impl CredentialCache {
                 "sgguard-assume-role",
             ),
             expires,
+        })
+    }
+}
+
+/// A member account's credentials for the SDK, read from the cache for each request: a client
+/// held through a long sweep of a region gets fresh ones.
+pub(super) struct MemberCredentials {
+    pub(super) cache: Arc<CredentialCache>,
+    pub(super) account: String,
+    pub(super) region: String,
+}
+
+impl std::fmt::Debug for MemberCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MemberCredentials({})", self.account)
+    }
+}
+
+impl ProvideCredentials for MemberCredentials {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(async move {
+            self.cache
+                .get(&self.account, &self.region)
+                .await
+                .map_err(CredentialsError::provider_error)
         })
     }
 }

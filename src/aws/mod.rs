@@ -26,11 +26,11 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, SdkConfig};
-use aws_credential_types::provider::error::CredentialsError;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_credential_types::provider::SharedCredentialsProvider;
 
 pub use cloudformation::StackInstance;
 pub use credentials::CredentialCache;
+use credentials::MemberCredentials;
 pub use dynamodb::{Attributes, StateTable};
 pub use ec2::{Authorize, Ec2, RevokeOutcome};
 pub use error::AwsError;
@@ -446,34 +446,6 @@ impl Aws {
 pub struct SharedWith {
     pub accounts: std::collections::BTreeSet<String>,
     pub unreachable: Vec<String>,
-}
-
-/// A member account's credentials for the SDK, read from the cache for each request: a client
-/// held through a long sweep of a region gets fresh ones.
-struct MemberCredentials {
-    cache: Arc<CredentialCache>,
-    account: String,
-    region: String,
-}
-
-impl std::fmt::Debug for MemberCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "MemberCredentials({})", self.account)
-    }
-}
-
-impl ProvideCredentials for MemberCredentials {
-    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
-    where
-        Self: 'a,
-    {
-        future::ProvideCredentials::new(async move {
-            self.cache
-                .get(&self.account, &self.region)
-                .await
-                .map_err(CredentialsError::provider_error)
-        })
-    }
 }
 
 /// The role ARN of an assumed-role session ARN.

@@ -64,28 +64,19 @@ pub enum Claim {
     Duplicate,
 }
 
-/// The events already handled, by CloudTrail `eventID`.
+/// The events already handled, by CloudTrail `eventID` (in the hub state table; without it
+/// every event is handled, as before the table).
 pub struct Events {
     table: Option<StateTable>,
-    seen: moka::future::Cache<String, ()>,
 }
 
 impl Events {
     fn in_process() -> Events {
-        Events {
-            table: None,
-            seen: moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(EVENTS_KEPT)
-                .build(),
-        }
+        Events { table: None }
     }
 
     fn in_table(table: StateTable) -> Events {
-        Events {
-            table: Some(table),
-            ..Events::in_process()
-        }
+        Events { table: Some(table) }
     }
 
     /// Claims the event for handling: [`Claim::Duplicate`] when it was claimed before. The
@@ -93,12 +84,7 @@ impl Events {
     /// unclaimed, nor dropped unhandled).
     pub async fn claim(&self, event_id: &str) -> Result<Claim, AwsError> {
         let Some(table) = &self.table else {
-            let entry = self.seen.entry(event_id.to_owned()).or_insert(()).await;
-            return Ok(if entry.is_fresh() {
-                Claim::First
-            } else {
-                Claim::Duplicate
-            });
+            return Ok(Claim::First);
         };
         let expires = jiff::Timestamp::now().as_second() + EVENTS_KEPT.as_secs() as i64;
         let attributes = [("handled_at".to_owned(), jiff::Timestamp::now().to_string())]
@@ -118,7 +104,6 @@ impl Events {
     /// duplicate. A release that fails is logged (the retry is then reported as a duplicate).
     pub async fn release(&self, event_id: &str) {
         let Some(table) = &self.table else {
-            self.seen.invalidate(event_id).await;
             return;
         };
         if let Err(error) = table.delete(&event_key(event_id), "handled").await {
@@ -135,13 +120,12 @@ fn event_key(event_id: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Without the table every event is handled, as before it (the emulator tests check the
+    /// table's de-duplication).
     #[tokio::test]
-    async fn an_event_is_claimed_once_until_it_is_released() {
+    async fn without_the_table_every_event_is_handled() {
         let events = Events::in_process();
         assert_eq!(events.claim("ev-1").await.unwrap(), Claim::First);
-        assert_eq!(events.claim("ev-1").await.unwrap(), Claim::Duplicate);
-        assert_eq!(events.claim("ev-2").await.unwrap(), Claim::First);
-        events.release("ev-1").await;
         assert_eq!(events.claim("ev-1").await.unwrap(), Claim::First);
     }
 }
