@@ -185,10 +185,7 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         "sgguard ready"
     );
     let hub = Arc::new(Hub {
-        state: HubState::new(
-            settings.limits,
-            settings.state_table.as_deref().map(|t| aws.state_table(t)),
-        ),
+        state: settings.hub_state(&aws),
         tamper: Some(TamperCheck::for_hub(
             &aws,
             settings.hub_bus_arn.clone(),

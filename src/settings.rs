@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::aws::S3Uri;
+use crate::aws::{Aws, S3Uri};
 use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
 use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::staging::Staging;
+use crate::enforce::state::HubState;
 use crate::finding::Severity;
 use crate::ids::{Arn, ScopeId};
 use crate::outcome::Mode;
@@ -297,6 +298,15 @@ impl Settings {
                 None => std::env::var(name).ok(),
             }
         })
+    }
+
+    /// The hub state: in the state table when `SGGUARD_STATE_TABLE` names one (reached with
+    /// `aws`'s own credentials), else in this process.
+    pub fn hub_state(&self, aws: &Aws) -> HubState {
+        HubState::new(
+            self.limits,
+            self.state_table.as_deref().map(|t| aws.state_table(t)),
+        )
     }
 
     /// The mode per scope (staged enforcement).

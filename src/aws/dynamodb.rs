@@ -2,7 +2,7 @@
 //! key `pk` and sort key `sk`, both strings; TTL attribute `expires_at`, epoch seconds). This
 //! adapter knows items and conditions only; what the items mean is `enforce::state`'s.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
@@ -34,11 +34,12 @@ fn refused(error: &AwsError) -> bool {
     error.code.as_deref() == Some("ConditionalCheckFailedException")
 }
 
-fn key(pk: &str, sk: &str) -> [(String, AttributeValue); 2] {
-    [
+/// The item's key, as the SDK takes it.
+fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([
         ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
         ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
-    ]
+    ])
 }
 
 impl StateTable {
@@ -49,10 +50,6 @@ impl StateTable {
             account: account.to_owned(),
             region: region.to_owned(),
         }
-    }
-
-    pub fn name(&self) -> &str {
-        &self.name
     }
 
     fn error<E>(&self, operation: &'static str, error: &E) -> AwsError
@@ -78,7 +75,7 @@ impl StateTable {
             .client
             .update_item()
             .table_name(&self.name)
-            .set_key(Some(key(pk, sk).into_iter().collect()))
+            .set_key(Some(key(pk, sk)))
             .update_expression("ADD #n :one SET expires_at = :expires")
             .condition_expression("attribute_not_exists(#n) OR #n < :limit")
             .expression_attribute_names("#n", COUNT)
@@ -92,27 +89,6 @@ impl StateTable {
             Ok(_) => Ok(true),
             Err(error) if refused(&error) => Ok(false),
             Err(error) => Err(error),
-        }
-    }
-
-    /// Takes one back from the counter `pk`/`sk` (a count that was not used after all).
-    pub async fn count_down(&self, pk: &str, sk: &str) -> Result<(), AwsError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(key(pk, sk).into_iter().collect()))
-            .update_expression("ADD #n :minus")
-            .condition_expression("#n > :zero")
-            .expression_attribute_names("#n", COUNT)
-            .expression_attribute_values(":minus", AttributeValue::N("-1".to_owned()))
-            .expression_attribute_values(":zero", AttributeValue::N("0".to_owned()))
-            .send()
-            .await
-            .map_err(|e| self.error("UpdateItem", &e));
-        match result {
-            Err(error) if !refused(&error) => Err(error),
-            _ => Ok(()),
         }
     }
 
@@ -157,7 +133,7 @@ impl StateTable {
             .client
             .get_item()
             .table_name(&self.name)
-            .set_key(Some(key(pk, sk).into_iter().collect()))
+            .set_key(Some(key(pk, sk)))
             .consistent_read(true)
             .send()
             .await
@@ -175,7 +151,7 @@ impl StateTable {
         self.client
             .delete_item()
             .table_name(&self.name)
-            .set_key(Some(key(pk, sk).into_iter().collect()))
+            .set_key(Some(key(pk, sk)))
             .send()
             .await
             .map_err(|e| self.error("DeleteItem", &e))?;

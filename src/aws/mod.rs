@@ -35,7 +35,7 @@ pub use dynamodb::{Attributes, StateTable};
 pub use ec2::{Authorize, Ec2, RevokeOutcome};
 pub use error::AwsError;
 pub use organizations::OrgAccount;
-pub use ram::{Ram, SharePrincipal};
+pub use ram::{Ram, SharePrincipal, SharedWith};
 pub use s3::{Fetched, S3Uri};
 pub use sns::{message_body, publish};
 pub use spoke::ForwardingRule;
@@ -213,62 +213,6 @@ impl Aws {
         Ok(Ec2::new(client, account, region).refreshing(Arc::clone(&self.credentials)))
     }
 
-    /// A RAM client for `account` in `region`.
-    pub async fn ram(&self, account: &str, region: &str) -> Result<Ram, AwsError> {
-        let config = self.account_config(account, region).await?;
-        Ok(Ram::new(aws_sdk_ram::Client::new(&config), account, region))
-    }
-
-    /// The accounts, other than `owner`, that `owner`'s prefix list is shared with through AWS
-    /// RAM in `region`: the principals of the owner's resource shares that hold it (read through
-    /// the owner's remediation role), organizational units and the organization expanded to
-    /// their active accounts through Organizations. Principals that name no account are
-    /// returned apart, to be reported.
-    pub async fn prefix_list_consumers(
-        &self,
-        owner: &str,
-        region: &str,
-        prefix_list_id: &str,
-    ) -> Result<SharedWith, AwsError> {
-        let arn = format!(
-            "arn:{}:ec2:{region}:{owner}:prefix-list/{prefix_list_id}",
-            self.credentials.partition()
-        );
-        let principals = self
-            .ram(owner, region)
-            .await?
-            .principals_sharing(&arn)
-            .await?;
-        let mut shared = SharedWith::default();
-        let mut units = Vec::new();
-        let mut organization = false;
-        for principal in principals {
-            match SharePrincipal::parse(&principal) {
-                SharePrincipal::Account(id) => {
-                    shared.accounts.insert(id);
-                }
-                SharePrincipal::Organization => organization = true,
-                SharePrincipal::Unit(unit) => units.push(unit),
-                SharePrincipal::Other(other) => shared.unreachable.push(other),
-            }
-        }
-        let expanded = if organization {
-            self.organization_accounts().await?
-        } else if !units.is_empty() {
-            self.accounts_under(&units).await?
-        } else {
-            Vec::new()
-        };
-        shared.accounts.extend(
-            expanded
-                .into_iter()
-                .filter(OrgAccount::is_active)
-                .map(|a| a.id),
-        );
-        shared.accounts.remove(owner);
-        Ok(shared)
-    }
-
     /// Imports findings into Security Hub in `account` and `region`, through the role sgguard
     /// assumes there (its own credentials in the hub account); how many were imported.
     pub async fn import_findings(
@@ -438,14 +382,6 @@ impl Aws {
     pub async fn put_json(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         s3::put_json(&self.s3, bucket, key, body).await
     }
-}
-
-/// Who a prefix list is shared with: the accounts to re-check, and the principals that name no
-/// account sgguard can check.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SharedWith {
-    pub accounts: std::collections::BTreeSet<String>,
-    pub unreachable: Vec<String>,
 }
 
 /// The role ARN of an assumed-role session ARN.

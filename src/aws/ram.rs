@@ -9,8 +9,74 @@ use aws_sdk_ram::types::{
     ResourceShareAssociation, ResourceShareAssociationStatus, ResourceShareAssociationType,
 };
 
-use super::AwsError;
+use super::{Aws, AwsError, OrgAccount};
 use crate::ids::{AccountId, Arn, OuId};
+
+/// Who a prefix list is shared with: the accounts to re-check, and the principals that name no
+/// account sgguard can check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SharedWith {
+    pub accounts: std::collections::BTreeSet<String>,
+    pub unreachable: Vec<String>,
+}
+
+impl Aws {
+    /// A RAM client for `account` in `region`.
+    pub async fn ram(&self, account: &str, region: &str) -> Result<Ram, AwsError> {
+        let config = self.account_config(account, region).await?;
+        Ok(Ram::new(aws_sdk_ram::Client::new(&config), account, region))
+    }
+
+    /// The accounts, other than `owner`, that `owner`'s prefix list is shared with through AWS
+    /// RAM in `region`: the principals of the owner's resource shares that hold it (read through
+    /// the owner's remediation role), organizational units and the organization expanded to
+    /// their active accounts through Organizations. Principals that name no account are
+    /// returned apart, to be reported.
+    pub async fn prefix_list_consumers(
+        &self,
+        owner: &str,
+        region: &str,
+        prefix_list_id: &str,
+    ) -> Result<SharedWith, AwsError> {
+        let arn = format!(
+            "arn:{}:ec2:{region}:{owner}:prefix-list/{prefix_list_id}",
+            self.credentials.partition()
+        );
+        let principals = self
+            .ram(owner, region)
+            .await?
+            .principals_sharing(&arn)
+            .await?;
+        let mut shared = SharedWith::default();
+        let mut units = Vec::new();
+        let mut organization = false;
+        for principal in principals {
+            match SharePrincipal::parse(&principal) {
+                SharePrincipal::Account(id) => {
+                    shared.accounts.insert(id);
+                }
+                SharePrincipal::Organization => organization = true,
+                SharePrincipal::Unit(unit) => units.push(unit),
+                SharePrincipal::Other(other) => shared.unreachable.push(other),
+            }
+        }
+        let expanded = if organization {
+            self.organization_accounts().await?
+        } else if !units.is_empty() {
+            self.accounts_under(&units).await?
+        } else {
+            Vec::new()
+        };
+        shared.accounts.extend(
+            expanded
+                .into_iter()
+                .filter(OrgAccount::is_active)
+                .map(|a| a.id),
+        );
+        shared.accounts.remove(owner);
+        Ok(shared)
+    }
+}
 
 /// Who a resource share is shared with, as RAM names it.
 #[derive(Debug, Clone, PartialEq, Eq)]

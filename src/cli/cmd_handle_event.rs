@@ -6,7 +6,6 @@ use std::io::Write;
 use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, policy_flag, print_error};
 use crate::aws::Aws;
 use crate::enforce::event::EventHandler;
-use crate::enforce::state::HubState;
 use crate::input::read_input;
 use crate::outcome::exit_code;
 
@@ -58,10 +57,7 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
-        let state = HubState::new(
-            settings.limits,
-            settings.state_table.as_deref().map(|t| aws.state_table(t)),
-        );
+        let state = settings.hub_state(&aws);
         let handler = EventHandler {
             hub: aws.as_ref(),
             baseline: &baseline,

@@ -7,7 +7,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_ERROR, LiveSetup, ScanArgs, policy_flag, print_error};
 use crate::aws::Aws;
-use crate::enforce::state::HubState;
 use crate::enforce::sweep::Sweep;
 use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
@@ -50,10 +49,7 @@ pub fn run(args: &ScanArgs) -> u8 {
     let result = runtime.block_on(async {
         let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
         let baseline = super::with_exemptions(&aws, &settings, baseline.clone()).await?;
-        let state = HubState::new(
-            settings.limits,
-            settings.state_table.as_deref().map(|t| aws.state_table(t)),
-        );
+        let state = settings.hub_state(&aws);
         let check = args.check_spokes.then(|| {
             TamperCheck::for_hub(
                 &aws,

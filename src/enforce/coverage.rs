@@ -245,8 +245,7 @@ pub async fn accounts_in<H: HubApi>(hub: &H, scope: &Scope) -> Result<Vec<OrgAcc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::ForwardingRule;
-    use crate::enforce::fake::{Fake, HUB_ACCOUNT};
+    use crate::enforce::fake::{self, Fake};
 
     const COVERED: &str = "111122223333";
     const NO_STACK: &str = "444455556666";
@@ -265,13 +264,7 @@ mod tests {
 
     #[tokio::test]
     async fn each_place_is_told_covered_or_why_not() {
-        let intact = ForwardingRule {
-            state: "ENABLED".to_owned(),
-            pattern: Some(super::super::tamper::EVENT_PATTERN.to_owned()),
-            targets: vec![format!(
-                "arn:aws:events:eu-west-1:{HUB_ACCOUNT}:event-bus/sgguard"
-            )],
-        };
+        let intact = fake::intact_forwarding_rule();
         let hub = Fake::default()
             .member(COVERED, "covered", Some(Fake::default()))
             .member(NO_STACK, "no-stack", Some(Fake::default()))
@@ -281,12 +274,7 @@ mod tests {
             .with_stack_instance(instance(COVERED))
             .with_forwarding_rule(COVERED, "eu-west-1", intact.clone())
             .with_forwarding_rule(NO_STACK, "eu-west-1", intact);
-        let tamper = TamperCheck {
-            hub_account: HUB_ACCOUNT.to_owned(),
-            hub_bus_arn: None,
-            trusted: Vec::new(),
-            remediation_role: "sgguard-remediation".to_owned(),
-        };
+        let tamper = fake::tamper_check(Vec::new());
         let scope = Scope::parse(&["org".to_owned()], &[], &[]).unwrap();
         let stack_set = StackSet {
             name: "sgguard-spoke".to_owned(),

@@ -60,7 +60,7 @@ pub fn of_event(outcome: EventOutcome, error: Option<HandleError>) -> Dispositio
         // A tripped breaker is handled, not failed: Lambda's retry would bring a fresh budget
         // and revoke another batch. The critical message is sent and the `BreakerTripped`
         // metric has its own alarm.
-        Some(HandleError::CircuitBreaker(_)) => Disposition::Done(outcome),
+        Some(error) if error.answered_as_handled() => Disposition::Done(outcome),
         // An event sgguard cannot read is handled once its record (with the event) is in the
         // queue: a retry would read it no better. Without the record, Lambda's on-failure
         // destination keeps it.

@@ -287,7 +287,6 @@ mod tests {
         use crate::enforce::breaker::Limits;
         use crate::enforce::fake::Fake;
         use crate::enforce::state::HubState;
-        use crate::enforce::tamper::TamperCheck;
         use crate::policy::Baseline;
         use crate::report::deliver::Outputs;
 
@@ -305,12 +304,7 @@ mod tests {
             Baseline::default_baseline().unwrap(),
             HubState::in_process(Limits::default()),
         );
-        let check = TamperCheck {
-            hub_account: crate::enforce::fake::HUB_ACCOUNT.to_owned(),
-            hub_bus_arn: None,
-            trusted: Vec::new(),
-            remediation_role: "sgguard-remediation".to_owned(),
-        };
+        let check = crate::enforce::fake::tamper_check(Vec::new());
         let outputs = Outputs::default();
         let scheduled = ScheduledSweep {
             sweep: Sweep::new(&hub, &baseline, &state).tamper(Some(&check)),

@@ -49,11 +49,6 @@ impl HubState {
             events: Events::in_table(table),
         }
     }
-
-    /// The table the state is kept in, if it is shared.
-    pub fn table(&self) -> Option<&str> {
-        self.events.table.as_ref().map(StateTable::name)
-    }
 }
 
 /// Whether an event is handled for the first time.

@@ -55,6 +55,12 @@ impl HandleError {
         }
     }
 
+    /// Whether the invocation is answered as handled although it failed: a tripped breaker
+    /// (a retry would bring a fresh budget and revoke another batch).
+    pub fn answered_as_handled(&self) -> bool {
+        matches!(self, HandleError::CircuitBreaker(_))
+    }
+
     pub fn from_aws(error: AwsError) -> Self {
         if error.is_access_denied() {
             HandleError::AccessDenied(error)
@@ -255,7 +261,7 @@ impl<H: HubApi> EventHandler<'_, H> {
         }
         // A handling that will be retried gives its claim back, so the retry is not a duplicate.
         if let (Some(id), Some(error)) = (&event.id, &failure)
-            && !matches!(error, HandleError::CircuitBreaker(_))
+            && !error.answered_as_handled()
         {
             self.state.events.release(id).await;
         }

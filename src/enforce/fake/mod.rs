@@ -332,3 +332,25 @@ pub fn ssh_open(group: &str, rule_id: &str) -> SecurityGroupRule {
     )
     .expect("a valid rule")
 }
+
+/// The spoke check of the fake's hub: the remediation role may trust only `trusted`.
+pub fn tamper_check(trusted: Vec<String>) -> crate::enforce::tamper::TamperCheck {
+    crate::enforce::tamper::TamperCheck {
+        hub_account: HUB_ACCOUNT.to_owned(),
+        hub_bus_arn: None,
+        trusted,
+        remediation_role: "sgguard-remediation".to_owned(),
+    }
+}
+
+/// A spoke's forwarding rule as the stack deploys it: enabled, the hub's pattern, sending to
+/// the fake hub's bus.
+pub fn intact_forwarding_rule() -> ForwardingRule {
+    ForwardingRule {
+        state: "ENABLED".to_owned(),
+        pattern: Some(crate::enforce::tamper::EVENT_PATTERN.to_owned()),
+        targets: vec![format!(
+            "arn:aws:events:{HOME_REGION}:{HUB_ACCOUNT}:event-bus/sgguard"
+        )],
+    }
+}

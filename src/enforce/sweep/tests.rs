@@ -3,9 +3,8 @@
 //! tamper check; the scheduled sweep's stored report and summary.
 
 use super::*;
-use crate::aws::ForwardingRule;
 use crate::enforce::breaker::Limits;
-use crate::enforce::fake::{Fake, HUB_ACCOUNT, ssh_open};
+use crate::enforce::fake::{self, Fake, HUB_ACCOUNT, ssh_open};
 use crate::enforce::scope::Scope;
 use crate::finding::Tags;
 
@@ -195,13 +194,7 @@ async fn an_organization_that_cannot_be_listed_fails_the_sweep_with_the_way_out(
 #[tokio::test]
 async fn the_spokes_are_checked_in_members_only() {
     let prod = account("sg-prod", 0, &["eu-west-1", "us-east-1"]);
-    let intact = ForwardingRule {
-        state: "ENABLED".to_owned(),
-        pattern: Some(crate::enforce::tamper::EVENT_PATTERN.to_owned()),
-        targets: vec![format!(
-            "arn:aws:events:eu-west-1:{HUB_ACCOUNT}:event-bus/sgguard"
-        )],
-    };
+    let intact = fake::intact_forwarding_rule();
     let trust = format!(
         r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{HUB_ACCOUNT}:role/hub"}},"Action":"sts:AssumeRole"}}]}}"#
     );
@@ -210,12 +203,7 @@ async fn the_spokes_are_checked_in_members_only() {
         .member(HUB_ACCOUNT, "hub", None)
         .with_forwarding_rule(PROD, "eu-west-1", intact)
         .with_trust(PROD, &trust);
-    let check = TamperCheck {
-        hub_account: HUB_ACCOUNT.to_owned(),
-        hub_bus_arn: None,
-        trusted: vec![format!("arn:aws:iam::{HUB_ACCOUNT}:role/hub")],
-        remediation_role: "sgguard-remediation".to_owned(),
-    };
+    let check = fake::tamper_check(vec![format!("arn:aws:iam::{HUB_ACCOUNT}:role/hub")]);
     let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
     let report = Sweep::new(&hub, &baseline, &state)
         .tamper(Some(&check))
