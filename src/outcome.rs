@@ -82,18 +82,18 @@ pub struct GroupContext {
 }
 
 impl GroupContext {
+    /// The context of group `group_id` as read (`info`), showing the tags named in `shown`.
     pub fn new(
         group_id: &str,
-        name: Option<String>,
-        vpc_id: Option<String>,
-        tags: &crate::finding::Tags,
+        info: &crate::finding::GroupInfo,
         shown: &[String],
         region: Option<&str>,
     ) -> GroupContext {
         GroupContext {
-            group_name: name,
-            vpc_id,
-            tags: tags
+            group_name: info.name.clone(),
+            vpc_id: info.vpc_id.clone(),
+            tags: info
+                .tags
                 .iter()
                 .filter(|(k, _)| shown.iter().any(|s| s.eq_ignore_ascii_case(k)))
                 .map(|(k, v)| (k.clone(), v.clone()))

@@ -51,9 +51,7 @@ impl<H: HubApi> EventHandler<'_, H> {
                 };
                 let context = GroupContext::new(
                     group,
-                    info.name.clone(),
-                    info.vpc_id.clone(),
-                    &info.tags,
+                    info,
                     &judge.context_tags,
                     finding.rule.region.as_deref(),
                 );

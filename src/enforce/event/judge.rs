@@ -63,7 +63,7 @@ impl Judge<'_, '_> {
                 Ok(info) => info,
                 Err(error) => return Err(not_checked(outcome, error)),
             };
-            let Some(GroupInfo { name, vpc_id, tags }) = info else {
+            let Some(info) = info else {
                 tracing::info!(account, group = %group_id, "group deleted; nothing to do");
                 outcome.groups.push(GroupOutcome {
                     account_id: account.map(str::to_owned),
@@ -82,12 +82,7 @@ impl Judge<'_, '_> {
             }
             if let Some(seen) = seen.as_deref_mut() {
                 let live = rules.iter().map(|r| r.rule_id.clone()).collect();
-                let info = GroupInfo {
-                    name: name.clone(),
-                    vpc_id: vpc_id.clone(),
-                    tags: tags.clone(),
-                };
-                seen.insert(group_id.clone(), (info, live));
+                seen.insert(group_id.clone(), (info.clone(), live));
             }
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {
@@ -96,7 +91,7 @@ impl Judge<'_, '_> {
                 state: "checked",
                 rules_evaluated: rules.len(),
             });
-            let findings = self.evaluator.evaluate_group(&rules, &tags);
+            let findings = self.evaluator.evaluate_group(&rules, &info.tags);
             let acted = act(
                 groups,
                 &group_id,
@@ -109,9 +104,7 @@ impl Judge<'_, '_> {
             .await;
             let context = GroupContext::new(
                 &group_id,
-                name,
-                vpc_id,
-                &tags,
+                &info,
                 &self.context_tags,
                 acted.first().and_then(|f| f.finding.rule.region.as_deref()),
             );

@@ -388,16 +388,9 @@ impl<H: HubApi> Sweep<'_, H> {
                 &self.state.journal,
             )
             .await;
-            let context = groups.get(&group_id).map(|g| {
-                GroupContext::new(
-                    &group_id,
-                    g.name.clone(),
-                    g.vpc_id.clone(),
-                    &g.tags,
-                    &self.context_tags,
-                    Some(region),
-                )
-            });
+            let context = groups
+                .get(&group_id)
+                .map(|g| GroupContext::new(&group_id, g, &self.context_tags, Some(region)));
             out.extend(acted.into_iter().map(|f| FindingOutcome {
                 group: context.clone(),
                 ..f
