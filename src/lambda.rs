@@ -109,6 +109,7 @@ pub async fn handle(
         record_queue: hub.settings.record_queue_url.as_deref(),
         caveat: current.caveat.as_deref(),
         outputs: hub.settings.outputs.clone(),
+        deadline,
     };
     let (outcome, error) = handler.handle(&payload).await;
     println!("{}", event_metrics_line(&outcome, now_ms()));

@@ -11,6 +11,9 @@ use super::AwsError;
 /// The counter attribute of a counting item.
 const COUNT: &str = "n";
 
+/// Until when a held item is held (epoch seconds).
+const HELD_UNTIL: &str = "held_until";
+
 /// One item's string attributes besides its keys (the state keeps every value as a string).
 pub type Attributes = BTreeMap<String, String>;
 
@@ -40,6 +43,27 @@ fn key(pk: &str, sk: &str) -> HashMap<String, AttributeValue> {
         ("pk".to_owned(), AttributeValue::S(pk.to_owned())),
         ("sk".to_owned(), AttributeValue::S(sk.to_owned())),
     ])
+}
+
+/// The whole item: its key, its string attributes and its expiry.
+fn item(
+    pk: &str,
+    sk: &str,
+    attributes: &Attributes,
+    expires_at: i64,
+) -> HashMap<String, AttributeValue> {
+    key(pk, sk)
+        .into_iter()
+        .chain(
+            attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone()))),
+        )
+        .chain([(
+            "expires_at".to_owned(),
+            AttributeValue::N(expires_at.to_string()),
+        )])
+        .collect()
 }
 
 impl StateTable {
@@ -102,26 +126,49 @@ impl StateTable {
         expires_at: i64,
         if_absent: bool,
     ) -> Result<bool, AwsError> {
-        let mut request = self.client.put_item().table_name(&self.name).set_item(Some(
-            key(pk, sk)
-                .into_iter()
-                .chain(
-                    attributes
-                        .iter()
-                        .map(|(k, v)| (k.clone(), AttributeValue::S(v.clone()))),
-                )
-                .chain([(
-                    "expires_at".to_owned(),
-                    AttributeValue::N(expires_at.to_string()),
-                )])
-                .collect(),
-        ));
+        let mut request = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item(pk, sk, attributes, expires_at)));
         if if_absent {
             request = request.condition_expression("attribute_not_exists(pk)");
         }
         match request.send().await.map_err(|e| self.error("PutItem", &e)) {
             Ok(_) => Ok(true),
             Err(error) if if_absent && refused(&error) => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Writes the item `pk`/`sk` with `attributes`, held until `held_until` (epoch seconds),
+    /// unless it exists and is still held, or is held no more (written without a hold); `false`
+    /// when one of those held it back (nothing written). A writer that died holding it gives it
+    /// up when its hold ends.
+    pub async fn hold(
+        &self,
+        pk: &str,
+        sk: &str,
+        attributes: &Attributes,
+        held_until: i64,
+        expires_at: i64,
+    ) -> Result<bool, AwsError> {
+        let now = jiff::Timestamp::now().as_second();
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item(pk, sk, attributes, expires_at)))
+            .item(HELD_UNTIL, AttributeValue::N(held_until.to_string()))
+            .condition_expression("attribute_not_exists(pk) OR #held < :now")
+            .expression_attribute_names("#held", HELD_UNTIL)
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await
+            .map_err(|e| self.error("PutItem", &e));
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if refused(&error) => Ok(false),
             Err(error) => Err(error),
         }
     }

@@ -67,6 +67,7 @@ pub fn run(args: &HandleEventArgs) -> u8 {
             record_queue: settings.record_queue_url.as_deref(),
             caveat: None,
             outputs: settings.outputs.clone(),
+            deadline: None,
         };
         let mut errors = false;
         let mut findings = 0;

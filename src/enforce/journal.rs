@@ -9,8 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::RevokeSource;
-use crate::aws::{Attributes, StateTable};
+use crate::aws::{Attributes, AwsError, StateTable};
 use crate::finding::Finding;
+use crate::rule::{ApiRule, Direction, Peer, SecurityGroupRule};
 
 /// How long an entry is kept in process.
 const KEPT: Duration = Duration::from_secs(6 * 3600);
@@ -18,13 +19,12 @@ const KEPT: Duration = Duration::from_secs(6 * 3600);
 /// How long an entry is kept in the state table (restore reads it).
 const KEPT_IN_TABLE: Duration = Duration::from_secs(90 * 24 * 3600);
 
-/// One revoked rule.
+/// One revoked rule: the rule as it was (account, region, group, rule id, direction, protocol,
+/// ports, peer, description), the baseline rules it broke, what it was revoked for (and who
+/// made the change, for an event), and when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
-    pub account: String,
-    pub region: String,
-    pub group_id: String,
-    pub rule_id: String,
+    pub rule: SecurityGroupRule,
     /// The baseline rules it broke.
     pub policy_rules: Vec<String>,
     pub source: RevokeSource,
@@ -32,13 +32,10 @@ pub struct Revocation {
 }
 
 impl Revocation {
-    /// The revocation of `finding`'s rule `rule_id`, now, for `source`.
-    pub fn of(finding: &Finding, rule_id: &str, source: &RevokeSource) -> Revocation {
+    /// The revocation of `finding`'s rule, now, for `source`.
+    pub fn of(finding: &Finding, source: &RevokeSource) -> Revocation {
         Revocation {
-            account: finding.rule.account_id.clone().unwrap_or_default(),
-            region: finding.rule.region.clone().unwrap_or_default(),
-            group_id: finding.rule.group_id.clone().unwrap_or_default(),
-            rule_id: rule_id.to_owned(),
+            rule: finding.rule.clone(),
             policy_rules: finding
                 .violations
                 .iter()
@@ -49,47 +46,102 @@ impl Revocation {
         }
     }
 
+    /// The revoked rule's id.
+    pub fn rule_id(&self) -> &str {
+        self.rule.rule_id.as_deref().unwrap_or_default()
+    }
+
     /// As a message says it: `revoked by sgguard at TIME, handling event ID` (or `by the sweep`).
     pub fn told(&self) -> String {
         let at = self.at.strftime("%Y-%m-%dT%H:%M:%SZ");
         match &self.source {
-            RevokeSource::Event(event) => {
-                format!("revoked by sgguard at {at}, handling event {event}")
+            RevokeSource::Event { id, .. } => {
+                format!("revoked by sgguard at {at}, handling event {id}")
             }
             RevokeSource::Sweep => format!("revoked by sgguard at {at}, by the sweep"),
         }
     }
 
-    /// As the state table keeps it.
+    /// As the state table keeps it: the rule in EC2's own shape (`ip_protocol`, `from_port`,
+    /// `cidr_ipv4`, …), read back through the one conversion every source uses.
     fn attributes(&self) -> Attributes {
+        let rule = &self.rule;
+        let text = |value: &Option<String>| value.clone();
+        let (mut cidr_ipv4, mut cidr_ipv6, mut prefix_list, mut group, mut group_owner) =
+            (None, None, None, None, None);
+        match &rule.peer {
+            Peer::Ipv4(net) => cidr_ipv4 = Some(net.to_string()),
+            Peer::Ipv6(net) => cidr_ipv6 = Some(net.to_string()),
+            Peer::PrefixList { id, .. } => prefix_list = Some(id.clone()),
+            Peer::Group { id, owner } => (group, group_owner) = (Some(id.clone()), owner.clone()),
+        }
+        let actor = match &self.source {
+            RevokeSource::Event { actor, .. } => actor.clone(),
+            RevokeSource::Sweep => None,
+        };
         [
-            ("account", self.account.clone()),
-            ("region", self.region.clone()),
-            ("group_id", self.group_id.clone()),
-            ("rule_id", self.rule_id.clone()),
-            ("policy_rules", self.policy_rules.join(",")),
-            ("source", self.source.to_string()),
-            ("at", self.at.to_string()),
+            ("account", text(&rule.account_id)),
+            ("region", text(&rule.region)),
+            ("group_id", text(&rule.group_id)),
+            ("rule_id", text(&rule.rule_id)),
+            (
+                "is_egress",
+                Some((rule.direction == Direction::Egress).to_string()),
+            ),
+            ("ip_protocol", Some(rule.protocol.api_name().into_owned())),
+            ("from_port", rule.ports.map(|p| p.from.to_string())),
+            ("to_port", rule.ports.map(|p| p.to.to_string())),
+            ("cidr_ipv4", cidr_ipv4),
+            ("cidr_ipv6", cidr_ipv6),
+            ("prefix_list_id", prefix_list),
+            ("referenced_group_id", group),
+            ("referenced_group_owner", group_owner),
+            ("description", text(&rule.description)),
+            ("policy_rules", Some(self.policy_rules.join(","))),
+            ("source", Some(self.source.to_string())),
+            ("actor", actor),
+            ("at", Some(self.at.to_string())),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
+        .filter_map(|(k, v)| Some((k.to_owned(), v?)))
         .collect()
     }
 
     /// Read back from the state table; `None` when an attribute is missing or unreadable.
     fn from_attributes(item: &Attributes) -> Option<Revocation> {
-        let text = |name: &str| item.get(name).cloned();
+        let text = |name: &str| item.get(name).map(String::as_str);
+        let port = |name: &str| text(name).and_then(|p| p.parse::<i64>().ok());
+        let api = ApiRule {
+            rule_id: text("rule_id"),
+            group_id: text("group_id"),
+            group_owner_id: text("account"),
+            is_egress: text("is_egress")? == "true",
+            ip_protocol: text("ip_protocol")?,
+            from_port: port("from_port"),
+            to_port: port("to_port"),
+            cidr_ipv4: text("cidr_ipv4"),
+            cidr_ipv6: text("cidr_ipv6"),
+            prefix_list_id: text("prefix_list_id"),
+            referenced_group: text("referenced_group_id")
+                .map(|id| (id, text("referenced_group_owner"))),
+            description: text("description"),
+        };
+        let rule = SecurityGroupRule::from_api(api, text("region")).ok()?;
+        let source = match RevokeSource::parse(text("source")?)? {
+            RevokeSource::Event { id, .. } => RevokeSource::Event {
+                id,
+                actor: text("actor").map(str::to_owned),
+            },
+            RevokeSource::Sweep => RevokeSource::Sweep,
+        };
         Some(Revocation {
-            account: text("account")?,
-            region: text("region")?,
-            group_id: text("group_id")?,
-            rule_id: text("rule_id")?,
+            rule,
             policy_rules: text("policy_rules")?
                 .split(',')
                 .filter(|r| !r.is_empty())
                 .map(str::to_owned)
                 .collect(),
-            source: RevokeSource::parse(&text("source")?)?,
+            source,
             at: text("at")?.parse().ok()?,
         })
     }
@@ -127,26 +179,31 @@ impl Journal {
     }
 
     /// Keeps one revocation (in this process too, so this process's reads need no call). A
-    /// table write that fails is logged: the rule was revoked all the same.
-    pub async fn note(&self, revocation: Revocation) {
-        if let Some(table) = &self.table {
-            let expires = revocation.at.as_second() + KEPT_IN_TABLE.as_secs() as i64;
-            let written = table
-                .put(
-                    &rule_key(&revocation.rule_id),
-                    "revoked",
-                    &revocation.attributes(),
-                    expires,
-                    false,
-                )
-                .await;
-            if let Err(error) = written {
-                tracing::error!(rule = %revocation.rule_id, error = %error, "the revocation could not be journaled");
+    /// table write that fails is returned (the rule was revoked all the same: the caller tells
+    /// it, for restore cannot then check the revocation against the journal).
+    pub async fn note(&self, revocation: Revocation) -> Result<(), AwsError> {
+        let rule_id = revocation.rule_id().to_owned();
+        let written = match &self.table {
+            Some(table) => {
+                let expires = revocation.at.as_second() + KEPT_IN_TABLE.as_secs() as i64;
+                table
+                    .put(
+                        &rule_key(&rule_id),
+                        "revoked",
+                        &revocation.attributes(),
+                        expires,
+                        false,
+                    )
+                    .await
+                    .map(|_| ())
             }
+            None => Ok(()),
+        };
+        if let Err(error) = &written {
+            tracing::error!(rule = %rule_id, error = %error, "the revocation could not be journaled");
         }
-        self.entries
-            .insert(revocation.rule_id.clone(), Arc::new(revocation))
-            .await;
+        self.entries.insert(rule_id, Arc::new(revocation)).await;
+        written
     }
 
     /// The revocation of `rule_id`, when this hub made it (any of its processes, with the
@@ -175,22 +232,19 @@ mod tests {
     use crate::finding::Action;
 
     #[tokio::test]
-    async fn a_revocation_is_kept_with_where_what_and_why() {
+    async fn a_revocation_is_kept_with_the_whole_rule_why_and_by_whom() {
         let journal = Journal::default();
         let finding = Finding::ssh_open("111122223333", "sg-0a", Some("sgr-1"), Action::Revoke);
-        let source = RevokeSource::Event("ev-1".to_owned());
+        let source = RevokeSource::Event {
+            id: "ev-1".to_owned(),
+            actor: Some("arn:aws:iam::111122223333:user/judy".to_owned()),
+        };
         journal
-            .note(Revocation::of(&finding, "sgr-1", &source))
-            .await;
+            .note(Revocation::of(&finding, &source))
+            .await
+            .unwrap();
         let kept = journal.revoked("sgr-1").await.unwrap();
-        assert_eq!(
-            (
-                kept.account.as_str(),
-                kept.region.as_str(),
-                kept.group_id.as_str()
-            ),
-            ("111122223333", "eu-west-1", "sg-0a")
-        );
+        assert_eq!(kept.rule, finding.rule);
         assert_eq!(kept.policy_rules, ["admin-ports-from-internet"]);
         assert!(
             kept.told().starts_with("revoked by sgguard at "),
@@ -203,17 +257,48 @@ mod tests {
             kept.told()
         );
         assert!(journal.revoked("sgr-2").await.is_none());
-        // As the state table keeps it, and back.
+        // As the state table keeps it, and back: every field of the rule, the actor too.
         let item = kept.attributes();
         assert_eq!(item["source"], "live:ev-1");
+        assert_eq!(item["ip_protocol"], "tcp");
+        assert_eq!(item["actor"], "arn:aws:iam::111122223333:user/judy");
         assert_eq!(Revocation::from_attributes(&item).as_ref(), Some(&*kept));
-        let sweep = Revocation {
-            source: RevokeSource::Sweep,
-            ..(*kept).clone()
-        };
-        assert_eq!(
-            Revocation::from_attributes(&sweep.attributes()),
-            Some(sweep)
-        );
+    }
+
+    #[test]
+    fn every_kind_of_peer_and_protocol_reads_back_as_it_was_kept() {
+        let finding = Finding::ssh_open("111122223333", "sg-0a", Some("sgr-1"), Action::Revoke);
+        let peers = [
+            Peer::cidr("::/0").unwrap(),
+            Peer::PrefixList {
+                id: "pl-0a".to_owned(),
+                entries: None,
+            },
+            Peer::Group {
+                id: "sg-0b".to_owned(),
+                owner: Some("444455556666".to_owned()),
+            },
+        ];
+        for peer in peers {
+            for (protocol, ports) in [
+                (crate::rule::Protocol::All, None),
+                (crate::rule::Protocol::Other(47), None),
+                (
+                    crate::rule::Protocol::Udp,
+                    crate::rule::PortRange::new(53, 60),
+                ),
+            ] {
+                let mut revocation = Revocation::of(&finding, &RevokeSource::Sweep);
+                revocation.rule.peer = peer.clone();
+                revocation.rule.protocol = protocol;
+                revocation.rule.ports = ports;
+                revocation.rule.direction = Direction::Egress;
+                revocation.rule.description = Some("a, b: c".to_owned());
+                assert_eq!(
+                    Revocation::from_attributes(&revocation.attributes()),
+                    Some(revocation)
+                );
+            }
+        }
     }
 }

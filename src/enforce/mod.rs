@@ -40,8 +40,9 @@ pub use crate::report::deliver::Outputs;
 /// `source`: `live:EVENT_ID` or `sweep`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RevokeSource {
-    /// Handling one event (its CloudTrail id, or its name when it has none).
-    Event(String),
+    /// Handling one event: its CloudTrail id (or its name when it has none) and who made the
+    /// change, when the event tells.
+    Event { id: String, actor: Option<String> },
     /// The organization sweep.
     Sweep,
 }
@@ -51,7 +52,10 @@ impl RevokeSource {
     /// table keeps it.
     pub fn parse(text: &str) -> Option<RevokeSource> {
         match text.strip_prefix("live:") {
-            Some(id) => Some(RevokeSource::Event(id.to_owned())),
+            Some(id) => Some(RevokeSource::Event {
+                id: id.to_owned(),
+                actor: None,
+            }),
             None => (text == "sweep").then_some(RevokeSource::Sweep),
         }
     }
@@ -60,7 +64,7 @@ impl RevokeSource {
 impl std::fmt::Display for RevokeSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            RevokeSource::Event(id) => write!(f, "live:{id}"),
+            RevokeSource::Event { id, .. } => write!(f, "live:{id}"),
             RevokeSource::Sweep => f.write_str("sweep"),
         }
     }
@@ -98,6 +102,10 @@ pub async fn act<G: SecurityGroups>(
     budget: &Budget<'_>,
     journal: &Journal,
 ) -> Vec<FindingOutcome> {
+    // The most severe first: past a limit, what is held back is the least severe (decoy rules
+    // of a lower severity never shield the one that matters).
+    let mut findings = findings;
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity()));
     let mut recorded = Vec::with_capacity(findings.len());
     for mut finding in findings {
         finding.source = Some(source.to_string());
@@ -150,9 +158,14 @@ pub async fn act<G: SecurityGroups>(
             };
             match result {
                 RevokeOutcome::Revoked => {
-                    journal
-                        .note(Revocation::of(&entry.finding, &rule_id, source))
-                        .await;
+                    let revocation = Revocation::of(&entry.finding, source);
+                    if let Err(error) = journal.note(revocation).await {
+                        entry.error = Some(format!(
+                            "revoked, but the revocation journal could not keep it ({error}): \
+                             who removed it will not be told later, and `sgguard restore` \
+                             cannot check it against the journal"
+                        ));
+                    }
                 }
                 RevokeOutcome::AlreadyGone => entry.outcome = Outcome::AlreadyGone,
                 RevokeOutcome::Failed(error) => {
@@ -248,18 +261,16 @@ mod tests {
         assert_eq!(plan(&exempt, Mode::Enforce), Outcome::Exempt);
     }
 
-    #[tokio::test]
-    async fn act_never_calls_revoke_for_a_protected_group() {
-        use crate::enforce::breaker::Limits;
-        use crate::enforce::fake::{self, Fake};
-        use crate::enforce::state::HubState;
-        let group = "sg-0123456789abcdef0";
-        let rule = fake::ssh_open(group, "sgr-1");
-        let fake = Fake::default().with_group(group, Tags::new(), vec![rule]);
-        let state = HubState::in_process(Limits::default());
-        let findings = vec![protected(finding(Some("sgr-1"), Action::Revoke, false))];
-        let acted = act(
-            &fake,
+    /// What [`act`] makes of `findings` in enforce mode, for a sweep within `limits`.
+    async fn act_in_enforce(
+        fake: &crate::enforce::fake::Fake,
+        group: &str,
+        findings: Vec<Finding>,
+        limits: crate::enforce::breaker::Limits,
+    ) -> Vec<FindingOutcome> {
+        let state = crate::enforce::state::HubState::in_process(limits);
+        act(
+            fake,
             group,
             findings,
             Mode::Enforce,
@@ -267,11 +278,59 @@ mod tests {
             &state.breaker.event(),
             &state.journal,
         )
-        .await;
+        .await
+    }
+
+    #[tokio::test]
+    async fn act_never_calls_revoke_for_a_protected_group() {
+        use crate::enforce::breaker::Limits;
+        use crate::enforce::fake::{self, Fake};
+        let group = "sg-0123456789abcdef0";
+        let rule = fake::ssh_open(group, "sgr-1");
+        let fake = Fake::default().with_group(group, Tags::new(), vec![rule]);
+        let findings = vec![protected(finding(Some("sgr-1"), Action::Revoke, false))];
+        let acted = act_in_enforce(&fake, group, findings, Limits::default()).await;
         assert_eq!(acted.len(), 1);
         assert_eq!(acted[0].outcome, Outcome::Protected);
         assert!(fake.revoke_calls().is_empty());
         assert_eq!(fake.rule_ids(group), ["sgr-1"]);
+    }
+
+    #[tokio::test]
+    async fn past_a_limit_the_least_severe_are_held_back_not_the_most() {
+        use crate::enforce::breaker::Limits;
+        use crate::enforce::fake::{self, Fake};
+        use crate::finding::Severity;
+        let group = "sg-0123456789abcdef0";
+        let rules: Vec<_> = ["sgr-1", "sgr-2", "sgr-3"]
+            .iter()
+            .map(|id| fake::ssh_open(group, id))
+            .collect();
+        let fake = Fake::default().with_group(group, Tags::new(), rules);
+        let limits = Limits {
+            per_event: 1,
+            ..Limits::default()
+        };
+        // Two decoys of lower severity come first; the critical one is revoked all the same.
+        let mut findings: Vec<Finding> = ["sgr-1", "sgr-2", "sgr-3"]
+            .iter()
+            .map(|id| finding(Some(id), Action::Revoke, false))
+            .collect();
+        for decoy in &mut findings[..2] {
+            decoy.violations[0].severity = Severity::High;
+        }
+        let acted = act_in_enforce(&fake, group, findings, limits).await;
+        let outcome = |id: &str| {
+            acted
+                .iter()
+                .find(|f| f.finding.rule.rule_id.as_deref() == Some(id))
+                .unwrap()
+                .outcome
+        };
+        assert_eq!(outcome("sgr-3"), Outcome::Revoked);
+        assert_eq!(outcome("sgr-1"), Outcome::WouldRevoke);
+        assert_eq!(outcome("sgr-2"), Outcome::WouldRevoke);
+        assert_eq!(fake.rule_ids(group), ["sgr-1", "sgr-2"]);
     }
 
     #[test]

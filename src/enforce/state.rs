@@ -74,19 +74,27 @@ impl Events {
         Events { table: Some(table) }
     }
 
-    /// Claims the event for handling: [`Claim::Duplicate`] when it was claimed before. The
-    /// table unreachable is an error (the event fails and is retried: it is never handled
-    /// unclaimed, nor dropped unhandled).
-    pub async fn claim(&self, event_id: &str) -> Result<Claim, AwsError> {
+    /// Claims the event for handling until `until` (when the handling must have ended: the
+    /// invocation's deadline): [`Claim::Duplicate`] when it was handled before, or another
+    /// handling holds it now. A handling that died without a word (a timeout, a crash) holds it
+    /// no longer than its deadline, so the retry that follows is handled. The table
+    /// unreachable is an error (the event fails and is retried: it is never handled unclaimed,
+    /// nor dropped unhandled).
+    pub async fn claim(&self, event_id: &str, until: jiff::Timestamp) -> Result<Claim, AwsError> {
         let Some(table) = &self.table else {
             return Ok(Claim::First);
         };
-        let expires = jiff::Timestamp::now().as_second() + EVENTS_KEPT.as_secs() as i64;
-        let attributes = [("handled_at".to_owned(), jiff::Timestamp::now().to_string())]
+        let attributes = [("claimed_at".to_owned(), jiff::Timestamp::now().to_string())]
             .into_iter()
             .collect();
         let first = table
-            .put(&event_key(event_id), "handled", &attributes, expires, true)
+            .hold(
+                &event_key(event_id),
+                "handled",
+                &attributes,
+                until.as_second(),
+                expiry(),
+            )
             .await?;
         Ok(if first {
             Claim::First
@@ -95,8 +103,33 @@ impl Events {
         })
     }
 
+    /// Marks the event handled for good (its claim no longer ends). A mark that fails is
+    /// logged: the claim then ends at its deadline, and a replay after it is handled again
+    /// (the live state decides what that does; nothing is revoked twice).
+    pub async fn complete(&self, event_id: &str) {
+        let Some(table) = &self.table else {
+            return;
+        };
+        let attributes = [("handled_at".to_owned(), jiff::Timestamp::now().to_string())]
+            .into_iter()
+            .collect();
+        if let Err(error) = table
+            .put(
+                &event_key(event_id),
+                "handled",
+                &attributes,
+                expiry(),
+                false,
+            )
+            .await
+        {
+            tracing::error!(event_id, error = %error, "the event could not be marked handled");
+        }
+    }
+
     /// Gives the claim back: the event failed and its retry must be handled, not taken for a
-    /// duplicate. A release that fails is logged (the retry is then reported as a duplicate).
+    /// duplicate. A release that fails is logged (the claim then ends at its deadline: a retry
+    /// after it is handled).
     pub async fn release(&self, event_id: &str) {
         let Some(table) = &self.table else {
             return;
@@ -105,6 +138,11 @@ impl Events {
             tracing::error!(event_id, error = %error, "the event's claim could not be released");
         }
     }
+}
+
+/// When a handled event's id expires (epoch seconds).
+fn expiry() -> i64 {
+    jiff::Timestamp::now().as_second() + EVENTS_KEPT.as_secs() as i64
 }
 
 fn event_key(event_id: &str) -> String {
@@ -120,7 +158,8 @@ mod tests {
     #[tokio::test]
     async fn without_the_table_every_event_is_handled() {
         let events = Events::in_process();
-        assert_eq!(events.claim("ev-1").await.unwrap(), Claim::First);
-        assert_eq!(events.claim("ev-1").await.unwrap(), Claim::First);
+        let until = jiff::Timestamp::now();
+        assert_eq!(events.claim("ev-1", until).await.unwrap(), Claim::First);
+        assert_eq!(events.claim("ev-1", until).await.unwrap(), Claim::First);
     }
 }

@@ -93,6 +93,16 @@ impl Protocol {
     }
 }
 
+impl Protocol {
+    /// The name EC2's `IpProtocol` takes: `-1` for all traffic, else as [`Protocol::name`].
+    pub fn api_name(self) -> std::borrow::Cow<'static, str> {
+        match self {
+            Protocol::All => "-1".into(),
+            other => other.name(),
+        }
+    }
+}
+
 impl FromStr for Protocol {
     type Err = UnknownProtocol;
 

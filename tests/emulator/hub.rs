@@ -91,5 +91,6 @@ pub(crate) fn remediator<'a>(
         record_queue: None,
         caveat: None,
         outputs: Default::default(),
+        deadline: None,
     }
 }

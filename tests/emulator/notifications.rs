@@ -147,6 +147,7 @@ fn handler<'a>(
         record_queue: None,
         caveat: None,
         outputs,
+        deadline: None,
     }
 }
 

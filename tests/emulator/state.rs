@@ -11,7 +11,9 @@ use serde_json::{Value, json};
 use sgguard::enforce::RevokeSource;
 use sgguard::enforce::breaker::{Held, Limits};
 use sgguard::enforce::journal::Revocation;
-use sgguard::enforce::state::HubState;
+use sgguard::enforce::state::{Claim, HubState};
+use sgguard::finding::{Action, Finding, Severity, Violation};
+use sgguard::rule::{ApiRule, SecurityGroupRule};
 
 use crate::emulator::{HUB_REGION, Org, live_rules, open_rules, tcp};
 use crate::hub::authorize_event;
@@ -77,16 +79,37 @@ async fn the_account_hour_limit_holds_across_hubs_counting_at_once() {
     assert!(hubs[0].breaker.event().take("444455556666").await.is_ok());
 
     // What one hub revoked, another reads from the journal.
-    let revocation = Revocation {
-        account: "111122223333".to_owned(),
-        region: HUB_REGION.to_owned(),
-        group_id: "sg-0a".to_owned(),
-        rule_id: "sgr-0a".to_owned(),
-        policy_rules: vec!["admin-ports-from-internet".to_owned()],
-        source: RevokeSource::Event("ev-1".to_owned()),
-        at: jiff::Timestamp::now(),
-    };
-    hubs[0].journal.note(revocation.clone()).await;
+    let finding = Finding::new(
+        &SecurityGroupRule::from_api(
+            ApiRule {
+                rule_id: Some("sgr-0a"),
+                group_id: Some("sg-0a"),
+                group_owner_id: Some("111122223333"),
+                ip_protocol: "tcp",
+                from_port: Some(22),
+                to_port: Some(22),
+                cidr_ipv4: Some("0.0.0.0/0"),
+                ..ApiRule::default()
+            },
+            Some(HUB_REGION),
+        )
+        .unwrap(),
+        vec![Violation {
+            policy_rule: "admin-ports-from-internet".to_owned(),
+            severity: Severity::Critical,
+            action: Action::Revoke,
+            reason: "tcp 22 is open to the internet".to_owned(),
+            exemption: None,
+        }],
+    );
+    let revocation = Revocation::of(
+        &finding,
+        &RevokeSource::Event {
+            id: "ev-1".to_owned(),
+            actor: Some("arn:aws:iam::111122223333:user/judy".to_owned()),
+        },
+    );
+    hubs[0].journal.note(revocation.clone()).await.unwrap();
     let read = hubs[1].journal.revoked("sgr-0a").await.unwrap();
     assert_eq!(*read, revocation);
 }
@@ -181,4 +204,53 @@ async fn a_replayed_event_is_handled_once_and_an_unreachable_table_revokes_nothi
     .unwrap();
     assert_eq!(outcome["status"], "duplicate");
     assert!(org.inbox().await.is_empty());
+}
+
+/// A handling that died without a word (a timeout, a crash: no release, no mark) holds its
+/// event only until its deadline: the retry after it is handled, one before it is a duplicate,
+/// and an event marked handled stays handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_ends_with_its_handling_s_deadline_unless_the_event_was_handled() {
+    let org = Org::new().await;
+    let name = table(&org, "sgguard-state-lease").await;
+    let aws = org.aws().await;
+    let state = HubState::shared(Limits::default(), aws.state_table(&name));
+    let now = jiff::Timestamp::now();
+    let later = now + jiff::SignedDuration::from_secs(600);
+    let earlier = now - jiff::SignedDuration::from_secs(5);
+
+    // Claimed by a handling still running: a duplicate.
+    assert_eq!(
+        state.events.claim("ev-running", later).await.unwrap(),
+        Claim::First
+    );
+    assert_eq!(
+        state.events.claim("ev-running", later).await.unwrap(),
+        Claim::Duplicate
+    );
+    // Claimed by a handling whose deadline passed without a word: the retry takes it.
+    assert_eq!(
+        state.events.claim("ev-died", earlier).await.unwrap(),
+        Claim::First
+    );
+    assert_eq!(
+        state.events.claim("ev-died", later).await.unwrap(),
+        Claim::First
+    );
+    // Handled: a duplicate for good, whatever the deadline was.
+    assert_eq!(
+        state.events.claim("ev-done", earlier).await.unwrap(),
+        Claim::First
+    );
+    state.events.complete("ev-done").await;
+    assert_eq!(
+        state.events.claim("ev-done", later).await.unwrap(),
+        Claim::Duplicate
+    );
+    // Released after a failure: the retry is handled.
+    state.events.release("ev-running").await;
+    assert_eq!(
+        state.events.claim("ev-running", later).await.unwrap(),
+        Claim::First
+    );
 }

@@ -102,7 +102,14 @@ pub struct EventHandler<'a, H: HubApi> {
     pub caveat: Option<&'a str>,
     /// The chat topic, the event bus and the messages' minimum severity.
     pub outputs: Outputs,
+    /// When the invocation must end (the Lambda's deadline; none for a command): the event is
+    /// claimed until then.
+    pub deadline: Option<std::time::Instant>,
 }
+
+/// How long a handling without a deadline (a command) holds its event: the longest a Lambda
+/// invocation runs.
+const LONGEST_HANDLING: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 impl<H: HubApi> EventHandler<'_, H> {
     /// Handles one event. The outcome is always returned (for printing and logs); the error
@@ -157,7 +164,7 @@ impl<H: HubApi> EventHandler<'_, H> {
         };
         // Each CloudTrail event is handled once: a second delivery or a replay is told as such.
         if let Some(id) = &event.id {
-            match self.state.events.claim(id).await {
+            match self.state.events.claim(id, self.claim_until()).await {
                 Ok(Claim::First) => {}
                 Ok(Claim::Duplicate) => {
                     tracing::info!(event_id = %id, "already handled; nothing done again");
@@ -259,14 +266,29 @@ impl<H: HubApi> EventHandler<'_, H> {
             self.keep(&mut outcome, |o| record::malformed_event(o, value))
                 .await;
         }
-        // A handling that will be retried gives its claim back, so the retry is not a duplicate.
-        if let (Some(id), Some(error)) = (&event.id, &failure)
-            && !error.answered_as_handled()
-        {
-            self.state.events.release(id).await;
+        // A handling that will be retried gives its claim back, so the retry is not a duplicate;
+        // one that is done marks the event handled for good.
+        if let Some(id) = &event.id {
+            match &failure {
+                Some(error) if !error.answered_as_handled() => {
+                    self.state.events.release(id).await;
+                }
+                _ => self.state.events.complete(id).await,
+            }
         }
         log_outcome(&outcome);
         (outcome, failure)
+    }
+
+    /// Until when this handling holds its event: the invocation's deadline, else (a command)
+    /// the longest a Lambda invocation may run.
+    fn claim_until(&self) -> jiff::Timestamp {
+        let left = self.deadline.map_or(LONGEST_HANDLING, |deadline| {
+            deadline.saturating_duration_since(std::time::Instant::now())
+        });
+        jiff::Timestamp::now()
+            .checked_add(left)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
     }
 
     /// The mode `account` is guarded in: its own scope, its nearest unit's, or the default.
@@ -383,7 +405,10 @@ impl<H: HubApi> EventHandler<'_, H> {
         let judge = Judge {
             evaluator: &evaluator,
             mode: outcome.mode,
-            source: RevokeSource::Event(event.id.clone().unwrap_or_else(|| event.name.clone())),
+            source: RevokeSource::Event {
+                id: event.id.clone().unwrap_or_else(|| event.name.clone()),
+                actor: event.actor.arn.clone(),
+            },
             budget,
             journal: &self.state.journal,
             context_tags: self.outputs.context_tags.clone(),

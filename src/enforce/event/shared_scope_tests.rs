@@ -98,6 +98,7 @@ async fn handle_staged(fake: &Fake, staging: Staging) -> EventOutcome {
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),
+        deadline: None,
     }
     .handle(&event())
     .await;

@@ -51,6 +51,7 @@ async fn handle_with(
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),
+        deadline: None,
     }
     .handle(value)
     .await

@@ -92,6 +92,7 @@ pub(super) async fn handle_under(
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),
+        deadline: None,
     }
     .handle(&event())
     .await
@@ -375,6 +376,7 @@ pub(super) async fn handle_value(
         record_queue: QUEUE,
         caveat: None,
         outputs: Default::default(),
+        deadline: None,
     }
     .handle(value)
     .await
