@@ -58,10 +58,12 @@ resource "aws_iam_role_policy" "lambda" {
           Action = [
             "organizations:DescribeAccount",
             "organizations:DescribeOrganization",
+            "organizations:DescribeOrganizationalUnit",
             "organizations:ListAccounts",
             "organizations:ListAccountsForParent",
             "organizations:ListChildren",
             "organizations:ListParents",
+            "organizations:ListRoots",
           ]
           Resource = "*"
         },
@@ -110,7 +112,7 @@ resource "aws_iam_role_policy" "lambda" {
           # by partition key. No Scan, no batch or table-level call.
           Sid      = "ReadWriteHubState"
           Effect   = "Allow"
-          Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+          Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
           Resource = aws_dynamodb_table.state.arn
         },
         {

@@ -159,6 +159,25 @@ resource "aws_cloudwatch_metric_alarm" "circuit_breaker" {
   tags                = var.tags
 }
 
+# Events that failed because what decides their mode could not be read (the exemptions file
+# never loaded, an account's organizational unit unreadable): nothing was done, Lambda retries
+# them; an alarm so that a lasting cause (a deleted file, a denied Organizations call) is seen.
+resource "aws_cloudwatch_metric_alarm" "undecided" {
+  alarm_name          = "${var.function_name}-undecided"
+  alarm_description   = "sgguard: events could not be decided (exemptions file or organizational unit unreadable) and wait for a retry; see the message's errors."
+  namespace           = "sgguard"
+  metric_name         = "Undecided"
+  statistic           = "Sum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
   alarm_name          = "${var.function_name}-sweep-failures"
   alarm_description   = "sgguard: a sweep could not cover some accounts or regions, or its breaker tripped (see its summary)."

@@ -12,8 +12,8 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::enforce::coverage::StackSet;
 use crate::enforce::disposition::{self, Disposition, Failure};
-use crate::enforce::event::EventHandler;
-use crate::enforce::exemptions::{Current, ExemptionStore};
+use crate::enforce::event::{EventHandler, HandleError};
+use crate::enforce::exemptions::{Current, ExemptionStore, Unloaded};
 use crate::enforce::scheduled::{ScheduledSweep, SweepRequest};
 use crate::enforce::staging::Staging;
 use crate::enforce::state::HubState;
@@ -37,6 +37,8 @@ pub struct Hub {
     /// The exemptions file (`SGGUARD_EXEMPTIONS_URI`), kept fresh; none when unset.
     pub exemptions: Option<ExemptionStore>,
     pub aws: Arc<Aws>,
+    /// The mode per scope, its scopes confirmed by Organizations at start.
+    pub staging: Staging,
     /// Shared by every invocation of this instance (per-account limits span invocations).
     pub state: HubState,
     /// What the scheduled sweep checks of each member's spoke stack (the Lambda always checks).
@@ -45,24 +47,15 @@ pub struct Hub {
 
 impl Hub {
     /// The baseline to judge with now: the built one with the exemptions file's entries, and
-    /// what the messages must say when that file could not be (re)loaded.
-    pub async fn current(&self) -> Current {
+    /// what the messages must say when that file could not be reloaded; [`Unloaded`] while no
+    /// good file was ever read.
+    pub async fn current(&self) -> Result<Current, Unloaded> {
         match &self.exemptions {
             Some(store) => store.current(self.aws.as_ref()).await,
-            None => Current {
+            None => Ok(Current {
                 baseline: Arc::clone(&self.baseline),
                 caveat: None,
-                audit_only: false,
-            },
-        }
-    }
-
-    /// The mode per scope; one `audit` everywhere while no good exemptions file was read.
-    fn staging(&self, current: &Current) -> Staging {
-        if current.audit_only {
-            Staging::uniform(Mode::Audit)
-        } else {
-            self.settings.staging()
+            }),
         }
     }
 
@@ -100,19 +93,25 @@ pub async fn handle(
         return answer(sweep(hub, payload, deadline).await);
     }
     let current = hub.current().await;
+    let (baseline, caveat, unloaded) = match &current {
+        Ok(current) => (&current.baseline, current.caveat.as_deref(), None),
+        Err(unloaded) => (&hub.baseline, None, Some(unloaded)),
+    };
     let handler = EventHandler {
         hub: hub.aws.as_ref(),
-        baseline: &current.baseline,
-        staging: hub.staging(&current),
+        baseline,
+        staging: hub.staging.clone(),
         topic_arn: hub.settings.topic_arn.as_deref(),
         state: &hub.state,
         record_queue: hub.settings.record_queue_url.as_deref(),
-        caveat: current.caveat.as_deref(),
+        caveat,
+        unloaded,
         outputs: hub.settings.outputs.clone(),
         deadline,
     };
     let (outcome, error) = handler.handle(&payload).await;
-    println!("{}", event_metrics_line(&outcome, now_ms()));
+    let undecided = matches!(error, Some(HandleError::Undecided(_)));
+    println!("{}", event_metrics_line(&outcome, undecided, now_ms()));
     answer(disposition::of_event(outcome, error))
 }
 
@@ -141,10 +140,24 @@ async fn sweep(
         Err(failure) => return Disposition::Retry(failure),
     };
     tracing::info!(?scope, remediate = request.remediate, mode = %hub.settings.mode, "sweep started");
-    let current = hub.current().await;
+    // Without a good exemptions file the sweep only reports (what is exempt is unknown), and
+    // says why in its summary.
+    let (current, staging) = match hub.current().await {
+        Ok(current) => (current, hub.staging.clone()),
+        Err(unloaded) => (
+            Current {
+                baseline: Arc::clone(&hub.baseline),
+                caveat: Some(format!(
+                    "{unloaded}: nothing was revoked, findings are reported"
+                )),
+            },
+            Staging::uniform(Mode::Audit),
+        ),
+    };
     let sweep = Sweep::new(&*hub.aws, &current.baseline, &hub.state)
-        .staging(hub.staging(&current))
+        .staging(staging)
         .remediate(request.remediate)
+        .revoke_held(true)
         .concurrency(request.concurrency())
         .deadline(deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)))
         .tamper(hub.tamper.as_ref())
@@ -185,7 +198,10 @@ pub async fn run() -> Result<(), lambda_runtime::Error> {
         hub_account = aws.hub_account(),
         "sgguard ready"
     );
+    // A scope the organization does not have fails the init, naming it.
+    let staging = settings.checked_staging(&aws).await?;
     let hub = Arc::new(Hub {
+        staging,
         state: settings.hub_state(&aws),
         tamper: Some(TamperCheck::for_hub(
             &aws,

@@ -117,6 +117,10 @@ pub enum Attribution {
     ThisChange,
     /// The rule was already in the group (someone else's change, or older).
     FoundInGroup,
+    /// The circuit breaker held the rule back earlier (an event's handling or a sweep); this
+    /// sweep re-checked it, and acted in the account's own mode even when the sweep only
+    /// reports.
+    HeldBack,
 }
 
 /// A finding and what became of it.

@@ -34,14 +34,20 @@ impl SecurityGroupRule {
         if let (Some(mine), Some(theirs)) = (&self.rule_id, &found.rule_id) {
             return mine == theirs;
         }
-        let peer = match (&self.peer, &found.peer) {
+        self.has_same_values(found)
+            && (self.group_id.is_none() || self.group_id == found.group_id)
+            && self.direction == found.direction
+    }
+
+    /// Whether `other` lets the same traffic through: the same protocol, ports and peer (a
+    /// prefix list by its id, whatever entries either was read with), whatever its id, group
+    /// or direction.
+    pub fn has_same_values(&self, other: &SecurityGroupRule) -> bool {
+        let peer = match (&self.peer, &other.peer) {
             (Peer::PrefixList { id: a, .. }, Peer::PrefixList { id: b, .. }) => a == b,
             (a, b) => a == b,
         };
-        peer && (self.group_id.is_none() || self.group_id == found.group_id)
-            && self.direction == found.direction
-            && self.protocol == found.protocol
-            && self.ports == found.ports
+        peer && self.protocol == other.protocol && self.ports == other.ports
     }
 
     /// Whether this rule lets `protocol` through on `port` (ignoring the peer).

@@ -10,7 +10,7 @@ use crate::aws::{Aws, S3Uri};
 use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
 use crate::enforce::scope::{Scope, ScopeError};
-use crate::enforce::staging::Staging;
+use crate::enforce::staging::{ScopeCheckError, Staging};
 use crate::enforce::state::HubState;
 use crate::finding::Severity;
 use crate::ids::{Arn, ScopeId};
@@ -316,6 +316,16 @@ impl Settings {
             scopes: self.mode_by_scope.clone(),
         }
     }
+
+    /// The mode per scope, once Organizations has confirmed every scope it names (checked at
+    /// start: an unknown id is an error naming it, never a silent default).
+    pub async fn checked_staging(&self, aws: &Aws) -> Result<Staging, ScopeCheckError> {
+        let staging = self.staging();
+        staging
+            .check_scopes(|id| async move { aws.has_scope(&id).await })
+            .await?;
+        Ok(staging)
+    }
 }
 
 /// A role name (`variable` names the setting or flag it came from): not an ARN or a path.
@@ -356,22 +366,22 @@ fn security_hub(value: Option<String>) -> Result<bool, SettingsError> {
     }
 }
 
-/// `SGGUARD_MODE_BY_SCOPE`: `{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}`.
+/// `SGGUARD_MODE_BY_SCOPE`: `{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}`. A scope
+/// named twice is refused (a JSON object would keep only the last of the two modes).
 fn parse_scopes(text: &str) -> Result<BTreeMap<ScopeId, Mode>, SettingsError> {
     let invalid = |value: String, expected: &'static str| SettingsError::Invalid {
         variable: "SGGUARD_MODE_BY_SCOPE",
         value,
         expected,
     };
-    let object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(text).map_err(|_| {
-            invalid(
-                text.to_owned(),
-                "a JSON object of scope id to mode: {\"ou-ab12-cdef3456\": \"enforce\"}",
-            )
-        })?;
+    let Ok(Entries(entries)) = serde_json::from_str::<Entries>(text) else {
+        return Err(invalid(
+            text.to_owned(),
+            "a JSON object of scope id to mode: {\"ou-ab12-cdef3456\": \"enforce\"}",
+        ));
+    };
     let mut scopes = BTreeMap::new();
-    for (id, mode) in object {
+    for (id, mode) in entries {
         let Ok(scope) = id.parse::<ScopeId>() else {
             return Err(invalid(
                 id,
@@ -389,9 +399,37 @@ fn parse_scopes(text: &str) -> Result<BTreeMap<ScopeId, Mode>, SettingsError> {
                 ));
             }
         };
-        scopes.insert(scope, mode);
+        if scopes.insert(scope, mode).is_some() {
+            return Err(invalid(id, "each scope id named once"));
+        }
     }
     Ok(scopes)
+}
+
+/// A JSON object's entries in their order, duplicates kept (so that they can be refused).
+struct Entries(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 #[cfg(test)]

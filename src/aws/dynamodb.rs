@@ -185,12 +185,36 @@ impl StateTable {
             .send()
             .await
             .map_err(|e| self.error("GetItem", &e))?;
-        Ok(output.item().map(|item| {
-            item.iter()
-                .filter(|(name, _)| !matches!(name.as_str(), "pk" | "sk"))
-                .filter_map(|(name, value)| Some((name.clone(), value.as_s().ok()?.clone())))
-                .collect()
-        }))
+        Ok(output.item().map(strings))
+    }
+
+    /// Every item of the partition `pk` that has not expired (a strongly consistent query,
+    /// every page), each as its sort key and string attributes.
+    pub async fn partition(&self, pk: &str) -> Result<Vec<(String, Attributes)>, AwsError> {
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :pk")
+            .filter_expression("attribute_not_exists(expires_at) OR expires_at > :now")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(
+                ":now",
+                AttributeValue::N(jiff::Timestamp::now().as_second().to_string()),
+            )
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+        let mut items = Vec::new();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|e| self.error("Query", &e))?;
+            let Some(sk) = item.get("sk").and_then(|v| v.as_s().ok()) else {
+                continue;
+            };
+            items.push((sk.clone(), strings(&item)));
+        }
+        Ok(items)
     }
 
     /// Deletes the item `pk`/`sk` (gone already is fine).
@@ -204,4 +228,12 @@ impl StateTable {
             .map_err(|e| self.error("DeleteItem", &e))?;
         Ok(())
     }
+}
+
+/// An item's string attributes besides its keys.
+fn strings(item: &HashMap<String, AttributeValue>) -> Attributes {
+    item.iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "pk" | "sk"))
+        .filter_map(|(name, value)| Some((name.clone(), value.as_s().ok()?.clone())))
+        .collect()
 }

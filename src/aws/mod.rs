@@ -295,6 +295,11 @@ impl Aws {
             .map_err(|e| (*e).clone())
     }
 
+    /// Whether the organization has the account, unit or root `scope`.
+    pub async fn has_scope(&self, scope: &crate::ids::ScopeId) -> Result<bool, AwsError> {
+        organizations::has_scope(&self.organizations, scope).await
+    }
+
     /// The organization's management account.
     pub async fn management_account(&self) -> Result<String, AwsError> {
         organizations::management_account(&self.organizations).await

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use aws_sdk_organizations::types::{Account, AccountStatus, ChildType, ParentType};
 
 use super::AwsError;
-use crate::ids::OuId;
+use crate::ids::{OuId, ScopeId};
 
 /// A member account of the organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,4 +161,60 @@ pub async fn management_account(
         .and_then(|o| o.master_account_id())
         .unwrap_or_default()
         .to_owned())
+}
+
+/// Whether the organization has `scope`: an account (DescribeAccount), an organizational unit
+/// (DescribeOrganizationalUnit) or a root (ListRoots). Not found is `false`; any other failure
+/// is an error.
+pub async fn has_scope(
+    organizations: &aws_sdk_organizations::Client,
+    scope: &ScopeId,
+) -> Result<bool, AwsError> {
+    let target = format!("`{}`", scope.as_str());
+    match scope {
+        ScopeId::Account(id) => {
+            match organizations
+                .describe_account()
+                .account_id(id.as_str())
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_account_not_found_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(error("DescribeAccount", &target, &e)),
+            }
+        }
+        ScopeId::Unit(id) if id.is_root() => {
+            let mut roots = organizations.list_roots().into_paginator().send();
+            while let Some(page) = roots.next().await {
+                let page = page.map_err(|e| error("ListRoots", &target, &e))?;
+                if page.roots().iter().any(|r| r.id() == Some(id.as_str())) {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        ScopeId::Unit(id) => {
+            match organizations
+                .describe_organizational_unit()
+                .organizational_unit_id(id.as_str())
+                .send()
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|e| e.is_organizational_unit_not_found_exception()) =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(error("DescribeOrganizationalUnit", &target, &e)),
+            }
+        }
+    }
 }

@@ -57,15 +57,23 @@ pub fn run(args: &HandleEventArgs) -> u8 {
                 return EXIT_ERROR;
             }
         };
+        let staging = match settings.checked_staging(&aws).await {
+            Ok(staging) => staging,
+            Err(error) => {
+                print_error(error);
+                return EXIT_ERROR;
+            }
+        };
         let state = settings.hub_state(&aws);
         let handler = EventHandler {
             hub: aws.as_ref(),
             baseline: &baseline,
-            staging: settings.staging(),
+            staging,
             topic_arn: settings.topic_arn.as_deref(),
             state: &state,
             record_queue: settings.record_queue_url.as_deref(),
             caveat: None,
+            unloaded: None,
             outputs: settings.outputs.clone(),
             deadline: None,
         };

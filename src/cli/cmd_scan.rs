@@ -49,6 +49,10 @@ pub fn run(args: &ScanArgs) -> u8 {
     let result = runtime.block_on(async {
         let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
         let baseline = super::with_exemptions(&aws, &settings, baseline.clone()).await?;
+        let staging = settings
+            .checked_staging(&aws)
+            .await
+            .map_err(|e| e.to_string())?;
         let state = settings.hub_state(&aws);
         let check = args.check_spokes.then(|| {
             TamperCheck::for_hub(
@@ -59,7 +63,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             )
         });
         let sweep = Sweep::new(&*aws, &baseline, &state)
-            .staging(settings.staging())
+            .staging(staging)
             .remediate(args.remediate)
             .concurrency(usize::from(args.concurrency))
             .progress(progress_bar())

@@ -2,7 +2,8 @@
 //! (`SGGUARD_EXEMPTIONS_URI`), read at start and again once its TTL has passed, validated like
 //! the baseline's own. A file that cannot be read or does not validate fails loudly (an error
 //! log line and a caveat in every message) and the last good one stays in use. Before any good
-//! file was read, nothing is revoked: sgguard cannot tell what is exempt, so it reports.
+//! file was read nothing can be decided — sgguard cannot tell what is exempt —, so an event
+//! fails and is retried (counted in the `Undecided` metric) and a sweep only reports.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,10 +51,19 @@ struct Good {
 #[derive(Clone)]
 pub struct Current {
     pub baseline: Arc<Baseline>,
-    /// Why the file in use is not the one in S3 (or why there is none); told in every message.
+    /// Why the file in use is not the one in S3; told in every message.
     pub caveat: Option<String>,
-    /// No good file was ever read: nothing may be revoked.
-    pub audit_only: bool,
+}
+
+/// No good exemptions file was ever read: what is exempt is unknown, so nothing is decided.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the exemptions file {uri} could not be loaded ({error}): what is exempt is unknown, so \
+     nothing is decided until it loads"
+)]
+pub struct Unloaded {
+    pub uri: S3Uri,
+    pub error: String,
 }
 
 impl ExemptionStore {
@@ -71,14 +81,15 @@ impl ExemptionStore {
     }
 
     /// The baseline with the file's exemptions; the file is read again when its TTL has passed.
-    pub async fn current(&self, source: &impl ExemptionSource) -> Current {
+    /// [`Unloaded`] while no good file was ever read.
+    pub async fn current(&self, source: &impl ExemptionSource) -> Result<Current, Unloaded> {
         let mut state = self.state.lock().await;
         if state.checked.is_none_or(|at| at.elapsed() >= self.ttl) {
             state.checked = Some(Instant::now());
             self.reload(&mut state, source).await;
         }
         match &state.good {
-            Some(good) => Current {
+            Some(good) => Ok(Current {
                 baseline: Arc::clone(&good.baseline),
                 caveat: state.error.as_ref().map(|error| {
                     format!(
@@ -88,18 +99,14 @@ impl ExemptionStore {
                         good.loaded.elapsed().as_secs()
                     )
                 }),
-                audit_only: false,
-            },
-            None => Current {
-                baseline: Arc::clone(&self.base),
-                caveat: Some(format!(
-                    "the exemptions file {} could not be loaded ({}); nothing is revoked until \
-                     it loads (findings are reported as would_revoke)",
-                    self.uri,
-                    state.error.as_deref().unwrap_or("not read yet")
-                )),
-                audit_only: true,
-            },
+            }),
+            None => Err(Unloaded {
+                uri: self.uri.clone(),
+                error: state
+                    .error
+                    .clone()
+                    .unwrap_or_else(|| "not read yet".to_owned()),
+            }),
         }
     }
 
@@ -214,12 +221,12 @@ mod tests {
         let store = store(Duration::ZERO);
         let base = Baseline::default_baseline().unwrap().exemptions.len();
 
-        let first = store.current(&files).await;
+        let first = store.current(&files).await.unwrap();
         assert_eq!(first.baseline.exemptions.len(), base + 1);
-        assert!(first.caveat.is_none() && !first.audit_only);
+        assert!(first.caveat.is_none());
 
         // An unknown rule id: refused, naming the file and the rule; the good one stays.
-        let second = store.current(&files).await;
+        let second = store.current(&files).await.unwrap();
         assert_eq!(second.baseline.exemptions.len(), base + 1);
         let caveat = second.caveat.unwrap();
         assert!(
@@ -228,28 +235,30 @@ mod tests {
                 && caveat.contains("last good"),
             "{caveat}"
         );
-        assert!(!second.audit_only);
 
         // Deleted: still the last good one.
-        let third = store.current(&files).await;
+        let third = store.current(&files).await.unwrap();
         assert_eq!(third.baseline.exemptions.len(), base + 1);
         assert!(third.caveat.unwrap().contains("NoSuchKey"));
 
         // A good file again (with no exemptions): taken, and the caveat is gone.
-        let fourth = store.current(&files).await;
+        let fourth = store.current(&files).await.unwrap();
         assert_eq!(fourth.baseline.exemptions.len(), base);
         assert!(fourth.caveat.is_none());
     }
 
     #[tokio::test]
-    async fn without_a_good_file_nothing_is_revoked() {
+    async fn without_a_good_file_nothing_is_decided() {
         let files = Files::new(vec![file("version: 2\nexemptions: []\n", "\"1\"")]);
-        let current = store(Duration::ZERO).current(&files).await;
-        assert!(current.audit_only);
-        let caveat = current.caveat.unwrap();
+        let Err(unloaded) = store(Duration::ZERO).current(&files).await else {
+            panic!("no good file was read");
+        };
+        let text = unloaded.to_string();
         assert!(
-            caveat.contains("version: 2") && caveat.contains("nothing is revoked"),
-            "{caveat}"
+            text.contains("s3://reports-bucket/config/exemptions.yaml")
+                && text.contains("version: 2")
+                && text.contains("nothing is decided"),
+            "{text}"
         );
     }
 
@@ -258,7 +267,7 @@ mod tests {
         let files = Files::new(vec![file(GOOD, "\"1\"")]);
         let store = store(Duration::from_secs(3600));
         for _ in 0..3 {
-            assert!(store.current(&files).await.caveat.is_none());
+            assert!(store.current(&files).await.unwrap().caveat.is_none());
         }
         assert_eq!(*files.reads.lock().unwrap(), 1);
     }

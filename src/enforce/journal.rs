@@ -1,10 +1,12 @@
 //! The revocation journal: each rule sgguard revoked, in which account, region and group, for
 //! which baseline rules, when, and for what (an event's handling or the sweep). An event handled
 //! after its own rules were revoked tells from it when and by what they were removed; restore
-//! can check a message against it. Kept apart from the circuit breaker, which only counts; in
-//! the hub state table when there is one (every process of the hub reads what any revoked),
-//! else in this process.
+//! can check a message against it. It also keeps the rules the circuit breaker held back, by
+//! account, until a sweep re-checks them (held back is never dropped). Kept apart from the
+//! circuit breaker, which only counts; in the hub state table when there is one (every process
+//! of the hub reads what any revoked or held back), else in this process.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -147,9 +149,13 @@ impl Revocation {
     }
 }
 
-/// The revocations by rule id: the hub's (state table) or this process's of the last hours.
+/// The revocations by rule id: the hub's (state table) or this process's of the last hours;
+/// and the rules held back, by account.
 pub struct Journal {
     entries: moka::future::Cache<String, Arc<Revocation>>,
+    /// The rules held back, when this process keeps them (no table), by account and
+    /// `region#rule id`.
+    held: std::sync::Mutex<BTreeMap<String, BTreeMap<String, Revocation>>>,
     table: Option<StateTable>,
 }
 
@@ -160,6 +166,7 @@ impl Default for Journal {
                 .max_capacity(100_000)
                 .time_to_live(KEPT)
                 .build(),
+            held: std::sync::Mutex::default(),
             table: None,
         }
     }
@@ -168,6 +175,19 @@ impl Default for Journal {
 fn rule_key(rule_id: &str) -> String {
     format!("rule#{rule_id}")
 }
+
+/// The partition of an account's held-back rules.
+fn held_key(account: &str) -> String {
+    format!("held#{account}")
+}
+
+/// A held-back rule's sort key in its account's partition.
+fn held_sort(region: &str, rule_id: &str) -> String {
+    format!("{region}#{rule_id}")
+}
+
+/// How long a held-back rule waits for a sweep before the table forgets it.
+const HELD_KEPT: Duration = Duration::from_secs(30 * 24 * 3600);
 
 impl Journal {
     /// A journal kept in the hub state table.
@@ -226,10 +246,104 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Keeps a rule the breaker held back (what it would have been revoked for, and when), for
+    /// the next sweep of its account to re-check. A table write that fails is returned (the
+    /// caller tells it: the rule is then only in this event's message and the record).
+    pub async fn hold(&self, held: Revocation) -> Result<(), AwsError> {
+        let account = held.rule.account_id.clone().unwrap_or_default();
+        let sort = held_sort(
+            held.rule.region.as_deref().unwrap_or_default(),
+            held.rule_id(),
+        );
+        match &self.table {
+            Some(table) => {
+                let expires = held.at.as_second() + HELD_KEPT.as_secs() as i64;
+                table
+                    .put(
+                        &held_key(&account),
+                        &sort,
+                        &held.attributes(),
+                        expires,
+                        false,
+                    )
+                    .await
+                    .map(|_| ())
+            }
+            None => {
+                self.held_here()
+                    .entry(account)
+                    .or_default()
+                    .insert(sort, held);
+                Ok(())
+            }
+        }
+    }
+
+    /// The rules of `account` held back and not re-checked since.
+    pub async fn held(&self, account: &str) -> Result<Vec<Revocation>, AwsError> {
+        match &self.table {
+            Some(table) => Ok(table
+                .partition(&held_key(account))
+                .await?
+                .iter()
+                .filter_map(|(_, item)| Revocation::from_attributes(item))
+                .collect()),
+            None => Ok(self
+                .held_here()
+                .get(account)
+                .map(|held| held.values().cloned().collect())
+                .unwrap_or_default()),
+        }
+    }
+
+    /// Forgets a held-back rule once a sweep re-checked it (revoked, gone, no longer breaking
+    /// the baseline, or held back again and so kept anew).
+    pub async fn release_held(&self, held: &Revocation) -> Result<(), AwsError> {
+        let account = held.rule.account_id.as_deref().unwrap_or_default();
+        let sort = held_sort(
+            held.rule.region.as_deref().unwrap_or_default(),
+            held.rule_id(),
+        );
+        match &self.table {
+            Some(table) => table.delete(&held_key(account), &sort).await,
+            None => {
+                if let Some(held) = self.held_here().get_mut(account) {
+                    held.remove(&sort);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn held_here(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, BTreeMap<String, Revocation>>> {
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::finding::Action;
+
+    #[tokio::test]
+    async fn a_held_back_rule_waits_for_its_account_s_sweep() {
+        let journal = Journal::default();
+        let finding = Finding::ssh_open("111122223333", "sg-0a", Some("sgr-1"), Action::Revoke);
+        let held = Revocation::of(&finding, &RevokeSource::Sweep);
+        journal.hold(held.clone()).await.unwrap();
+        assert_eq!(
+            journal.held("111122223333").await.unwrap(),
+            std::slice::from_ref(&held)
+        );
+        assert!(journal.held("444455556666").await.unwrap().is_empty());
+        journal.release_held(&held).await.unwrap();
+        assert!(journal.held("111122223333").await.unwrap().is_empty());
+    }
 
     #[tokio::test]
     async fn a_revocation_is_kept_with_the_whole_rule_why_and_by_whom() {

@@ -124,7 +124,16 @@ pub async fn act<G: SecurityGroups>(
                 Ok(()) => {}
                 Err(Held::Limit(held)) => {
                     entry.outcome = Outcome::WouldRevoke;
-                    entry.error = Some(held);
+                    // Held back, never dropped: the next sweep of the account re-checks it.
+                    entry.error = Some(
+                        match journal.hold(Revocation::of(&entry.finding, source)).await {
+                            Ok(()) => format!("{held}; kept for the next sweep to re-check"),
+                            Err(error) => format!(
+                                "{held}; it could not be kept for the next sweep ({error}): \
+                                 only this message tells it"
+                            ),
+                        },
+                    );
                 }
                 // Never revoked uncounted: failed, so the handling is retried.
                 Err(Held::Uncounted(error)) => {

@@ -64,6 +64,21 @@ impl ModeReason {
     }
 }
 
+/// Why `SGGUARD_MODE_BY_SCOPE` cannot be used: sgguard does not start with it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ScopeCheckError {
+    #[error(
+        "`SGGUARD_MODE_BY_SCOPE` names `{0}`, which the organization does not have (a mistyped \
+         id would leave its accounts in the default mode)"
+    )]
+    Unknown(String),
+    #[error(
+        "`SGGUARD_MODE_BY_SCOPE` names `{0}`, which could not be checked against the \
+         organization: {1}"
+    )]
+    Unreadable(String, AwsError),
+}
+
 impl From<Mode> for Staging {
     fn from(mode: Mode) -> Staging {
         Staging::uniform(mode)
@@ -142,6 +157,27 @@ impl Staging {
                 self.resolve(account, Err(&error.to_string()))
             }
         }
+    }
+
+    /// Checks that the organization has every scope this staging names (`has` asks
+    /// Organizations): a mistyped unit or account id would otherwise leave its accounts in the
+    /// default mode without a word. Every id is checked; the first unknown or unreadable one is
+    /// the error.
+    pub async fn check_scopes<F, Fut>(&self, has: F) -> Result<(), ScopeCheckError>
+    where
+        F: Fn(ScopeId) -> Fut,
+        Fut: std::future::Future<Output = Result<bool, AwsError>>,
+    {
+        for id in self.scopes.keys() {
+            match has(id.clone()).await {
+                Ok(true) => {}
+                Ok(false) => return Err(ScopeCheckError::Unknown(id.as_str().to_owned())),
+                Err(error) => {
+                    return Err(ScopeCheckError::Unreadable(id.as_str().to_owned(), error));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The same staging with every mode lowered to `audit` when `ceiling` is `audit` (a run
@@ -223,6 +259,39 @@ mod tests {
         );
         assert!(!s.needs_units("222233334444"));
         assert_eq!(s.resolve("222233334444", Err("x")).mode, Mode::Enforce);
+    }
+
+    #[tokio::test]
+    async fn every_scope_must_be_in_the_organization() {
+        let s = staging(
+            Mode::Audit,
+            &[(PROD, Mode::Enforce), ("111122223333", Mode::Audit)],
+        );
+        let known = |id: ScopeId| async move { Ok(id.as_str() == PROD) };
+        let error = s.check_scopes(known).await.unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("names `111122223333`, which the organization does not have"),
+            "{error}"
+        );
+        let throttled = |_: ScopeId| async {
+            Err(AwsError {
+                operation: "DescribeAccount",
+                account: "hub".to_owned(),
+                region: "global".to_owned(),
+                code: Some("TooManyRequestsException".to_owned()),
+                message: "rate exceeded".to_owned(),
+            })
+        };
+        let error = s.check_scopes(throttled).await.unwrap_err();
+        assert!(
+            error.to_string().contains("could not be checked")
+                && error.to_string().contains("rate exceeded"),
+            "{error}"
+        );
+        let all = |_: ScopeId| async { Ok(true) };
+        assert!(s.check_scopes(all).await.is_ok());
     }
 
     #[test]

@@ -48,8 +48,9 @@ pub fn now_ms() -> u128 {
         .unwrap_or_default()
 }
 
-/// The metrics of one event.
-pub fn event_metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String {
+/// The metrics of one event; `undecided`: it failed because what decides its mode (the
+/// exemptions file, an account's organizational unit) could not be read.
+pub fn event_metrics_line(outcome: &EventOutcome, undecided: bool, timestamp_ms: u128) -> String {
     let mut properties = serde_json::Map::new();
     properties.insert("account_id".to_owned(), outcome.account_id.clone().into());
     properties.insert("region".to_owned(), outcome.region.clone().into());
@@ -69,6 +70,7 @@ pub fn event_metrics_line(outcome: &EventOutcome, timestamp_ms: u128) -> String 
                 "Count",
                 usize::from(outcome.breaker.is_some()).into(),
             ),
+            ("Undecided", "Count", usize::from(undecided).into()),
         ],
         properties,
     )

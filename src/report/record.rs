@@ -30,6 +30,9 @@ pub enum RecordKind {
     UndeliveredSweepSummary,
     /// The event could not be read; nothing was done.
     MalformedEvent,
+    /// The circuit breaker held an event's revocations back: the rules are open, kept for the
+    /// next sweep to re-check; a person should look now.
+    HeldBack,
 }
 
 /// One record, ready to send.
@@ -80,6 +83,23 @@ pub fn malformed_event(outcome: &EventOutcome, event: &Value) -> Record {
     Record {
         kind,
         body: body.to_string(),
+        account: outcome.account_id.clone(),
+    }
+}
+
+/// The record of an event whose revocations the circuit breaker held back: the outcome (what
+/// was revoked, what was held back and why, by whom), beside the message, so that the rules
+/// left open are in the queue the operator watches until someone looks.
+pub fn held_back(outcome: &EventOutcome, reason: &str) -> Record {
+    let kind = RecordKind::HeldBack;
+    let body = fit(&outcome.findings, |findings, omitted| {
+        let mut shown = outcome.clone();
+        shown.findings = findings;
+        document(kind, reason, "outcome", json!(shown), omitted)
+    });
+    Record {
+        kind,
+        body,
         account: outcome.account_id.clone(),
     }
 }

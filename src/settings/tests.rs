@@ -68,6 +68,11 @@ fn bad_values_name_the_variable() {
         (r#"{"OU-AB12-CDEF3456": "enforce"}"#, "`OU-AB12-CDEF3456`"),
         (r#"{"ou-ab12-cdef3456": "on"}"#, "ou-ab12-cdef3456"),
         ("ou-ab12-cdef3456=enforce", "ou-ab12-cdef3456=enforce"),
+        // Named twice: refused, not the last mode kept.
+        (
+            r#"{"ou-ab12-cdef3456": "enforce", "ou-ab12-cdef3456": "audit"}"#,
+            "`ou-ab12-cdef3456`: expected each scope id named once",
+        ),
     ] {
         let error = settings(&[("SGGUARD_MODE_BY_SCOPE", bad)]).unwrap_err();
         let text = error.to_string();

@@ -264,6 +264,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
         remediation_role: "sgguard-remediation".to_owned(),
     };
     let hub = Hub {
+        staging: settings.staging(),
         state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),

@@ -5,6 +5,7 @@
 //! by subject, in `hub/`.
 
 mod attribution;
+mod consistency;
 mod failures;
 mod prefix_lists;
 mod revocation;
@@ -90,6 +91,7 @@ pub(crate) fn remediator<'a>(
         state: Box::leak(Box::new(HubState::in_process(Limits::default()))),
         record_queue: None,
         caveat: None,
+        unloaded: None,
         outputs: Default::default(),
         deadline: None,
     }

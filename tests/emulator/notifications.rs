@@ -146,6 +146,7 @@ fn handler<'a>(
         state: Box::leak(Box::new(HubState::in_process(Limits::default()))),
         record_queue: None,
         caveat: None,
+        unloaded: None,
         outputs,
         deadline: None,
     }

@@ -37,6 +37,7 @@ pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
         .clone()
         .map(|uri| ExemptionStore::new(uri, Duration::ZERO, Arc::clone(&baseline)));
     Hub {
+        staging: settings.staging(),
         state: HubState::in_process(settings.limits),
         settings,
         baseline,

@@ -109,11 +109,12 @@ def test_the_alarms_have_their_own_topic():
     res = resources(module_files(HUB))
     locals_ = hub_locals()
     alarms = {name: body for (kind, name), body in res.items() if kind == "aws_cloudwatch_metric_alarm"}
-    assert set(alarms) == {"lambda_errors", "dlq_messages", "circuit_breaker", "sweep_failures"}
+    assert set(alarms) == {"lambda_errors", "dlq_messages", "circuit_breaker", "sweep_failures", "undecided"}
     # What the Lambda answers as handled (no retry) still alarms, on sgguard's own metrics.
     assert (alarms["circuit_breaker"]["namespace"], alarms["circuit_breaker"]["metric_name"]) == ("sgguard", "BreakerTripped")
     assert (alarms["sweep_failures"]["namespace"], alarms["sweep_failures"]["metric_name"]) == ("sgguard", "SweepFailures")
-    for name in ("circuit_breaker", "sweep_failures"):
+    assert (alarms["undecided"]["namespace"], alarms["undecided"]["metric_name"]) == ("sgguard", "Undecided")
+    for name in ("circuit_breaker", "sweep_failures", "undecided"):
         assert "dimensions" not in alarms[name], name
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == ["${local.alarm_topic_arn}"], name

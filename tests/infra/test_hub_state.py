@@ -27,7 +27,7 @@ from sgguard_world.policies import blocks, hub_lambda_policy, hub_lambda_role_ac
 from static_common import first, hub_outputs, hub_variables, lambda_environment
 
 RCP = SPOKE / "policies" / "sgguard-remediation-role-rcp.json"
-STATE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+STATE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"]
 
 
 def hcl_eval(expr: str, var: dict | None = None, local: dict | None = None, self_: dict | None = None):

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::consistent::age;
 use super::{EventHandler, Judge, Seen};
 use crate::enforce::HubApi;
 use crate::finding::{Action, Finding};
@@ -12,10 +13,10 @@ use crate::rule::{Peer, SecurityGroupRule};
 
 impl<H: HubApi> EventHandler<'_, H> {
     /// The event's own rules that broke the baseline but were no longer in their (re-read)
-    /// group: revoked before this event was handled (by another event's handling or a sweep,
-    /// or by hand). They are the event's findings all the same, `already_gone`, with when and by
-    /// what they were removed when this hub did it, so that the message names this event's
-    /// actor for them.
+    /// group: revoked before this event was handled (by another event's handling or a sweep, as
+    /// the journal tells, or by hand: then the re-reads waited out EC2's lag first). They are
+    /// the event's findings all the same, `already_gone`, with when and by what they were
+    /// removed when this hub did it, so that the message names this event's actor for them.
     pub(super) async fn already_gone(
         &self,
         event: &CloudTrailEvent,
@@ -63,15 +64,30 @@ impl<H: HubApi> EventHandler<'_, H> {
                     outcome: Outcome::AlreadyGone,
                     group: Some(context),
                     attribution: Some(Attribution::ThisChange),
-                    removed: removed.or_else(|| {
-                        Some("removed before this event was handled (not by this hub)".to_owned())
-                    }),
+                    removed: removed.or_else(|| Some(not_by_this_hub(event))),
                     error: None,
                     aws_error: None,
                 });
             }
         }
     }
+}
+
+/// What is told of an event's rule that is gone, when this hub did not revoke it: only how long
+/// after the change it was found gone (the reads waited out EC2's lag), never a guess at who.
+fn not_by_this_hub(event: &CloudTrailEvent) -> String {
+    let after = age(event).map_or_else(String::new, |age| {
+        let minutes = age.as_secs() / 60;
+        if minutes > 0 {
+            format!(" {minutes} min after the change")
+        } else {
+            format!(" {} s after the change", age.as_secs())
+        }
+    });
+    format!(
+        "no longer in the group when re-read{after}; this hub did not revoke it (who removed \
+         it, sgguard cannot tell)"
+    )
 }
 
 /// Marks each of the event's findings as made by this change (its rule ids are the event's, or

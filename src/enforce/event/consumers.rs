@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use ipnet::IpNet;
 
 use super::judge::groups_using;
-use super::{EventHandler, Judge};
+use super::{EventHandler, Judge, undecided_mode};
 use crate::aws::{AwsError, SharedWith};
 use crate::enforce::HubApi;
+use crate::enforce::staging::ModeReason;
 use crate::outcome::{ConsumerOutcome, EventOutcome};
 
 impl<H: HubApi> EventHandler<'_, H> {
@@ -48,6 +49,24 @@ impl<H: HubApi> EventHandler<'_, H> {
             let mut known = HashMap::from([(list.id.to_owned(), list.entries.clone())]);
             // Each account the list reaches is guarded in its own mode.
             let resolved = self.mode_for(&consumer).await;
+            if let ModeReason::UnitsUnreadable(why) = &resolved.by {
+                // Its mode unknown: not checked on a guess; the event fails for a retry.
+                let error = AwsError {
+                    operation: "ListParents",
+                    account: consumer.clone(),
+                    region: "global".to_owned(),
+                    code: None,
+                    message: undecided_mode(&consumer, why),
+                };
+                outcome.errors.push(error.message.clone());
+                outcome.consumers.push(ConsumerOutcome {
+                    account_id: consumer,
+                    groups: 0,
+                    error: Some(error.message.clone()),
+                    aws_error: Some(error),
+                });
+                continue;
+            }
             self.note_mode(&consumer, &resolved, outcome);
             let judge = Judge {
                 mode: resolved.mode,

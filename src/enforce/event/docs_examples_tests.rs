@@ -140,6 +140,7 @@ async fn the_docs_show_the_messages_this_code_writes() {
         state: &state,
         record_queue: QUEUE,
         caveat: None,
+        unloaded: None,
         outputs: Outputs {
             min_severity: None,
             chat_topic_arn: Some("arn:aws:sns:eu-west-1:999999999999:sgguard-chat".to_owned()),

@@ -20,6 +20,12 @@ use crate::rule::Peer;
 /// (`None` when a live rule has no id: then what is gone cannot be told).
 pub(super) type Seen = HashMap<String, (GroupInfo, Option<HashSet<String>>)>;
 
+/// The event whose own groups are judged, and what they were seen to hold.
+pub(super) struct Own<'a> {
+    pub event: &'a CloudTrailEvent,
+    pub seen: &'a mut Seen,
+}
+
 /// How an event's groups are judged and acted on: one evaluator, mode, source and budget for
 /// the event's own account and every account a shared prefix list reaches.
 #[derive(Clone)]
@@ -43,7 +49,7 @@ impl Judge<'_, '_> {
         group_ids: Vec<String>,
         known: &mut HashMap<String, Vec<IpNet>>,
         account: Option<&str>,
-        mut seen: Option<&mut Seen>,
+        mut own: Option<Own<'_>>,
         outcome: &mut EventOutcome,
     ) -> Result<(), AwsError> {
         for group_id in group_ids {
@@ -73,16 +79,20 @@ impl Judge<'_, '_> {
                 });
                 continue;
             };
-            let mut rules = match groups.group_rules(&group_id).await {
+            let read = match &own {
+                Some(own) => self.rules_reflecting(groups, &group_id, own.event).await,
+                None => groups.group_rules(&group_id).await,
+            };
+            let mut rules = match read {
                 Ok(rules) => rules,
                 Err(error) => return Err(not_checked(outcome, error)),
             };
             if let Err(error) = resolve_prefix_lists(groups, &mut rules, known).await {
                 return Err(not_checked(outcome, error));
             }
-            if let Some(seen) = seen.as_deref_mut() {
+            if let Some(own) = own.as_mut() {
                 let live = rules.iter().map(|r| r.rule_id.clone()).collect();
-                seen.insert(group_id.clone(), (info.clone(), live));
+                own.seen.insert(group_id.clone(), (info.clone(), live));
             }
             outcome.rules_evaluated += rules.len();
             outcome.groups.push(GroupOutcome {

@@ -10,7 +10,8 @@ use ipnet::IpNet;
 use serde_json::Value;
 
 use super::breaker::Budget;
-use super::staging::{Resolved, Staging};
+use super::exemptions::Unloaded;
+use super::staging::{ModeReason, Resolved, Staging};
 use super::state::{Claim, HubState};
 use super::{HubApi, Outputs, RevokeSource, SecurityGroups as _};
 use crate::aws::AwsError;
@@ -37,6 +38,11 @@ pub enum HandleError {
     /// Rules were revoked but the notification failed; the retry is idempotent.
     #[error("notification failed after remediation: {0}")]
     Notification(AwsError),
+    /// What may be done could not be decided: the exemptions file never loaded, or an account's
+    /// organizational unit (which decides its mode) could not be read. Nothing was done; the
+    /// retry decides once they can be read (counted in the `Undecided` metric, alarmed).
+    #[error("undecided: {0}")]
+    Undecided(String),
     /// The circuit breaker held revocations back; a person must look. The Lambda answers it as
     /// handled (a retry would bring a fresh budget); its metric has its own alarm.
     #[error("circuit breaker tripped: {0}")]
@@ -51,6 +57,7 @@ impl HandleError {
             HandleError::AccessDenied(_) => "Sgguard.AccessDenied",
             HandleError::Aws(_) => "Sgguard.AwsFailure",
             HandleError::Notification(_) => "Sgguard.NotificationFailed",
+            HandleError::Undecided(_) => "Sgguard.Undecided",
             HandleError::CircuitBreaker(_) => "Sgguard.CircuitBreakerTripped",
         }
     }
@@ -100,6 +107,8 @@ pub struct EventHandler<'a, H: HubApi> {
     pub record_queue: Option<&'a str>,
     /// What every outcome must tell besides (an exemptions file that could not be reloaded).
     pub caveat: Option<&'a str>,
+    /// The exemptions file never loaded: nothing is decided, the event fails and is retried.
+    pub unloaded: Option<&'a Unloaded>,
     /// The chat topic, the event bus and the messages' minimum severity.
     pub outputs: Outputs,
     /// When the invocation must end (the Lambda's deadline; none for a command): the event is
@@ -189,14 +198,17 @@ impl<H: HubApi> EventHandler<'_, H> {
         if let Some(caveat) = self.caveat {
             outcome.errors.push(caveat.to_owned());
         }
-        let resolved = self.mode_for(&account).await;
-        self.note_mode(&account, &resolved, &mut outcome);
-        outcome.mode = resolved.mode;
         let budget = self.state.breaker.event();
-        let mut failure = match self
-            .remediate(&event, &account, &region, &mut outcome, &budget)
-            .await
-        {
+        let decided = match self.decide(&account).await {
+            Ok(resolved) => {
+                self.note_mode(&account, &resolved, &mut outcome);
+                outcome.mode = resolved.mode;
+                self.remediate(&event, &account, &region, &mut outcome, &budget)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        let mut failure = match decided {
             Ok(()) => None,
             Err(error) => {
                 outcome.status = Status::Failed;
@@ -234,6 +246,10 @@ impl<H: HubApi> EventHandler<'_, H> {
         if let Some(reason) = budget.tripped() {
             tracing::error!(reason, "circuit breaker tripped; the rest held back");
             outcome.breaker = Some(reason.clone());
+            // Held back, not dropped: the record queue keeps what is still open (the journal
+            // keeps each rule for the next sweep).
+            self.keep(&mut outcome, |o| record::held_back(o, &reason))
+                .await;
             failure.get_or_insert(HandleError::CircuitBreaker(reason));
         }
 
@@ -296,6 +312,23 @@ impl<H: HubApi> EventHandler<'_, H> {
         self.staging
             .resolve_with(account, || self.hub.account_units(account))
             .await
+    }
+
+    /// What may be done in `account`: its mode, once what decides it can be read — the
+    /// exemptions file and, when a unit's scope could change the answer, the account's units.
+    /// Either unreadable fails the event for a retry ([`HandleError::Undecided`]): never
+    /// audited and finished on a guess.
+    async fn decide(&self, account: &str) -> Result<Resolved, HandleError> {
+        if let Some(unloaded) = self.unloaded {
+            return Err(HandleError::Undecided(format!(
+                "{unloaded}; nothing done, to be retried"
+            )));
+        }
+        let resolved = self.mode_for(account).await;
+        if let ModeReason::UnitsUnreadable(why) = &resolved.by {
+            return Err(HandleError::Undecided(undecided_mode(account, why)));
+        }
+        Ok(resolved)
     }
 
     /// Tells in the outcome why an account is guarded in its mode, when scopes are set; an
@@ -421,7 +454,10 @@ impl<H: HubApi> EventHandler<'_, H> {
                 group_ids,
                 &mut prefix_lists,
                 None,
-                Some(&mut seen),
+                Some(Own {
+                    event,
+                    seen: &mut seen,
+                }),
                 outcome,
             )
             .await
@@ -454,6 +490,14 @@ impl<H: HubApi> EventHandler<'_, H> {
 }
 
 /// One structured log line per event.
+/// Why `account`'s mode is unknown: the units above it could not be read (`why`).
+fn undecided_mode(account: &str, why: &str) -> String {
+    format!(
+        "the organizational unit of account {account} could not be read ({why}), so its mode \
+         is unknown; nothing done there, to be retried"
+    )
+}
+
 fn log_outcome(outcome: &EventOutcome) {
     let counts = outcome.counts();
     tracing::info!(
@@ -470,6 +514,7 @@ fn log_outcome(outcome: &EventOutcome) {
 }
 
 mod attribution;
+mod consistent;
 mod consumers;
 #[cfg(test)]
 mod docs_examples_tests;
@@ -485,4 +530,4 @@ mod tests;
 
 use attribution::attribute;
 use consumers::SharedList;
-use judge::{Judge, Seen, affected_groups};
+use judge::{Judge, Own, Seen, affected_groups};

@@ -88,6 +88,16 @@ async fn a_shared_prefix_list_re_checks_the_accounts_it_is_shared_with() {
 
 /// The event's account (111122223333) guarded as the scopes say.
 async fn handle_staged(fake: &Fake, staging: Staging) -> EventOutcome {
+    let (outcome, error) = handle_staged_failing(fake, staging).await;
+    assert_eq!(error, None);
+    outcome
+}
+
+/// The same, the handling's error returned.
+async fn handle_staged_failing(
+    fake: &Fake,
+    staging: Staging,
+) -> (EventOutcome, Option<HandleError>) {
     let baseline = Baseline::default_baseline().unwrap();
     let (outcome, error) = EventHandler {
         hub: fake,
@@ -97,13 +107,13 @@ async fn handle_staged(fake: &Fake, staging: Staging) -> EventOutcome {
         state: &HubState::in_process(Limits::default()),
         record_queue: QUEUE,
         caveat: None,
+        unloaded: None,
         outputs: Default::default(),
         deadline: None,
     }
     .handle(&event())
     .await;
-    assert_eq!(error, None);
-    outcome
+    (outcome, error)
 }
 
 #[tokio::test]
@@ -149,16 +159,23 @@ async fn staged_enforcement_revokes_only_in_the_enforced_unit() {
     assert_eq!(outcome.mode, Mode::Audit);
     assert!(pinned.revoke_calls().is_empty());
 
-    // Organizations cannot tell the unit: audited, and the message says why.
+    // Organizations cannot tell the unit: nothing judged on a guess, the event fails for a
+    // retry (Undecided, counted and alarmed), and the message says why.
     let unknown = open_group().units_unreadable();
-    let outcome = handle_staged(&unknown, staging).await;
-    assert_eq!(outcome.mode, Mode::Audit);
+    let (outcome, error) = handle_staged_failing(&unknown, staging).await;
+    assert!(
+        matches!(&error, Some(HandleError::Undecided(why)) if why.contains("111122223333")),
+        "{error:?}"
+    );
+    assert_eq!(error.as_ref().unwrap().error_type(), "Sgguard.Undecided");
+    assert!(!error.unwrap().answered_as_handled());
+    assert_eq!(outcome.status, Status::Failed);
+    assert!(outcome.findings.is_empty());
     assert!(unknown.revoke_calls().is_empty());
     assert!(
-        outcome
-            .errors
-            .iter()
-            .any(|e| e.contains("organizational unit could not be read")),
+        outcome.errors.iter().any(
+            |e| e.contains("the organizational unit of account 111122223333 could not be read")
+        ),
         "{:?}",
         outcome.errors
     );

@@ -50,6 +50,7 @@ async fn handle_with(
         state: &HubState::in_process(Limits::default()),
         record_queue: QUEUE,
         caveat: None,
+        unloaded: None,
         outputs: Default::default(),
         deadline: None,
     }

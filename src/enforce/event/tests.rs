@@ -83,6 +83,17 @@ pub(super) async fn handle_under(
     state: &HubState,
     baseline: &Baseline,
 ) -> (EventOutcome, Option<HandleError>) {
+    handle_this(fake, mode, state, baseline, &event()).await
+}
+
+/// Handles `event` with the default test wiring.
+pub(super) async fn handle_this(
+    fake: &Fake,
+    mode: Mode,
+    state: &HubState,
+    baseline: &Baseline,
+    event: &Value,
+) -> (EventOutcome, Option<HandleError>) {
     EventHandler {
         hub: fake,
         baseline,
@@ -91,10 +102,11 @@ pub(super) async fn handle_under(
         state,
         record_queue: QUEUE,
         caveat: None,
+        unloaded: None,
         outputs: Default::default(),
         deadline: None,
     }
-    .handle(&event())
+    .handle(event)
     .await
 }
 
@@ -375,6 +387,7 @@ pub(super) async fn handle_value(
         state: &HubState::in_process(Limits::default()),
         record_queue: QUEUE,
         caveat: None,
+        unloaded: None,
         outputs: Default::default(),
         deadline: None,
     }

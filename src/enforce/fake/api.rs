@@ -55,12 +55,24 @@ impl SecurityGroups for Fake {
     }
 
     async fn group_rules(&self, group_id: &str) -> Result<Vec<SecurityGroupRule>, AwsError> {
-        Ok(self
-            .state()
+        let mut state = self.state();
+        let rules = state
             .groups
             .get(group_id)
             .map(|(_, rules)| rules.clone())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        let mut read = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let id = rule.rule_id.clone().unwrap_or_default();
+            match state.lagging.get_mut(&id) {
+                Some((was, reads)) if *reads > 0 => {
+                    *reads -= 1;
+                    read.extend(was.clone());
+                }
+                _ => read.push(rule),
+            }
+        }
+        Ok(read)
     }
 
     async fn all_rules(&self) -> Result<Vec<SecurityGroupRule>, AwsError> {

@@ -39,6 +39,9 @@ struct State {
     /// Group id → group name.
     names: BTreeMap<String, String>,
     prefix_lists: HashMap<String, Vec<IpNet>>,
+    /// Rules the next reads of their group do not show yet, or show as they were (an
+    /// eventually consistent read): rule id → (the rule as it was, or none; reads left).
+    lagging: HashMap<String, (Option<SecurityGroupRule>, usize)>,
     /// Rules removed by someone else between sgguard's read and its revoke.
     vanish_before_revoke: HashSet<String>,
     /// Rules whose revoke fails with this error code.
@@ -125,6 +128,15 @@ impl Fake {
 
     pub fn vanishing(self, rule_id: &str) -> Self {
         self.state().vanish_before_revoke.insert(rule_id.to_owned());
+        self
+    }
+
+    /// The next `reads` reads of its group show `rule_id` as `was` (none: not at all), as an
+    /// eventually consistent read that lags behind a change does.
+    pub fn lagging(self, rule_id: &str, was: Option<SecurityGroupRule>, reads: usize) -> Self {
+        self.state()
+            .lagging
+            .insert(rule_id.to_owned(), (was, reads));
         self
     }
 

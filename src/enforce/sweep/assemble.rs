@@ -40,9 +40,15 @@ impl<H: HubApi> Sweep<'_, H> {
             mode,
             regions,
             tampering,
+            held,
         } in reached
         {
             report.tampering.extend(tampering);
+            if let Some(error) = held.error {
+                report
+                    .errors
+                    .push(format!("account {}: {error}", account.id));
+            }
             if mode.by.is_problem() {
                 report
                     .errors

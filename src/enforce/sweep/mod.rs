@@ -10,13 +10,14 @@ mod assemble;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use futures_util::stream::{self, StreamExt};
 use indicatif::ProgressBar;
 
 use super::breaker::Budget;
+use super::journal::Revocation;
 use super::scope::{Accounts, Regions, Scope, ScopeError};
 use super::staging::{Resolved, Staging};
 use super::state::HubState;
@@ -25,8 +26,8 @@ use super::{HubApi, RevokeSource, SecurityGroups, act, resolve_prefix_lists};
 use crate::aws::{AwsError, OrgAccount};
 use crate::finding::Finding;
 use crate::outcome::{
-    Counts, FindingOutcome, GroupContext, Mode, RegionSummary, SkippedAccount, SweepReport,
-    Tampering,
+    Attribution, Counts, FindingOutcome, GroupContext, Mode, RegionSummary, SkippedAccount,
+    SweepReport, Tampering,
 };
 use crate::policy::{Baseline, Evaluator};
 
@@ -52,6 +53,10 @@ pub struct Sweep<'a, H> {
     tamper: Option<&'a TamperCheck>,
     /// The group tags each finding shows (`SGGUARD_CONTEXT_TAGS`).
     context_tags: Vec<String>,
+    /// Acts on the rules the breaker held back in each account's own mode, even without
+    /// `remediate` (the hub's scheduled sweep: they were to be revoked). Otherwise they are
+    /// re-checked in the sweep's mode.
+    revoke_held: bool,
 }
 
 /// Accounts (and account × regions) a sweep works on at once unless told otherwise.
@@ -72,6 +77,16 @@ impl<'a, H: HubApi> Sweep<'a, H> {
             progress: ProgressBar::hidden(),
             tamper: None,
             context_tags: Vec::new(),
+            revoke_held: false,
+        }
+    }
+
+    /// Acts on held-back rules in each account's own mode, even without `remediate`.
+    #[must_use]
+    pub fn revoke_held(self, revoke_held: bool) -> Self {
+        Sweep {
+            revoke_held,
+            ..self
         }
     }
 
@@ -141,6 +156,32 @@ struct Reached {
     mode: Resolved,
     regions: Result<Vec<String>, AwsError>,
     tampering: Vec<Tampering>,
+    /// The account's rules the breaker held back earlier, and the mode they are re-checked in:
+    /// the account's own, even when the sweep only reports (they were to be revoked).
+    held: Held,
+}
+
+/// An account's held-back rules, to re-check.
+#[derive(Default)]
+struct Held {
+    rules: Vec<Revocation>,
+    /// The mode they are re-checked in; none when it cannot be told (units unreadable: the
+    /// sweep's own mode, and they stay held).
+    mode: Option<Mode>,
+    /// Whether this sweep settles them (it may revoke, in their mode): only then are they
+    /// forgotten once re-checked; a sweep that only reports leaves them held.
+    settles: bool,
+    /// Why they could not be read (the report names it; they wait for the next sweep).
+    error: Option<String>,
+}
+
+impl Held {
+    /// The held-back rules of `region`.
+    fn of_region<'h>(&'h self, region: &'h str) -> impl Iterator<Item = &'h Revocation> + 'h {
+        self.rules
+            .iter()
+            .filter(move |h| h.rule.region.as_deref() == Some(region))
+    }
 }
 
 /// One account × region, swept.
@@ -204,9 +245,9 @@ impl<H: HubApi> Sweep<'_, H> {
             if let Ok(regions) = &r.regions {
                 remaining.insert(r.account.id.clone(), regions.len());
                 units.extend(
-                    regions
-                        .iter()
-                        .map(|region| (r.account.id.as_str(), region.as_str(), r.mode.mode)),
+                    regions.iter().map(|region| {
+                        (r.account.id.as_str(), region.as_str(), r.mode.mode, &r.held)
+                    }),
                 );
             }
         }
@@ -214,7 +255,9 @@ impl<H: HubApi> Sweep<'_, H> {
         self.progress
             .set_message(format!("accounts {done_accounts}/{total_accounts}"));
         let mut results = stream::iter(units)
-            .map(|(account, region, mode)| self.sweep_region(account, region, mode, &budget))
+            .map(|(account, region, mode, held)| {
+                self.sweep_region(account, region, mode, held, &budget)
+            })
             .buffer_unordered(concurrency);
         let mut by_account: HashMap<String, Vec<Swept>> = HashMap::new();
         while let Some(swept) = results.next().await {
@@ -279,11 +322,52 @@ impl<H: HubApi> Sweep<'_, H> {
                 tracing::warn!(account = %account.id, error = %error, "account not reached")
             }
         }
+        let held = match &result {
+            Ok(_) => self.held(&account.id).await,
+            Err(_) => Held::default(),
+        };
         Reached {
             account,
             mode,
             regions: result,
             tampering,
+            held,
+        }
+    }
+
+    /// The account's held-back rules, and the mode they are re-checked in (the account's own,
+    /// as the event's handling had it, not the sweep's cap).
+    async fn held(&self, account: &str) -> Held {
+        match self.state.journal.held(account).await {
+            Ok(rules) if rules.is_empty() => Held::default(),
+            Ok(rules) => {
+                let staging = if self.revoke_held {
+                    self.staging.clone()
+                } else {
+                    self.effective_staging()
+                };
+                let mode = staging
+                    .resolve_with(account, || self.hub.account_units(account))
+                    .await;
+                tracing::info!(account, held = rules.len(), mode = %mode.mode, "re-checking held-back rules");
+                let known = !mode.by.is_problem();
+                Held {
+                    rules,
+                    mode: known.then_some(mode.mode),
+                    settles: known && (self.revoke_held || self.remediate),
+                    error: None,
+                }
+            }
+            Err(error) => {
+                tracing::error!(account, error = %error, "held-back rules not read");
+                Held {
+                    error: Some(format!(
+                        "the rules the circuit breaker held back could not be read ({error}); \
+                         the next sweep re-checks them"
+                    )),
+                    ..Held::default()
+                }
+            }
         }
     }
 
@@ -306,6 +390,7 @@ impl<H: HubApi> Sweep<'_, H> {
         account: &str,
         region: &str,
         mode: Mode,
+        held: &Held,
         budget: &Budget<'_>,
     ) -> Swept {
         let mut swept = Swept {
@@ -323,7 +408,7 @@ impl<H: HubApi> Sweep<'_, H> {
             swept.summary.error = Some("not swept: the sweep ran out of time".to_owned());
             return swept;
         }
-        match self.judge_region(account, region, mode, budget).await {
+        match self.judge_region(account, region, mode, held, budget).await {
             Ok((counts, findings)) => {
                 swept.summary.counts = counts;
                 swept.findings = findings;
@@ -358,11 +443,18 @@ impl<H: HubApi> Sweep<'_, H> {
         account: &str,
         region: &str,
         mode: Mode,
+        held: &Held,
         budget: &Budget<'_>,
     ) -> Result<(Counts, Vec<FindingOutcome>), AwsError> {
         let ec2 = self.hub.security_groups(account, region).await?;
         let groups = ec2.all_groups().await?;
         let mut rules = ec2.all_rules().await?;
+        // Every rule read here is of this account and region (the breaker counts by the one,
+        // the journal keeps held-back rules by both).
+        for rule in &mut rules {
+            rule.account_id.get_or_insert_with(|| account.to_owned());
+            rule.region.get_or_insert_with(|| region.to_owned());
+        }
         resolve_prefix_lists(&ec2, &mut rules, &mut HashMap::new()).await?;
         let evaluator = Evaluator::new(self.baseline, Evaluator::today_utc());
         let findings = evaluator.evaluate_rules(&rules, |rule| {
@@ -371,13 +463,32 @@ impl<H: HubApi> Sweep<'_, H> {
                 .and_then(|id| groups.get(id))
                 .map(|g| &g.tags)
         });
-        let mut by_group: BTreeMap<String, Vec<Finding>> = BTreeMap::new();
+        // The rules held back earlier are re-checked now that the region was read: each is
+        // forgotten (gone, no longer breaking the baseline, or acted on below, where one held
+        // back again is kept anew).
+        let rechecked: HashSet<&str> = held.of_region(region).map(Revocation::rule_id).collect();
+        for rule in held.of_region(region).filter(|_| held.settles) {
+            if let Err(error) = self.state.journal.release_held(rule).await {
+                tracing::warn!(account, region, rule = rule.rule_id(), error = %error, "held-back rule not released");
+            }
+        }
+        let mut by_group: BTreeMap<(String, bool), Vec<Finding>> = BTreeMap::new();
         for finding in findings {
             let group = finding.rule.group_id.clone().unwrap_or_default();
-            by_group.entry(group).or_default().push(finding);
+            let was_held = finding
+                .rule
+                .rule_id
+                .as_deref()
+                .is_some_and(|id| rechecked.contains(id));
+            by_group.entry((group, was_held)).or_default().push(finding);
         }
         let mut out = Vec::new();
-        for (group_id, findings) in by_group {
+        for ((group_id, was_held), findings) in by_group {
+            // A held-back rule was to be revoked: the account's own mode, whatever the sweep's.
+            let mode = match (was_held, held.mode) {
+                (true, Some(own)) => own,
+                _ => mode,
+            };
             let acted = act(
                 &ec2,
                 &group_id,
@@ -393,6 +504,7 @@ impl<H: HubApi> Sweep<'_, H> {
                 .map(|g| GroupContext::new(&group_id, g, &self.context_tags, Some(region)));
             out.extend(acted.into_iter().map(|f| FindingOutcome {
                 group: context.clone(),
+                attribution: was_held.then_some(Attribution::HeldBack),
                 ..f
             }));
         }

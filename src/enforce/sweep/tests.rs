@@ -7,6 +7,7 @@ use crate::enforce::breaker::Limits;
 use crate::enforce::fake::{self, Fake, HUB_ACCOUNT, ssh_open};
 use crate::enforce::scope::Scope;
 use crate::finding::Tags;
+use crate::outcome::Outcome;
 
 const PROD: &str = "111122223333";
 const DEV: &str = "444455556666";
@@ -125,6 +126,67 @@ async fn with_remediate_the_sweep_revokes_within_the_breaker_and_says_what_it_he
         "{:?}",
         report.errors
     );
+}
+
+/// What the breaker held back is kept (never dropped): a sweep that only reports leaves it
+/// held; the hub's scheduled sweep re-checks it in the account's own mode, without
+/// `remediate`, and forgets it once settled.
+#[tokio::test]
+async fn held_back_rules_wait_for_the_sweep_that_revokes_them() {
+    let (hub, _prod, dev) = organization();
+    let baseline = baseline();
+    let dev_only = Scope::parse(&[DEV.to_owned()], &[], &[]).unwrap();
+    let state = HubState::in_process(Limits {
+        per_sweep: 1,
+        ..Limits::default()
+    });
+    let first = Sweep::new(&hub, &baseline, &state)
+        .remediate(true)
+        .run(&dev_only)
+        .await
+        .unwrap();
+    assert_eq!((first.totals.revoked, first.totals.would_revoke), (1, 1));
+    let held = state.journal.held(DEV).await.unwrap();
+    assert_eq!(held.len(), 1, "the rule held back is kept");
+    let held_id = held[0].rule_id().to_owned();
+    assert!(
+        first.findings.iter().any(|f| f
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("kept for the next sweep to re-check"))),
+        "{:?}",
+        first.findings
+    );
+
+    // A sweep that only reports: the rule is named as held back, nothing revoked, still held.
+    let reading = Sweep::new(&hub, &baseline, &state)
+        .run(&dev_only)
+        .await
+        .unwrap();
+    let rechecked: Vec<_> = reading
+        .findings
+        .iter()
+        .filter(|f| f.attribution == Some(Attribution::HeldBack))
+        .collect();
+    assert_eq!(rechecked.len(), 1);
+    assert_eq!(rechecked[0].outcome, Outcome::WouldRevoke);
+    assert_eq!(dev.rule_ids("sg-dev"), [held_id.clone()]);
+    assert_eq!(state.journal.held(DEV).await.unwrap().len(), 1);
+
+    // The hub's scheduled sweep (no remediate): revoked in the account's mode, and forgotten.
+    let scheduled = Sweep::new(&hub, &baseline, &state)
+        .revoke_held(true)
+        .run(&dev_only)
+        .await
+        .unwrap();
+    assert_eq!(scheduled.mode, Mode::Audit, "the sweep itself only reports");
+    assert_eq!(scheduled.totals.revoked, 1);
+    assert_eq!(
+        scheduled.findings[0].attribution,
+        Some(Attribution::HeldBack)
+    );
+    assert!(dev.rule_ids("sg-dev").is_empty());
+    assert!(state.journal.held(DEV).await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -125,7 +125,7 @@ fn the_metrics_line_is_embedded_metric_format() {
     assert_eq!(line["SweepFailures"], 1);
     assert_eq!(line["Mode"], "enforce");
     assert_eq!(line["SgguardVersion"], env!("CARGO_PKG_VERSION"));
-    let event = crate::report::metrics::event_metrics_line(&crowded_event(), 1);
+    let event = crate::report::metrics::event_metrics_line(&crowded_event(), false, 1);
     let event: serde_json::Value = serde_json::from_str(&event).unwrap();
     assert_eq!(event["SgguardVersion"], env!("CARGO_PKG_VERSION"));
 }

@@ -253,7 +253,8 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
     assert_eq!(error, None);
     assert_eq!(outcome.status, Status::Handled);
     // The live state is the truth: nothing to revoke; the event's own rule is told as
-    // already gone (removed by someone else: this hub did not revoke it), naming its actor.
+    // already gone (this hub did not revoke it: the event is older than any read lag), naming
+    // its actor.
     assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupIngress"), 0);
     assert_eq!(outcome.findings.len(), 1);
     assert_eq!(outcome.findings[0].outcome, Outcome::AlreadyGone);
@@ -262,7 +263,7 @@ async fn a_rule_already_revoked_and_a_deleted_group_are_not_errors() {
             .removed
             .as_deref()
             .unwrap()
-            .contains("not by this hub")
+            .contains("this hub did not revoke it")
     );
     let inbox = org.inbox().await;
     assert_eq!(inbox.len(), 1);

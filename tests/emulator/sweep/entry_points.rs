@@ -16,6 +16,7 @@ fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
     })
     .unwrap();
     Hub {
+        staging: settings.staging(),
         state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(baseline()),

@@ -164,3 +164,22 @@ def page_of_rules(body: bytes, max_results: int, token: str) -> bytes:
         ElementTree.SubElement(root, name("nextToken")).text = f"{PAGE_TOKEN}{start + max_results}"
     ElementTree.register_namespace("", ns)
     return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def without_rules(body: bytes, rule_ids: set[str]) -> tuple[bytes, set[str]]:
+    """A DescribeSecurityGroupRules answer without the rules `rule_ids` names, as an eventually
+    consistent read that does not show them yet answers; and which of them it held."""
+    root = ElementTree.fromstring(body)
+    ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
+    name = (lambda local: f"{{{ns}}}{local}") if ns else (lambda local: local)
+    rule_set = root.find(name("securityGroupRuleSet"))
+    removed = set()
+    for item in list(rule_set) if rule_set is not None else []:
+        rule_id = item.findtext(name("securityGroupRuleId"))
+        if rule_id in rule_ids:
+            rule_set.remove(item)
+            removed.add(rule_id)
+    if not removed:
+        return body, removed
+    ElementTree.register_namespace("", ns)
+    return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True), removed

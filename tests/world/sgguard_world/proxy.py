@@ -14,7 +14,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote_plus, urlsplit
 
-from .aws_protocol import PAGE_TOKEN, action_of, credential_of, error_response, page_of_rules, role_arn_of, service_of
+from .aws_protocol import (PAGE_TOKEN, action_of, credential_of, error_response, page_of_rules, role_arn_of,
+                           service_of, without_rules)
 from .proxy_state import State
 
 CONTROL_PREFIX = "/_sgguard/"
@@ -165,6 +166,19 @@ class ProxyHandler(BaseHTTPRequestHandler):
                 return
             st.add_rule(rule)
             self._send_json(200, {"ok": True, "rule": rule})
+        elif path == "lag" and self.command == "POST":
+            try:
+                spec = json.loads(body or b"{}")
+                if not isinstance(spec, dict) or not isinstance(spec.get("rule_id"), str):
+                    raise ValueError("'rule_id' (string) is required")
+                times = int(spec.get("times", 1))
+                if times <= 0:
+                    raise ValueError("'times' must be positive")
+            except (ValueError, TypeError) as e:
+                self._send_json(400, {"error": str(e)})
+                return
+            st.lag(spec["rule_id"], times)
+            self._send_json(200, {"ok": True})
         elif path in ("world", "credentials", "inbox") and self.command == "POST":
             self._world(path, body)
         else:
@@ -258,6 +272,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             arn = role_arn.split(":")
             if issued and len(arn) > 4:
                 self.state.issued(issued.group(1).decode(), arn[4])
+        if status == 200 and key == "ec2:DescribeSecurityGroupRules":
+            lagging = self.state.lagging_rules()
+            if lagging:
+                rbody, hidden = without_rules(rbody, lagging)
+                self.state.hid(hidden)
         if status == 200 and page is not None:
             rbody = page_of_rules(rbody, *page)
         self.state.note_result(key, False, status, seconds, access_key)

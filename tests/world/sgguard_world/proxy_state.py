@@ -22,6 +22,9 @@ class State:
         self.sgguard: dict[str, int] = {}  # sgguard's own requests per action, never reset
         self.world = None  # the sgguard_world.org.Org built by POST /_sgguard/world
         self.world_lock = threading.Lock()  # held while the world is built (not self.lock)
+        # rule id -> how many more DescribeSecurityGroupRules answers do not show it (a lagging,
+        # eventually consistent read)
+        self.lagging: dict[str, int] = {}
 
     def snapshot(self) -> dict:
         with self.lock:
@@ -38,6 +41,7 @@ class State:
             self.counts.clear()
             self.assumed.clear()
             self.requests.clear()
+            self.lagging.clear()
 
     def add_rule(self, rule: dict) -> None:
         with self.lock:
@@ -46,6 +50,24 @@ class State:
     def clear_rules(self) -> None:
         with self.lock:
             self.rules.clear()
+
+    def lag(self, rule_id: str, times: int) -> None:
+        """The next `times` DescribeSecurityGroupRules answers that hold `rule_id` do not show it."""
+        with self.lock:
+            self.lagging[rule_id] = times
+
+    def lagging_rules(self) -> set[str]:
+        """The rules DescribeSecurityGroupRules answers do not show yet."""
+        with self.lock:
+            return set(self.lagging)
+
+    def hid(self, rule_ids: set[str]) -> None:
+        """An answer did not show `rule_ids`: one answer fewer for each."""
+        with self.lock:
+            for rule_id in rule_ids & set(self.lagging):
+                self.lagging[rule_id] -= 1
+                if self.lagging[rule_id] <= 0:
+                    del self.lagging[rule_id]
 
     def issued(self, access_key: str, account: str) -> None:
         with self.lock:
