@@ -131,8 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                 seeded_rules = sum(a["rules"] for a in swept)
                 if seeded_rules < len(members) * len(REGIONS) * args.rules:
                     raise BenchError(f"only {seeded_rules} rules evaluated")
-                if report["would_revoke"] != violations:
-                    raise BenchError(f"{report['would_revoke']} findings, {violations} seeded")
+                if report["totals"]["would_revoke"] != violations:
+                    raise BenchError(f"{report['totals']['would_revoke']} findings, {violations} seeded")
                 assumed = counts["counts"].get("sts:AssumeRole", 0)
                 if assumed != len(members):
                     raise BenchError(f"{assumed} AssumeRole calls for {len(members)} accounts")

@@ -59,29 +59,29 @@ pub enum Severity {
 }
 
 /// One baseline rule that a security-group rule breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     pub policy_rule: String,
     pub severity: Severity,
     pub action: Action,
     pub reason: String,
     /// The reason of the exemption that covers this violation, if one does.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exemption: Option<String>,
 }
 
 /// Why a finding is exempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExemptionMatch {
     pub reason: String,
     /// What matched: `group sg-…`, `account 1111…`, `tag key=value`.
     pub matched: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
 }
 
 /// Why a finding's group is protected: its finding is reported, never revoked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProtectionMatch {
     pub reason: String,
     /// What matched: `group sg-…`, `account 1111…`, `tag key=value`.
@@ -164,6 +164,70 @@ impl Serialize for Finding {
             source: &self.source,
         }
         .serialize(serializer)
+    }
+}
+
+/// A finding as the contract writes it, read back (a sweep worker's part, read by the step
+/// that merges the sweep's report). A prefix list's entries and a referenced group's owner
+/// are not in the contract, so they do not come back.
+#[derive(Deserialize)]
+struct FindingRead {
+    account_id: Option<String>,
+    region: Option<String>,
+    group_id: Option<String>,
+    rule_id: Option<String>,
+    direction: Direction,
+    protocol: Protocol,
+    from_port: Option<u16>,
+    to_port: Option<u16>,
+    peer: Peer,
+    #[serde(default)]
+    description: Option<String>,
+    violations: Vec<Violation>,
+    action: Action,
+    exempt: bool,
+    #[serde(default)]
+    exemption: Option<ExemptionMatch>,
+    #[serde(default)]
+    protected: Option<ProtectionMatch>,
+    source: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Finding {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let read = FindingRead::deserialize(deserializer)?;
+        let ports = match (read.from_port, read.to_port) {
+            (Some(from), Some(to)) => {
+                Some(crate::rule::PortRange::new(from, to).ok_or_else(|| {
+                    serde::de::Error::custom(format!("`from_port` {from} is above `to_port` {to}"))
+                })?)
+            }
+            (None, None) => None,
+            _ => {
+                return Err(serde::de::Error::custom(
+                    "`from_port` and `to_port` come together",
+                ));
+            }
+        };
+        Ok(Finding {
+            rule: SecurityGroupRule {
+                account_id: read.account_id,
+                region: read.region,
+                group_id: read.group_id,
+                rule_id: read.rule_id,
+                direction: read.direction,
+                protocol: read.protocol,
+                ports,
+                peer: read.peer,
+                description: read.description,
+            },
+            violations: read.violations,
+            action: read.action,
+            exempt: read.exempt,
+            exemption: read.exemption,
+            protected: read.protected,
+            source: read.source,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::aws::Aws;
 use crate::enforce::coverage::StackSet;
 use crate::enforce::disposition::{self, Disposition, Failure};
+use crate::enforce::distributed::Step;
 use crate::enforce::event::{EventHandler, HandleError};
 use crate::enforce::exemptions::{Current, ExemptionStore, Unloaded};
 use crate::enforce::scheduled::{ScheduledSweep, SweepRequest};
@@ -25,6 +26,8 @@ use crate::report::deliver::Delivery;
 use crate::report::metrics::{event_metrics_line, now_ms};
 use crate::settings::Settings;
 use crate::telemetry::{self, LogFormat};
+
+mod steps;
 
 /// Time kept back from the Lambda's deadline to finish a sweep's report and notification.
 const SWEEP_RESERVE: Duration = Duration::from_secs(45);
@@ -89,6 +92,14 @@ pub async fn handle(
     payload: Value,
     deadline: Option<Instant>,
 ) -> Result<Value, InvocationError> {
+    // A step of the distributed sweep (the hub's state machine), before the one-process
+    // sweep: its payloads are no events either.
+    if let Some(step) = Step::parse(&payload) {
+        return match step {
+            Ok(step) => steps::run(hub, step, payload, deadline).await,
+            Err(failure) => answer(Disposition::<Value>::Retry(failure)),
+        };
+    }
     if SweepRequest::is_request(&payload) {
         return answer(sweep(hub, payload, deadline).await);
     }
@@ -140,9 +151,23 @@ async fn sweep(
         Err(failure) => return Disposition::Retry(failure),
     };
     tracing::info!(?scope, remediate = request.remediate, mode = %hub.settings.mode, "sweep started");
-    // Without a good exemptions file the sweep only reports (what is exempt is unknown), and
-    // says why in its summary.
-    let (current, staging) = match hub.current().await {
+    let (current, staging) = sweep_judging(hub).await;
+    let sweep = hub_sweep(
+        hub,
+        &current,
+        staging,
+        request.remediate,
+        request.concurrency(),
+    )
+    .deadline(deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)));
+    scheduled(hub, sweep, &current).run(&scope).await
+}
+
+/// What a sweep judges with: the baseline with the exemptions file, and the modes. Without a
+/// good exemptions file the sweep only reports (what is exempt is unknown), and says why in
+/// its summary.
+async fn sweep_judging(hub: &Hub) -> (Current, Staging) {
+    match hub.current().await {
         Ok(current) => (current, hub.staging.clone()),
         Err(unloaded) => (
             Current {
@@ -153,16 +178,34 @@ async fn sweep(
             },
             Staging::uniform(Mode::Audit),
         ),
-    };
-    let sweep = Sweep::new(&*hub.aws, &current.baseline, &hub.state)
+    }
+}
+
+/// The hub's sweep (one process, or one worker of a distributed sweep): held-back rules
+/// settled, the spokes checked.
+fn hub_sweep<'a>(
+    hub: &'a Hub,
+    current: &'a Current,
+    staging: Staging,
+    remediate: bool,
+    concurrency: usize,
+) -> Sweep<'a, Aws> {
+    Sweep::new(&*hub.aws, &current.baseline, &hub.state)
         .staging(staging)
-        .remediate(request.remediate)
+        .remediate(remediate)
         .revoke_held(true)
-        .concurrency(request.concurrency())
-        .deadline(deadline.map(|d| d.checked_sub(SWEEP_RESERVE).unwrap_or(d)))
+        .concurrency(concurrency)
         .tamper(hub.tamper.as_ref())
-        .context_tags(hub.settings.outputs.context_tags.clone());
-    let scheduled = ScheduledSweep {
+        .context_tags(hub.settings.outputs.context_tags.clone())
+}
+
+/// What follows the hub's sweep: coverage, the stored report, one summary.
+fn scheduled<'a>(
+    hub: &'a Hub,
+    sweep: Sweep<'a, Aws>,
+    current: &Current,
+) -> ScheduledSweep<'a, Aws> {
+    ScheduledSweep {
         sweep,
         stack_set: hub.settings.stackset_name.clone().map(|name| StackSet {
             name,
@@ -171,8 +214,7 @@ async fn sweep(
         report_bucket: hub.settings.report_bucket.as_deref(),
         delivery: hub.delivery(),
         caveat: current.caveat.clone(),
-    };
-    scheduled.run(&scope).await
+    }
 }
 
 /// When the invocation must end, from the runtime's deadline (milliseconds since the epoch).

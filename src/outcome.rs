@@ -15,6 +15,7 @@ use crate::finding::Finding;
     PartialEq,
     Eq,
     Serialize,
+    serde::Deserialize,
     strum::Display,
     strum::IntoStaticStr,
     clap::ValueEnum,
@@ -37,6 +38,7 @@ pub enum Mode {
     Ord,
     Hash,
     Serialize,
+    serde::Deserialize,
     strum::Display,
     strum::IntoStaticStr,
 )]
@@ -67,14 +69,14 @@ impl Outcome {
 
 /// Who and where a finding's group is: its name, VPC, the tags that say whose it is, and its
 /// page in the EC2 console.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct GroupContext {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vpc_id: Option<String>,
     /// The group's tags among those `SGGUARD_CONTEXT_TAGS` names (`Owner`, `Team`, …).
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: crate::finding::Tags,
     /// The group in the EC2 console of its region (sign in to the group's account first).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,7 +110,7 @@ impl GroupContext {
 }
 
 /// Whether the event being handled made the finding's rule, or found it in the group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::Display)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, strum::Display)]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]
 pub enum Attribution {
@@ -124,7 +126,7 @@ pub enum Attribution {
 }
 
 /// A finding and what became of it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FindingOutcome {
     #[serde(flatten)]
     pub finding: Finding,
@@ -147,7 +149,7 @@ pub struct FindingOutcome {
 }
 
 /// Counts of one region, one account, a whole sweep, or one event.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Counts {
     /// Security groups read.
     pub groups: usize,
@@ -316,7 +318,7 @@ impl EventOutcome {
 }
 
 /// One region of one account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RegionSummary {
     pub region: String,
     #[serde(flatten)]
@@ -330,7 +332,7 @@ pub struct RegionSummary {
 }
 
 /// One account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct AccountSummary {
     pub account_id: String,
     pub account_name: Option<String>,
@@ -347,7 +349,7 @@ pub struct AccountSummary {
 }
 
 /// A piece of the spoke stack found changed in a member account (the sweep's tamper check).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Tampering {
     pub account_id: String,
     /// The region of the forwarding rule; none for the (global) remediation role.
@@ -356,7 +358,7 @@ pub struct Tampering {
 }
 
 /// An account the sweep left out on purpose.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SkippedAccount {
     pub account_id: String,
     pub account_name: Option<String>,
@@ -364,13 +366,14 @@ pub struct SkippedAccount {
 }
 
 /// Everything a sweep found and did: what `scan --format json` prints.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct SweepReport {
     pub version: u32,
     pub mode: Mode,
     pub remediate: bool,
     pub rules_evaluated: usize,
-    #[serde(flatten)]
+    /// The sweep's counts, as an object: its `findings` count and its `findings` list would
+    /// otherwise share one key.
     pub totals: Counts,
     pub accounts: Vec<AccountSummary>,
     pub skipped_accounts: Vec<SkippedAccount>,
@@ -385,7 +388,7 @@ pub struct SweepReport {
     pub seconds: f64,
     /// Which account × regions a change reaches sgguard from (the scheduled sweep, with the
     /// StackSet named).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
     pub coverage: Option<Coverage>,
     /// Where the whole report was stored (the scheduled sweep's report bucket).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -393,7 +396,7 @@ pub struct SweepReport {
 }
 
 /// The sweep's report as stored in S3.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StoredReport {
     pub uri: String,
     pub console_url: String,

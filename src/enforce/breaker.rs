@@ -34,6 +34,9 @@ pub struct Breaker {
     limits: Limits,
     /// Each account's count, when this process counts (no state table).
     accounts: moka::future::Cache<String, Arc<AtomicUsize>>,
+    /// Each distributed sweep's count, when this process counts (no state table): shared by
+    /// the workers of one process only.
+    sweeps: moka::future::Cache<String, Arc<AtomicUsize>>,
     /// The state table that counts for every process of the hub.
     table: Option<StateTable>,
 }
@@ -55,6 +58,10 @@ impl Breaker {
             accounts: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(3600))
+                .build(),
+            sweeps: moka::future::Cache::builder()
+                .max_capacity(1_000)
+                .time_to_live(Duration::from_secs(24 * 3600))
                 .build(),
             table: None,
         }
@@ -83,12 +90,23 @@ impl Breaker {
         self.budget(self.limits.per_sweep, "for one sweep")
     }
 
+    /// The budget of one sweep whose workers run in many processes (`sweep_id`, the
+    /// distributed sweep): with the state table its limit is counted there, once for every
+    /// worker; without it each worker counts for itself.
+    pub fn shared_sweep(&self, sweep_id: &str) -> Budget<'_> {
+        Budget {
+            shared: Some(format!("breaker#sweep#{sweep_id}")),
+            ..self.budget(self.limits.per_sweep, "for one sweep")
+        }
+    }
+
     fn budget(&self, limit: usize, what: &'static str) -> Budget<'_> {
         Budget {
             breaker: self,
             limit,
             what,
             used: AtomicUsize::new(0),
+            shared: None,
             tripped: Mutex::new(None),
         }
     }
@@ -100,6 +118,9 @@ pub struct Budget<'a> {
     limit: usize,
     what: &'static str,
     used: AtomicUsize,
+    /// The count that every worker of a distributed sweep shares: its key in the state table,
+    /// or in this process without one.
+    shared: Option<String>,
     tripped: Mutex<Option<String>>,
 }
 
@@ -109,10 +130,13 @@ impl Budget<'_> {
     pub async fn take(&self, account: &str) -> Result<(), Held> {
         if self.used.fetch_add(1, Ordering::SeqCst) >= self.limit {
             self.used.fetch_sub(1, Ordering::SeqCst);
-            return Err(Held::Limit(self.trip(format!(
-                "more than {} revocation(s) {}",
-                self.limit, self.what
-            ))));
+            return Err(self.over_limit());
+        }
+        if let Some(key) = &self.shared {
+            if let Err(held) = self.take_shared(key).await {
+                self.used.fetch_sub(1, Ordering::SeqCst);
+                return Err(held);
+            }
         }
         let per_account = self.breaker.limits.per_account_hour;
         let taken = match &self.breaker.table {
@@ -154,6 +178,43 @@ impl Budget<'_> {
             ))));
         }
         Ok(())
+    }
+
+    /// Takes one from the count `key` that every worker of a distributed sweep shares: in the
+    /// state table when there is one, else in this process.
+    async fn take_shared(&self, key: &str) -> Result<(), Held> {
+        let Some(table) = &self.breaker.table else {
+            let counter = self
+                .breaker
+                .sweeps
+                .get_with(key.to_owned(), async { Arc::new(AtomicUsize::new(0)) })
+                .await;
+            if counter.fetch_add(1, Ordering::SeqCst) >= self.limit {
+                counter.fetch_sub(1, Ordering::SeqCst);
+                return Err(self.over_limit());
+            }
+            return Ok(());
+        };
+        // Kept a day (a sweep ends within hours), then expired by the table's TTL. A
+        // revocation the account's limit then holds back stays counted: the sweep's limit
+        // errs on the side of revoking less.
+        let expires = jiff::Timestamp::now().as_second() + 24 * 3600;
+        let limit = u64::try_from(self.limit).unwrap_or(u64::MAX);
+        match table.count_up(key, "sweep", limit, expires).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(self.over_limit()),
+            Err(error) => {
+                tracing::error!(error = %error, "the sweep's breaker could not count; nothing revoked");
+                Err(Held::Uncounted(error))
+            }
+        }
+    }
+
+    fn over_limit(&self) -> Held {
+        Held::Limit(self.trip(format!(
+            "more than {} revocation(s) {}",
+            self.limit, self.what
+        )))
     }
 
     fn trip(&self, reason: String) -> String {

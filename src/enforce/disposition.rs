@@ -17,6 +17,10 @@ pub enum Failure {
     /// The result could not be written as JSON.
     #[error("the result could not be written: {0}")]
     Result(#[from] serde_json::Error),
+    /// A step of the distributed sweep found a file of the sweep unreadable (its items, a
+    /// part, the Map's results); the text names it.
+    #[error("sweep step: {0}")]
+    SweepStep(String),
 }
 
 impl Failure {
@@ -26,6 +30,7 @@ impl Failure {
             Failure::Handle(error) => error.error_type(),
             Failure::SweepRequest(_) => "Sgguard.BadSweepRequest",
             Failure::Result(_) => "Sgguard.ResultUnwritable",
+            Failure::SweepStep(_) => "Sgguard.SweepStepFailed",
         }
     }
 }

@@ -138,6 +138,13 @@ pub trait HubApi: Outlets {
         key: &str,
         body: Vec<u8>,
     ) -> impl Future<Output = Result<(), AwsError>> + Send;
+    /// Reads the object `key` of the hub's `bucket` as text (a distributed sweep's items,
+    /// parts and result files).
+    fn read_report(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<String, AwsError>> + Send;
 }
 
 impl SecurityGroups for Ec2 {
@@ -267,5 +274,13 @@ impl HubApi for Aws {
 
     async fn put_report(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         Aws::put_json(self, bucket, key, body).await
+    }
+
+    async fn read_report(&self, bucket: &str, key: &str) -> Result<String, AwsError> {
+        let uri = crate::aws::S3Uri {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+        };
+        Ok(self.object_text(&uri).await?.text)
     }
 }

@@ -8,6 +8,7 @@ pub mod coverage;
 #[cfg(test)]
 mod deliver_tests;
 pub mod disposition;
+pub mod distributed;
 pub mod event;
 pub mod exemptions;
 #[cfg(test)]

@@ -47,15 +47,26 @@ impl SweepRequest {
 
     /// Reads the payload; a wrong key or value is a [`Failure::SweepRequest`] naming it.
     pub fn parse(payload: Value) -> Result<SweepRequest, Failure> {
+        SweepRequest::parse_as(payload, "sweep")
+    }
+
+    /// Reads the payload of `step` (`sweep`, or `sweep-plan`: the same keys).
+    pub fn parse_as(payload: Value, step: &str) -> Result<SweepRequest, Failure> {
         let request: SweepRequest =
             serde_json::from_value(payload).map_err(|e| Failure::SweepRequest(e.to_string()))?;
-        if request.sgguard != "sweep" {
+        if request.sgguard != step {
             return Err(Failure::SweepRequest(format!(
-                "`sgguard` is `{}`: the only request is `sweep`",
+                "`sgguard` is `{}`: expected `{step}` (the hub's requests are `sweep`, \
+                 `sweep-plan`, `sweep-summarize` and the Map's batches)",
                 request.sgguard
             )));
         }
         Ok(request)
+    }
+
+    /// The regions the payload names (empty: the default).
+    pub fn regions(&self) -> &[String] {
+        &self.regions
     }
 
     /// The accounts and regions to sweep; `regions` when the payload names none.
@@ -110,13 +121,16 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
     /// record queue with the whole report; only when that fails too does the invocation fail
     /// (so the on-failure destination keeps it).
     pub async fn run(&self, scope: &Scope) -> Disposition<SweepResult> {
-        let mut report = match self.sweep.run(scope).await {
-            Ok(report) => report,
-            Err(ScopeError::Aws(error)) => {
-                return Disposition::Retry(HandleError::from_aws(error).into());
-            }
-            Err(other) => return Disposition::Retry(Failure::SweepRequest(other.to_string())),
-        };
+        match self.sweep.run(scope).await {
+            Ok(report) => self.finish(scope, report).await,
+            Err(ScopeError::Aws(error)) => Disposition::Retry(HandleError::from_aws(error).into()),
+            Err(other) => Disposition::Retry(Failure::SweepRequest(other.to_string())),
+        }
+    }
+
+    /// What follows a sweep of `scope`, whether one process swept it or many workers did and
+    /// their parts were merged: coverage, the stored report, the metrics line, one summary.
+    pub async fn finish(&self, scope: &Scope, mut report: SweepReport) -> Disposition<SweepResult> {
         if let Some(caveat) = &self.caveat {
             report.errors.push(caveat.clone());
         }
@@ -274,7 +288,9 @@ mod tests {
         assert_eq!(error.error_type(), "Sgguard.BadSweepRequest");
         let other = SweepRequest::parse(serde_json::json!({"sgguard": "scan"})).unwrap_err();
         assert!(
-            other.to_string().contains("the only request is `sweep`"),
+            other
+                .to_string()
+                .contains("the hub's requests are `sweep`, `sweep-plan`"),
             "{other}"
         );
     }

@@ -7,7 +7,9 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 /// The other side of a rule: where traffic may come from (ingress) or go to (egress).
 /// Serialized as its `Display` text.
-#[derive(Debug, Clone, PartialEq, Eq, serde_with::SerializeDisplay)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde_with::SerializeDisplay, serde_with::DeserializeFromStr,
+)]
 pub enum Peer {
     Ipv4(Ipv4Net),
     Ipv6(Ipv6Net),
@@ -51,6 +53,30 @@ impl From<IpNet> for Peer {
             IpNet::V4(v4) => Peer::Ipv4(v4),
             IpNet::V6(v6) => Peer::Ipv6(v6),
         }
+    }
+}
+
+/// The text `Display` writes, read back: a CIDR, a prefix list id (`pl-…`, its entries
+/// unknown) or a group id (`sg-…`, its owner unknown).
+impl std::str::FromStr for Peer {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Peer, String> {
+        if text.starts_with("pl-") {
+            return Ok(Peer::PrefixList {
+                id: text.to_owned(),
+                entries: None,
+            });
+        }
+        if text.starts_with("sg-") {
+            return Ok(Peer::Group {
+                id: text.to_owned(),
+                owner: None,
+            });
+        }
+        Peer::cidr(text).map_err(|_| {
+            format!("`{text}` is not a CIDR, a prefix list id (`pl-…`) or a group id (`sg-…`)")
+        })
     }
 }
 

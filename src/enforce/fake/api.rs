@@ -301,6 +301,25 @@ impl HubApi for Fake {
             .push((bucket.to_owned(), key.to_owned(), body));
         Ok(())
     }
+
+    async fn read_report(&self, bucket: &str, key: &str) -> Result<String, AwsError> {
+        let state = self.state();
+        let found = state
+            .reports
+            .iter()
+            .rev()
+            .find(|(b, k, _)| b == bucket && k == key);
+        match found {
+            Some((_, _, body)) => Ok(String::from_utf8_lossy(body).into_owned()),
+            None => Err(AwsError {
+                operation: "GetObject",
+                account: "hub".to_owned(),
+                region: HOME_REGION.to_owned(),
+                code: Some("NoSuchKey".to_owned()),
+                message: format!("NoSuchKey: s3://{bucket}/{key} does not exist"),
+            }),
+        }
+    }
 }
 
 impl Outlets for Fake {

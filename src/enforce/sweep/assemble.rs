@@ -115,17 +115,7 @@ impl<H: HubApi> Sweep<'_, H> {
         report
             .accounts
             .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        report.findings.sort_by(|a, b| {
-            let key = |f: &FindingOutcome| {
-                (
-                    f.finding.rule.account_id.clone(),
-                    f.finding.rule.region.clone(),
-                    f.finding.rule.group_id.clone(),
-                    f.finding.rule.rule_id.clone(),
-                )
-            };
-            key(a).cmp(&key(b))
-        });
+        sort_findings(&mut report.findings);
         // Tampering is a failure: the summary lists it and the failures alarm fires.
         for t in &report.tampering {
             let place = match &t.region {
@@ -140,4 +130,19 @@ impl<H: HubApi> Sweep<'_, H> {
         report.seconds = started.elapsed().as_secs_f64();
         report
     }
+}
+
+/// The report's order of findings: by account, region, group and rule.
+pub(crate) fn sort_findings(findings: &mut [FindingOutcome]) {
+    findings.sort_by(|a, b| {
+        let key = |f: &FindingOutcome| {
+            (
+                f.finding.rule.account_id.clone(),
+                f.finding.rule.region.clone(),
+                f.finding.rule.group_id.clone(),
+                f.finding.rule.rule_id.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
+    });
 }

@@ -7,6 +7,7 @@
 //! reached is reported with the reason and the others are still swept.
 
 mod assemble;
+pub(crate) use assemble::sort_findings;
 #[cfg(test)]
 mod tests;
 
@@ -143,6 +144,11 @@ impl<'a, H: HubApi> Sweep<'a, H> {
         self.hub
     }
 
+    /// The hub state the sweep counts and remembers in.
+    pub fn state(&self) -> &'a HubState {
+        self.state
+    }
+
     /// The spoke check the sweep makes, if any.
     pub fn tamper_check(&self) -> Option<&'a TamperCheck> {
         self.tamper
@@ -210,9 +216,21 @@ impl<H: HubApi> Sweep<'_, H> {
     /// Sweeps the scope. Fails only when the accounts cannot be listed at all; every later
     /// failure is reported in the result and the rest is still swept.
     pub async fn run(&self, scope: &Scope) -> Result<SweepReport, ScopeError> {
-        let started = Instant::now();
-        let budget = self.state.breaker.sweep();
         let listed = accounts(self.hub, scope).await?;
+        Ok(self
+            .run_listed(listed, &scope.regions, self.state.breaker.sweep())
+            .await)
+    }
+
+    /// Sweeps the accounts already listed (one batch of a distributed sweep, or the scope's),
+    /// in `regions`, revoking within `budget`. Every failure is reported in the result.
+    pub async fn run_listed(
+        &self,
+        listed: Vec<OrgAccount>,
+        regions: &Regions,
+        budget: Budget<'_>,
+    ) -> SweepReport {
+        let started = Instant::now();
         let (active, inactive): (Vec<OrgAccount>, Vec<OrgAccount>) =
             listed.into_iter().partition(OrgAccount::is_active);
         let skipped_accounts = inactive
@@ -233,7 +251,7 @@ impl<H: HubApi> Sweep<'_, H> {
 
         // Phase 1: reach every account (credentials, regions).
         let reached: Vec<Reached> = stream::iter(active)
-            .map(|account| self.reach(account, &scope.regions))
+            .map(|account| self.reach(account, regions))
             .buffer_unordered(concurrency)
             .collect()
             .await;
@@ -285,7 +303,7 @@ impl<H: HubApi> Sweep<'_, H> {
             ));
             report.breaker = Some(reason);
         }
-        Ok(report)
+        report
     }
 
     /// Reaches one account: its credentials (one AssumeRole, cached for the regions) and the

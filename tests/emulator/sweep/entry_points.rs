@@ -125,7 +125,7 @@ async fn the_scan_command_reports_remediates_and_exits_as_documented() {
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["remediate"], false);
     assert_eq!(report["accounts"].as_array().unwrap().len(), 6);
-    assert_eq!(report["would_revoke"], 6);
+    assert_eq!(report["totals"]["would_revoke"], 6);
 
     let (code, stdout, stderr) = scan(&seeded, &["--regions", &regions, "--remediate"]);
     assert_eq!(code, Some(1), "{stderr}");
