@@ -10,7 +10,7 @@ use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::scope::Scope;
 use sgguard::enforce::state::HubState;
 use sgguard::enforce::sweep::Sweep;
-use sgguard::enforce::tamper::{FORWARDING_RULE, TamperCheck};
+use sgguard::enforce::tamper::{FORWARDER_ROLE, FORWARDING_RULE, TamperCheck};
 use sgguard::outcome::SweepReport;
 use sgguard::policy::Baseline;
 use sgguard::report::notify::sweep_notification;
@@ -70,6 +70,7 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
         )),
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
         remediation_role: "sgguard-remediation".to_owned(),
+        forwarder_role: FORWARDER_ROLE.to_owned(),
     };
 
     // As deployed, nothing is reported.
