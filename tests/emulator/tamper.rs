@@ -197,3 +197,128 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
     let document: serde_json::Value = serde_json::from_str(&message.json).unwrap();
     assert_eq!(document["tampering_total"], 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or_bounded() {
+    let org = Org::world(json!({
+        "ous": ["prod"],
+        "members": [
+            {"name": "intact", "ou": "prod"},
+            {"name": "narrowed", "ou": "prod"},
+            {"name": "stripped", "ou": "prod"},
+            {"name": "bounded", "ou": "prod"},
+        ],
+        "spokes": {"ous": ["prod"], "regions": [HUB_REGION, OTHER_REGION]},
+    }))
+    .await;
+    let [intact, narrowed, stripped, bounded] = [0, 1, 2, 3].map(|i| org.members[i].clone());
+    let check = TamperCheck {
+        hub_account: org.hub.clone(),
+        hub_bus_arn: None,
+        trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
+        remediation_role: "sgguard-remediation".to_owned(),
+        forwarder_role: FORWARDER_ROLE.to_owned(),
+    };
+    let before = sweep(&org, &check).await;
+    assert!(before.tampering.is_empty(), "{:?}", before.tampering);
+
+    // Forwarded only when made by one principal: every other change goes unseen.
+    let mut pattern: serde_json::Value =
+        serde_json::from_str(include_str!("../../hub/event-pattern.json")).unwrap();
+    pattern["detail"]["userIdentity"] = json!({"arn": ["arn:aws:iam::123456789012:user/nobody"]});
+    aws_sdk_eventbridge::Client::new(&org.member_config(&narrowed, OTHER_REGION))
+        .put_rule()
+        .name(FORWARDING_RULE)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+
+    // The role's own policy replaced by a managed one that only reads.
+    let iam = aws_sdk_iam::Client::new(&org.member_config(&stripped, HUB_REGION));
+    iam.delete_role_policy()
+        .role_name("sgguard-remediation")
+        .policy_name("sgguard-remediation")
+        .send()
+        .await
+        .unwrap();
+    let reads = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Action": ["ec2:Describe*", "ec2:Get*", "events:*", "iam:Get*", "iam:List*", "ram:*",
+                   "securityhub:*"],
+        "Resource": "*"}]});
+    let policy = iam
+        .create_policy()
+        .policy_name("reads-only")
+        .policy_document(reads.to_string())
+        .send()
+        .await
+        .unwrap();
+    let reads_arn = policy.policy().unwrap().arn().unwrap().to_owned();
+    iam.attach_role_policy()
+        .role_name("sgguard-remediation")
+        .policy_arn(&reads_arn)
+        .send()
+        .await
+        .unwrap();
+
+    // The role's policy left alone, but a boundary that allows only reads.
+    let iam = aws_sdk_iam::Client::new(&org.member_config(&bounded, HUB_REGION));
+    let boundary = iam
+        .create_policy()
+        .policy_name("boundary")
+        .policy_document(reads.to_string())
+        .send()
+        .await
+        .unwrap();
+    let boundary_arn = boundary.policy().unwrap().arn().unwrap().to_owned();
+    iam.put_role_permissions_boundary()
+        .role_name("sgguard-remediation")
+        .permissions_boundary(&boundary_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let after = sweep(&org, &check).await;
+    let expected: BTreeSet<(String, String, String)> = [
+        (&narrowed, OTHER_REGION, "the forwarding rule's pattern no"),
+        (&stripped, "-", "the remediation role is no"),
+        (&bounded, "-", "the remediation role's permissions boundary"),
+    ]
+    .into_iter()
+    .map(|(a, r, p)| (a.clone(), r.to_owned(), p.to_owned()))
+    .collect();
+    assert_eq!(found(&after), expected, "{:#?}", after.tampering);
+    let problem = |account: &str| -> &str {
+        &after
+            .tampering
+            .iter()
+            .find(|t| t.account_id == account)
+            .unwrap()
+            .problem
+    };
+    assert!(
+        problem(&narrowed).contains("narrowed by `detail.userIdentity.arn`"),
+        "{}",
+        problem(&narrowed)
+    );
+    let revokes = "`ec2:RevokeSecurityGroupEgress`, `ec2:RevokeSecurityGroupIngress`";
+    assert!(
+        problem(&stripped).contains(revokes),
+        "{}",
+        problem(&stripped)
+    );
+    assert!(
+        problem(&bounded).contains(&format!("`{boundary_arn}` does not allow {revokes}")),
+        "{}",
+        problem(&bounded)
+    );
+    assert!(after.tampering.iter().all(|t| t.account_id != intact));
+    assert_eq!(
+        after
+            .errors
+            .iter()
+            .filter(|e| e.contains(": tampering: "))
+            .count(),
+        3
+    );
+}
