@@ -48,30 +48,61 @@ fn found(report: &SweepReport) -> BTreeSet<(String, String, String)> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_trust() {
+/// An organization of four members below one OU, the spoke StackSet deployed in both regions;
+/// the members' ids in the order of `names`.
+async fn spokes(names: [&str; 4]) -> (Org, [String; 4]) {
+    let members: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| json!({"name": name, "ou": "prod"}))
+        .collect();
     let org = Org::world(json!({
         "ous": ["prod"],
-        "members": [
-            {"name": "intact", "ou": "prod"},
-            {"name": "disabled", "ou": "prod"},
-            {"name": "redirected", "ou": "prod"},
-            {"name": "deleted", "ou": "prod"},
-        ],
+        "members": members,
         "spokes": {"ous": ["prod"], "regions": [HUB_REGION, OTHER_REGION]},
     }))
     .await;
-    let [intact, disabled, redirected, deleted] = [0, 1, 2, 3].map(|i| org.members[i].clone());
-    let check = TamperCheck {
+    let ids = [0, 1, 2, 3].map(|i| org.members[i].clone());
+    (org, ids)
+}
+
+/// The check of the world's hub (`hub_bus`: whether the hub bus's exact ARN is known).
+fn hub_check(org: &Org, hub_bus: bool) -> TamperCheck {
+    TamperCheck {
         hub_account: org.hub.clone(),
-        hub_bus_arn: Some(format!(
-            "arn:aws:events:{HUB_REGION}:{}:event-bus/sgguard-hub",
-            org.hub
-        )),
+        hub_bus_arn: hub_bus.then(|| {
+            format!(
+                "arn:aws:events:{HUB_REGION}:{}:event-bus/sgguard-hub",
+                org.hub
+            )
+        }),
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
         remediation_role: "sgguard-remediation".to_owned(),
         forwarder_role: FORWARDER_ROLE.to_owned(),
-    };
+    }
+}
+
+/// `found`'s rows for (account, region or `-`, first words).
+fn rows(expected: &[(&String, &str, &str)]) -> BTreeSet<(String, String, String)> {
+    expected
+        .iter()
+        .map(|(a, r, p)| ((*a).clone(), (*r).to_owned(), (*p).to_owned()))
+        .collect()
+}
+
+/// How many lines of the report's `errors` are tampering.
+fn tampering_lines(report: &SweepReport) -> usize {
+    report
+        .errors
+        .iter()
+        .filter(|e| e.contains(": tampering: "))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_trust() {
+    let (org, [intact, disabled, redirected, deleted]) =
+        spokes(["intact", "disabled", "redirected", "deleted"]).await;
+    let check = hub_check(&org, true);
 
     // As deployed, nothing is reported.
     let before = sweep(&org, &check).await;
@@ -134,7 +165,7 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
         .unwrap();
 
     let after = sweep(&org, &check).await;
-    let expected: BTreeSet<(String, String, String)> = [
+    let expected = rows(&[
         (
             &disabled,
             OTHER_REGION,
@@ -148,10 +179,7 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
             HUB_REGION,
             "the forwarding rule `sgguard-forward-sg-changes` is",
         ),
-    ]
-    .into_iter()
-    .map(|(a, r, p)| (a.clone(), r.to_owned(), p.to_owned()))
-    .collect();
+    ]);
     assert_eq!(found(&after), expected, "{:#?}", after.tampering);
     let problems = |account: &str| -> Vec<&str> {
         after
@@ -172,14 +200,7 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
 
     // Each is a failure naming its account, counted in the summary.
     assert!(after.incomplete());
-    assert_eq!(
-        after
-            .errors
-            .iter()
-            .filter(|e| e.contains(": tampering: "))
-            .count(),
-        5
-    );
+    assert_eq!(tampering_lines(&after), 5);
     assert!(
         after
             .errors
@@ -200,25 +221,9 @@ async fn the_sweep_reports_a_disabled_redirected_or_deleted_rule_and_a_widened_t
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or_bounded() {
-    let org = Org::world(json!({
-        "ous": ["prod"],
-        "members": [
-            {"name": "intact", "ou": "prod"},
-            {"name": "narrowed", "ou": "prod"},
-            {"name": "stripped", "ou": "prod"},
-            {"name": "bounded", "ou": "prod"},
-        ],
-        "spokes": {"ous": ["prod"], "regions": [HUB_REGION, OTHER_REGION]},
-    }))
-    .await;
-    let [intact, narrowed, stripped, bounded] = [0, 1, 2, 3].map(|i| org.members[i].clone());
-    let check = TamperCheck {
-        hub_account: org.hub.clone(),
-        hub_bus_arn: None,
-        trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
-        remediation_role: "sgguard-remediation".to_owned(),
-        forwarder_role: FORWARDER_ROLE.to_owned(),
-    };
+    let (org, [intact, narrowed, stripped, bounded]) =
+        spokes(["intact", "narrowed", "stripped", "bounded"]).await;
+    let check = hub_check(&org, false);
     let before = sweep(&org, &check).await;
     assert!(before.tampering.is_empty(), "{:?}", before.tampering);
 
@@ -279,14 +284,11 @@ async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or
         .unwrap();
 
     let after = sweep(&org, &check).await;
-    let expected: BTreeSet<(String, String, String)> = [
+    let expected = rows(&[
         (&narrowed, OTHER_REGION, "the forwarding rule's pattern no"),
         (&stripped, "-", "the remediation role is no"),
         (&bounded, "-", "the remediation role's permissions boundary"),
-    ]
-    .into_iter()
-    .map(|(a, r, p)| (a.clone(), r.to_owned(), p.to_owned()))
-    .collect();
+    ]);
     assert_eq!(found(&after), expected, "{:#?}", after.tampering);
     let problem = |account: &str| -> &str {
         &after
@@ -313,12 +315,5 @@ async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or
         problem(&bounded)
     );
     assert!(after.tampering.iter().all(|t| t.account_id != intact));
-    assert_eq!(
-        after
-            .errors
-            .iter()
-            .filter(|e| e.contains(": tampering: "))
-            .count(),
-        3
-    );
+    assert_eq!(tampering_lines(&after), 3);
 }
