@@ -89,6 +89,22 @@ fn rows(expected: &[(&String, &str, &str)]) -> BTreeSet<(String, String, String)
         .collect()
 }
 
+/// A managed policy `name` made by a member administrator; its ARN.
+async fn managed_policy(
+    iam: &aws_sdk_iam::Client,
+    name: &str,
+    document: &serde_json::Value,
+) -> String {
+    let created = iam
+        .create_policy()
+        .policy_name(name)
+        .policy_document(document.to_string())
+        .send()
+        .await
+        .unwrap();
+    created.policy().unwrap().arn().unwrap().to_owned()
+}
+
 /// How many lines of the report's `errors` are tampering.
 fn tampering_lines(report: &SweepReport) -> usize {
     report
@@ -251,14 +267,7 @@ async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or
         "Action": ["ec2:Describe*", "ec2:Get*", "events:*", "iam:Get*", "iam:List*", "ram:*",
                    "securityhub:*"],
         "Resource": "*"}]});
-    let policy = iam
-        .create_policy()
-        .policy_name("reads-only")
-        .policy_document(reads.to_string())
-        .send()
-        .await
-        .unwrap();
-    let reads_arn = policy.policy().unwrap().arn().unwrap().to_owned();
+    let reads_arn = managed_policy(&iam, "reads-only", &reads).await;
     iam.attach_role_policy()
         .role_name("sgguard-remediation")
         .policy_arn(&reads_arn)
@@ -268,14 +277,7 @@ async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or
 
     // The role's policy left alone, but a boundary that allows only reads.
     let iam = aws_sdk_iam::Client::new(&org.member_config(&bounded, HUB_REGION));
-    let boundary = iam
-        .create_policy()
-        .policy_name("boundary")
-        .policy_document(reads.to_string())
-        .send()
-        .await
-        .unwrap();
-    let boundary_arn = boundary.policy().unwrap().arn().unwrap().to_owned();
+    let boundary_arn = managed_policy(&iam, "boundary", &reads).await;
     iam.put_role_permissions_boundary()
         .role_name("sgguard-remediation")
         .permissions_boundary(&boundary_arn)
