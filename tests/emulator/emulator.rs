@@ -148,6 +148,8 @@ pub(crate) struct Org {
     pub(crate) emulator: Emulator,
     pub(crate) hub: String,
     pub(crate) organization_id: String,
+    /// The organization's root id (`r-…`).
+    pub(crate) root: String,
     pub(crate) members: Vec<String>,
     /// OU name -> id.
     pub(crate) ous: BTreeMap<String, String>,
@@ -181,6 +183,7 @@ impl Org {
         Org {
             hub: world["hub"].as_str().unwrap().to_owned(),
             organization_id: world["organization_id"].as_str().unwrap().to_owned(),
+            root: world["root"].as_str().unwrap().to_owned(),
             members: strings(&world["members"]),
             ous: world["ous"]
                 .as_object()

@@ -206,3 +206,95 @@ async fn an_unreadable_event_is_recorded_and_answered_as_handled_and_a_lost_summ
     assert_eq!(report["accounts"].as_array().unwrap().len(), 4, "{report}");
     assert!(report["findings"].is_array());
 }
+
+/// Held back is never dropped: what the breaker held back in an event is in the record queue
+/// (`held-back`, beside the critical message) and in the hub state table, and the hub's
+/// scheduled sweep, although it only reports, revokes it in the account's mode and forgets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_back_rules_are_recorded_and_the_next_scheduled_sweep_revokes_them() {
+    let org = Org::new().await;
+    let member = org.members[0].clone();
+    let ec2 = org.member_ec2(&member, HUB_REGION).await;
+    let (group, rules) = open_rules(
+        &ec2,
+        "web",
+        vec![
+            tcp(22, "0.0.0.0/0"),
+            tcp(3389, "0.0.0.0/0"),
+            tcp(3306, "0.0.0.0/0"),
+        ],
+    )
+    .await;
+    let (sqs, queue) = record_queue(&org).await;
+    let table = crate::state::table(&org, "sgguard-state").await;
+    let aws = org.aws().await;
+    let limits = Limits {
+        per_event: 1,
+        ..Limits::default()
+    };
+    let state = HubState::shared(limits, aws.state_table(&table));
+    let baseline = Baseline::default_baseline().unwrap();
+    let handler = EventHandler {
+        record_queue: Some(&queue),
+        state: &state,
+        ..remediator(&aws, &baseline, Mode::Enforce, &org.topic_arn)
+    };
+    let event = authorize_event(&member, HUB_REGION, "alice", &group, &rules);
+    let (outcome, error) = handler.handle(&event).await;
+    assert!(
+        matches!(error, Some(HandleError::CircuitBreaker(_))),
+        "{error:?}"
+    );
+    assert_eq!(
+        (outcome.counts().revoked, outcome.counts().would_revoke),
+        (1, 2)
+    );
+    assert_eq!(live_rules(&ec2, &group).await.len(), 2, "two held back");
+    let records = drain(&sqs, &queue).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let (body, kind) = &records[0];
+    assert_eq!(kind, "held-back");
+    assert_eq!(body["kind"], "held-back");
+    let held: Vec<&Value> = body["outcome"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["outcome"] == "would_revoke")
+        .collect();
+    assert_eq!(held.len(), 2);
+    assert!(
+        held.iter().all(|f| f["error"]
+            .as_str()
+            .unwrap()
+            .contains("kept for the next sweep to re-check")),
+        "{held:?}"
+    );
+    assert_eq!(state.journal.held(&member).await.unwrap().len(), 2);
+
+    // The hub's scheduled sweep (another process: the table carries what was held back),
+    // without `remediate`: the held-back rules are revoked in the account's own mode.
+    let mut hub = hub(&org, aws.clone(), None);
+    hub.state = HubState::shared(Limits::default(), aws.state_table(&table));
+    let result = sgguard::lambda::handle(
+        &hub,
+        json!({"sgguard": "sweep", "regions": [HUB_REGION], "remediate": false}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(result["totals"]["revoked"], 2, "{result}");
+    assert!(live_rules(&ec2, &group).await.is_empty());
+    assert!(hub.state.journal.held(&member).await.unwrap().is_empty());
+    let (_, summary) = org.sweep_summary().await;
+    assert_eq!(
+        summary["held_back"],
+        json!({"rechecked": 2, "revoked": 2, "still_open": 0})
+    );
+    let rechecked = summary["top_findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["attribution"] == "held_back" && f["outcome"] == "revoked")
+        .count();
+    assert_eq!(rechecked, 2, "{summary}");
+}

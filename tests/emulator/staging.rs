@@ -47,6 +47,21 @@ pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
     }
 }
 
+/// The Lambda's hub auditing by default, with the unit `enforced` enforced.
+async fn audited_but(org: &Org, enforced: &str) -> Hub {
+    hub(
+        org,
+        &[
+            ("SGGUARD_MODE", "audit".to_owned()),
+            (
+                "SGGUARD_MODE_BY_SCOPE",
+                json!({ enforced: "enforce" }).to_string(),
+            ),
+        ],
+    )
+    .await
+}
+
 /// An S3 client of the hub account on the emulator.
 pub(crate) fn s3(org: &Org) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(
@@ -102,17 +117,7 @@ async fn staged_enforcement_revokes_in_the_enforced_unit_only_in_events_and_swee
     let (prod, dev) = (org.members[0].clone(), org.members[1].clone());
     let prod_ou = org.ous["prod"].clone();
     // Audit by default; the prod OU enforced.
-    let hub = hub(
-        &org,
-        &[
-            ("SGGUARD_MODE", "audit".to_owned()),
-            (
-                "SGGUARD_MODE_BY_SCOPE",
-                json!({ &prod_ou: "enforce" }).to_string(),
-            ),
-        ],
-    )
-    .await;
+    let hub = audited_but(&org, &prod_ou).await;
 
     // The same change in both accounts.
     let (prod_group, prod_event) = open_ssh(&org, &prod, "web").await;
@@ -175,6 +180,66 @@ async fn staged_enforcement_revokes_in_the_enforced_unit_only_in_events_and_swee
     );
 }
 
+/// What decides a mode must be readable: a scope id the organization does not have stops the
+/// start, naming it; an account whose units cannot be read (Organizations throttled) is not
+/// audited on a guess, its event fails for a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_scope_stops_the_start_and_an_unreadable_unit_fails_the_event() {
+    let org = Org::world(json!({
+        "ous": ["prod"],
+        "members": [{"name": "prod-a", "ou": "prod"}],
+    }))
+    .await;
+    let prod = org.members[0].clone();
+    let prod_ou = org.ous["prod"].clone();
+    let aws = org.aws().await;
+    let settings_with = |scopes: serde_json::Value| {
+        let scopes = scopes.to_string();
+        Settings::from_lookup(|name| (name == "SGGUARD_MODE_BY_SCOPE").then(|| scopes.clone()))
+            .unwrap()
+    };
+    // The real unit, the root and the member: confirmed by Organizations.
+    let root = org.root.clone();
+    let known = settings_with(json!({ &prod_ou: "enforce", &root: "audit", &prod: "enforce" }));
+    assert!(known.checked_staging(&aws).await.is_ok());
+    // A mistyped unit (well formed, not in the organization), an unknown account: named.
+    for unknown in ["ou-zz99-notthere", "999988887777"] {
+        let settings = settings_with(json!({ unknown: "enforce" }));
+        let error = settings
+            .checked_staging(&aws)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(unknown) && error.contains("the organization does not have"),
+            "{error}"
+        );
+    }
+
+    let hub = audited_but(&org, &prod_ou).await;
+    let (group, event) = open_ssh(&org, &prod, "web").await;
+    org.emulator.deny("organizations:ListParents", "");
+    let failed = handle(&hub, event.clone(), None).await.unwrap_err();
+    assert_eq!(failed.0.error_type(), "Sgguard.Undecided");
+    assert!(
+        failed
+            .0
+            .to_string()
+            .contains(&format!("organizational unit of account {prod}")),
+        "{}",
+        failed.0
+    );
+    assert!(
+        is_open(&org, &prod, &group).await,
+        "nothing done on a guess"
+    );
+    // Readable again: the retry decides (enforced by the unit) and revokes.
+    org.emulator.control("allow", None);
+    let outcome = handle(&hub, event, None).await.unwrap();
+    assert_eq!(outcomes(&outcome), ["revoked"], "{outcome}");
+    assert!(!is_open(&org, &prod, &group).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exemptions_in_s3_apply_without_a_rebuild_and_a_bad_file_keeps_the_last_good_one() {
     let org = Org::with_members(&["workload-a"]).await;
@@ -185,17 +250,18 @@ async fn exemptions_in_s3_apply_without_a_rebuild_and_a_bad_file_keeps_the_last_
     let hub = hub(&org, &[("SGGUARD_EXEMPTIONS_URI", uri.clone())]).await;
     assert_eq!(hub.settings.exemptions_uri, S3Uri::parse(&uri));
 
-    // No file yet: nothing is revoked until one loads, and the message says why.
+    // No file yet: what is exempt is unknown, so nothing is decided: the event fails for a
+    // retry (never audited and finished), the rule is left as it is, the message says why.
     let (group, event) = open_ssh(&org, &member, "bastion").await;
-    let outcome = handle(&hub, event.clone(), None).await.unwrap();
-    assert_eq!(outcomes(&outcome), ["would_revoke"]);
+    let failed = handle(&hub, event.clone(), None).await.unwrap_err();
+    assert_eq!(failed.0.error_type(), "Sgguard.Undecided");
     assert!(
-        outcome["errors"][0]
-            .as_str()
-            .unwrap()
-            .contains("nothing is revoked until it loads"),
-        "{outcome}"
+        failed.0.to_string().contains(&uri) && failed.0.to_string().contains("nothing is decided"),
+        "{}",
+        failed.0
     );
+    assert!(is_open(&org, &member, &group).await);
+    assert_eq!(org.emulator.count("ec2:RevokeSecurityGroupIngress"), 0);
 
     // A good file exempting the group: the rule stays, exempt.
     let good = format!(

@@ -19,7 +19,7 @@ use crate::emulator::{HUB_REGION, Org, live_rules, open_rules, tcp};
 use crate::hub::authorize_event;
 
 /// Creates the table with the documented schema (`pk` S, `sk` S); its name.
-async fn table(org: &Org, name: &str) -> String {
+pub(crate) async fn table(org: &Org, name: &str) -> String {
     let client = aws_sdk_dynamodb::Client::new(&org.emulator.hub_config(HUB_REGION));
     let attribute = |name: &str| {
         AttributeDefinition::builder()

@@ -8,7 +8,7 @@ use super::{
     Headline, Kind, NOTIFIED_ACCOUNTS, NOTIFIED_FINDINGS, Notification, Told, VERSION,
     breaker_text, finding_line, max_severity, more,
 };
-use crate::outcome::{AccountSummary, FindingOutcome, Outcome, SweepReport};
+use crate::outcome::{AccountSummary, Attribution, FindingOutcome, Outcome, SweepReport};
 
 /// The one message a scheduled sweep publishes: totals, the accounts with findings or
 /// failures, the most severe findings, and every failure (capped to fit SNS's size limit).
@@ -111,6 +111,27 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             );
         }
         more(&mut text, notable.len());
+    }
+    let held: Vec<&FindingOutcome> = report
+        .findings
+        .iter()
+        .filter(|f| f.attribution == Some(Attribution::HeldBack))
+        .collect();
+    let (rechecked, revoked, still_open) = (
+        held.len(),
+        held.iter()
+            .filter(|f| f.outcome == Outcome::Revoked)
+            .count(),
+        held.iter()
+            .filter(|f| matches!(f.outcome, Outcome::WouldRevoke | Outcome::Failed))
+            .count(),
+    );
+    if rechecked > 0 {
+        let _ = writeln!(
+            text,
+            "\nHeld back earlier by the circuit breaker and re-checked: {rechecked} (revoked \
+             {revoked}, still open {still_open})."
+        );
     }
     if !top.is_empty() {
         text.push_str("\nMost severe findings:\n");
@@ -228,6 +249,7 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         "accounts_listed": notable.len().min(NOTIFIED_ACCOUNTS),
         "accounts_with_findings_or_failures": notable.len(),
         "top_findings": top,
+        "held_back": {"rechecked": rechecked, "revoked": revoked, "still_open": still_open},
         "errors": report.errors.iter().take(NOTIFIED_ACCOUNTS).collect::<Vec<_>>(),
         "errors_total": report.errors.len(),
         "tampering_total": report.tampering.len(),
