@@ -1,7 +1,7 @@
 //! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, RAM, SNS,
 //! SQS (the durable record), S3 (the sweep's report, the exemptions file), CloudFormation (the
 //! StackSet's instances, for coverage), Organizations, and the spoke's EventBridge rule and IAM role (the
-//! sweep's tamper check). Everything sgguard asks of AWS goes through this module; the IAM
+//! sweep's tamper check: trust, policies, boundary). Everything sgguard asks of AWS goes through this module; the IAM
 //! actions it needs are listed in `spoke-infra/remediation-actions.json` (member accounts: EC2,
 //! RAM, the tamper check's reads) and `hub/hub-actions.json` (the others), checked against these
 //! calls by `tests/offline/iam.rs` and against the requests the
@@ -12,6 +12,7 @@ mod credentials;
 mod dynamodb;
 mod ec2;
 mod error;
+mod iam;
 mod organizations;
 mod ram;
 mod s3;
@@ -34,11 +35,12 @@ use credentials::MemberCredentials;
 pub use dynamodb::{Attributes, StateTable};
 pub use ec2::{Authorize, Ec2, RevokeOutcome};
 pub use error::AwsError;
+pub use iam::{NamedPolicy, RolePolicies};
 pub use organizations::OrgAccount;
 pub use ram::{Ram, SharePrincipal, SharedWith};
 pub use s3::{Fetched, S3Uri};
 pub use sns::{message_body, publish};
-pub use spoke::ForwardingRule;
+pub use spoke::{ForwardingRule, RuleTarget};
 pub use sqs::send_record;
 
 /// Attempts the SDK makes of a call that is throttled or fails transiently.
@@ -259,7 +261,21 @@ impl Aws {
         let home = self.home_region().to_owned();
         let config = self.account_config(account, &home).await?;
         let iam = aws_sdk_iam::Client::new(&config);
-        spoke::role_trust(&iam, account, role).await
+        iam::role_trust(&iam, account, role).await
+    }
+
+    /// The policies that decide what the remediation role `role` in `account` may do (inline,
+    /// attached, boundary), read through the role sgguard assumes there; `None` when the role
+    /// is missing.
+    pub async fn remediation_role_policies(
+        &self,
+        account: &str,
+        role: &str,
+    ) -> Result<Option<RolePolicies>, AwsError> {
+        let home = self.home_region().to_owned();
+        let config = self.account_config(account, &home).await?;
+        let iam = aws_sdk_iam::Client::new(&config);
+        iam::role_policies(&iam, account, role).await
     }
 
     /// The account's name from Organizations, cached; `None` when Organizations cannot tell

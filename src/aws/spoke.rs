@@ -1,6 +1,6 @@
-//! What the spoke stack put in a member account, read back for the sweep's tamper check: the
-//! forwarding rule on the default bus (state, pattern, targets) and the remediation role's
-//! trust policy.
+//! What the spoke stack put in a member account's EventBridge, read back for the sweep's tamper
+//! check (the forwarding rule on the default bus: state, pattern, targets), and the one event
+//! sgguard puts on a bus itself.
 
 use super::AwsError;
 use crate::ids::Arn;
@@ -12,8 +12,40 @@ pub struct ForwardingRule {
     pub state: String,
     /// The event pattern (JSON text), if the rule has one.
     pub pattern: Option<String>,
-    /// The ARNs of the rule's targets.
-    pub targets: Vec<String>,
+    /// The rule's targets.
+    pub targets: Vec<RuleTarget>,
+}
+
+/// One target of the forwarding rule, as much of it as decides where the events go and in
+/// what shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleTarget {
+    pub id: String,
+    pub arn: String,
+    /// The role EventBridge sends as (`RoleArn`).
+    pub role_arn: Option<String>,
+    /// How the target rewrites the event, when it does (`Input`, `InputPath`,
+    /// `InputTransformer`): the hub then receives something other than the CloudTrail event.
+    pub rewrites: Vec<&'static str>,
+}
+
+impl RuleTarget {
+    fn of(target: &aws_sdk_eventbridge::types::Target) -> RuleTarget {
+        let rewrites = [
+            ("Input", target.input().is_some()),
+            ("InputPath", target.input_path().is_some()),
+            ("InputTransformer", target.input_transformer().is_some()),
+        ];
+        RuleTarget {
+            id: target.id().to_owned(),
+            arn: target.arn().to_owned(),
+            role_arn: target.role_arn().map(str::to_owned),
+            rewrites: rewrites
+                .into_iter()
+                .filter_map(|(field, present)| present.then_some(field))
+                .collect(),
+        }
+    }
 }
 
 /// The rule `name` on the default bus, with its targets; `None` when there is no such rule.
@@ -44,7 +76,7 @@ pub async fn forwarding_rule(
             .send()
             .await
             .map_err(|e| AwsError::new("ListTargetsByRule", account, region, &e))?;
-        targets.extend(page.targets().iter().map(|t| t.arn().to_owned()));
+        targets.extend(page.targets().iter().map(RuleTarget::of));
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
             break;
@@ -58,41 +90,6 @@ pub async fn forwarding_rule(
         pattern: rule.event_pattern().map(str::to_owned),
         targets,
     }))
-}
-
-/// The trust policy of role `name` (JSON text, URL-decoded as IAM returns it encoded); `None`
-/// when there is no such role.
-pub async fn role_trust(
-    iam: &aws_sdk_iam::Client,
-    account: &str,
-    name: &str,
-) -> Result<Option<String>, AwsError> {
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(output) => output.role,
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_no_such_entity_exception()) =>
-        {
-            return Ok(None);
-        }
-        Err(error) => return Err(AwsError::new("GetRole", account, "global", &error)),
-    };
-    let document = role
-        .and_then(|r| r.assume_role_policy_document)
-        .unwrap_or_default();
-    Ok(Some(decode_policy(&document)))
-}
-
-/// IAM returns policy documents URL-encoded (RFC 3986); a document that is already JSON is
-/// taken as it is.
-fn decode_policy(document: &str) -> String {
-    if document.trim_start().starts_with('{') {
-        return document.to_owned();
-    }
-    percent_encoding::percent_decode_str(document)
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// Puts one event (`source: sgguard`) on the bus `bus_arn`; the event id. An entry EventBridge
@@ -137,19 +134,5 @@ pub async fn put_event(
             code: None,
             message: "no entry in the answer".to_owned(),
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn policy_documents_are_decoded_once() {
-        assert_eq!(
-            decode_policy("%7B%22Version%22%3A%222012-10-17%22%7D"),
-            r#"{"Version":"2012-10-17"}"#
-        );
-        assert_eq!(decode_policy(r#"{"a":"%41"}"#), r#"{"a":"%41"}"#);
     }
 }

@@ -217,7 +217,7 @@ impl<H: HubApi> Judge<'_, H> {
                         None => "missing".to_owned(),
                         Some(rule) => rule.state.clone(),
                     };
-                    let rule_problems = self.tamper.rule_problems(rule.as_ref());
+                    let rule_problems = self.tamper.rule_problems(&account.id, rule.as_ref());
                     if is_management && rule.is_none() {
                         problems.push(
                             "the management account gets no instance of a service-managed \
@@ -264,7 +264,6 @@ mod tests {
 
     #[tokio::test]
     async fn each_place_is_told_covered_or_why_not() {
-        let intact = fake::intact_forwarding_rule();
         let hub = Fake::default()
             .member(COVERED, "covered", Some(Fake::default()))
             .member(NO_STACK, "no-stack", Some(Fake::default()))
@@ -272,8 +271,12 @@ mod tests {
             .member(MANAGEMENT, "management", Some(Fake::default()))
             .management(MANAGEMENT)
             .with_stack_instance(instance(COVERED))
-            .with_forwarding_rule(COVERED, "eu-west-1", intact.clone())
-            .with_forwarding_rule(NO_STACK, "eu-west-1", intact);
+            .with_forwarding_rule(COVERED, "eu-west-1", fake::intact_forwarding_rule(COVERED))
+            .with_forwarding_rule(
+                NO_STACK,
+                "eu-west-1",
+                fake::intact_forwarding_rule(NO_STACK),
+            );
         let tamper = fake::tamper_check(Vec::new());
         let scope = Scope::parse(&["org".to_owned()], &[], &[]).unwrap();
         let stack_set = StackSet {

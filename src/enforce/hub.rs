@@ -10,8 +10,8 @@ use std::sync::Arc;
 use ipnet::IpNet;
 
 use crate::aws::{
-    Authorize, Aws, AwsError, Ec2, ForwardingRule, OrgAccount, RevokeOutcome, SharedWith,
-    StackInstance,
+    Authorize, Aws, AwsError, Ec2, ForwardingRule, OrgAccount, RevokeOutcome, RolePolicies,
+    SharedWith, StackInstance,
 };
 use crate::finding::{AsffFinding, GroupInfo};
 use crate::report::deliver::Outlets;
@@ -118,6 +118,12 @@ pub trait HubApi: Outlets {
         account: &str,
         role: &str,
     ) -> impl Future<Output = Result<Option<String>, AwsError>> + Send;
+    /// The policies deciding what the role `role` in `account` may do; `None` when missing.
+    fn remediation_role_policies(
+        &self,
+        account: &str,
+        role: &str,
+    ) -> impl Future<Output = Result<Option<RolePolicies>, AwsError>> + Send;
     /// The spoke StackSet's instances (coverage).
     fn stack_instances(
         &self,
@@ -253,6 +259,14 @@ impl HubApi for Aws {
         role: &str,
     ) -> Result<Option<String>, AwsError> {
         Aws::remediation_role_trust(self, account, role).await
+    }
+
+    async fn remediation_role_policies(
+        &self,
+        account: &str,
+        role: &str,
+    ) -> Result<Option<RolePolicies>, AwsError> {
+        Aws::remediation_role_policies(self, account, role).await
     }
 
     async fn stack_instances(

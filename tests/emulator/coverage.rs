@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 use sgguard::enforce::state::HubState;
-use sgguard::enforce::tamper::{FORWARDING_RULE, TamperCheck};
+use sgguard::enforce::tamper::{FORWARDER_ROLE, FORWARDING_RULE, TamperCheck};
 use sgguard::lambda::{Hub, handle};
 use sgguard::policy::Baseline;
 use sgguard::settings::Settings;
@@ -262,6 +262,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
         hub_bus_arn: settings.hub_bus_arn.clone(),
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
         remediation_role: "sgguard-remediation".to_owned(),
+        forwarder_role: FORWARDER_ROLE.to_owned(),
     };
     let hub = Hub {
         staging: settings.staging(),

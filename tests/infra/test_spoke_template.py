@@ -75,10 +75,13 @@ def test_audit_role_reads_exactly_the_non_revoke_actions_and_nothing_else():
     statements = {s["Sid"]: s for p in audit["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]}
     remediation = {s["Sid"]: s for p in res["RemediationRole"]["Properties"]["Policies"]
                    for s in p["PolicyDocument"]["Statement"]}
-    for sid in ("ReadSecurityGroupsAndPrefixLists", "ReadResourceSharesOfPrefixLists", "ReadForwardingRuleForTamperCheck"):
+    for sid in ("ReadSecurityGroupsAndPrefixLists", "ReadResourceSharesOfPrefixLists", "ReadForwardingRuleForTamperCheck",
+                "ReadPoliciesForTamperCheck"):
         assert statements[sid] == remediation[sid], sid
-    # The tamper check reads the remediation role's trust, not the audit role's.
-    assert statements["ReadRemediationRoleTrustForTamperCheck"]["Resource"] == remediation["ReadOwnTrustForTamperCheck"]["Resource"]
+    # The tamper check reads the remediation role's trust and permissions, not the audit role's.
+    own = remediation["ReadOwnRoleForTamperCheck"]
+    assert own["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/${RemediationRoleName}"}
+    assert statements["ReadRemediationRoleForTamperCheck"] == {**own, "Sid": "ReadRemediationRoleForTamperCheck"}
 
 
 def test_audit_role_trusts_the_hub_lambda_and_the_listed_principals_in_the_organization():

@@ -8,7 +8,8 @@ use ipnet::IpNet;
 
 use super::{Authorized, Fake, HOME_REGION, HUB_ACCOUNT};
 use crate::aws::{
-    Authorize, AwsError, ForwardingRule, OrgAccount, RevokeOutcome, SharedWith, StackInstance,
+    Authorize, AwsError, ForwardingRule, OrgAccount, RevokeOutcome, RolePolicies, SharedWith,
+    StackInstance,
 };
 use crate::enforce::{HubApi, SecurityGroups};
 use crate::finding::{AsffFinding, GroupInfo};
@@ -275,6 +276,21 @@ impl HubApi for Fake {
         _role: &str,
     ) -> Result<Option<String>, AwsError> {
         Ok(self.state().trust.get(account).cloned())
+    }
+
+    async fn remediation_role_policies(
+        &self,
+        account: &str,
+        _role: &str,
+    ) -> Result<Option<RolePolicies>, AwsError> {
+        let state = self.state();
+        Ok(match state.policies.get(account) {
+            Some(policies) => Some(policies.clone()),
+            None => state
+                .trust
+                .contains_key(account)
+                .then(super::intact_role_policies),
+        })
     }
 
     async fn stack_instances(

@@ -12,7 +12,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use ipnet::IpNet;
 
-use crate::aws::{AwsError, ForwardingRule, OrgAccount, SharedWith, StackInstance};
+use crate::aws::{
+    AwsError, ForwardingRule, NamedPolicy, OrgAccount, RolePolicies, RuleTarget, SharedWith,
+    StackInstance,
+};
 use crate::finding::Tags;
 use crate::report::notify::Notification;
 use crate::report::record::Record;
@@ -76,6 +79,9 @@ struct State {
     forwarding: BTreeMap<(String, String), ForwardingRule>,
     /// The remediation role's trust policy per account.
     trust: BTreeMap<String, String>,
+    /// The remediation role's policies per account; an account not named whose role has a
+    /// trust policy has the policies the spoke stack deploys.
+    policies: BTreeMap<String, RolePolicies>,
     instances: Vec<StackInstance>,
     /// Reports stored: (bucket, key, body).
     reports: Vec<(String, String, Vec<u8>)>,
@@ -204,6 +210,12 @@ impl Fake {
         self.state()
             .trust
             .insert(account.to_owned(), policy.to_owned());
+        self
+    }
+
+    /// The remediation role's policies in `account`.
+    pub fn with_role_policies(self, account: &str, policies: RolePolicies) -> Self {
+        self.state().policies.insert(account.to_owned(), policies);
         self
     }
 
@@ -352,17 +364,48 @@ pub fn tamper_check(trusted: Vec<String>) -> crate::enforce::tamper::TamperCheck
         hub_bus_arn: None,
         trusted,
         remediation_role: "sgguard-remediation".to_owned(),
+        forwarder_role: crate::enforce::tamper::FORWARDER_ROLE.to_owned(),
     }
 }
 
-/// A spoke's forwarding rule as the stack deploys it: enabled, the hub's pattern, sending to
-/// the fake hub's bus.
-pub fn intact_forwarding_rule() -> ForwardingRule {
+/// A spoke's forwarding rule in `account` as the stack deploys it: enabled, the hub's pattern,
+/// sending to the fake hub's bus.
+pub fn intact_forwarding_rule(account: &str) -> ForwardingRule {
     ForwardingRule {
         state: "ENABLED".to_owned(),
         pattern: Some(crate::enforce::tamper::EVENT_PATTERN.to_owned()),
-        targets: vec![format!(
-            "arn:aws:events:{HOME_REGION}:{HUB_ACCOUNT}:event-bus/sgguard"
-        )],
+        targets: vec![intact_target(account)],
+    }
+}
+
+/// The target the spoke stack gives the forwarding rule in `account`: the fake hub's bus, as
+/// the forwarder role, the event as it is.
+pub fn intact_target(account: &str) -> RuleTarget {
+    RuleTarget {
+        id: "sgguard-hub-bus".to_owned(),
+        arn: format!("arn:aws:events:{HOME_REGION}:{HUB_ACCOUNT}:event-bus/sgguard"),
+        role_arn: Some(format!(
+            "arn:aws:iam::{account}:role/{}",
+            crate::enforce::tamper::FORWARDER_ROLE
+        )),
+        rewrites: Vec::new(),
+    }
+}
+
+/// The remediation role's policies as the spoke stack deploys them: one inline policy allowing
+/// every action of `spoke-infra/remediation-actions.json`, no managed policy, no boundary.
+pub fn intact_role_policies() -> RolePolicies {
+    let actions: Vec<String> =
+        serde_json::from_str(crate::enforce::tamper::REMEDIATION_ACTIONS).unwrap_or_default();
+    RolePolicies {
+        inline: vec![NamedPolicy {
+            name: "sgguard-remediation".to_owned(),
+            document: serde_json::json!({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": actions, "Resource": "*"}
+            ]})
+            .to_string(),
+        }],
+        attached: Vec::new(),
+        boundary: None,
     }
 }

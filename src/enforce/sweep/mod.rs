@@ -325,15 +325,11 @@ impl<H: HubApi> Sweep<'_, H> {
             Ok(regions) => {
                 self.progress.inc_length(regions.len() as u64);
                 if let Some(check) = self.member_check(&account.id) {
-                    let problems = match self
-                        .hub
-                        .remediation_role_trust(&account.id, &check.remediation_role)
-                        .await
-                    {
-                        Ok(document) => check.trust_problems(document.as_deref()),
-                        Err(error) => vec![format!("cannot read the remediation role: {error}")],
-                    };
-                    tampering = tampered(&account.id, None, problems);
+                    tampering = tampered(
+                        &account.id,
+                        None,
+                        self.role_problems(check, &account.id).await,
+                    );
                 }
             }
             Err(error) => {
@@ -397,6 +393,25 @@ impl<H: HubApi> Sweep<'_, H> {
             .await
     }
 
+    /// What is wrong with the remediation role of `account`: its trust, then its permissions
+    /// (what cannot be read is a problem: nothing can be verified there).
+    async fn role_problems(&self, check: &TamperCheck, account: &str) -> Vec<String> {
+        let role = &check.remediation_role;
+        let mut problems = match self.hub.remediation_role_trust(account, role).await {
+            Ok(document) => check.trust_problems(document.as_deref()),
+            Err(error) => vec![format!("cannot read the remediation role: {error}")],
+        };
+        problems.extend(
+            match self.hub.remediation_role_policies(account, role).await {
+                Ok(policies) => check.permission_problems(account, policies.as_ref()),
+                Err(error) => vec![format!(
+                    "cannot read the remediation role's permissions: {error}"
+                )],
+            },
+        );
+        problems
+    }
+
     /// The tamper check, for a member account (the hub has no spoke stack).
     fn member_check(&self, account: &str) -> Option<&TamperCheck> {
         self.tamper.filter(|_| account != self.hub.hub_account())
@@ -447,7 +462,7 @@ impl<H: HubApi> Sweep<'_, H> {
                 .forwarding_rule(account, region, FORWARDING_RULE)
                 .await
             {
-                Ok(rule) => check.rule_problems(rule.as_ref()),
+                Ok(rule) => check.rule_problems(account, rule.as_ref()),
                 Err(error) => vec![format!("cannot read the forwarding rule: {error}")],
             };
             swept.tampering = tampered(account, Some(region), problems);

@@ -256,22 +256,14 @@ async fn an_organization_that_cannot_be_listed_fails_the_sweep_with_the_way_out(
 #[tokio::test]
 async fn the_spokes_are_checked_in_members_only() {
     let prod = account("sg-prod", 0, &["eu-west-1", "us-east-1"]);
-    let intact = fake::intact_forwarding_rule();
-    let trust = format!(
-        r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{HUB_ACCOUNT}:role/hub"}},"Action":"sts:AssumeRole"}}]}}"#
-    );
+    let intact = fake::intact_forwarding_rule(PROD);
+    let (hub_role, trust) = hub_trust();
     let hub = Fake::default()
         .member(PROD, "prod", Some(prod))
         .member(HUB_ACCOUNT, "hub", None)
         .with_forwarding_rule(PROD, "eu-west-1", intact)
         .with_trust(PROD, &trust);
-    let check = fake::tamper_check(vec![format!("arn:aws:iam::{HUB_ACCOUNT}:role/hub")]);
-    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
-    let report = Sweep::new(&hub, &baseline, &state)
-        .tamper(Some(&check))
-        .run(&Scope::parse(&[PROD.to_owned()], &[], &[]).unwrap())
-        .await
-        .unwrap();
+    let report = checked_sweep(&hub, hub_role).await;
 
     // us-east-1 has no forwarding rule: tampering there, and only there.
     assert_eq!(report.tampering.len(), 1, "{:?}", report.tampering);
@@ -282,4 +274,55 @@ async fn the_spokes_are_checked_in_members_only() {
     );
     assert!(t.problem.contains("is missing"), "{}", t.problem);
     assert!(report.errors.iter().any(|e| e.contains("tampering")));
+}
+
+#[tokio::test]
+async fn a_remediation_role_stripped_of_its_permissions_is_tampering_of_the_account() {
+    let prod = account("sg-prod", 0, &["eu-west-1"]);
+    let (hub_role, trust) = hub_trust();
+    let mut stripped = fake::intact_role_policies();
+    stripped.inline[0].document =
+        r#"{"Statement":[{"Effect":"Allow","Action":"ec2:Describe*","Resource":"*"}]}"#.to_owned();
+    let hub = Fake::default()
+        .member(PROD, "prod", Some(prod))
+        .with_forwarding_rule(PROD, "eu-west-1", fake::intact_forwarding_rule(PROD))
+        .with_trust(PROD, &trust)
+        .with_role_policies(PROD, stripped);
+    let report = checked_sweep(&hub, hub_role).await;
+
+    assert_eq!(report.tampering.len(), 1, "{:?}", report.tampering);
+    let t = &report.tampering[0];
+    assert_eq!((t.account_id.as_str(), t.region.as_deref()), (PROD, None));
+    assert!(
+        t.problem.contains("no longer allowed")
+            && t.problem.contains("`ec2:RevokeSecurityGroupIngress`"),
+        "{}",
+        t.problem
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.starts_with(&format!("account {PROD}: tampering: the remediation role")))
+    );
+}
+
+/// The hub's role, and a trust policy letting it (only) into the remediation role.
+fn hub_trust() -> (String, String) {
+    let role = format!("arn:aws:iam::{HUB_ACCOUNT}:role/hub");
+    let trust = format!(
+        r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"{role}"}},"Action":"sts:AssumeRole"}}]}}"#
+    );
+    (role, trust)
+}
+
+/// A sweep of `PROD` with the tamper check, the remediation role trusting `hub_role` only.
+async fn checked_sweep(hub: &Fake, hub_role: String) -> SweepReport {
+    let check = fake::tamper_check(vec![hub_role]);
+    let (baseline, state) = (baseline(), HubState::in_process(Limits::default()));
+    Sweep::new(hub, &baseline, &state)
+        .tamper(Some(&check))
+        .run(&Scope::parse(&[PROD.to_owned()], &[], &[]).unwrap())
+        .await
+        .unwrap()
 }

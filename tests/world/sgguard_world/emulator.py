@@ -63,6 +63,9 @@ field matches (hub/event-pattern.json forwards CreateTags/DeleteTags only when o
 `requestParameters.resourcesSet.items[].resourceId` starts with `sg-`); moto's matcher does not
 look inside arrays, so the emulator patches it to (`match_inside_arrays_like_eventbridge`).
 
+IAM fidelity: a role's inline policies created by CloudFormation are answered by GetRolePolicy as
+JSON, as AWS does, not as moto's Python repr of them (`inline_policies_from_cloudformation_as_json`).
+
 sgguard's own requests (User-Agent carrying `app/sgguard`, the SDK app name `Aws` sets) are
 tallied per action too, for the whole life of the emulator ("sgguard" in /counts, never reset).
 When SGGUARD_TALLY_DIR is set, the emulator writes them on exit to
@@ -153,6 +156,22 @@ def match_inside_arrays_like_eventbridge() -> None:
     EventPattern._flatten_dict = staticmethod(flatten)
 
 
+def inline_policies_from_cloudformation_as_json() -> None:
+    """moto keeps the inline policies of a role CloudFormation created (`Policies`) as the parsed
+    template's dicts, and GetRolePolicy then answers with their Python repr. AWS answers with the
+    JSON document (URL-encoded); this stores such a policy as JSON, in this process."""
+    from moto.iam.models import Role
+
+    put_policy = Role.put_policy
+
+    def put_policy_as_json(self, policy_name: str, policy_json) -> None:
+        if not isinstance(policy_json, str):
+            policy_json = json.dumps(policy_json)
+        put_policy(self, policy_name, policy_json)
+
+    Role.put_policy = put_policy_as_json
+
+
 def write_tally(state: State) -> None:
     """sgguard's requests of this emulator's life, for the IAM tally check."""
     folder = os.environ.get("SGGUARD_TALLY_DIR")
@@ -183,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     from moto.server import ThreadedMotoServer
 
     match_inside_arrays_like_eventbridge()
+    inline_policies_from_cloudformation_as_json()
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
     moto.start()
