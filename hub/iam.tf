@@ -86,6 +86,13 @@ resource "aws_iam_role_policy" "lambda" {
           ]
         },
         {
+          # A change to one of the hub account's shared prefix lists is undone at the source.
+          Sid      = "RestorePrefixListVersionInHubAccount"
+          Effect   = "Allow"
+          Action   = local.ec2_restore_actions
+          Resource = "arn:${local.partition}:ec2:*:${local.account_id}:prefix-list/*"
+        },
+        {
           Sid      = "WriteOwnLogs"
           Effect   = "Allow"
           Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]

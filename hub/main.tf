@@ -29,9 +29,14 @@ locals {
   without_events      = [for a in local.remediation_actions : a if !startswith(a, "events:")]
   without_iam         = [for a in local.without_events : a if !startswith(a, "iam:")]
   hub_own_actions     = [for a in local.without_iam : a if !startswith(a, "securityhub:")]
-  # Revocations are scoped to this account's security groups; reads need "*".
-  ec2_revoke_actions = [for a in local.hub_own_actions : a if startswith(a, "ec2:Revoke")]
-  ec2_read_actions   = [for a in local.hub_own_actions : a if !startswith(a, "ec2:Revoke")]
+  # Revocations are scoped to this account's security groups, restores of a prefix list's
+  # version to its prefix lists; reads need "*".
+  ec2_revoke_actions  = [for a in local.hub_own_actions : a if startswith(a, "ec2:Revoke")]
+  ec2_restore_actions = [for a in local.hub_own_actions : a if startswith(a, "ec2:Restore")]
+  ec2_read_actions = [
+    for a in local.hub_own_actions : a
+    if !startswith(a, "ec2:Revoke") && !startswith(a, "ec2:Restore")
+  ]
 
   log_group_name          = "/aws/lambda/${var.function_name}"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)

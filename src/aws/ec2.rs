@@ -1,14 +1,13 @@
-//! EC2 in one member account and region: re-reading a group's live rules, resolving prefix
-//! lists, finding the groups that use a prefix list, and revoking rules by rule id. In a member
-//! account, a call AWS rejects because the credentials expired is made once more with the role
-//! assumed again.
+//! EC2 in one member account and region: re-reading a group's live rules, finding the groups
+//! that use a prefix list, and revoking rules by rule id (the lists themselves:
+//! [`super::prefix_lists`]). In a member account, a call AWS rejects because the credentials
+//! expired is made once more with the role assumed again.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
 use aws_sdk_ec2::types::Filter;
-use ipnet::IpNet;
 
 use super::{AwsError, CredentialCache};
 use crate::finding::{GroupInfo, Tags};
@@ -29,9 +28,9 @@ pub struct Authorize<'a> {
 }
 
 pub struct Ec2 {
-    client: aws_sdk_ec2::Client,
-    account: String,
-    region: String,
+    pub(super) client: aws_sdk_ec2::Client,
+    pub(super) account: String,
+    pub(super) region: String,
     /// Where a member account's credentials come from (the client asks it for each request);
     /// `None` for the hub's own account.
     credentials: Option<Arc<CredentialCache>>,
@@ -65,7 +64,7 @@ impl Ec2 {
 
     /// Runs `call`; when AWS rejects the member credentials as expired, assumes the role again
     /// and runs it once more (a rejected call changed nothing).
-    async fn once_refreshed<T, F, Fut>(&self, call: F) -> Result<T, AwsError>
+    pub(super) async fn once_refreshed<T, F, Fut>(&self, call: F) -> Result<T, AwsError>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<T, AwsError>>,
@@ -84,7 +83,7 @@ impl Ec2 {
         }
     }
 
-    fn error<E>(&self, operation: &'static str, error: &E) -> AwsError
+    pub(super) fn error<E>(&self, operation: &'static str, error: &E) -> AwsError
     where
         E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
     {
@@ -271,31 +270,6 @@ impl Ec2 {
                 e.message
             )
         })
-    }
-
-    /// The entries of a managed prefix list.
-    pub async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
-        self.once_refreshed(|| self.prefix_list_entries_once(prefix_list_id))
-            .await
-    }
-
-    async fn prefix_list_entries_once(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
-        let mut pages = self
-            .client
-            .get_managed_prefix_list_entries()
-            .prefix_list_id(prefix_list_id)
-            .into_paginator()
-            .send();
-        let mut entries = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("GetManagedPrefixListEntries", &e))?;
-            for entry in page.entries() {
-                if let Some(net) = entry.cidr().and_then(|c| c.trim().parse::<IpNet>().ok()) {
-                    entries.push(net);
-                }
-            }
-        }
-        Ok(entries)
     }
 
     /// Authorizes one rule again (`sgguard restore`), with its description; the new rule's id.

@@ -45,6 +45,25 @@ pub trait SecurityGroups: Sync {
         &self,
         prefix_list_id: &str,
     ) -> impl Future<Output = Result<Vec<IpNet>, AwsError>> + Send;
+    /// The entries a managed prefix list had at `version`.
+    fn prefix_list_entries_at(
+        &self,
+        prefix_list_id: &str,
+        version: i64,
+    ) -> impl Future<Output = Result<Vec<IpNet>, AwsError>> + Send;
+    /// A managed prefix list's current version; `None` when it has none or is not found.
+    fn prefix_list_version(
+        &self,
+        prefix_list_id: &str,
+    ) -> impl Future<Output = Result<Option<i64>, AwsError>> + Send;
+    /// Restores a prefix list of this account to its `previous` version, replacing `current`
+    /// (refused when the list is no longer at `current`).
+    fn restore_prefix_list(
+        &self,
+        prefix_list_id: &str,
+        previous: i64,
+        current: i64,
+    ) -> impl Future<Output = Result<(), AwsError>> + Send;
     /// The regions the account has enabled (asked in any one of them), sorted.
     fn enabled_regions(&self) -> impl Future<Output = Result<Vec<String>, AwsError>> + Send;
     /// Revokes rules of one group by rule id; one outcome per rule id.
@@ -175,7 +194,28 @@ impl SecurityGroups for Ec2 {
     }
 
     async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
-        Ec2::prefix_list_entries(self, prefix_list_id).await
+        Ec2::prefix_list_entries(self, prefix_list_id, None).await
+    }
+
+    async fn prefix_list_entries_at(
+        &self,
+        prefix_list_id: &str,
+        version: i64,
+    ) -> Result<Vec<IpNet>, AwsError> {
+        Ec2::prefix_list_entries(self, prefix_list_id, Some(version)).await
+    }
+
+    async fn prefix_list_version(&self, prefix_list_id: &str) -> Result<Option<i64>, AwsError> {
+        Ec2::prefix_list_version(self, prefix_list_id).await
+    }
+
+    async fn restore_prefix_list(
+        &self,
+        prefix_list_id: &str,
+        previous: i64,
+        current: i64,
+    ) -> Result<(), AwsError> {
+        Ec2::restore_prefix_list(self, prefix_list_id, previous, current).await
     }
 
     async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {

@@ -300,6 +300,7 @@ pub fn event_notes(document: &Document) -> Vec<String> {
                 prefix_list_id,
                 added,
                 removed,
+                ..
             } => Some(format!(
                 "{}: prefix list {prefix_list_id} changed (added {}, removed {}); the groups that \
                  use it are checked by `handle-event` and `scan`",

@@ -19,7 +19,10 @@ pub fn asff_finding(entry: &FindingOutcome, partition: &str, now: &str) -> Optio
     let (account, region) = (f.rule.account_id.as_deref()?, f.rule.region.as_deref()?);
     let (group, rule) = (f.rule.group_id.as_deref()?, f.rule.rule_id.as_deref()?);
     let first = f.violations.first()?;
-    let resolved = matches!(entry.outcome, Outcome::Revoked | Outcome::AlreadyGone);
+    let resolved = matches!(
+        entry.outcome,
+        Outcome::Revoked | Outcome::AlreadyGone | Outcome::FixedAtSource
+    );
     let label = match f.severity() {
         Severity::Info => "INFORMATIONAL",
         Severity::Low => "LOW",

@@ -57,16 +57,16 @@ def _policy_actions(role: dict) -> list[str]:
 
 def test_audit_role_reads_exactly_the_non_revoke_actions_and_nothing_else():
     """`sgguard scan --role-name sgguard-audit`: every read of remediation-actions.json, no
-    Revoke, nothing that writes; scoped like the remediation role's reads."""
+    Revoke or Restore, nothing that writes; scoped like the remediation role's reads."""
     t = load_template(SPOKE_TEMPLATE)
     res = t["Resources"]
     audit = res["AuditRole"]
     assert audit["Condition"] == "IsPrimaryRegion"
     assert audit["Properties"]["RoleName"] == {"Ref": "AuditRoleName"}
     assert t["Parameters"]["AuditRoleName"]["Default"] == "sgguard-audit"
-    # Reads only: no Revoke, and not the Security Hub import (a write).
+    # Reads only: no Revoke, no prefix-list Restore, and not the Security Hub import (writes).
     reads = [a for a in load_remediation_actions()
-             if not a.split(":")[1].startswith("Revoke") and not a.startswith("securityhub:")]
+             if not a.split(":")[1].startswith(("Revoke", "Restore")) and not a.startswith("securityhub:")]
     assert len(reads) < len(load_remediation_actions()), "the file lost its Revoke actions"
     actions = _policy_actions(audit)
     assert sorted(actions) == sorted(reads)

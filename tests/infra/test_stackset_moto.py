@@ -130,6 +130,8 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
                 f"arn:aws:ec2:*:{account}:security-group/*",
                 f"arn:aws:ec2:*:{account}:security-group-rule/*",
             ]
+        if "ec2:RestoreManagedPrefixListVersion" in st["Action"]:
+            assert st["Resource"] == f"arn:aws:ec2:*:{account}:prefix-list/*"
     assert sorted(actions) == sorted(load_remediation_actions())
     assert not iam.list_attached_role_policies(RoleName="sgguard-remediation")["AttachedPolicies"]
 
@@ -154,7 +156,7 @@ def test_audit_role_is_read_only_and_trusts_the_hub_lambda_in_the_organization(o
     for st in _inline_statements(iam, "sgguard-audit"):
         actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
     assert sorted(actions) == sorted(a for a in load_remediation_actions()
-                                     if not a.startswith(("ec2:Revoke", "securityhub:")))
+                                     if not a.startswith(("ec2:Revoke", "ec2:Restore", "securityhub:")))
     assert not iam.list_attached_role_policies(RoleName="sgguard-audit")["AttachedPolicies"]
 
 

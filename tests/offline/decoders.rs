@@ -156,7 +156,7 @@ fn a_modify_security_group_rules_event_with_a_list() {
 #[test]
 fn prefix_list_changes_with_lists_of_entries() {
     let request = json!({"ModifyManagedPrefixListRequest": {"PrefixListId": "pl-7",
-        "AddEntry": [{"Cidr": "0.0.0.0/0"}, {"cidr": "::/0"}], "RemoveEntry": {"Cidr": "10.0.0.0/8"}}});
+        "CurrentVersion": "4", "AddEntry": [{"Cidr": "0.0.0.0/0"}, {"cidr": "::/0"}], "RemoveEntry": {"Cidr": "10.0.0.0/8"}}});
     let document = decode_json(request).unwrap();
     assert_eq!(
         document.events[0].change,
@@ -164,6 +164,8 @@ fn prefix_list_changes_with_lists_of_entries() {
             prefix_list_id: "pl-7".to_owned(),
             added: vec!["0.0.0.0/0".parse().unwrap(), "::/0".parse().unwrap()],
             removed: vec!["10.0.0.0/8".parse().unwrap()],
+            // A version written as a string reads as its number.
+            current_version: Some(4),
         }
     );
 }

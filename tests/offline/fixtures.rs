@@ -281,6 +281,8 @@ fn modify_managed_prefix_list_added_entry() {
             prefix_list_id: "pl-0c3516b0e5630bf3e".to_owned(),
             added: vec!["71.131.0.0/16".parse().unwrap()],
             removed: vec![],
+            // The truncated record does not tell the version it changed.
+            current_version: None,
         }
     );
     assert_eq!(document.events[0].region.as_deref(), Some("us-west-2"));

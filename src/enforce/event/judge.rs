@@ -10,11 +10,12 @@ use crate::aws::AwsError;
 use crate::enforce::breaker::Budget;
 use crate::enforce::journal::Journal;
 use crate::enforce::{RevokeSource, SecurityGroups, act, resolve_prefix_lists};
+use crate::finding::Finding;
 use crate::finding::GroupInfo;
 use crate::input::cloudtrail::{Change, CloudTrailEvent};
-use crate::outcome::{EventOutcome, FindingOutcome, GroupContext, GroupOutcome, Mode};
+use crate::outcome::{EventOutcome, FindingOutcome, GroupContext, GroupOutcome, Mode, Outcome};
 use crate::policy::Evaluator;
-use crate::rule::Peer;
+use crate::rule::{Peer, SecurityGroupRule};
 
 /// What the event's own groups held when re-read: their tags and the ids of their live rules
 /// (`None` when a live rule has no id: then what is gone cannot be told).
@@ -39,6 +40,15 @@ pub(super) struct Judge<'e, 'b> {
     pub context_tags: Vec<String>,
 }
 
+/// One group read and judged, not yet acted on: its tags, its rules as read (prefix lists
+/// resolved) and its findings.
+pub(super) struct Judged {
+    pub group_id: String,
+    pub info: GroupInfo,
+    pub rules: Vec<SecurityGroupRule>,
+    pub findings: Vec<Finding>,
+}
+
 impl Judge<'_, '_> {
     /// Re-reads, evaluates and acts on each group of one account and region; the groups and
     /// findings go into the outcome. `account` names the groups' account when it is not the
@@ -49,12 +59,31 @@ impl Judge<'_, '_> {
         group_ids: Vec<String>,
         known: &mut HashMap<String, Vec<IpNet>>,
         account: Option<&str>,
-        mut own: Option<Own<'_>>,
+        own: Option<Own<'_>>,
         outcome: &mut EventOutcome,
     ) -> Result<(), AwsError> {
+        let (judged, failed) = self
+            .evaluate(groups, group_ids, known, account, own, outcome)
+            .await;
+        self.act_on(groups, judged, &HashSet::new(), outcome).await;
+        failed.map_or(Ok(()), Err)
+    }
+
+    /// Re-reads and evaluates each group of one account and region, acting on none; the groups
+    /// go into the outcome. A group that cannot be read ends the reading (the event is retried
+    /// as a whole): the groups judged before it are returned with the error, which names the
+    /// group, and the group is told in the outcome as not checked.
+    pub(super) async fn evaluate<G: SecurityGroups>(
+        &self,
+        groups: &G,
+        group_ids: Vec<String>,
+        known: &mut HashMap<String, Vec<IpNet>>,
+        account: Option<&str>,
+        mut own: Option<Own<'_>>,
+        outcome: &mut EventOutcome,
+    ) -> (Vec<Judged>, Option<AwsError>) {
+        let mut judged = Vec::with_capacity(group_ids.len());
         for group_id in group_ids {
-            // A group that cannot be read ends the event (retried as a whole); the outcome
-            // keeps what was done before it and names the group as not checked.
             let not_checked = |outcome: &mut EventOutcome, mut error: AwsError| {
                 outcome.groups.push(GroupOutcome {
                     account_id: account.map(str::to_owned),
@@ -67,7 +96,7 @@ impl Judge<'_, '_> {
             };
             let info = match groups.group(&group_id).await {
                 Ok(info) => info,
-                Err(error) => return Err(not_checked(outcome, error)),
+                Err(error) => return (judged, Some(not_checked(outcome, error))),
             };
             let Some(info) = info else {
                 tracing::info!(account, group = %group_id, "group deleted; nothing to do");
@@ -85,10 +114,10 @@ impl Judge<'_, '_> {
             };
             let mut rules = match read {
                 Ok(rules) => rules,
-                Err(error) => return Err(not_checked(outcome, error)),
+                Err(error) => return (judged, Some(not_checked(outcome, error))),
             };
             if let Err(error) = resolve_prefix_lists(groups, &mut rules, known).await {
-                return Err(not_checked(outcome, error));
+                return (judged, Some(not_checked(outcome, error)));
             }
             if let Some(own) = own.as_mut() {
                 let live = rules.iter().map(|r| r.rule_id.clone()).collect();
@@ -102,16 +131,59 @@ impl Judge<'_, '_> {
                 rules_evaluated: rules.len(),
             });
             let findings = self.evaluator.evaluate_group(&rules, &info.tags);
-            let acted = act(
+            judged.push(Judged {
+                group_id,
+                info,
+                rules,
+                findings,
+            });
+        }
+        (judged, None)
+    }
+
+    /// Acts on the judged groups through the one revoke path; the findings whose rule ids are
+    /// in `fixed` were closed at their source (a prefix list restored) and are told as such,
+    /// never revoked.
+    pub(super) async fn act_on<G: SecurityGroups>(
+        &self,
+        groups: &G,
+        judged: Vec<Judged>,
+        fixed: &HashSet<String>,
+        outcome: &mut EventOutcome,
+    ) {
+        for Judged {
+            group_id,
+            info,
+            findings,
+            ..
+        } in judged
+        {
+            let (closed, open): (Vec<Finding>, Vec<Finding>) = findings
+                .into_iter()
+                .partition(|f| f.rule.rule_id.as_ref().is_some_and(|id| fixed.contains(id)));
+            let mut acted = act(
                 groups,
                 &group_id,
-                findings,
+                open,
                 self.mode,
                 &self.source,
                 self.budget,
                 self.journal,
             )
             .await;
+            acted.extend(closed.into_iter().map(|mut finding| {
+                finding.source = Some(self.source.to_string());
+                tracing::info!(group = %group_id, rule = finding.rule.rule_id.as_deref().unwrap_or("-"), "fixed at the source");
+                FindingOutcome {
+                    finding,
+                    outcome: Outcome::FixedAtSource,
+                    group: None,
+                    attribution: None,
+                    removed: None,
+                    error: None,
+                    aws_error: None,
+                }
+            }));
             let context = GroupContext::new(
                 &group_id,
                 &info,
@@ -125,7 +197,6 @@ impl Judge<'_, '_> {
                     ..f
                 }));
         }
-        Ok(())
     }
 }
 

@@ -2,18 +2,16 @@
 //! of the groups it touches, evaluate them with the baseline, act on the findings (by rule id),
 //! and notify. The event is a trigger; the live state is the truth. A prefix list shared through
 //! AWS RAM reaches further: the groups that use it in the accounts it is shared with are
-//! re-checked too.
+//! re-checked too, and what its change opened there is fixed at the source when it can be.
 
-use std::collections::{BTreeMap, HashMap};
-
-use ipnet::IpNet;
 use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 
 use super::breaker::Budget;
 use super::exemptions::Unloaded;
 use super::staging::{ModeReason, Resolved, Staging};
 use super::state::{Claim, HubState};
-use super::{HubApi, Outputs, RevokeSource, SecurityGroups as _};
+use super::{HubApi, Outputs, RevokeSource};
 use crate::aws::AwsError;
 use crate::input::cloudtrail::{self, Change, CloudTrailEvent};
 use crate::outcome::{EventInfo, EventOutcome, Outcome, Status};
@@ -446,13 +444,31 @@ impl<H: HubApi> EventHandler<'_, H> {
             journal: &self.state.journal,
             context_tags: self.outputs.context_tags.clone(),
         };
-        let mut prefix_lists: HashMap<String, Vec<IpNet>> = HashMap::new();
+        if let Change::PrefixListModified {
+            prefix_list_id,
+            added,
+            removed,
+            current_version,
+        } = &event.change
+        {
+            let change = ListChange {
+                id: prefix_list_id,
+                added,
+                removed,
+                version: *current_version,
+            };
+            return self
+                .remediate_list(
+                    event, &change, account, region, &groups, group_ids, &judge, outcome,
+                )
+                .await;
+        }
         let mut seen = Seen::new();
         judge
             .check(
                 &groups,
                 group_ids,
-                &mut prefix_lists,
+                &mut HashMap::new(),
                 None,
                 Some(Own {
                     event,
@@ -464,27 +480,6 @@ impl<H: HubApi> EventHandler<'_, H> {
             .map_err(HandleError::from_aws)?;
         attribute(event, outcome);
         self.already_gone(event, &seen, &judge, outcome).await;
-        if let Change::PrefixListModified { prefix_list_id, .. } = &event.change {
-            let shared = self
-                .hub
-                .prefix_list_consumers(account, region, prefix_list_id)
-                .await
-                .map_err(HandleError::from_aws)?;
-            let entries = match prefix_lists.get(prefix_list_id) {
-                Some(entries) => entries.clone(),
-                None => groups
-                    .prefix_list_entries(prefix_list_id)
-                    .await
-                    .map_err(HandleError::from_aws)?,
-            };
-            let list = SharedList {
-                id: prefix_list_id,
-                owner: account,
-                region,
-                entries,
-            };
-            self.recheck_consumers(&list, shared, &judge, outcome).await;
-        }
         Ok(())
     }
 }
@@ -521,6 +516,9 @@ mod docs_examples_tests;
 mod judge;
 #[cfg(test)]
 mod protection_tests;
+mod shared_list;
+#[cfg(test)]
+mod shared_list_tests;
 #[cfg(test)]
 mod shared_scope_tests;
 #[cfg(test)]
@@ -529,5 +527,5 @@ mod tag_tests;
 mod tests;
 
 use attribution::attribute;
-use consumers::SharedList;
 use judge::{Judge, Own, Seen, affected_groups};
+use shared_list::ListChange;

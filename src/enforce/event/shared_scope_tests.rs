@@ -11,7 +11,7 @@ use crate::rule::{ApiRule, SecurityGroupRule};
 use serde_json::json;
 
 /// A rule of `group` in `account` opening tcp 22 to the prefix list `pl-shared`.
-fn ssh_via_list(account: &str, group: &str, id: &str) -> SecurityGroupRule {
+pub(super) fn ssh_via_list(account: &str, group: &str, id: &str) -> SecurityGroupRule {
     SecurityGroupRule::from_api(
         ApiRule {
             rule_id: Some(id),
@@ -29,7 +29,7 @@ fn ssh_via_list(account: &str, group: &str, id: &str) -> SecurityGroupRule {
 }
 
 /// The owner grew `pl-shared` to hold the internet.
-fn prefix_list_event() -> Value {
+pub(super) fn prefix_list_event() -> Value {
     let mut envelope = event();
     envelope["detail"]["eventName"] = json!("ModifyManagedPrefixList");
     envelope["detail"]["requestParameters"] = json!({"ModifyManagedPrefixListRequest": {

@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 
-use super::{Authorized, Fake, HOME_REGION, HUB_ACCOUNT};
+use super::{Authorized, Fake, HOME_REGION, HUB_ACCOUNT, version_number};
 use crate::aws::{
     Authorize, AwsError, ForwardingRule, OrgAccount, RevokeOutcome, RolePolicies, SharedWith,
-    StackInstance,
+    StackInstance, parse_entries,
 };
 use crate::enforce::{HubApi, SecurityGroups};
 use crate::finding::{AsffFinding, GroupInfo};
@@ -87,12 +87,62 @@ impl SecurityGroups for Fake {
     }
 
     async fn prefix_list_entries(&self, prefix_list_id: &str) -> Result<Vec<IpNet>, AwsError> {
-        Ok(self
+        let current = self.prefix_list(prefix_list_id).map_or(0, |(v, _)| v);
+        self.prefix_list_entries_at(prefix_list_id, current).await
+    }
+
+    async fn prefix_list_entries_at(
+        &self,
+        prefix_list_id: &str,
+        version: i64,
+    ) -> Result<Vec<IpNet>, AwsError> {
+        let entries = self
             .state()
             .prefix_lists
             .get(prefix_list_id)
-            .cloned()
-            .unwrap_or_default())
+            .and_then(|versions| versions.get(usize::try_from(version - 1).ok()?).cloned())
+            .unwrap_or_default();
+        parse_entries(prefix_list_id, entries.iter().map(|e| Some(e.as_str()))).map_err(|message| {
+            AwsError {
+                code: None,
+                message,
+                ..Fake::error("GetManagedPrefixListEntries", "-")
+            }
+        })
+    }
+
+    async fn prefix_list_version(&self, prefix_list_id: &str) -> Result<Option<i64>, AwsError> {
+        Ok(self.prefix_list(prefix_list_id).map(|(version, _)| version))
+    }
+
+    async fn restore_prefix_list(
+        &self,
+        prefix_list_id: &str,
+        previous: i64,
+        current: i64,
+    ) -> Result<(), AwsError> {
+        const OPERATION: &str = "RestoreManagedPrefixListVersion";
+        let mut state = self.state();
+        state
+            .restores
+            .push((prefix_list_id.to_owned(), previous, current));
+        if let Some(code) = &state.restore_fails {
+            return Err(Fake::error(OPERATION, code));
+        }
+        let versions = state
+            .prefix_lists
+            .get_mut(prefix_list_id)
+            .ok_or_else(|| Fake::error(OPERATION, "InvalidPrefixListID.NotFound"))?;
+        // As EC2: refused unless the list is at `current`; the restore makes the next version.
+        if version_number(versions.len()) != current {
+            return Err(Fake::error(OPERATION, "PrefixListVersionMismatch"));
+        }
+        let restored = usize::try_from(previous - 1)
+            .ok()
+            .and_then(|i| versions.get(i).cloned())
+            .ok_or_else(|| Fake::error(OPERATION, "InvalidPrefixListVersion"))?;
+        versions.push(restored);
+        Ok(())
     }
 
     async fn enabled_regions(&self) -> Result<Vec<String>, AwsError> {

@@ -10,8 +10,6 @@ mod api;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ipnet::IpNet;
-
 use crate::aws::{
     AwsError, ForwardingRule, NamedPolicy, OrgAccount, RolePolicies, RuleTarget, SharedWith,
     StackInstance,
@@ -41,7 +39,13 @@ struct State {
     groups: BTreeMap<String, (Tags, Vec<SecurityGroupRule>)>,
     /// Group id → group name.
     names: BTreeMap<String, String>,
-    prefix_lists: HashMap<String, Vec<IpNet>>,
+    /// Each prefix list's versions, oldest first (the last is current, version = its number),
+    /// each entry as EC2 gives it (parsed when read, as the AWS adapter does).
+    prefix_lists: HashMap<String, Vec<Vec<String>>>,
+    /// The error code every restore of a prefix list fails with.
+    restore_fails: Option<String>,
+    /// Every restore of a prefix list: (list, previous version, current version).
+    restores: Vec<(String, i64, i64)>,
     /// Rules the next reads of their group do not show yet, or show as they were (an
     /// eventually consistent read): rule id → (the rule as it was, or none; reads left).
     lagging: HashMap<String, (Option<SecurityGroupRule>, usize)>,
@@ -245,10 +249,38 @@ impl Fake {
         self
     }
 
+    /// A prefix list of this account at version 1 holding `entries`.
     pub fn with_prefix_list(self, id: &str, entries: &[&str]) -> Self {
-        let entries = entries.iter().filter_map(|e| e.parse().ok()).collect();
-        self.state().prefix_lists.insert(id.to_owned(), entries);
+        self.with_prefix_list_versions(id, &[entries])
+    }
+
+    /// A prefix list of this account with these versions, oldest first (version 1 first; the
+    /// last is current).
+    pub fn with_prefix_list_versions(self, id: &str, versions: &[&[&str]]) -> Self {
+        let versions = versions
+            .iter()
+            .map(|entries| entries.iter().map(|e| (*e).to_owned()).collect())
+            .collect();
+        self.state().prefix_lists.insert(id.to_owned(), versions);
         self
+    }
+
+    /// Every restore of a prefix list fails with `code`.
+    pub fn failing_restore(self, code: &str) -> Self {
+        self.state().restore_fails = Some(code.to_owned());
+        self
+    }
+
+    /// The restores asked: (list, previous version, current version), oldest first.
+    pub fn restores(&self) -> Vec<(String, i64, i64)> {
+        self.state().restores.clone()
+    }
+
+    /// A prefix list's current version and entries.
+    pub fn prefix_list(&self, id: &str) -> Option<(i64, Vec<String>)> {
+        let state = self.state();
+        let versions = state.prefix_lists.get(id)?;
+        Some((version_number(versions.len()), versions.last()?.clone()))
     }
 
     pub fn failing_publish(self) -> Self {
@@ -338,6 +370,11 @@ impl Fake {
             message: format!("{code}: injected by the fake"),
         }
     }
+}
+
+/// The version number of the `n`th version (1-based).
+fn version_number(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A rule opening SSH (tcp 22) to the internet: rule `rule_id` of `group`, in [`HOME_REGION`].

@@ -234,7 +234,9 @@ mod tests {
             attached: vec![policy(
                 "arn:aws:iam::222222222222:policy/ec2",
                 json!([{"Effect": "Allow", "Action": ["ec2:Revoke*", "ec2:Describe*", "ec2:Get*"],
-                        "Resource": "arn:aws:ec2:*:222222222222:security-group/*"}]),
+                        "Resource": "arn:aws:ec2:*:222222222222:security-group/*"},
+                       {"Effect": "Allow", "Action": "ec2:Restore*",
+                        "Resource": "arn:aws:ec2:*:222222222222:prefix-list/*"}]),
             )],
             inline: vec![policy(
                 "rest",
@@ -328,6 +330,6 @@ mod tests {
         };
         let found = problems(&bounded);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("boundary `arn:aws:iam::222222222222:policy/reads-only` does not allow `ec2:RevokeSecurityGroupEgress`, `ec2:RevokeSecurityGroupIngress`"), "{found:?}");
+        assert!(found[0].contains("boundary `arn:aws:iam::222222222222:policy/reads-only` does not allow `ec2:RestoreManagedPrefixListVersion`, `ec2:RevokeSecurityGroupEgress`, `ec2:RevokeSecurityGroupIngress`"), "{found:?}");
     }
 }

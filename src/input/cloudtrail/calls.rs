@@ -153,9 +153,8 @@ impl Call {
             Call::ModifySecurityGroupRules(call) => call.request.change(),
             Call::ModifyManagedPrefixList(call) => call.request.change(),
             Call::RestoreManagedPrefixListVersion(call) => {
-                let id = call
-                    .request
-                    .as_ref()
+                let request = call.request.as_ref();
+                let id = request
                     .and_then(|r| r.prefix_list_id.as_ref())
                     .or(call.prefix_list_id.as_ref());
                 Ok(Change::PrefixListModified {
@@ -166,6 +165,7 @@ impl Call {
                     .to_owned(),
                     added: Vec::new(),
                     removed: Vec::new(),
+                    current_version: request.and_then(|r| r.current_version),
                 })
             }
             Call::CreateTags(call) | Call::DeleteTags(call) => call.change(),
@@ -415,6 +415,7 @@ impl ModifyPrefixListRequest {
             added: entries("AddEntry", &self.add_entry)?,
             removed: entries("RemoveEntry", &self.remove_entry)?,
             prefix_list_id,
+            current_version: self.current_version,
         })
     }
 }

@@ -77,11 +77,15 @@ pub enum Change {
         group_id: Option<String>,
         rules: Vec<SecurityGroupRule>,
     },
-    /// Entries added to or removed from a managed prefix list.
+    /// Entries added to or removed from a managed prefix list (or an earlier version
+    /// restored: then the entries are not told).
     PrefixListModified {
         prefix_list_id: String,
         added: Vec<IpNet>,
         removed: Vec<IpNet>,
+        /// The list's version the call changed (`CurrentVersion`): the call made the next one.
+        /// `None` when the event does not tell it.
+        current_version: Option<i64>,
     },
     /// Tags added to (CreateTags) or removed from (DeleteTags) resources: an exemption tag may
     /// have come or gone, so the security groups among them are re-checked. `group_ids` is empty

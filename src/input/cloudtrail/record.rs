@@ -146,6 +146,8 @@ impl Record {
                         .filter(|id| id.starts_with("pl-"))?,
                     added: Vec::new(),
                     removed: Vec::new(),
+                    // An unreadable body: the version is not trusted (no restore on a guess).
+                    current_version: None,
                 })
             }
             CallName::ModifySecurityGroupRules => Some(Change::Modified {
@@ -208,10 +210,16 @@ mod tests {
 
     #[test]
     fn restoring_a_prefix_list_version_re_checks_the_list() {
-        for request in [
-            serde_json::json!({"RestoreManagedPrefixListVersionRequest": {
+        for (request, current_version) in [
+            (
+                serde_json::json!({"RestoreManagedPrefixListVersionRequest": {
                 "PrefixListId": "pl-0123456789abcdef0", "PreviousVersion": 1, "CurrentVersion": 3}}),
-            serde_json::json!({"prefixListId": "pl-0123456789abcdef0"}),
+                Some(3),
+            ),
+            (
+                serde_json::json!({"prefixListId": "pl-0123456789abcdef0"}),
+                None,
+            ),
         ] {
             let record = serde_json::json!({
                 "eventName": "RestoreManagedPrefixListVersion",
@@ -227,6 +235,7 @@ mod tests {
                     prefix_list_id: "pl-0123456789abcdef0".to_owned(),
                     added: Vec::new(),
                     removed: Vec::new(),
+                    current_version,
                 }
             );
         }

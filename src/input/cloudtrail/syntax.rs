@@ -239,12 +239,17 @@ pub struct RestorePrefixListParameters {
     pub prefix_list_id: Option<String>,
 }
 
+#[serde_as]
 #[skip_serializing_none]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RestorePrefixListRequest {
     #[serde(alias = "prefixListId")]
     pub prefix_list_id: Option<String>,
+    /// The version the restore replaced (it made the next one).
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default, alias = "currentVersion")]
+    pub current_version: Option<i64>,
 }
 
 #[serde_as]
@@ -254,6 +259,10 @@ pub struct RestorePrefixListRequest {
 pub struct ModifyPrefixListRequest {
     #[serde(alias = "prefixListId")]
     pub prefix_list_id: Option<String>,
+    /// The version the change was made to (it made the next one).
+    #[serde_as(as = "Option<PickFirst<(_, DisplayFromStr)>>")]
+    #[serde(default, alias = "currentVersion")]
+    pub current_version: Option<i64>,
     #[serde_as(as = "Items")]
     #[serde(default, alias = "addEntry")]
     pub add_entry: Vec<PrefixListEntry>,

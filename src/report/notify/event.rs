@@ -8,7 +8,9 @@ use super::{
     Headline, Kind, MESSAGE_BUDGET, NOTIFIED_ACCOUNTS, NOTIFIED_EVENT_FINDINGS, Notification, Told,
     VERSION, body_bytes, breaker_text, finding_line, max_severity,
 };
-use crate::outcome::{Attribution, EventOutcome, FindingOutcome, Outcome, Status};
+use crate::outcome::{
+    Attribution, Counts, EventOutcome, FindingOutcome, Outcome, SourceFix, SourceFixAction, Status,
+};
 
 /// The notification of one event's outcome.
 pub fn event_notification(outcome: &EventOutcome) -> Notification {
@@ -30,7 +32,9 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
     let counts = outcome.counts();
     // A failed event is told as failed even when it revoked something first.
     let failed = counts.failed > 0 || outcome.status == Status::Failed;
-    let quiet = if counts.exempt > 0 {
+    let quiet = if outcome.count(Outcome::FixedAtSource) > 0 {
+        Headline::FixedAtSource
+    } else if counts.exempt > 0 {
         Headline::Exempt
     } else {
         Headline::AlreadyGone
@@ -52,15 +56,22 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
             counts.protected
         ),
         Headline::Reported => format!("{} finding(s)", outcome.count(Outcome::Reported)),
+        Headline::FixedAtSource => format!(
+            "{} rule(s) fixed at the source",
+            outcome.count(Outcome::FixedAtSource)
+        ),
         Headline::Exempt => format!("{} exempt finding(s)", counts.exempt),
         Headline::AlreadyGone | Headline::Clean => "rule(s) already gone".to_owned(),
     };
-    let what = match &outcome.breaker {
-        Some(_) => format!(
+    let what = match (&outcome.breaker, &outcome.source_fix) {
+        (Some(_), _) => format!(
             "circuit breaker tripped, revoked {}, held back {}",
             counts.revoked, counts.would_revoke
         ),
-        None => what,
+        (None, Some(fix)) if headline != Headline::Failed => {
+            source_fix_headline(fix, &counts).unwrap_or(what)
+        }
+        (None, _) => what,
     };
     let group_text = match groups.as_slice() {
         [] => String::new(),
@@ -99,6 +110,9 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
             "Prefix list shared with: {} ({state})",
             consumer.account_id
         );
+    }
+    if let Some(fix) = &outcome.source_fix {
+        let _ = writeln!(text, "{}", source_fix_text(fix));
     }
     breaker_text(&mut text, outcome.breaker.as_deref());
     let head = text;
@@ -142,6 +156,49 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
             return Notification::new(told, subject, text, json);
         }
         cap /= 2;
+    }
+}
+
+/// The subject's words for a list restored (or that would be); `None` when it was not.
+fn source_fix_headline(fix: &SourceFix, counts: &Counts) -> Option<String> {
+    let version = fix.restored_version?;
+    let revoked = if counts.revoked > 0 {
+        format!(", revoked {} rule(s)", counts.revoked)
+    } else {
+        String::new()
+    };
+    match fix.action {
+        SourceFixAction::Restored => Some(format!(
+            "restored prefix list {} to version {version}{revoked}",
+            fix.prefix_list_id
+        )),
+        SourceFixAction::WouldRestore => Some(format!(
+            "would restore prefix list {} to version {version} (audit)",
+            fix.prefix_list_id
+        )),
+        SourceFixAction::NotRestored => None,
+    }
+}
+
+/// The message's line on the shared list's fix at the source.
+fn source_fix_text(fix: &SourceFix) -> String {
+    let (list, owner) = (&fix.prefix_list_id, &fix.owner_account_id);
+    let version = |v: Option<i64>| v.map_or_else(|| "-".to_owned(), |v| v.to_string());
+    let (restored, replaced) = (version(fix.restored_version), version(fix.replaced_version));
+    match fix.action {
+        SourceFixAction::Restored => format!(
+            "Fixed at the source: restored prefix list {list} to version {restored} in account \
+             {owner} (replacing version {replaced}, made by this change); the rules it opened \
+             are no longer open (FIXED_AT_SOURCE), none revoked for it"
+        ),
+        SourceFixAction::WouldRestore => format!(
+            "Fix at the source (audit): would restore prefix list {list} to version {restored} \
+             in account {owner} (replacing version {replaced}); nothing changed"
+        ),
+        SourceFixAction::NotRestored => format!(
+            "Prefix list {list} NOT restored in account {owner}: {}",
+            fix.reason.as_deref().unwrap_or("-")
+        ),
     }
 }
 

@@ -157,6 +157,8 @@ pub enum Headline {
     /// Findings left in place because the baseline protects their groups.
     Protected,
     Reported,
+    /// Rules closed by restoring the shared prefix list that opened them (an event's).
+    FixedAtSource,
     Exempt,
     AlreadyGone,
     /// A sweep that found nothing open.

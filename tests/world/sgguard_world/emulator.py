@@ -65,6 +65,8 @@ look inside arrays, so the emulator patches it to (`match_inside_arrays_like_eve
 
 IAM fidelity: a role's inline policies created by CloudFormation are answered by GetRolePolicy as
 JSON, as AWS does, not as moto's Python repr of them (`inline_policies_from_cloudformation_as_json`).
+Prefix-list versions: moto keeps them but has no RestoreManagedPrefixListVersion; the emulator
+adds it (`restore_prefix_list_versions`).
 
 sgguard's own requests (User-Agent carrying `app/sgguard`, the SDK app name `Aws` sets) are
 tallied per action too, for the whole life of the emulator ("sgguard" in /counts, never reset).
@@ -170,6 +172,41 @@ def inline_policies_from_cloudformation_as_json() -> None:
         put_policy(self, policy_name, policy_json)
 
     Role.put_policy = put_policy_as_json
+def restore_prefix_list_versions() -> None:
+    """moto keeps every version of a managed prefix list (its entries per version) but has no
+    RestoreManagedPrefixListVersion, which sgguard calls to undo a shared list's change at the
+    source. This adds it as EC2 documents it, in this process: refused unless the list is at
+    `CurrentVersion`; the entries of `PreviousVersion` become the list's next version."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.exceptions import EC2ClientError
+    from moto.ec2.models.managed_prefixes import ManagedPrefixListBackend
+    from moto.ec2.responses import EC2Response
+
+    def restore(backend, prefix_list_id: str, previous: int, current: int):
+        prefix_list = backend.managed_prefix_lists.get(prefix_list_id)
+        if prefix_list is None:
+            raise EC2ClientError("InvalidPrefixListID.NotFound",
+                                 f"The prefix list ID '{prefix_list_id}' does not exist")
+        if prefix_list.version != current:
+            raise EC2ClientError("PrefixListVersionMismatch",
+                                 f"The prefix list is at version {prefix_list.version}, not {current}")
+        if not 1 <= previous < current:
+            raise EC2ClientError("InvalidParameterValue", f"Version {previous} cannot be restored")
+        prefix_list.version += 1
+        prefix_list.entries[prefix_list.version] = list(prefix_list.entries.get(previous, []))
+        prefix_list.state = "restore-complete"
+        return prefix_list
+
+    def respond(response):
+        restored = response.ec2_backend.restore_managed_prefix_list_version(
+            response._get_param("PrefixListId"),
+            int(response._get_param("PreviousVersion")),
+            int(response._get_param("CurrentVersion")),
+        )
+        return ActionResult({"PrefixList": restored})
+
+    ManagedPrefixListBackend.restore_managed_prefix_list_version = restore
+    EC2Response.restore_managed_prefix_list_version = respond
 
 
 def write_tally(state: State) -> None:
@@ -203,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
 
     match_inside_arrays_like_eventbridge()
     inline_policies_from_cloudformation_as_json()
+    restore_prefix_list_versions()
 
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=args.moto_port, verbose=False)
     moto.start()
