@@ -1,4 +1,5 @@
-# IAM roles of the hub: the Lambda's execution role and the sweep schedule's role.
+# IAM roles of the hub: the Lambda's execution role (the hub function and the sweep worker) and
+# the sweep schedule's role. The sweep state machine's role is in sweep.tf.
 
 resource "aws_iam_role" "lambda" {
   name        = "${var.function_name}-lambda"
@@ -93,10 +94,11 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "arn:${local.partition}:ec2:*:${local.account_id}:prefix-list/*"
         },
         {
+          # The hub function's and the sweep worker's (same role) log groups.
           Sid      = "WriteOwnLogs"
           Effect   = "Allow"
           Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-          Resource = "${aws_cloudwatch_log_group.lambda.arn}:*"
+          Resource = [for arn in concat([aws_cloudwatch_log_group.lambda.arn], aws_cloudwatch_log_group.sweep_worker[*].arn) : "${arn}:*"]
         },
         {
           # The on-failure destination of the asynchronous invocations (lambda.tf), and
@@ -144,6 +146,16 @@ resource "aws_iam_role_policy" "lambda" {
       ] : s if var.tracing_mode == "Active"],
       [for s in [
         {
+          # The distributed sweep (sweep.tf) reads back what it wrote under sweeps/runs/: the
+          # plan's items, the workers' parts, the Map's manifest and result files.
+          Sid      = "ReadSweepRuns"
+          Effect   = "Allow"
+          Action   = "s3:GetObject"
+          Resource = "${aws_s3_bucket.reports.arn}/${local.sweep_runs_prefix}*"
+        },
+      ] : s if local.sweep_distributed],
+      [for s in [
+        {
           # The exemptions file and nothing else of the bucket (SGGUARD_EXEMPTIONS_URI).
           Sid      = "ReadExemptions"
           Effect   = "Allow"
@@ -172,7 +184,7 @@ resource "aws_iam_role_policy" "lambda" {
   })
 }
 
-# EventBridge Scheduler invokes the Lambda for the sweep with this role.
+# EventBridge Scheduler starts the sweep (the state machine, or the Lambda) with this role.
 resource "aws_iam_role" "scheduler" {
   name        = "${var.function_name}-scheduler"
   description = "Used by EventBridge Scheduler to start the sgguard sweep."
@@ -198,25 +210,38 @@ resource "aws_iam_role_policy" "scheduler" {
 
   policy = jsonencode({
     Version = "2012-10-17"
-    Statement = [
-      {
-        Sid      = "InvokeSgguard"
-        Effect   = "Allow"
-        Action   = "lambda:InvokeFunction"
-        Resource = [aws_lambda_function.sgguard.arn, "${aws_lambda_function.sgguard.arn}:*"]
-      },
-      {
-        Sid      = "SendUndeliverableToDlq"
-        Effect   = "Allow"
-        Action   = "sqs:SendMessage"
-        Resource = aws_sqs_queue.dlq.arn
-      },
-      {
-        Sid      = "UseModuleKey"
-        Effect   = "Allow"
-        Action   = ["kms:Decrypt", "kms:GenerateDataKey*"]
-        Resource = aws_kms_key.sgguard.arn
-      },
-    ]
+    Statement = concat(
+      # What the schedule targets (schedule.tf): the sweep's state machine, or the function.
+      [for s in [
+        {
+          Sid      = "StartSweepStateMachine"
+          Effect   = "Allow"
+          Action   = "states:StartExecution"
+          Resource = local.sweep_state_machine_arn
+        },
+      ] : s if local.sweep_distributed],
+      [for s in [
+        {
+          Sid      = "InvokeSgguard"
+          Effect   = "Allow"
+          Action   = "lambda:InvokeFunction"
+          Resource = [aws_lambda_function.sgguard.arn, "${aws_lambda_function.sgguard.arn}:*"]
+        },
+      ] : s if !local.sweep_distributed],
+      [
+        {
+          Sid      = "SendUndeliverableToDlq"
+          Effect   = "Allow"
+          Action   = "sqs:SendMessage"
+          Resource = aws_sqs_queue.dlq.arn
+        },
+        {
+          Sid      = "UseModuleKey"
+          Effect   = "Allow"
+          Action   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+          Resource = aws_kms_key.sgguard.arn
+        },
+      ],
+    )
   })
 }

@@ -2,7 +2,8 @@
 #
 # Files: events.tf (bus, bus policy, rules, DLQ), lambda.tf (function, log group),
 # iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topics, alarms),
-# reports.tf (sweep report bucket, exemptions file), schedule.tf (sweep),
+# reports.tf (sweep report bucket, exemptions file), schedule.tf (sweep schedule),
+# sweep.tf (the sweep's state machine and worker function),
 # stackset.tf (spokes), state.tf (hub state table), trail.tf (optional CloudTrail).
 
 data "aws_caller_identity" "current" {}
@@ -145,6 +146,7 @@ locals {
         Resource  = "*"
       },
       {
+        # The hub function's log group, and the sweep worker's and state machine's (sweep.tf).
         Sid       = "CloudWatchLogsEncryptsLambdaLogGroup"
         Effect    = "Allow"
         Principal = { Service = "logs.${local.region}.amazonaws.com" }
@@ -152,7 +154,7 @@ locals {
         Resource  = "*"
         Condition = {
           ArnEquals = {
-            "kms:EncryptionContext:aws:logs:arn" = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.log_group_name}"
+            "kms:EncryptionContext:aws:logs:arn" = [for name in local.encrypted_log_group_names : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${name}"]
           }
         }
       },

@@ -75,6 +75,16 @@ output "sweep_schedule_arn" {
   value       = aws_scheduler_schedule.sweep.arn
 }
 
+output "sweep_state_machine_arn" {
+  description = "ARN of the sweep's state machine (null with sweep_engine = \"lambda\")."
+  value       = one(aws_sfn_state_machine.sweep[*].arn)
+}
+
+output "sweep_worker_function_name" {
+  description = "Name of the sweep worker function (null with sweep_engine = \"lambda\")."
+  value       = one(aws_lambda_function.sweep_worker[*].function_name)
+}
+
 output "stackset_name" {
   description = "Name of the spoke StackSet (null when create_stackset is false)."
   value       = one(aws_cloudformation_stack_set.spoke[*].name)

@@ -1,5 +1,7 @@
 # The scheduled sweep: walks every account and region (docs/cli.md "`sgguard scan` and the scheduled sweep").
-# Always created; DISABLED until sweep_enabled = true.
+# Always created; DISABLED until sweep_enabled = true. It starts the sweep's state machine
+# (sweep.tf) with the plan payload, or with sweep_engine = "lambda" invokes the hub function
+# with the whole sweep.
 
 locals {
   # Accounts without the remediation role would fail every sweep: by default the sweep covers
@@ -17,6 +19,9 @@ locals {
     var.organization_id == null ? { accounts = ["self"] } : {},
     var.organization_id != null && length(local.sweep_ou_ids) > 0 ? { ous = local.sweep_ou_ids } : {},
   )
+
+  # The same request as the state machine's first step: the hub function plans the sweep.
+  sweep_plan_payload = merge(local.sweep_payload, { sgguard = "sweep-plan" })
 }
 
 resource "aws_scheduler_schedule" "sweep" {
@@ -32,9 +37,9 @@ resource "aws_scheduler_schedule" "sweep" {
   }
 
   target {
-    arn      = aws_lambda_alias.live.arn
+    arn      = local.sweep_distributed ? aws_sfn_state_machine.sweep[0].arn : aws_lambda_alias.live.arn
     role_arn = aws_iam_role.scheduler.arn
-    input    = jsonencode(local.sweep_payload)
+    input    = jsonencode(local.sweep_distributed ? local.sweep_plan_payload : local.sweep_payload)
 
     retry_policy {
       maximum_retry_attempts       = 2

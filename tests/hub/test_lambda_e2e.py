@@ -103,7 +103,7 @@ def test_the_scheduled_sweep_payload_sweeps_and_sends_one_summary(org, lambda_ur
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 3389, "ToPort": 3389, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
                        {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
-    # What hub/schedule.tf sends (no event was ever seen for this rule).
+    # What hub/schedule.tf sends with sweep_engine = "lambda" (no event was ever seen for this rule).
     status, result = invoke(lambda_url, {"sgguard": "sweep", "regions": [REGION], "remediate": True})
     assert status == 200, result
     assert result["totals"]["revoked"] == 1, result

@@ -11,8 +11,9 @@
 # a hash stamp is kept in VENV_DIR. Then installs tests/world (the `sgguard_world` package: the
 # emulator and the emulated Organization) editable, again only when its pyproject.toml changed
 # or the venv's copy is not this checkout's. Then the AWS provider schemas of
-# requirements-tfschema.txt (VENV_DIR/tfschema/) and hclwrite.Format from npm (hclfmt/, into
-# VENV_DIR/hclfmt/) for tests/infra/test_tfschema.py, each only when its pins changed. Needs
+# requirements-tfschema.txt (VENV_DIR/tfschema/), hclwrite.Format from npm (hclfmt/, into
+# VENV_DIR/hclfmt/) for tests/infra/test_tfschema.py and asl-validator from npm (aslvalidate/,
+# into VENV_DIR/aslvalidate/) for tests/infra/test_hub_sweep.py, each only when its pins changed. Needs
 # Python >= 3.10 with venv/pip, Node.js with npm, and access to PyPI and npm; then runs
 # `pytest -q tests/infra tests/hub` from the repository root.
 set -euo pipefail
@@ -105,22 +106,27 @@ if [[ $want_schemas != "$(cat "$schemas/.stamp" 2>/dev/null || true)" ]]; then
     echo "$want_schemas" >"$schemas/.stamp"
 fi
 
-# hclwrite.Format (the layout `terraform fmt` writes) as WebAssembly, from npm (hclfmt/, lockfile
-# pinned): Node.js and npm come with the machine. Installed outside the checkout.
-hclfmt=$venv/hclfmt
-want_hclfmt=$(cat "$here/hclfmt/package.json" "$here/hclfmt/package-lock.json" | sha256sum | cut -d' ' -f1)
-if [[ $want_hclfmt != "$(cat "$hclfmt/.stamp" 2>/dev/null || true)" ]]; then
-    if command -v npm >/dev/null; then
-        echo "run.sh: installing tests/infra/hclfmt (npm ci) into $hclfmt" >&2
-        rm -rf "$hclfmt"
-        mkdir -p "$hclfmt"
-        cp "$here/hclfmt/package.json" "$here/hclfmt/package-lock.json" "$hclfmt/"
-        (cd "$hclfmt" && npm ci --silent --no-audit --no-fund)
-        echo "$want_hclfmt" >"$hclfmt/.stamp"
-    else
-        echo "run.sh: npm not found: the Terraform layout test (hclwrite.Format) cannot run" >&2
+# Node.js tools from npm, each folder's lockfile pinned, installed outside the checkout into
+# VENV_DIR/<folder> (Node.js and npm come with the machine), each only when its pins changed:
+# hclfmt/, hclwrite.Format (the layout `terraform fmt` writes) as WebAssembly, for
+# test_tfschema.py; aslvalidate/, asl-validator (Amazon States Language), for test_hub_sweep.py.
+npm_tool() {
+    local name=$1 dir=$venv/$1 want
+    want=$(cat "$here/$name/package.json" "$here/$name/package-lock.json" | sha256sum | cut -d' ' -f1)
+    [[ $want == "$(cat "$dir/.stamp" 2>/dev/null || true)" ]] && return 0
+    if ! command -v npm >/dev/null; then
+        echo "run.sh: npm not found: the tests that need tests/infra/$name cannot run" >&2
+        return 0
     fi
-fi
+    echo "run.sh: installing tests/infra/$name (npm ci) into $dir" >&2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$here/$name/package.json" "$here/$name/package-lock.json" "$dir/"
+    (cd "$dir" && npm ci --silent --no-audit --no-fund)
+    echo "$want" >"$dir/.stamp"
+}
+npm_tool hclfmt
+npm_tool aslvalidate
 
 if [[ ${1:-} == --install-only ]]; then
     exit 0

@@ -55,12 +55,14 @@ def test_the_sweep_payload_uses_only_keys_the_lambda_reads():
     schedule = (HUB / "schedule.tf").read_text()
     payload = schedule[schedule.index("sweep_payload = merge("):schedule.index('resource "aws_scheduler_schedule"')]
     sent = set(re.findall(r"\b(\w+)\s*=(?!=)", payload))
-    sent -= {"sweep_payload"}
+    sent -= {"sweep_payload", "sweep_plan_payload"}
     schema = json.loads(SWEEP_PAYLOAD_SCHEMA_FILE.read_text())
     fields = set(schema["properties"])
     assert schema["additionalProperties"] is False
     assert fields == {"sgguard", "regions", "remediate", "accounts", "ous", "concurrency"}, fields
-    assert schema["properties"]["sgguard"] == {"const": "sweep", "description": schema["properties"]["sgguard"]["description"]}
+    # The whole sweep in one invocation (sweep_engine = "lambda"), or its plan (the state
+    # machine's first step; test_hub_sweep.py).
+    assert schema["properties"]["sgguard"] == {"enum": ["sweep", "sweep-plan"], "description": schema["properties"]["sgguard"]["description"]}
     assert sent == {"sgguard", "regions", "remediate", "accounts", "ous"}, sent
     assert sent <= fields, f"keys the Lambda would reject: {sent - fields}"
 
@@ -109,7 +111,9 @@ def test_the_alarms_have_their_own_topic():
     res = resources(module_files(HUB))
     locals_ = hub_locals()
     alarms = {name: body for (kind, name), body in res.items() if kind == "aws_cloudwatch_metric_alarm"}
-    assert set(alarms) == {"lambda_errors", "dlq_messages", "circuit_breaker", "sweep_failures", "undecided"}
+    # (and the sweep's state machine's failed executions: test_hub_sweep.py)
+    assert set(alarms) == {"lambda_errors", "dlq_messages", "circuit_breaker", "sweep_failures", "undecided",
+                           "sweep_execution_failed"}
     # What the Lambda answers as handled (no retry) still alarms, on sgguard's own metrics.
     assert (alarms["circuit_breaker"]["namespace"], alarms["circuit_breaker"]["metric_name"]) == ("sgguard", "BreakerTripped")
     assert (alarms["sweep_failures"]["namespace"], alarms["sweep_failures"]["metric_name"]) == ("sgguard", "SweepFailures")
@@ -158,9 +162,11 @@ def test_the_rules_and_the_schedule_invoke_the_live_alias():
     for name in ("hub", "hub_default_bus"):
         assert res[("aws_cloudwatch_event_target", name)]["arn"] == "${aws_lambda_alias.live.arn}", name
         assert res[("aws_lambda_permission", f"{name}_rule")]["qualifier"] == "${aws_lambda_alias.live.name}"
+    # The schedule: the alias with sweep_engine = "lambda", else the state machine, which
+    # invokes the alias (test_hub_sweep.py).
     target = res[("aws_scheduler_schedule", "sweep")]["target"]
     target = target[0] if isinstance(target, list) else target
-    assert target["arn"] == "${aws_lambda_alias.live.arn}"
+    assert target["arn"] == "${local.sweep_distributed ? aws_sfn_state_machine.sweep[0].arn : aws_lambda_alias.live.arn}"
 
 
 @pytest.mark.parametrize("scope, valid", [

@@ -1,7 +1,7 @@
 """The hub module's report bucket and the external exemptions file (hub/*.tf, parsed with
 python-hcl2): the bucket encrypted, versioned, private, TLS-only, its reports expiring; its name
 validated as S3 names are; the Lambda writing reports only under sweeps/ and reading only the
-exemptions object."""
+exemptions object and the distributed sweep's runs."""
 
 from __future__ import annotations
 
@@ -103,17 +103,19 @@ def test_report_bucket_name_validation(name: str, valid: bool):
 
 
 def test_the_lambda_reads_the_exemptions_file_and_writes_reports_only_under_sweeps():
+    """(The distributed sweep's reads of sweeps/runs/: test_hub_sweep.py.)"""
     policy = hub_lambda_policy()
     locals_ = hub_locals()
     assert locals_["exemptions_key"] == "config/exemptions.yaml"
-    assert sorted(a for a in hub_lambda_role_actions() if a.startswith("s3:")) == ["s3:GetObject", "s3:PutObject"]
+    assert sorted(set(a for a in hub_lambda_role_actions() if a.startswith("s3:"))) == ["s3:GetObject", "s3:PutObject"]
     # Writes: under sweeps/ only (no read, list or delete of the reports).
     assert ('{Sid = "WriteSweepReports", Effect = "Allow", Action = "s3:PutObject", '
             'Resource = "${aws_s3_bucket.reports.arn}/${local.report_prefix}*"}') in policy
     # Reads: the exemptions object and nothing else, only with exemptions_enabled.
     assert ('[for s in [{Sid = "ReadExemptions", Effect = "Allow", Action = "s3:GetObject", '
             'Resource = "${aws_s3_bucket.reports.arn}/${local.exemptions_key}"}] : s if var.exemptions_enabled]') in policy
-    assert policy.count('"s3:') == 2
+    # ... and, with the distributed sweep, what it wrote under sweeps/runs/ (test_hub_sweep.py).
+    assert policy.count('"s3:') == 3
     # S3's SSE-KMS on the Lambda's behalf: the role may use the bucket's key.
     assert '{Sid = "UseModuleKey", Effect = "Allow", Action = ["kms:Decrypt", "kms:GenerateDataKey*"], Resource = aws_kms_key.sgguard.arn}' in policy
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(load_hub_actions()["for_the_lambda_service"])

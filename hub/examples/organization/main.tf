@@ -49,6 +49,11 @@ module "sgguard" {
   sweep_enabled             = true # in the StackSet's regions (sweep_regions = null, the default)
   sweep_schedule_expression = "cron(0 6 * * ? *)"
   sweep_remediate           = false # report only; true (with mode = "enforce") to revoke what the sweep finds
+  # The sweep runs on Step Functions (sweep_engine = "step_functions", the default): batches of
+  # 10 accounts, 20 at once on the worker function. For about 10,000 accounts × 30 regions in
+  # under 10 minutes (docs/performance.md), with a Lambda concurrency quota of at least 160:
+  # sweep_max_concurrency             = 50
+  # sweep_worker_reserved_concurrency = 50
 
   tags = { project = "sgguard" }
 }
