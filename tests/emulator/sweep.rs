@@ -3,6 +3,7 @@
 //! compliant and violating rules (`emulator.rs`). Here: the seeding and what the tests read of a
 //! sweep; the tests, by subject, in `sweep/`.
 
+mod distributed;
 mod entry_points;
 mod findings;
 mod long_sweeps;
@@ -16,8 +17,10 @@ use sgguard::enforce::breaker::Limits;
 use sgguard::enforce::scope::Scope;
 use sgguard::enforce::state::HubState;
 use sgguard::enforce::sweep::Sweep;
+use sgguard::lambda::Hub;
 use sgguard::outcome::{Outcome, SweepReport};
 use sgguard::policy::Baseline;
+use sgguard::settings::Settings;
 
 use crate::emulator::{
     HUB_REGION, OTHER_REGION, Org, live_rules, open_rules, open_tagged_rules, tcp,
@@ -36,6 +39,27 @@ fn policy_yaml() -> String {
 
 fn baseline() -> Baseline {
     Baseline::from_yaml(&policy_yaml(), "test-policy.yaml").unwrap()
+}
+
+/// The Lambda's hub over the seeded organization, with the whole report stored in `bucket`.
+async fn hub_for(seeded: &Seeded, bucket: Option<&str>) -> Hub {
+    let topic = seeded.org.topic_arn.clone();
+    let settings = Settings::from_lookup(|name| match name {
+        "SGGUARD_TOPIC_ARN" => Some(topic.clone()),
+        "SGGUARD_REPORT_BUCKET" => bucket.map(str::to_owned),
+        _ => None,
+    })
+    .unwrap();
+    Hub {
+        staging: settings.staging(),
+        state: HubState::in_process(settings.limits),
+        settings,
+        baseline: std::sync::Arc::new(baseline()),
+        exemptions: None,
+        aws: seeded.org.aws().await,
+        // This world has no spoke stacks to check (tamper.rs has).
+        tamper: None,
+    }
 }
 
 /// What the seeding created: the OUs and, per seeded rule, where it is and what the sweep must

@@ -312,7 +312,9 @@ async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or
         problem(&stripped)
     );
     assert!(
-        problem(&bounded).contains(&format!("`{boundary_arn}` does not allow {revokes}")),
+        problem(&bounded).contains(&format!(
+            "`{boundary_arn}` does not allow `ec2:RestoreManagedPrefixListVersion`, {revokes}"
+        )),
         "{}",
         problem(&bounded)
     );

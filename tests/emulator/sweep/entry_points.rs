@@ -2,35 +2,13 @@
 //! `scan` command (report, remediate, exit codes as documented).
 
 use serde_json::{Value, json};
-use sgguard::aws::Aws;
-use sgguard::enforce::state::HubState;
-use sgguard::lambda::Hub;
-use sgguard::settings::Settings;
 
-use super::{REGIONS, Seeded, baseline, policy_yaml, seed};
-
-fn hub_for(aws: std::sync::Arc<Aws>, topic: &str) -> Hub {
-    let settings = Settings::from_lookup(|name| match name {
-        "SGGUARD_TOPIC_ARN" => Some(topic.to_owned()),
-        _ => None,
-    })
-    .unwrap();
-    Hub {
-        staging: settings.staging(),
-        state: HubState::in_process(settings.limits),
-        settings,
-        baseline: std::sync::Arc::new(baseline()),
-        exemptions: None,
-        aws,
-        // This world has no spoke stacks to check (tamper.rs has).
-        tamper: None,
-    }
-}
+use super::{REGIONS, Seeded, hub_for, policy_yaml, seed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
     let seeded = seed().await;
-    let hub = hub_for(seeded.org.aws().await, &seeded.org.topic_arn);
+    let hub = hub_for(&seeded, None).await;
     let payload = json!({"sgguard": "sweep", "regions": REGIONS, "remediate": true});
 
     let result = sgguard::lambda::handle(&hub, payload, None).await.unwrap();
@@ -65,7 +43,7 @@ async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
         "sts:AssumeRole",
         &format!("{broken}:role/sgguard-remediation"),
     );
-    let fresh = hub_for(seeded.org.aws().await, &seeded.org.topic_arn);
+    let fresh = hub_for(&seeded, None).await;
     let payload = json!({"sgguard": "sweep", "regions": REGIONS, "remediate": true});
     let result = sgguard::lambda::handle(&fresh, payload, None)
         .await
