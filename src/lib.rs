@@ -11,12 +11,14 @@
 //! AWS identifiers (account, unit and root ids, ARNs) are parsed once, into [`ids`].
 //!
 //! [`cli`] and [`lambda`] are the two faces of the one binary: they only wire, configured by
-//! [`settings`], logging through [`telemetry`].
+//! [`settings`], logging through [`telemetry`]; [`handler`] is the hub's handler both hand a
+//! payload to (the Lambda's every invocation, the `sweep` command's steps).
 
 pub mod aws;
 pub mod cli;
 pub mod enforce;
 pub mod finding;
+pub mod handler;
 pub mod ids;
 pub mod input;
 pub mod lambda;

@@ -15,6 +15,7 @@ use crate::enforce::state::HubState;
 use crate::finding::Severity;
 use crate::ids::{Arn, ScopeId};
 use crate::outcome::Mode;
+use crate::report::metrics::MetricsOut;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -276,6 +277,7 @@ impl Settings {
                     .map(|t| t.trim().to_owned())
                     .filter(|t| !t.is_empty())
                     .collect(),
+                metrics: MetricsOut::Stdout,
             },
             role_name,
             regions: regions.filter(|r| !r.is_empty()),

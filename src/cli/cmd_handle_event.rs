@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, policy_flag, print_error};
+use super::{EXIT_ERROR, HandleEventArgs, LiveSetup, print_error};
 use crate::aws::Aws;
 use crate::enforce::event::EventHandler;
 use crate::input::read_input;
@@ -14,14 +14,7 @@ pub fn run(args: &HandleEventArgs) -> u8 {
         settings,
         baseline,
         runtime,
-    } = match LiveSetup::new(
-        args.mode,
-        &[
-            policy_flag(args.policy.as_deref()),
-            ("SGGUARD_TOPIC_ARN", args.topic_arn.clone()),
-            ("SGGUARD_ROLE_NAME", args.role_name.clone()),
-        ],
-    ) {
+    } = match args.hub.setup(&[]) {
         Ok(setup) => setup,
         Err(code) => return code,
     };

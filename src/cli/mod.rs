@@ -8,6 +8,7 @@ mod cmd_handle_event;
 mod cmd_policy;
 mod cmd_restore;
 mod cmd_scan;
+mod cmd_sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +51,9 @@ pub enum Command {
     /// Put back exactly the rules an sgguard message says were revoked (with their
     /// descriptions), through a role that may authorize; optionally exempt them first
     Restore(RestoreArgs),
+    /// Run one step of the hub's distributed sweep (plan, one worker batch, summarize) with
+    /// the payload its state machine sends, exactly as the hub's functions run it
+    Sweep(SweepArgs),
     /// Show, validate and explain baseline policies
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -69,8 +73,9 @@ pub struct CheckArgs {
     pub paths: Vec<String>,
 }
 
+/// What the commands that act as the hub (`handle-event`, `sweep`) take of its settings.
 #[derive(Debug, clap::Args)]
-pub struct HandleEventArgs {
+pub struct HubFlags {
     /// `enforce` revokes, `audit` only reports what would be revoked [env: SGGUARD_MODE]
     #[arg(long, value_enum)]
     pub mode: Option<Mode>,
@@ -83,6 +88,25 @@ pub struct HandleEventArgs {
     /// Role assumed in member accounts (default: sgguard-remediation)
     #[arg(long, value_name = "NAME", env = "SGGUARD_ROLE_NAME")]
     pub role_name: Option<String>,
+}
+
+impl HubFlags {
+    /// The settings and baseline these flags and the environment give, and a runtime.
+    pub fn setup(&self, more: &[Flag]) -> Result<LiveSetup, u8> {
+        let mut flags = vec![
+            policy_flag(self.policy.as_deref()),
+            ("SGGUARD_TOPIC_ARN", self.topic_arn.clone()),
+            ("SGGUARD_ROLE_NAME", self.role_name.clone()),
+        ];
+        flags.extend_from_slice(more);
+        LiveSetup::new(self.mode, &flags)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HandleEventArgs {
+    #[command(flatten)]
+    pub hub: HubFlags,
     /// Event files (EventBridge events or CloudTrail records); `-` is stdin
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<String>,
@@ -201,6 +225,32 @@ pub struct RestoreArgs {
     /// Baseline policy YAML the exemption is validated against
     #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
     pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// The step the payload is for
+    #[arg(value_enum)]
+    pub step: SweepStep,
+    /// The step's payload (JSON, as the hub's state machine sends it); `-` is stdin
+    #[arg(value_name = "PAYLOAD")]
+    pub payload: String,
+    /// The bucket the steps keep the plan's items and the workers' parts in
+    #[arg(long, value_name = "BUCKET", env = "SGGUARD_REPORT_BUCKET")]
+    pub report_bucket: Option<String>,
+    #[command(flatten)]
+    pub hub: HubFlags,
+}
+
+/// A step of the distributed sweep, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SweepStep {
+    /// `{"sgguard": "sweep-plan", ...}`: list the accounts into the bucket
+    Plan,
+    /// `{"BatchInput": {"sgguard": "sweep-worker", ...}, "Items": [...]}`: sweep one batch
+    Worker,
+    /// `{"sgguard": "sweep-summarize", ...}`: merge the parts, store and tell one report
+    Summarize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -374,6 +424,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Scan(args) => cmd_scan::run(&args),
         Command::Coverage(args) => cmd_coverage::run(&args),
         Command::Restore(args) => cmd_restore::run(&args),
+        Command::Sweep(args) => cmd_sweep::run(&args),
         Command::Policy(command) => cmd_policy::run(command),
     }
 }

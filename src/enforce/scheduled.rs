@@ -138,7 +138,10 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
         if let Some(bucket) = self.report_bucket {
             self.store(bucket, &mut report).await;
         }
-        println!("{}", sweep_metrics_line(&report, now_ms()));
+        self.delivery
+            .outputs
+            .metrics
+            .emit(&sweep_metrics_line(&report, now_ms()));
         let t = &report.totals;
         tracing::info!(
             accounts = report.accounts.len(),

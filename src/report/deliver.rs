@@ -56,6 +56,9 @@ pub struct Outputs {
     /// `SGGUARD_SECURITY_HUB`: import each event's findings into AWS Security Hub (ASFF) in the
     /// member account, through the remediation role; off when unset.
     pub security_hub: bool,
+    /// Where the metrics lines (Embedded Metric Format) go: the Lambda's log, or the
+    /// command's standard error when its standard output is its answer.
+    pub metrics: super::metrics::MetricsOut,
 }
 
 /// Every output one message may go to.

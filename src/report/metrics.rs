@@ -41,6 +41,25 @@ fn emf_line(
 }
 
 /// Milliseconds since the epoch, as EMF timestamps (and the Lambda's deadline) count them.
+/// Where a metrics line is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MetricsOut {
+    /// Standard output: in Lambda, the function's log, where CloudWatch reads EMF from.
+    #[default]
+    Stdout,
+    /// Standard error: a command whose standard output is its JSON answer.
+    Stderr,
+}
+
+impl MetricsOut {
+    pub fn emit(self, line: &str) {
+        match self {
+            MetricsOut::Stdout => println!("{line}"),
+            MetricsOut::Stderr => eprintln!("{line}"),
+        }
+    }
+}
+
 pub fn now_ms() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

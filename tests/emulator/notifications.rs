@@ -215,6 +215,7 @@ async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filte
         event_bus_arn: Some(bus.clone()),
         context_tags: vec!["Owner".to_owned(), "Team".to_owned()],
         security_hub: true,
+        ..Outputs::default()
     };
     // SSH to the internet (critical), then an unapproved port (medium, reported).
     let ssh = opened(&org, &member, "ssh", vec![tcp(22, "0.0.0.0/0")]).await;

@@ -149,6 +149,7 @@ async fn the_docs_show_the_messages_this_code_writes() {
             ),
             context_tags: vec!["Owner".to_owned(), "Team".to_owned()],
             security_hub: true,
+            ..Outputs::default()
         },
         deadline: None,
     };

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use sgguard::lambda::{Hub, handle};
 use sgguard::outcome::SweepReport;
 
-use super::{REGIONS, Seeded, found, hub_for, seed};
+use super::entry_points::scan;
+use super::{REGIONS, Seeded, found, hub_for, policy_yaml, seed};
 use crate::staging::s3;
 
 const BUCKET: &str = "sgguard-distributed-reports";
@@ -75,10 +76,24 @@ async fn map(hub: &Hub, client: &aws_sdk_s3::Client, planned: &Value, fail: &[us
             "Status": "SUCCEEDED"}),
         );
     }
-    let prefix = format!(
-        "sweeps/runs/results/{}",
-        planned["sweep_id"].as_str().unwrap()
-    );
+    results(
+        client,
+        planned["sweep_id"].as_str().unwrap(),
+        succeeded,
+        failed,
+    )
+    .await
+}
+
+/// The Map's `ResultWriter` files of these child executions, as Step Functions writes them;
+/// the manifest's key.
+async fn results(
+    client: &aws_sdk_s3::Client,
+    sweep_id: &str,
+    succeeded: Vec<Value>,
+    failed: Vec<Value>,
+) -> String {
+    let prefix = format!("sweeps/runs/results/{sweep_id}");
     let mut files = json!({"FAILED": [], "PENDING": [], "SUCCEEDED": []});
     for (kind, executions) in [("SUCCEEDED", succeeded), ("FAILED", failed)] {
         if !executions.is_empty() {
@@ -188,4 +203,95 @@ async fn a_failed_batch_s_accounts_are_named_and_the_sweep_is_incomplete() {
         );
     }
     assert_eq!(attributes["action"]["Value"], "failed");
+}
+
+/// `sgguard sweep <step> PAYLOAD` against the emulator: (exit code, stdout as JSON or null,
+/// stderr).
+fn step(seeded: &Seeded, step: &str, payload: &Value) -> (Option<i32>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.yaml");
+    std::fs::write(&policy, policy_yaml()).unwrap();
+    let file = dir.path().join("payload.json");
+    std::fs::write(&file, payload.to_string()).unwrap();
+    let output = seeded
+        .org
+        .cli()
+        .args(["sweep", step])
+        .arg(&file)
+        .args([
+            "--report-bucket",
+            BUCKET,
+            "--topic-arn",
+            &seeded.org.topic_arn,
+        ])
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        serde_json::from_slice(&output.stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sweep_command_runs_each_step_and_finds_what_scan_finds() {
+    let seeded = seeded().await;
+    let client = s3(&seeded.org);
+
+    let plan = json!({"sgguard": "sweep-plan", "regions": REGIONS});
+    // A payload of another step is refused before any AWS call.
+    seeded.org.emulator.reset();
+    let (code, _, stderr) = step(&seeded, "worker", &plan);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("is the payload of the plan step, not of the worker step"),
+        "{stderr}"
+    );
+    assert_eq!(
+        seeded.org.emulator.control("counts", None)["requests"],
+        json!([])
+    );
+
+    let (code, planned, stderr) = step(&seeded, "plan", &plan);
+    assert_eq!(code, Some(0), "{stderr}");
+    let items = read(&client, planned["items_key"].as_str().unwrap()).await;
+    let batch = json!({"BatchInput": planned["batch_input"], "Items": items});
+    let (code, worked, stderr) = step(&seeded, "worker", &batch);
+    assert_eq!(code, Some(0), "{stderr}");
+    let execution =
+        json!({"Input": batch.to_string(), "Output": worked.to_string(), "Status": "SUCCEEDED"});
+    let sweep_id = planned["sweep_id"].as_str().unwrap();
+    let manifest_key = results(&client, sweep_id, vec![execution], Vec::new()).await;
+    let summarize = json!({"sgguard": "sweep-summarize", "sweep_id": sweep_id, "bucket": BUCKET, "manifest_key": manifest_key});
+    let (code, summarized, stderr) = step(&seeded, "summarize", &summarize);
+    assert_eq!(code, Some(0), "{stderr}");
+    // The hub's steps check the spokes, as the Lambda does; this world has no spoke stacks.
+    let errors = summarized["errors"].as_array().unwrap();
+    assert!(
+        !errors.is_empty()
+            && errors
+                .iter()
+                .all(|e| e.as_str().unwrap().contains("tampering")),
+        "{summarized}"
+    );
+    let (_, summary) = seeded.org.sweep_summary().await;
+    let key = summary["report"]["uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&format!("s3://{BUCKET}/"))
+        .unwrap()
+        .to_owned();
+    let stepped: SweepReport = serde_json::from_value(read(&client, &key).await).unwrap();
+
+    let (code, scanned, stderr) = scan(
+        &seeded,
+        &["--regions", &REGIONS.join(","), "--format", "json"],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    let scanned: SweepReport = serde_json::from_str(&scanned).unwrap();
+    assert_eq!(found(&stepped), found(&scanned));
+    assert_eq!(found(&stepped), seeded.expected(false, &seeded.org.members));
+    assert_eq!(stepped.totals, scanned.totals);
 }

@@ -73,7 +73,7 @@ async fn the_scheduled_sweep_runs_in_the_handler_and_sends_one_summary() {
     );
 }
 
-fn scan(seeded: &Seeded, args: &[&str]) -> (Option<i32>, String, String) {
+pub(super) fn scan(seeded: &Seeded, args: &[&str]) -> (Option<i32>, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.yaml");
     std::fs::write(&policy, policy_yaml()).unwrap();

@@ -1,4 +1,4 @@
-//! The distributed sweep's steps as the Lambda runs them: plan, a worker's batch, summarize
+//! The distributed sweep's steps as the hub runs them (its Lambda, the `sweep` command): plan, a worker's batch, summarize
 //! (`enforce::distributed`), each with the hub's settings, state and judging.
 
 use std::time::Instant;
