@@ -68,11 +68,17 @@ def eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
     m = re.fullmatch(r'\$\{jsondecode\(file\("\$\{path\.module\}/([^"]+)"\)\)\}', expr)
     if m:
         return json.loads((HUB / m.group(1)).read_text())
-    m = re.fullmatch(r'\$\{\[for (\w+) in local\.(\w+) : \1 if (!?)startswith\(\1, "([^"]+)"\)\]\}', expr)
+    m = re.fullmatch(r'\$\{\[for (\w+) in local\.(\w+) : \1 if (.+)\]\}', expr, re.S)
     if m:
+        # A conjunction of (negated) prefix tests: `!startswith(a, "x") && startswith(a, "y")`.
+        tests = []
+        for term in re.split(r"\s*&&\s*", m.group(3).strip()):
+            t = re.fullmatch(r'(!?)startswith\(' + m.group(1) + r', "([^"]+)"\)', term)
+            if not t:
+                raise AssertionError(f"unsupported condition (extend sgguard_world.policies): {term}")
+            tests.append((t.group(1) == "!", t.group(2)))
         base = eval_action_local(locals_[m.group(2)], locals_)
-        negate, prefix = m.group(3) == "!", m.group(4)
-        return [a for a in base if a.startswith(prefix) != negate]
+        return [a for a in base if all(a.startswith(prefix) != negate for negate, prefix in tests)]
     raise AssertionError(f"unsupported action expression (extend sgguard_world.policies): {expr}")
 
 
