@@ -106,7 +106,7 @@ def test_hub_lambda_role_ec2_actions_equal_the_file():
     # No EC2 action may be written literally in the Lambda policy: they all come from the file.
     assert not re.findall(r'"ec2:', policy), "literal EC2 actions in the Lambda role policy"
     used = re.findall(r"Action = local\.(\w+)", policy)
-    assert sorted(used) == ["ec2_read_actions", "ec2_revoke_actions"], used
+    assert sorted(used) == ["ec2_read_actions", "ec2_restore_actions", "ec2_revoke_actions"], used
     acts = [a for name in used for a in eval_action_local(locals_[name], locals_)]
     assert sorted(acts) == sorted(a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:")))
     assert len(acts) == len(set(acts))
