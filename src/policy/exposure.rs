@@ -135,6 +135,19 @@ impl PublicSize {
         self.ipv4 >= threshold.ipv4_addresses()
             || UIntPlusOne::UInt(self.ipv6) >= threshold.ipv6_addresses()
     }
+
+    /// Whether the public part holds strictly more addresses than `threshold`'s /N in either
+    /// family (more than a /16: at least 65,537 addresses); the /N exceeded (IPv4 first), for
+    /// messages.
+    pub fn exceeds(self, threshold: Threshold) -> Option<u8> {
+        if self.ipv4 > threshold.ipv4_addresses() {
+            Some(threshold.ipv4_prefix)
+        } else if UIntPlusOne::UInt(self.ipv6) > threshold.ipv6_addresses() {
+            Some(threshold.ipv6_prefix)
+        } else {
+            None
+        }
+    }
 }
 
 /// Public size of a single CIDR, without allocating.

@@ -1,12 +1,13 @@
 //! A group's rules as evaluation sees them: each rule's public part worked out once, and the
 //! search for the rules that reach the internet only together.
 
+use std::borrow::Cow;
 use std::slice;
 
 use ipnet::IpNet;
 
-use crate::policy::PortSet;
 use crate::policy::exposure::{PublicSize, Threshold, public_size, public_size_of_union};
+use crate::policy::{PortSet, Protocols};
 use crate::rule::{Peer, PortRange, Protocol, SecurityGroupRule};
 
 /// A rule with its peer's public size worked out once per group.
@@ -71,16 +72,51 @@ pub(super) fn protocol_matches(wanted: Protocol, actual: Protocol) -> bool {
     }
 }
 
+/// The protocols a baseline rule's `protocols` judges `me` as, in order. `Only`: its list.
+/// `Except`: the rule's own protocol unless excepted; for a rule for all traffic, `all` first,
+/// then each protocol not excepted that another rule of the group in its direction opens, so
+/// that all traffic from one half and GRE from the other are GRE from the internet together.
+pub(super) fn judged_as<'p>(
+    protocols: &'p Protocols,
+    me: &Exposed<'_>,
+    group: &[Exposed<'_>],
+) -> Cow<'p, [Protocol]> {
+    let except = match protocols {
+        Protocols::Only(list) => return Cow::Borrowed(list),
+        Protocols::Except(except) => except,
+    };
+    let actual = me.rule.protocol;
+    if actual != Protocol::All {
+        return if except.contains(&actual) {
+            Cow::Borrowed(&[])
+        } else {
+            Cow::Owned(vec![actual])
+        };
+    }
+    let mut judged = vec![Protocol::All];
+    for other in group {
+        let protocol = other.rule.protocol;
+        if other.rule.direction == me.rule.direction
+            && !except.contains(&protocol)
+            && !judged.contains(&protocol)
+        {
+            judged.push(protocol);
+        }
+    }
+    Cow::Owned(judged)
+}
+
 /// Whether the rule at `index` is one of the group's rules that, together, open a port of
-/// `span` to the internet while none of them does alone. Returns the partners, for the
-/// message.
+/// `span` to public addresses that are `enough` (the internet, or a public range larger than a
+/// baseline rule's `larger_than`) while none of them does alone. Returns the partners, for
+/// the message.
 ///
 /// Rules that are the internet on their own are findings by themselves and take no part.
-/// Of the rest, on each port segment, the largest are taken first until their union reaches
-/// the threshold: those are the rules to revoke, and a small rule that the union does not
-/// need is left alone.
+/// Of the rest, on each port segment, the largest are taken first until their union is
+/// enough: those are the rules to revoke, and a small rule that the union does not need is
+/// left alone.
 pub(super) fn combined(
-    threshold: Threshold,
+    enough: impl Fn(PublicSize) -> bool,
     protocol: Protocol,
     span: Option<&PortSet>,
     index: usize,
@@ -111,7 +147,7 @@ pub(super) fn combined(
         let mut union: Vec<IpNet> = Vec::new();
         for (taken, exposed) in covering.iter().enumerate() {
             union.extend_from_slice(exposed.nets());
-            if public_size_of_union(&union).reaches(threshold) {
+            if enough(public_size_of_union(&union)) {
                 return Some(taken + 1);
             }
         }
@@ -134,7 +170,7 @@ pub(super) fn combined(
                 ipv4: sum.ipv4.saturating_add(c.public.ipv4),
                 ipv6: sum.ipv6.saturating_add(c.public.ipv6),
             });
-        if !sum.reaches(threshold) {
+        if !enough(sum) {
             return None;
         }
         let count = needed(&covering)?;
