@@ -41,8 +41,9 @@ pub enum PolicyError {
 pub enum Source {
     /// Peers whose public part reaches the internet threshold.
     Internet,
-    /// Peers whose public part holds more addresses than `larger_than` and that are not the
-    /// internet on their own (that is `Internet`'s business): judged rule by rule.
+    /// Peers whose public part, alone or together with the group's rules for the same port,
+    /// holds more addresses than `larger_than`, and that are not the internet, alone or
+    /// together (that is `Internet`'s business).
     Public { larger_than: Threshold },
     /// Any peer at all.
     Any,
