@@ -170,7 +170,7 @@ async fn held_back_rules_wait_for_the_sweep_that_revokes_them() {
         .collect();
     assert_eq!(rechecked.len(), 1);
     assert_eq!(rechecked[0].outcome, Outcome::WouldRevoke);
-    assert_eq!(dev.rule_ids("sg-dev"), [held_id.clone()]);
+    assert_eq!(dev.rule_ids("sg-dev"), std::slice::from_ref(&held_id));
     assert_eq!(state.journal.held(DEV).await.unwrap().len(), 1);
 
     // The hub's scheduled sweep (no remediate): revoked in the account's mode, and forgotten.
