@@ -6,6 +6,8 @@
 
 mod exempt;
 mod exposed;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 
@@ -17,7 +19,7 @@ use super::exposure::{PublicSize, Threshold};
 use crate::finding::{Finding, Tags, Violation};
 use crate::rule::{Direction, PortRange, Protocol, SecurityGroupRule};
 use exempt::{apply_exemptions, apply_protection};
-use exposed::{Exposed, combined, judged_as, protocol_matches};
+use exposed::{Exposed, Span, combined, judged_as, protocol_matches};
 
 /// Evaluates groups against one baseline on one day (for exemption expiry).
 #[derive(Debug, Clone, Copy)]
@@ -111,8 +113,7 @@ impl<'b> Evaluator<'b> {
             if let Some(slot) =
                 bound.get_mut(usize::from(exposed.rule.direction == Direction::Egress))
             {
-                slot.ipv4 = slot.ipv4.saturating_add(exposed.public.ipv4);
-                slot.ipv6 = slot.ipv6.saturating_add(exposed.public.ipv6);
+                *slot = slot.plus(exposed.public);
             }
         }
         let mut findings = Vec::new();
@@ -161,6 +162,11 @@ impl<'b> Evaluator<'b> {
         bound: &[PublicSize; 2],
     ) -> Option<Violation> {
         let me = group.get(index)?;
+        let rule = me.rule;
+        // The cheap test first: most pairs of a rule and a baseline rule part here.
+        if rule.direction != b.direction {
+            return None;
+        }
         // What all the direction's rules that are not the internet alone could reach together.
         let bound = bound
             .get(usize::from(me.rule.direction == Direction::Egress))
@@ -172,10 +178,6 @@ impl<'b> Evaluator<'b> {
         let combine = self.baseline.combine_rules;
         let threshold = self.baseline.threshold;
         let may_combine = combine && bound.reaches(threshold);
-        let rule = me.rule;
-        if rule.direction != b.direction {
-            return None;
-        }
         for &protocol in judged_as(&b.protocols, me, group).iter() {
             if !protocol_matches(protocol, rule.protocol) {
                 continue;
@@ -199,15 +201,8 @@ impl<'b> Evaluator<'b> {
                     }
                 }
                 Source::Public { larger_than } => {
-                    let span = self.span(b, my_ports);
-                    match self.public_range(
-                        *larger_than,
-                        protocol,
-                        span.as_ref(),
-                        index,
-                        group,
-                        bound,
-                    ) {
+                    let span = span(b, my_ports);
+                    match self.public_range(*larger_than, protocol, span, index, group, bound) {
                         Some(reason) => Some(reason),
                         None => continue,
                     }
@@ -219,11 +214,10 @@ impl<'b> Evaluator<'b> {
                     if me.internet_alone {
                         Some(String::new())
                     } else if may_combine {
-                        let span = self.span(b, my_ports);
                         match combined(
                             |size| size.reaches(threshold),
                             protocol,
-                            span.as_ref(),
+                            span(b, my_ports),
                             index,
                             group,
                         ) {
@@ -273,7 +267,7 @@ impl<'b> Evaluator<'b> {
         &self,
         larger_than: Threshold,
         protocol: Protocol,
-        span: Option<&PortSet>,
+        span: Option<Span<'_>>,
         index: usize,
         group: &[Exposed<'_>],
         bound: PublicSize,
@@ -309,15 +303,14 @@ impl<'b> Evaluator<'b> {
             ", together with {partners} a public range larger than a /{prefix}"
         ))
     }
+}
 
-    /// The ports of a rule that a baseline rule is about.
-    fn span(&self, b: &BaselineRule, my_ports: Option<PortRange>) -> Option<PortSet> {
-        match (&b.ports, my_ports) {
-            (Some(set), Some(range)) => Some(set.intersection(range)),
-            (None, Some(range)) => Some(PortSet::from_ranges([range])),
-            _ => None,
-        }
-    }
+/// The ports of a rule that a baseline rule is about, borrowed (nothing is built).
+fn span(b: &BaselineRule, my_ports: Option<PortRange>) -> Option<Span<'_>> {
+    my_ports.map(|range| Span {
+        set: b.ports.as_ref(),
+        range,
+    })
 }
 
 /// A group's identity: account, region, group id.
