@@ -41,6 +41,10 @@ pub enum PolicyError {
 pub enum Source {
     /// Peers whose public part reaches the internet threshold.
     Internet,
+    /// Peers whose public part, alone or together with the group's rules for the same port,
+    /// holds more addresses than `larger_than`, and that are not the internet, alone or
+    /// together (that is `Internet`'s business).
+    Public { larger_than: Threshold },
     /// Any peer at all.
     Any,
     /// Peers overlapping one of these CIDRs.
@@ -55,7 +59,7 @@ pub struct BaselineRule {
     pub description: Option<String>,
     pub direction: Direction,
     pub source: Source,
-    pub protocols: Vec<Protocol>,
+    pub protocols: Protocols,
     /// `None`: every port (or a protocol without ports).
     pub ports: Option<PortSet>,
     pub action: Action,
@@ -63,6 +67,16 @@ pub struct BaselineRule {
     pub references: Vec<String>,
     pub examples: Vec<Example>,
     pub negative_examples: Vec<Example>,
+}
+
+/// Which protocols a baseline rule is about. A rule for all traffic opens every protocol, so it
+/// meets both kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Protocols {
+    /// These protocols (`protocols:`); `all` means a rule for all traffic.
+    Only(Vec<Protocol>),
+    /// Every protocol but these (`except_protocols:`), never `all`.
+    Except(Vec<Protocol>),
 }
 
 /// Which groups an exemption or a protection covers.

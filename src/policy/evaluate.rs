@@ -6,18 +6,20 @@
 
 mod exempt;
 mod exposed;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 
 use ipnet::IpNet;
 use jiff::civil::Date;
 
-use super::baseline::{Baseline, BaselineRule, PortSet, Source};
-use super::exposure::PublicSize;
+use super::baseline::{Baseline, BaselineRule, PortSet, Protocols, Source};
+use super::exposure::{PublicSize, Threshold};
 use crate::finding::{Finding, Tags, Violation};
 use crate::rule::{Direction, PortRange, Protocol, SecurityGroupRule};
 use exempt::{apply_exemptions, apply_protection};
-use exposed::{Exposed, combined, protocol_matches};
+use exposed::{Exposed, Span, combined, judged_as, protocol_matches};
 
 /// Evaluates groups against one baseline on one day (for exemption expiry).
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +46,9 @@ fn write_traffic(
     const SHOWN: usize = 6;
     match (protocol, range) {
         (Protocol::All, _) => out.push_str("all traffic"),
+        (Protocol::Other(number), None) => {
+            let _ = write!(out, "protocol {number}");
+        }
         (p, None) => out.push_str(&p.name()),
         (p, Some(range)) => {
             out.push_str(&p.name());
@@ -108,19 +113,16 @@ impl<'b> Evaluator<'b> {
             if let Some(slot) =
                 bound.get_mut(usize::from(exposed.rule.direction == Direction::Egress))
             {
-                slot.ipv4 = slot.ipv4.saturating_add(exposed.public.ipv4);
-                slot.ipv6 = slot.ipv6.saturating_add(exposed.public.ipv6);
+                *slot = slot.plus(exposed.public);
             }
         }
-        let combinable =
-            bound.map(|b| self.baseline.combine_rules && b.reaches(self.baseline.threshold));
         let mut findings = Vec::new();
         for index in 0..group.len() {
             let violations: Vec<Violation> = self
                 .baseline
                 .rules
                 .iter()
-                .filter_map(|b| self.violation(b, index, &group, &combinable))
+                .filter_map(|b| self.violation(b, index, &group, &bound))
                 .collect();
             if violations.is_empty() {
                 continue;
@@ -157,18 +159,26 @@ impl<'b> Evaluator<'b> {
         b: &BaselineRule,
         index: usize,
         group: &[Exposed<'_>],
-        combinable: &[bool; 2],
+        bound: &[PublicSize; 2],
     ) -> Option<Violation> {
         let me = group.get(index)?;
-        let may_combine = combinable
-            .get(usize::from(me.rule.direction == Direction::Egress))
-            .copied()
-            .unwrap_or(true);
         let rule = me.rule;
+        // The cheap test first: most pairs of a rule and a baseline rule part here.
         if rule.direction != b.direction {
             return None;
         }
-        for &protocol in &b.protocols {
+        // What all the direction's rules that are not the internet alone could reach together.
+        let bound = bound
+            .get(usize::from(me.rule.direction == Direction::Egress))
+            .copied()
+            .unwrap_or(PublicSize {
+                ipv4: u64::MAX,
+                ipv6: u128::MAX,
+            });
+        let combine = self.baseline.combine_rules;
+        let threshold = self.baseline.threshold;
+        let may_combine = combine && bound.reaches(threshold);
+        for &protocol in judged_as(&b.protocols, me, group).iter() {
             if !protocol_matches(protocol, rule.protocol) {
                 continue;
             }
@@ -190,6 +200,13 @@ impl<'b> Evaluator<'b> {
                         None => continue,
                     }
                 }
+                Source::Public { larger_than } => {
+                    let span = span(b, my_ports);
+                    match self.public_range(*larger_than, protocol, span, index, group, bound) {
+                        Some(reason) => Some(reason),
+                        None => continue,
+                    }
+                }
                 Source::Internet => {
                     if me.public.is_empty() {
                         continue;
@@ -197,11 +214,10 @@ impl<'b> Evaluator<'b> {
                     if me.internet_alone {
                         Some(String::new())
                     } else if may_combine {
-                        let span = self.span(b, my_ports);
                         match combined(
-                            self.baseline.threshold,
+                            |size| size.reaches(threshold),
                             protocol,
-                            span.as_ref(),
+                            span(b, my_ports),
                             index,
                             group,
                         ) {
@@ -214,7 +230,17 @@ impl<'b> Evaluator<'b> {
                 }
             };
             let mut text = String::with_capacity(64);
-            write_traffic(&mut text, protocol, b.ports.as_ref(), my_ports);
+            match (&b.protocols, protocol) {
+                // What all traffic opens that the baseline rule is about.
+                (Protocols::Except(except), Protocol::All) => {
+                    text.push_str("every protocol but ");
+                    for (n, p) in except.iter().enumerate() {
+                        text.push_str(if n == 0 { "" } else { ", " });
+                        text.push_str(&p.name());
+                    }
+                }
+                _ => write_traffic(&mut text, protocol, b.ports.as_ref(), my_ports),
+            }
             text.push_str(match b.source {
                 Source::Internet => " is open to the internet from ",
                 _ => " is open to ",
@@ -234,14 +260,57 @@ impl<'b> Evaluator<'b> {
         None
     }
 
-    /// The ports of a rule that a baseline rule is about.
-    fn span(&self, b: &BaselineRule, my_ports: Option<PortRange>) -> Option<PortSet> {
-        match (&b.ports, my_ports) {
-            (Some(set), Some(range)) => Some(set.intersection(range)),
-            (None, Some(range)) => Some(PortSet::from_ranges([range])),
-            _ => None,
+    /// Why the rule at `index` opens `protocol` on `span` to a public range larger than
+    /// `larger_than`, alone or together with the group's rules (`bound`: what they could reach
+    /// at most), while it is not the internet, alone or together: that is `source: internet`'s.
+    fn public_range(
+        &self,
+        larger_than: Threshold,
+        protocol: Protocol,
+        span: Option<Span<'_>>,
+        index: usize,
+        group: &[Exposed<'_>],
+        bound: PublicSize,
+    ) -> Option<String> {
+        let me = group.get(index)?;
+        if me.public.is_empty() || me.internet_alone {
+            return None;
         }
+        let combine = self.baseline.combine_rules;
+        let alone = me.public.exceeds(larger_than);
+        if alone.is_none() && !(combine && bound.exceeds(larger_than).is_some()) {
+            return None;
+        }
+        let threshold = self.baseline.threshold;
+        if combine
+            && bound.reaches(threshold)
+            && combined(|size| size.reaches(threshold), protocol, span, index, group).is_some()
+        {
+            return None;
+        }
+        // The family the rule itself opens, for the message.
+        let prefix = alone.unwrap_or(if me.public.ipv4 > 0 {
+            larger_than.ipv4_prefix
+        } else {
+            larger_than.ipv6_prefix
+        });
+        if alone.is_some() {
+            return Some(format!(", a public range larger than a /{prefix}"));
+        }
+        let enough = |size: PublicSize| size.exceeds(larger_than).is_some();
+        let partners = combined(enough, protocol, span, index, group)?;
+        Some(format!(
+            ", together with {partners} a public range larger than a /{prefix}"
+        ))
     }
+}
+
+/// The ports of a rule that a baseline rule is about, borrowed (nothing is built).
+fn span(b: &BaselineRule, my_ports: Option<PortRange>) -> Option<Span<'_>> {
+    my_ports.map(|range| Span {
+        set: b.ports.as_ref(),
+        range,
+    })
 }
 
 /// A group's identity: account, region, group id.

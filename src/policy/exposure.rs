@@ -72,11 +72,14 @@ impl Threshold {
 
 /// Public addresses of one IPv4 CIDR: its size less its overlap with special ranges.
 pub fn public_ipv4(net: Ipv4Net) -> u64 {
-    let range = v4_range(net);
+    public_in_ipv4_range(&v4_range(net))
+}
+
+fn public_in_ipv4_range(range: &RangeInclusive<u32>) -> u64 {
     let size = u64::from(*range.end()) - u64::from(*range.start()) + 1;
     let special: u64 = SPECIAL_V4_SORTED
         .iter()
-        .map(|s| overlap_u32(&range, s))
+        .map(|s| overlap_u32(range, s))
         .sum();
     size - special
 }
@@ -131,24 +134,56 @@ impl PublicSize {
         self.ipv4 == 0 && self.ipv6 == 0
     }
 
+    /// Both families added, saturating: a bound on the union's size, never below it.
+    #[must_use]
+    pub fn plus(self, other: PublicSize) -> PublicSize {
+        PublicSize {
+            ipv4: self.ipv4.saturating_add(other.ipv4),
+            ipv6: self.ipv6.saturating_add(other.ipv6),
+        }
+    }
+
     pub fn reaches(self, threshold: Threshold) -> bool {
         self.ipv4 >= threshold.ipv4_addresses()
             || UIntPlusOne::UInt(self.ipv6) >= threshold.ipv6_addresses()
     }
+
+    /// Whether the public part holds strictly more addresses than `threshold`'s /N in either
+    /// family (more than a /16: at least 65,537 addresses); the /N exceeded (IPv4 first), for
+    /// messages.
+    pub fn exceeds(self, threshold: Threshold) -> Option<u8> {
+        if self.ipv4 > threshold.ipv4_addresses() {
+            Some(threshold.ipv4_prefix)
+        } else if UIntPlusOne::UInt(self.ipv6) > threshold.ipv6_addresses() {
+            Some(threshold.ipv6_prefix)
+        } else {
+            None
+        }
+    }
 }
 
-/// Public size of a single CIDR, without allocating.
+/// Public size of a single CIDR, without allocating (`::/0` is one of the commonest peers).
 pub fn public_size(net: IpNet) -> PublicSize {
     match net {
         IpNet::V4(v4) => PublicSize {
             ipv4: public_ipv4(v4),
             ipv6: 0,
         },
-        IpNet::V6(v6) if embedded_ipv4(v6).next().is_some() => union_size(std::iter::once(&net)),
-        IpNet::V6(v6) => PublicSize {
-            ipv4: 0,
-            ipv6: public_ipv6(v6),
-        },
+        IpNet::V6(v6) => {
+            // The prefixes that embed IPv4 are disjoint (and special, so not counted as IPv6):
+            // a CIDR reaching into two of them holds both whole, and a whole prefix embeds
+            // every IPv4 address.
+            let mut embedded = embedded_ipv4(v6);
+            let ipv4 = match (embedded.next(), embedded.next()) {
+                (None, _) => 0,
+                (Some(only), None) => public_in_ipv4_range(&only),
+                (Some(_), Some(_)) => public_in_ipv4_range(&(0..=u32::MAX)),
+            };
+            PublicSize {
+                ipv4,
+                ipv6: public_ipv6(v6),
+            }
+        }
     }
 }
 

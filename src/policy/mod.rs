@@ -13,7 +13,8 @@ mod syntax;
 mod validate;
 
 pub use baseline::{
-    Baseline, BaselineRule, Exemption, GroupScope, PolicyError, PortSet, Protection, Source,
+    Baseline, BaselineRule, Exemption, GroupScope, PolicyError, PortSet, Protection, Protocols,
+    Source,
 };
 pub use evaluate::{Evaluator, group_rules};
 pub use example::{EXAMPLE_GROUP, Example};

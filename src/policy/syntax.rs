@@ -60,7 +60,15 @@ pub struct RuleSyntax {
     /// With `source: cidrs`: the CIDRs whose overlap is a finding.
     #[serde(default)]
     pub cidrs: Vec<Spanned<String>>,
-    pub protocols: Vec<Spanned<ScalarSyntax>>,
+    /// With `source: public`: how large a public range must be to be a finding.
+    #[serde(default)]
+    pub larger_than: Option<LargerThanSyntax>,
+    /// The protocols the rule is about; or
+    #[serde(default)]
+    pub protocols: Option<Vec<Spanned<ScalarSyntax>>>,
+    /// every protocol but these.
+    #[serde(default)]
+    pub except_protocols: Option<Vec<Spanned<ScalarSyntax>>>,
     #[serde(default)]
     pub ports: Option<Vec<Spanned<ScalarSyntax>>>,
     #[serde(default)]
@@ -94,8 +102,18 @@ pub enum DirectionSyntax {
 #[serde(rename_all = "lowercase")]
 pub enum SourceSyntax {
     Internet,
+    Public,
     Any,
     Cidrs,
+}
+
+/// `larger_than: {ipv4_prefix: 16, ipv6_prefix: 48}`: a public range holding strictly more
+/// addresses than a /16 (IPv4) or a /48 (IPv6).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LargerThanSyntax {
+    pub ipv4_prefix: Spanned<u8>,
+    pub ipv6_prefix: Spanned<u8>,
 }
 
 /// A port or protocol as YAML gives it: `22`, `"22"`, `"8000-8100"`, `tcp`, `-1`.

@@ -2,22 +2,17 @@
 //! at the file, line and field it comes from. A baseline whose rules would revoke what every VPC
 //! needs is refused unless it acknowledges that.
 
-use ipnet::IpNet;
+mod rule;
+
 use serde_saphyr::Spanned;
 
 use super::baseline::{
-    Baseline, BaselineRule, Exemption, GroupScope, PolicyError, PortSet, Protection, Source,
-    parse_date,
+    Baseline, BaselineRule, Exemption, GroupScope, PolicyError, Protection, parse_date,
 };
 use super::default_group;
-use super::example::Example;
 use super::exposure::Threshold;
-use super::syntax::{
-    DirectionSyntax, ExemptionSyntax, PolicyFile, ProtectionSyntax, RuleSyntax, ScalarSyntax,
-    SourceSyntax, TagSyntax,
-};
+use super::syntax::{ExemptionSyntax, PolicyFile, ProtectionSyntax, ScalarSyntax, TagSyntax};
 use crate::ids::AccountId;
-use crate::rule::{Direction, PortRange, Protocol};
 
 /// Validates the syntax of the policy or exemptions file at `path`.
 pub(super) struct Validator<'a> {
@@ -74,7 +69,7 @@ impl Validator<'_> {
         }
         let mut rules: Vec<BaselineRule> = Vec::with_capacity(file.rules.len());
         for raw in &file.rules {
-            let rule = self.rule(raw)?;
+            let rule = self.rule(raw, threshold)?;
             if rules.iter().any(|r| r.id == rule.id) {
                 return Err(self.at(&raw.id, format!("rule id `{}` is used twice", rule.id)));
             }
@@ -147,131 +142,6 @@ impl Validator<'_> {
             }
         }
         Ok(())
-    }
-
-    fn rule(&self, raw: &RuleSyntax) -> Result<BaselineRule, PolicyError> {
-        let id = raw.id.value.trim().to_owned();
-        let valid_id = !id.is_empty()
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-        if !valid_id {
-            return Err(self.at(
-                &raw.id,
-                format!("rule id `{id}` must be letters, digits, `-`, `_` or `.`"),
-            ));
-        }
-        let in_rule = |message: String| format!("rule `{id}`: {message}");
-
-        if raw.protocols.is_empty() {
-            return Err(self.at(&raw.id, in_rule("`protocols` is empty".to_owned())));
-        }
-        let mut protocols = Vec::with_capacity(raw.protocols.len());
-        for spanned in &raw.protocols {
-            let protocol = spanned
-                .value
-                .to_string()
-                .parse::<Protocol>()
-                .map_err(|e| self.at(spanned, in_rule(format!("`protocols`: {e}"))))?;
-            protocols.push(protocol);
-        }
-
-        let ports = match (&raw.ports, &raw.except_ports) {
-            (Some(_), Some(_)) => {
-                return Err(self.at(
-                    &raw.id,
-                    in_rule("give `ports` or `except_ports`, not both".to_owned()),
-                ));
-            }
-            (Some(list), None) => Some(self.port_set(list, &id, "ports")?),
-            (None, Some(list)) => Some(self.port_set(list, &id, "except_ports")?.complement()),
-            (None, None) => None,
-        };
-        if ports.is_some() && protocols.iter().any(|p| !p.has_ports()) {
-            return Err(self.at(
-                &raw.id,
-                in_rule(
-                    "`ports` and `except_ports` apply only to tcp and udp; split the rule"
-                        .to_owned(),
-                ),
-            ));
-        }
-
-        let source = match raw.source {
-            SourceSyntax::Internet | SourceSyntax::Any if !raw.cidrs.is_empty() => {
-                return Err(self.at(&raw.id, in_rule("`cidrs` needs `source: cidrs`".to_owned())));
-            }
-            SourceSyntax::Internet => Source::Internet,
-            SourceSyntax::Any => Source::Any,
-            SourceSyntax::Cidrs => {
-                if raw.cidrs.is_empty() {
-                    return Err(self.at(
-                        &raw.id,
-                        in_rule("`source: cidrs` needs a non-empty `cidrs` list".to_owned()),
-                    ));
-                }
-                let mut nets = Vec::with_capacity(raw.cidrs.len());
-                for spanned in &raw.cidrs {
-                    let net = spanned.value.trim().parse::<IpNet>().map_err(|_| {
-                        self.at(
-                            spanned,
-                            in_rule(format!("`cidrs`: `{}` is not a CIDR", spanned.value)),
-                        )
-                    })?;
-                    nets.push(net);
-                }
-                Source::Cidrs(nets)
-            }
-        };
-
-        let parse_examples = |list: &[Spanned<String>], field: &str| {
-            list.iter()
-                .map(|spanned| {
-                    Example::parse(&spanned.value)
-                        .map_err(|e| self.at(spanned, in_rule(format!("`{field}`: {e}"))))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        };
-
-        Ok(BaselineRule {
-            title: raw.title.trim().to_owned(),
-            description: raw.description.clone(),
-            direction: match raw.direction {
-                DirectionSyntax::Ingress => Direction::Ingress,
-                DirectionSyntax::Egress => Direction::Egress,
-            },
-            source,
-            protocols,
-            ports,
-            action: raw.action,
-            severity: raw.severity,
-            references: raw.references.clone(),
-            examples: parse_examples(&raw.examples, "examples")?,
-            negative_examples: parse_examples(&raw.negative_examples, "negative_examples")?,
-            id,
-        })
-    }
-
-    fn port_set(
-        &self,
-        list: &[Spanned<ScalarSyntax>],
-        id: &str,
-        field: &str,
-    ) -> Result<PortSet, PolicyError> {
-        let mut ranges = Vec::with_capacity(list.len());
-        for spanned in list {
-            let range = parse_port_range(&spanned.value).ok_or_else(|| {
-                self.at(
-                    spanned,
-                    format!(
-                        "rule `{id}`: `{field}`: `{}` is not a port (0-65535) or a range like `8000-8100`",
-                        spanned.value
-                    ),
-                )
-            })?;
-            ranges.push(range);
-        }
-        Ok(PortSet::from_ranges(ranges))
     }
 
     fn protection(&self, raw: &ProtectionSyntax) -> Result<Protection, PolicyError> {
@@ -400,21 +270,5 @@ impl Validator<'_> {
             rules: raw.rules.iter().map(|s| s.value.clone()).collect(),
             expires,
         })
-    }
-}
-
-/// A port or a `from-to` range, as a number or a string.
-fn parse_port_range(value: &ScalarSyntax) -> Option<PortRange> {
-    match value {
-        ScalarSyntax::Number(n) => u16::try_from(*n).ok().map(PortRange::single),
-        ScalarSyntax::Text(text) => {
-            let text = text.trim();
-            match text.split_once('-') {
-                Some((from, to)) => {
-                    PortRange::new(from.trim().parse().ok()?, to.trim().parse().ok()?)
-                }
-                None => text.parse().ok().map(PortRange::single),
-            }
-        }
     }
 }

@@ -60,44 +60,60 @@ impl fmt::Display for PortRange {
 }
 
 /// A set of ports (a baseline rule's `ports`, or the complement of its `except_ports`).
+///
+/// Built once, when the baseline is loaded, and asked about for every rule evaluated: the set
+/// algebra is range-set-blaze's, and the ranges are also kept flat, so that a lookup is a
+/// binary search over a slice, without allocating.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct PortSet(RangeSetBlaze<u16>);
+pub struct PortSet {
+    set: RangeSetBlaze<u16>,
+    /// The set's ranges: sorted, disjoint, non-adjacent.
+    ranges: Box<[PortRange]>,
+}
 
 impl PortSet {
-    pub fn from_ranges(ranges: impl IntoIterator<Item = PortRange>) -> Self {
-        PortSet(ranges.into_iter().map(|r| r.from..=r.to).collect())
-    }
-
-    /// Every port except these.
-    pub fn complement(&self) -> Self {
-        PortSet(!&self.0)
-    }
-
-    /// The ports as sorted, disjoint, non-adjacent ranges.
-    pub fn ranges(&self) -> Vec<PortRange> {
-        self.0
+    fn new(set: RangeSetBlaze<u16>) -> Self {
+        let ranges = set
             .ranges()
             .map(|r| PortRange {
                 from: *r.start(),
                 to: *r.end(),
             })
-            .collect()
+            .collect();
+        PortSet { set, ranges }
+    }
+
+    pub fn from_ranges(ranges: impl IntoIterator<Item = PortRange>) -> Self {
+        PortSet::new(ranges.into_iter().map(|r| r.from..=r.to).collect())
+    }
+
+    /// Every port except these.
+    pub fn complement(&self) -> Self {
+        PortSet::new(!&self.set)
+    }
+
+    /// The ports as sorted, disjoint, non-adjacent ranges.
+    pub fn ranges(&self) -> &[PortRange] {
+        &self.ranges
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ranges.is_empty()
     }
 
+    pub fn contains(&self, port: u16) -> bool {
+        self.intersects(PortRange::single(port))
+    }
+
+    /// Whether any port of `range` is in the set.
     pub fn intersects(&self, range: PortRange) -> bool {
-        !self.0.is_disjoint(&Self::of(range))
+        // The first stored range that does not end before `range` starts.
+        let first = self.ranges.partition_point(|r| r.to < range.from);
+        self.ranges.get(first).is_some_and(|r| r.from <= range.to)
     }
 
     pub fn intersection(&self, range: PortRange) -> PortSet {
-        PortSet(&self.0 & &Self::of(range))
-    }
-
-    fn of(range: PortRange) -> RangeSetBlaze<u16> {
-        RangeSetBlaze::from(range.from..=range.to)
+        PortSet::new(&self.set & &RangeSetBlaze::from(range.from..=range.to))
     }
 }
 

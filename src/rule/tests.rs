@@ -77,6 +77,39 @@ fn port_sets_merge_complement_and_intersect() {
     assert!(set.intersection(range(1000, 2000)).is_empty());
 }
 
+/// The lookups evaluation makes for every rule (a binary search over the flat ranges) agree
+/// with range-set-blaze's own answer, at every edge.
+#[test]
+fn port_set_lookups_agree_with_the_set_algebra() {
+    let range = |from, to| PortRange::new(from, to).unwrap();
+    let sets = [
+        PortSet::default(),
+        PortSet::from_ranges([PortRange::ALL]),
+        PortSet::from_ranges([range(0, 0)]),
+        PortSet::from_ranges([range(u16::MAX, u16::MAX)]),
+        PortSet::from_ranges([range(22, 22), range(80, 90), range(3389, 3389)]),
+        PortSet::from_ranges([range(80, 80), range(443, 443)]).complement(),
+    ];
+    let edges = [
+        0u16, 1, 21, 22, 23, 79, 80, 81, 89, 90, 91, 442, 443, 444, 3389, 65534, 65535,
+    ];
+    for set in &sets {
+        for &from in &edges {
+            assert_eq!(
+                set.contains(from),
+                !set.intersection(range(from, from)).is_empty()
+            );
+            for &to in edges.iter().filter(|&&to| to >= from) {
+                assert_eq!(
+                    set.intersects(range(from, to)),
+                    !set.intersection(range(from, to)).is_empty(),
+                    "{set:?} {from}-{to}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn the_same_rule_by_id_or_by_what_it_opens() {
     let rule = SecurityGroupRule {

@@ -4,6 +4,7 @@
 
 mod exemptions;
 mod files;
+mod public_ranges;
 mod rules;
 
 use jiff::civil::date;
@@ -49,3 +50,6 @@ const ADMIN: &str = "admin-ports-from-internet";
 const ALL: &str = "all-traffic-from-internet";
 const RISKY: &str = "risky-ports-from-internet";
 const UNAPPROVED: &str = "unapproved-ports-from-internet";
+const OTHER: &str = "other-protocols-from-internet";
+const ADMIN_PUBLIC: &str = "admin-ports-from-public-range";
+const RISKY_PUBLIC: &str = "risky-ports-from-public-range";

@@ -70,8 +70,7 @@ fn build(specs: &[(Protocol, PortRange, Ipv4Net)]) -> Vec<SecurityGroupRule> {
         .collect()
 }
 
-/// The set of (protocol, port, baseline rule) a group opens to the internet: a verdict that does
-/// not depend on how the rules are cut into CIDRs.
+/// The baseline rules a group breaks.
 fn group_verdict(
     baseline: &Baseline,
     rules: &[SecurityGroupRule],
@@ -84,6 +83,57 @@ fn group_verdict(
         .collect()
 }
 
+/// The baseline rules about the internet a group breaks: a verdict that does not depend on how
+/// the rules are cut into CIDRs. (A public range is "not the internet", and a rule that is the
+/// internet alone takes no part in combinations: cutting it can turn a range beside it from a
+/// public range into part of the internet; `splitting_a_public_range_keeps_the_verdict` holds
+/// where nothing is the internet.)
+fn internet_verdict(
+    baseline: &Baseline,
+    rules: &[SecurityGroupRule],
+) -> std::collections::BTreeSet<String> {
+    let mut verdict = group_verdict(baseline, rules);
+    verdict.retain(|id| !id.ends_with("-from-public-range"));
+    verdict
+}
+
+/// IPv4 CIDRs of /10 to /24: three of them never reach the internet's /8.
+fn below_the_internet() -> impl Strategy<Value = Ipv4Net> {
+    (any::<u32>(), 10u8..=24).prop_map(|(addr, len)| {
+        Ipv4Net::new(std::net::Ipv4Addr::from(addr), len)
+            .unwrap()
+            .trunc()
+    })
+}
+
+/// The specs with the CIDR at `index` cut into its two halves (the second one last), or `None`
+/// for a /32.
+fn split_one(
+    specs: &[(Protocol, PortRange, Ipv4Net)],
+    index: usize,
+) -> Option<Vec<(Protocol, PortRange, Ipv4Net)>> {
+    let (protocol, ports, net) = specs[index];
+    let mut halves = net.subnets(net.prefix_len().checked_add(1)?).ok()?;
+    let mut split = specs.to_vec();
+    split[index] = (protocol, ports, halves.next()?);
+    split.push((protocol, ports, halves.next()?));
+    Some(split)
+}
+
+/// A verdict of the specs' group, and of the same group with one CIDR cut in two.
+fn verdicts_before_and_after_a_split<V>(
+    specs: &[(Protocol, PortRange, Ipv4Net)],
+    which: prop::sample::Index,
+    verdict: impl Fn(&Baseline, &[SecurityGroupRule]) -> V,
+) -> Option<(V, V)> {
+    let baseline = Baseline::default_baseline().unwrap();
+    let split = split_one(specs, which.index(specs.len()))?;
+    Some((
+        verdict(&baseline, &build(specs)),
+        verdict(&baseline, &build(&split)),
+    ))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
@@ -93,17 +143,36 @@ proptest! {
         specs in prop::collection::vec(spec(), 1..6),
         which in any::<prop::sample::Index>(),
     ) {
+        let verdicts = verdicts_before_and_after_a_split(&specs, which, internet_verdict);
+        prop_assume!(verdicts.is_some());
+        let (before, after) = verdicts.unwrap();
+        prop_assert_eq!(before, after);
+    }
+
+    /// Where no rule is the internet, splitting a CIDR never changes which public-range rules
+    /// (or any rules) the group breaks.
+    #[test]
+    fn splitting_a_public_range_keeps_the_verdict(
+        specs in prop::collection::vec((protocol(), ports(), below_the_internet()), 1..3),
+        which in any::<prop::sample::Index>(),
+    ) {
+        let verdicts = verdicts_before_and_after_a_split(&specs, which, group_verdict);
+        prop_assume!(verdicts.is_some());
+        let (before, after) = verdicts.unwrap();
+        prop_assert_eq!(before, after);
+    }
+
+    /// No gap between the two tiers: SSH from any IPv4 CIDR whose public part is more than a
+    /// /16 is revoked as the internet or reported as a public range, never both, never neither.
+    #[test]
+    fn ssh_from_more_than_a_slash_16_is_always_a_finding(net in ipv4()) {
+        use sgguard::policy::exposure::public_ipv4;
         let baseline = Baseline::default_baseline().unwrap();
-        let before = build(&specs);
-        let index = which.index(specs.len());
-        let (protocol, ports, net) = specs[index];
-        prop_assume!(net.prefix_len() < 32);
-        let halves = net.subnets(net.prefix_len() + 1).unwrap().collect::<Vec<_>>();
-        let mut split = specs.clone();
-        split[index] = (protocol, ports, halves[0]);
-        split.push((protocol, ports, halves[1]));
-        let after = build(&split);
-        prop_assert_eq!(group_verdict(&baseline, &before), group_verdict(&baseline, &after));
+        let verdict = group_verdict(&baseline, &build(&[(Protocol::Tcp, PortRange::single(22), net)]));
+        let internet = verdict.contains("admin-ports-from-internet");
+        let public = verdict.contains("admin-ports-from-public-range");
+        prop_assert!(!(internet && public), "{net}: {verdict:?}");
+        prop_assert_eq!(internet || public, public_ipv4(net) > 1 << 16, "{}: {:?}", net, verdict);
     }
 
     /// Widening a rule's port range never removes a violation of that rule.

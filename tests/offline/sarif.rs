@@ -39,7 +39,7 @@ fn sarif_validates_against_the_schema_and_github_rules() {
     assert_eq!(log["version"], "2.1.0");
     let run = &log["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), 4);
+    assert_eq!(rules.len(), 7);
     for rule in rules {
         assert!(rule["id"].is_string());
         assert!(rule["shortDescription"]["text"].is_string());

@@ -301,6 +301,55 @@ fn single_and_union_paths_agree() {
     }
 }
 
+/// The single-CIDR path counts without allocating; the union path builds range sets. Both
+/// must agree, for the CIDRs that embed IPv4 (one prefix, several, a part of one) above all.
+#[test]
+fn the_allocation_free_single_cidr_count_agrees_with_the_range_sets() {
+    for text in [
+        "::/0",
+        "::/1",
+        "::/8",
+        "::/64",
+        "0:0:0:0:0:0:0:1/128",
+        "2000::/3",
+        "2000::/4",
+        "2000::/8",
+        "2000::/14",
+        "2001::/16",
+        "2001::/23",
+        "2001::/32",
+        "2001::/33",
+        "2001:0:0:0:0:0:f400:0/104",
+        "2001:0:4136:e378::/64",
+        "2002::/15",
+        "2002::/16",
+        "2002:a00::/24",
+        "2002:b00::/24",
+        "2002:b00::/31",
+        "2002:b80::/25",
+        "2002:b00:1::/48",
+        "64::/16",
+        "64:ff9b::/32",
+        "64:ff9b::/95",
+        "64:ff9b::/96",
+        "64:ff9b::a00:0/104",
+        "64:ff9b::b00:0/104",
+        "64:ff9b::b01:203/128",
+        "2600::/12",
+        "2600::/48",
+        "fc00::/7",
+        "11.0.0.0/8",
+        "0.0.0.0/0",
+    ] {
+        let one = net(text);
+        assert_eq!(
+            public_size(one),
+            union_size(std::iter::once(&one)),
+            "{text}"
+        );
+    }
+}
+
 #[test]
 fn threshold_prefixes_are_configurable() {
     let strict = Threshold {

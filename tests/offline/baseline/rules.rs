@@ -5,13 +5,15 @@
 use jiff::civil::date;
 use sgguard::policy::{Baseline, Evaluator, Example, check_examples};
 
-use super::{ADMIN, ALL, RISKY, UNAPPROVED, default_baseline, fires, verdict_with};
+use super::{
+    ADMIN, ADMIN_PUBLIC, ALL, OTHER, RISKY, UNAPPROVED, default_baseline, fires, verdict_with,
+};
 
 #[test]
 fn the_default_baseline_checks_its_own_examples() {
     let baseline = default_baseline();
     assert_eq!(check_examples(&baseline), vec![]);
-    assert_eq!(baseline.rules.len(), 4);
+    assert_eq!(baseline.rules.len(), 7);
     for rule in &baseline.rules {
         assert!(!rule.examples.is_empty(), "{} has no examples", rule.id);
         assert!(
@@ -86,13 +88,15 @@ fn other_ports_are_notified_and_web_ports_are_fine() {
 fn all_traffic_by_name_and_number() {
     assert!(fires("all from 0.0.0.0/0", ALL));
     assert!(fires("-1 from ::/0", ALL));
-    // All traffic opens every port, so the port rules see it too, most severe first.
+    // All traffic opens every port and protocol, so the port rules and the other-protocols
+    // rule see it too, in one finding, most severe first.
     assert_eq!(
         verdict_with(&default_baseline(), "all from 0.0.0.0/0"),
         vec![vec![
             ALL.to_owned(),
             ADMIN.to_owned(),
             RISKY.to_owned(),
+            OTHER.to_owned(),
             UNAPPROVED.to_owned()
         ]]
     );
@@ -101,18 +105,60 @@ fn all_traffic_by_name_and_number() {
 }
 
 #[test]
-fn icmp_and_other_protocols_from_the_internet_are_not_findings() {
+fn icmp_from_the_internet_is_not_a_finding() {
     for example in [
         "icmp from 0.0.0.0/0",
         "icmpv6 from ::/0",
         "58 from ::/0",
-        "47 from 0.0.0.0/0",
+        "1 from ::/0",
     ] {
         assert_eq!(
             verdict_with(&default_baseline(), example),
             vec![Vec::<String>::new()],
             "{example}"
         );
+    }
+}
+
+/// Regression: GRE, ESP, SCTP and IPv6-in-IPv4 open to the internet matched no rule.
+#[test]
+fn other_protocols_from_the_internet_are_revoked() {
+    let baseline = default_baseline();
+    let evaluator = Evaluator::new(&baseline, date(2026, 11, 27));
+    for number in [41, 47, 50, 51, 132, 0, 255] {
+        for peer in ["0.0.0.0/0", "::/0", "0.0.0.0/1 + 128.0.0.0/1", "2000::/3"] {
+            let example = format!("{number} from {peer}");
+            assert_eq!(
+                verdict_with(&baseline, &example)[0],
+                vec![OTHER.to_owned()],
+                "{example}"
+            );
+            let example = Example::parse(&example).unwrap();
+            let findings = evaluator.evaluate_group(&example.rules, &sgguard::finding::Tags::new());
+            assert_eq!(findings[0].action, sgguard::finding::Action::Revoke);
+            assert_eq!(
+                findings[0].violations[0].reason,
+                format!(
+                    "protocol {number} is open to the internet from {}",
+                    example.rules[0].peer
+                )
+            );
+        }
+        // A protocol is judged with its own rules and the rules for all traffic only.
+        assert!(fires(
+            &format!("{number} from 11.0.0.0/9; all from 11.128.0.0/9"),
+            OTHER
+        ));
+        assert!(!fires(
+            &format!("{number} from 11.0.0.0/9; tcp 0-65535 from 11.128.0.0/9"),
+            OTHER
+        ));
+        assert!(!fires(&format!("{number} from 10.0.0.0/8"), OTHER));
+    }
+    // Two different protocols do not open one of them together.
+    assert!(!fires("47 from 11.0.0.0/9; 50 from 11.128.0.0/9", OTHER));
+    for ported in ["tcp 0-65535 from 0.0.0.0/0", "udp 0-65535 from ::/0"] {
+        assert!(!fires(ported, OTHER), "{ported}");
     }
 }
 
@@ -184,7 +230,18 @@ fn split_ranges_in_different_groups_are_not_combined() {
     other[0].group_id = Some("sg-other".to_owned());
     rules.append(&mut other);
     let evaluator = Evaluator::new(&baseline, date(2026, 11, 27));
-    assert!(evaluator.evaluate_rules(&rules, |_| None).is_empty());
+    // Apart, each /9 is only a public range larger than a /16: reported, not revoked.
+    let apart = evaluator.evaluate_rules(&rules, |_| None);
+    assert_eq!(apart.len(), 2);
+    for finding in &apart {
+        let ids: Vec<&str> = finding
+            .violations
+            .iter()
+            .map(|v| v.policy_rule.as_str())
+            .collect();
+        assert_eq!(ids, [ADMIN_PUBLIC]);
+        assert_eq!(finding.action, sgguard::finding::Action::Notify);
+    }
     other = Example::parse("tcp 22 from 11.128.0.0/9").unwrap().rules;
     rules.truncate(1);
     rules.append(&mut other);
@@ -197,7 +254,8 @@ fn combining_can_be_switched_off() {
         .replace("combine_rules: true", "combine_rules: false");
     let baseline = Baseline::from_yaml(&yaml, "test.yaml").unwrap();
     let verdict = verdict_with(&baseline, "tcp 22 from 11.0.0.0/9 + 11.128.0.0/9");
-    assert_eq!(verdict, vec![Vec::<String>::new(); 2]);
+    // Not the internet any more, each /9 is still a public range larger than a /16.
+    assert_eq!(verdict, vec![vec![ADMIN_PUBLIC.to_owned()]; 2]);
 }
 
 #[test]
@@ -288,10 +346,18 @@ fn only_the_rules_a_combination_needs_are_findings() {
             vec![ADMIN.to_owned(), UNAPPROVED.to_owned()]
         ]
     );
-    // Three /9s: revoking the two largest-first leaves a /9, which is compliant.
+    // Three /9s: revoking the two largest-first leaves a /9, which is not the internet but a
+    // public range larger than a /16, reported only.
     let verdict = verdict_with(
         &default_baseline(),
         "tcp 22 from 11.0.0.0/9; tcp 22 from 11.128.0.0/9; tcp 22 from 12.0.0.0/9",
     );
-    assert_eq!(verdict.iter().filter(|ids| !ids.is_empty()).count(), 2);
+    assert_eq!(
+        verdict
+            .iter()
+            .filter(|ids| ids.contains(&ADMIN.to_owned()))
+            .count(),
+        2
+    );
+    assert_eq!(verdict[2], vec![ADMIN_PUBLIC.to_owned()]);
 }
