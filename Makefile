@@ -56,13 +56,16 @@ build:
 release:
 	cargo build --locked --release
 
-## bench: criterion benchmarks, the check bench table, the cold hub-event bench, the sweep bench
+## bench: criterion benchmarks, the check bench table, the cold hub-event bench, the sweep bench,
+## the distributed sweep's worker bench (30 accounts x 2 regions, then one full batch: 10 x 30)
 ## (release build)
 bench: release venv
 	cargo bench --locked --bench evaluate
 	python3 scripts/bench_check.py
 	$(VENV)/bin/python scripts/bench_hub.py
 	$(VENV)/bin/python scripts/bench_sweep.py
+	$(VENV)/bin/python scripts/bench_worker.py
+	$(VENV)/bin/python scripts/bench_worker.py --accounts 10 --regions 30
 
 ## fuzz: libFuzzer on every decoder (nightly + cargo-fuzz), FUZZ_SECONDS each
 FUZZ_SECONDS ?= 60

@@ -30,50 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from sgguard_world.bench import BenchError, Launcher, child_env
+from sgguard_world.bench import Launcher, check_swept, child_env, exit_with, fail, parse_args, seed
 from sgguard_world.control import EmulatorProcess
-from sgguard_world.org import client
 
-DEFAULT_BINARY = "/var/tmp/sgguard-target/release/sgguard"
 REGIONS = ["us-east-1", "eu-west-1"]
-RULES_PER_GROUP = 20
-VIOLATION_EVERY = 40  # one rule in 40 is SSH from the internet
-
-
-def seed(emu: EmulatorProcess, accounts: int, rules: int) -> tuple[list[str], int]:
-    """The organization and its rules; returns the member ids and the violations seeded."""
-    world = emu.control("POST", "world", {"members": [f"bench-{n:03}" for n in range(accounts)],
-                                          "notifications": False})
-    members = world["members"]
-    violations = 0
-    for account in members:
-        credentials = emu.control("POST", "credentials", {"account": account})
-        for region in REGIONS:
-            ec2 = client("ec2", emu.moto, region, credentials)
-            made = 0
-            group = 0
-            while made < rules:
-                gid = ec2.create_security_group(
-                    GroupName=f"bench-{group}", Description="sgguard bench")["GroupId"]
-                permissions = []
-                for i in range(min(RULES_PER_GROUP, rules - made)):
-                    n = made + i
-                    if n % VIOLATION_EVERY == VIOLATION_EVERY - 1:
-                        cidr, port = "0.0.0.0/0", 22
-                        violations += 1
-                    else:
-                        cidr, port = f"10.{n // 250}.{n % 250}.0/24", 1024 + n
-                    permissions.append({"IpProtocol": "tcp", "FromPort": port, "ToPort": port,
-                                        "IpRanges": [{"CidrIp": cidr}]})
-                ec2.authorize_security_group_ingress(GroupId=gid, IpPermissions=permissions)
-                made += len(permissions)
-                group += 1
-    return members, violations
 
 
 def run(launcher: Launcher, binary: str, env: dict, concurrency: int,
@@ -85,7 +49,7 @@ def run(launcher: Launcher, binary: str, env: dict, concurrency: int,
     result = launcher.run(args, env, out, err)
     stderr = Path(err).read_text()
     if result["exit"] != 1:
-        raise BenchError(f"scan exited {result['exit']} (expected 1, findings): {stderr[-2000:]}")
+        fail(f"scan exited {result['exit']} (expected 1, findings): {stderr[-2000:]}")
     return result, json.loads(Path(out).read_text()), stderr
 
 
@@ -94,18 +58,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=20)
     parser.add_argument("--rules", type=int, default=200, help="rules per account and region")
     parser.add_argument("--concurrency", default="1,4,16")
-    parser.add_argument("--latency-ms", default="0,50",
-                        help="per-request latency injected at the proxy, one series each")
-    parser.add_argument("--binary", default=DEFAULT_BINARY)
-    args = parser.parse_args(argv)
-    if not os.access(args.binary, os.X_OK):
-        print(f"bench_sweep: no binary at {args.binary}: run `make release`", file=sys.stderr)
+    args = parse_args(parser, argv, latency_ms="0,50")
+    if args is None:
         return 2
     emu = EmulatorProcess()
     launcher = Launcher()
     try:
         started = time.perf_counter()
-        members, violations = seed(emu, args.accounts, args.rules)
+        _, members, violations = seed(emu, args.accounts, args.rules, REGIONS)
         print(f"seeded {len(members)} accounts x {len(REGIONS)} regions x {args.rules} rules "
               f"({violations} violations) in {time.perf_counter() - started:.0f} s")
         with tempfile.TemporaryDirectory() as home:
@@ -123,19 +83,10 @@ def main(argv: list[str] | None = None) -> int:
                 counts = emu.counts()
                 requests = sum(counts["counts"].values())
                 emulator_s = sum(r["seconds"] for r in counts["requests"])
-                swept = [a for a in report["accounts"] if a["account_id"] in members]
-                if len(swept) != len(members) or report["errors"]:
-                    raise BenchError(f"not every account swept: {report['errors']}")
-                if any(len(a["regions"]) != len(REGIONS) for a in swept):
-                    raise BenchError("not every region swept")
-                seeded_rules = sum(a["rules"] for a in swept)
-                if seeded_rules < len(members) * len(REGIONS) * args.rules:
-                    raise BenchError(f"only {seeded_rules} rules evaluated")
-                if report["totals"]["would_revoke"] != violations:
-                    raise BenchError(f"{report['totals']['would_revoke']} findings, {violations} seeded")
+                check_swept(report, members, REGIONS, args.rules, violations)
                 assumed = counts["counts"].get("sts:AssumeRole", 0)
                 if assumed != len(members):
-                    raise BenchError(f"{assumed} AssumeRole calls for {len(members)} accounts")
+                    fail(f"{assumed} AssumeRole calls for {len(members)} accounts")
                 rows.append((latency_ms, concurrency, wall, cpu, rss, requests, assumed, emulator_s,
                              report["rules_evaluated"]))
             floor = launcher.run(["/bin/true"], env, os.devnull, os.devnull)["maxrss_kb"] / 1024
@@ -161,8 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as error:
-        print(f"bench_sweep: FAILED: {error}", file=sys.stderr)
-        sys.exit(1)
+    exit_with("bench_sweep", main)

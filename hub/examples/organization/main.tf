@@ -51,9 +51,11 @@ module "sgguard" {
   sweep_remediate           = false # report only; true (with mode = "enforce") to revoke what the sweep finds
   # The sweep runs on Step Functions (sweep_engine = "step_functions", the default): batches of
   # 10 accounts, 20 at once on the worker function. For about 10,000 accounts × 30 regions in
-  # under 10 minutes (docs/performance.md), with a Lambda concurrency quota of at least 160:
+  # under 10 minutes (≈ 5 by docs/performance.md's model), with a Lambda concurrency quota of
+  # at least 160, and enough CPU per worker for the API's time to dominate:
   # sweep_max_concurrency             = 50
   # sweep_worker_reserved_concurrency = 50
+  # lambda_memory_mb                  = 512
 
   tags = { project = "sgguard" }
 }
