@@ -94,6 +94,14 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "arn:${local.partition}:ec2:*:${local.account_id}:prefix-list/*"
         },
         {
+          # How many undelivered events wait in the hub account's own forwarding dead-letter
+          # queues (its spoke in hub_account_regions, hub_account.tf): that queue only.
+          Sid      = "ReadHubAccountForwardingQueueDepth"
+          Effect   = "Allow"
+          Action   = local.hub_queue_actions
+          Resource = "arn:${local.partition}:sqs:*:${local.account_id}:${local.forwarding_queue_name}"
+        },
+        {
           # The hub function's and the sweep worker's (same role) log groups.
           Sid      = "WriteOwnLogs"
           Effect   = "Allow"

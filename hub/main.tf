@@ -22,7 +22,7 @@ locals {
   event_pattern = file("${path.module}/event-pattern.json")
 
   # The spoke template and the actions of the remediation role live in spoke-infra/. The
-  # Lambda role gets the same EC2 and RAM actions for the hub's own account, not the tamper
+  # Lambda role gets the same EC2, RAM and SQS actions for the hub's own account, not the tamper
   # check's reads of the spoke stack (events:, iam:), which the hub account does not have, nor
   # the members' Security Hub import (securityhub:).
   spoke_template      = file("${path.module}/../spoke-infra/sgguard-spoke.yaml")
@@ -30,14 +30,34 @@ locals {
   without_events      = [for a in local.remediation_actions : a if !startswith(a, "events:")]
   without_iam         = [for a in local.without_events : a if !startswith(a, "iam:")]
   hub_own_actions     = [for a in local.without_iam : a if !startswith(a, "securityhub:")]
+  # The depth of the hub account's own forwarding dead-letter queues (its spoke, hub_account.tf),
+  # scoped to that queue; the rest are EC2 and RAM.
+  hub_queue_actions   = [for a in local.hub_own_actions : a if startswith(a, "sqs:")]
+  hub_ec2_ram_actions = [for a in local.hub_own_actions : a if !startswith(a, "sqs:")]
   # Revocations are scoped to this account's security groups, restores of a prefix list's
   # version to its prefix lists; reads need "*".
-  ec2_revoke_actions  = [for a in local.hub_own_actions : a if startswith(a, "ec2:Revoke")]
-  ec2_restore_actions = [for a in local.hub_own_actions : a if startswith(a, "ec2:Restore")]
+  ec2_revoke_actions  = [for a in local.hub_ec2_ram_actions : a if startswith(a, "ec2:Revoke")]
+  ec2_restore_actions = [for a in local.hub_ec2_ram_actions : a if startswith(a, "ec2:Restore")]
   ec2_read_actions = [
-    for a in local.hub_own_actions : a
+    for a in local.hub_ec2_ram_actions : a
     if !startswith(a, "ec2:Revoke") && !startswith(a, "ec2:Restore")
   ]
+  # The spoke's forwarding dead-letter queue, one per region (spoke-infra/sgguard-spoke.yaml).
+  forwarding_queue_name = "sgguard-forward-sg-changes-dlq"
+
+  # The spoke template's parameters, as every stack of it in this organization takes them
+  # (the StackSet of the members, the hub account's own, the management account's stacks:
+  # output spoke_stack_parameters); only PrimaryRegion differs.
+  spoke_parameters = {
+    HubAccountId              = local.account_id
+    HubRegion                 = local.region
+    HubEventBusName           = aws_cloudwatch_event_bus.hub.name
+    HubLambdaRoleArn          = aws_iam_role.lambda.arn
+    RemediationRoleName       = var.remediation_role_name
+    AuditRoleName             = var.audit_role_name
+    AuditTrustedPrincipalArns = join(",", var.audit_trusted_principal_arns)
+    OrganizationId            = var.organization_id
+  }
 
   log_group_name          = "/aws/lambda/${var.function_name}"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)

@@ -194,6 +194,25 @@ resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
   tags                = var.tags
 }
 
+# Security-group changes the members' forwarding rules could not put on the hub bus, found by
+# the sweep waiting in their dead-letter queues (sgguard-forward-sg-changes-dlq of each account
+# and region): the hub never received them; the sweep's summary names the places.
+resource "aws_cloudwatch_metric_alarm" "sweep_undelivered_events" {
+  alarm_name          = "${var.function_name}-sweep-undelivered-events"
+  alarm_description   = "sgguard: the sweep found security-group change events waiting in forwarding dead-letter queues of the members (the hub never received them); its summary names the accounts and regions."
+  namespace           = "sgguard"
+  metric_name         = "SweepUndeliveredEvents"
+  statistic           = "Maximum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   alarm_name          = "${var.function_name}-dlq-messages"
   alarm_description   = "sgguard: undelivered events are waiting in the dead-letter queue; inspect and re-drive them."

@@ -139,3 +139,13 @@ output "function_version" {
   description = "The version this apply published (the `live` alias points at it unless live_version is set)."
   value       = aws_lambda_function.sgguard.version
 }
+
+output "spoke_stack_parameters" {
+  description = "The spoke template's parameters as this hub's stacks of it take them, but PrimaryRegion: the management account's plain stacks (docs/deploy.md, \"The management account\") pass these, and PrimaryRegion = the one region whose stack creates the roles."
+  value       = local.spoke_parameters
+}
+
+output "hub_account_stackset_name" {
+  description = "Name of the SELF_MANAGED StackSet that deploys the spoke to the hub account's own regions besides the home region (`hub_account_regions`); null when there are none."
+  value       = one(aws_cloudformation_stack_set.hub_account[*].name)
+}

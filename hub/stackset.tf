@@ -14,17 +14,7 @@ resource "aws_cloudformation_stack_set" "spoke" {
   template_body    = local.spoke_template
   tags             = var.tags
 
-  parameters = {
-    HubAccountId              = local.account_id
-    HubRegion                 = local.region
-    HubEventBusName           = aws_cloudwatch_event_bus.hub.name
-    HubLambdaRoleArn          = aws_iam_role.lambda.arn
-    RemediationRoleName       = var.remediation_role_name
-    AuditRoleName             = var.audit_role_name
-    AuditTrustedPrincipalArns = join(",", var.audit_trusted_principal_arns)
-    PrimaryRegion             = local.stackset_primary_region
-    OrganizationId            = var.organization_id
-  }
+  parameters = merge(local.spoke_parameters, { PrimaryRegion = local.stackset_primary_region })
 
   auto_deployment {
     enabled                          = true

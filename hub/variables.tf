@@ -234,6 +234,17 @@ variable "hub_default_bus_rule_enabled" {
   default     = true
 }
 
+variable "hub_account_regions" {
+  description = "Regions of the hub account itself, besides its home region (which the rule of `hub_default_bus_rule_enabled` guards), where a security-group change must reach the hub in real time: the module deploys the spoke template to this account there, with the SELF_MANAGED StackSet `<stackset_name>-hub` and its administration and execution roles (hub_account.tf); the first region creates the spoke's roles. null: the StackSet's regions (`stackset_regions`) when `create_stackset`, else none. []: none (the sweep then tells each region of the hub account besides the home region as a gap). Set [] when the hub account is in one of `stackset_ou_ids`: the members' StackSet deploys there already, and the stacks' names would collide. Needs `organization_id`."
+  type        = list(string)
+  default     = null
+
+  validation {
+    condition     = var.hub_account_regions == null ? true : alltrue([for r in var.hub_account_regions : can(regex("^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$", r))])
+    error_message = "hub_account_regions must contain region names such as \"eu-west-1\"."
+  }
+}
+
 variable "lambda_async_max_retry_attempts" {
   description = "Retries by Lambda of a failed asynchronous invocation (the rules' events and the sweep), 0-2; then the invocation record goes to the DLQ (on-failure destination)."
   type        = number

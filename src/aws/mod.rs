@@ -1,10 +1,11 @@
 //! AWS adapters: the shared configuration, per-account credentials (STS, cached), EC2, RAM, SNS,
-//! SQS (the durable record), S3 (the sweep's report, the exemptions file), CloudFormation (the
-//! StackSet's instances, for coverage), Organizations, and the spoke's EventBridge rule and IAM role (the
-//! sweep's tamper check: trust, policies, boundary). Everything sgguard asks of AWS goes through this module; the IAM
-//! actions it needs are listed in `spoke-infra/remediation-actions.json` (member accounts: EC2,
-//! RAM, the tamper check's reads) and `hub/hub-actions.json` (the others), checked against these
-//! calls by `tests/offline/iam.rs` and against the requests the
+//! SQS (the durable record; the depth of the spokes' forwarding dead-letter queues), S3 (the
+//! sweep's report, the exemptions file), CloudFormation (the StackSet's instances, for
+//! coverage), Organizations, and the spoke's EventBridge rule and IAM role (the sweep's tamper
+//! check: trust, policies, boundary). Everything sgguard asks of AWS goes through this module;
+//! the IAM actions it needs are listed in `spoke-infra/remediation-actions.json` (member
+//! accounts: EC2, RAM, SQS, the tamper check's reads) and `hub/hub-actions.json` (the others),
+//! checked against these calls by `tests/offline/iam.rs` and against the requests the
 //! integration tests saw (`make test`'s IAM tally check).
 
 mod cloudformation;
@@ -380,6 +381,20 @@ impl Aws {
             detail,
         )
         .await
+    }
+
+    /// The approximate number of messages in the queue `name` of `account` and `region` (the
+    /// spoke's forwarding dead-letter queue), read through the role sgguard assumes there (its
+    /// own credentials in the hub account); `None` when there is no such queue.
+    pub async fn queue_depth(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<u64>, AwsError> {
+        let config = self.account_config(account, region).await?;
+        let url = sqs::queue_url(&self.partition(), region, account, name);
+        sqs::queue_depth(&aws_sdk_sqs::Client::new(&config), &url, account, region).await
     }
 
     /// The spoke StackSet's instances (coverage).

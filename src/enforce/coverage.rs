@@ -294,7 +294,16 @@ mod tests {
         .unwrap();
 
         assert_eq!(coverage.management_account.as_deref(), Some(MANAGEMENT));
-        assert_eq!((coverage.covered, coverage.not_covered), (1, 3));
+        // The hub's own account is in every organization scope: its home region has its rule.
+        assert_eq!((coverage.covered, coverage.not_covered), (2, 3));
+        assert_eq!(
+            coverage
+                .places
+                .iter()
+                .find(|p| p.account_id == fake::HUB_ACCOUNT)
+                .map(|p| p.rule.as_str()),
+            Some("hub rule")
+        );
         let place = |account: &str| {
             coverage
                 .places

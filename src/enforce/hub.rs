@@ -143,6 +143,15 @@ pub trait HubApi: Outlets {
         account: &str,
         role: &str,
     ) -> impl Future<Output = Result<Option<RolePolicies>, AwsError>> + Send;
+    /// The approximate number of messages in the queue `name` of `account` and `region` (the
+    /// spoke's forwarding dead-letter queue), read as sgguard reads that account; `None` when
+    /// there is no such queue.
+    fn queue_depth(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<u64>, AwsError>> + Send;
     /// The spoke StackSet's instances (coverage).
     fn stack_instances(
         &self,
@@ -307,6 +316,15 @@ impl HubApi for Aws {
         role: &str,
     ) -> Result<Option<RolePolicies>, AwsError> {
         Aws::remediation_role_policies(self, account, role).await
+    }
+
+    async fn queue_depth(
+        &self,
+        account: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<Option<u64>, AwsError> {
+        Aws::queue_depth(self, account, region, name).await
     }
 
     async fn stack_instances(

@@ -3,6 +3,7 @@
 //! definition of "an open finding" and of the exit code, so every face counts alike.
 
 mod event;
+mod guard;
 
 use serde::Serialize;
 
@@ -12,6 +13,7 @@ use crate::finding::Finding;
 pub use event::{
     ConsumerOutcome, EventInfo, EventOutcome, GroupOutcome, SourceFix, SourceFixAction, Status,
 };
+pub use guard::{ForwardingQueue, Gap, GapKind, Undelivered};
 
 /// Revoke (`enforce`) or only report what would be revoked (`audit`).
 #[derive(
@@ -218,6 +220,9 @@ pub struct RegionSummary {
     /// control policy denies the region).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The spoke's forwarding dead-letter queue here, when the sweep checked the spokes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding_queue: Option<ForwardingQueue>,
 }
 
 /// One account.
@@ -271,6 +276,14 @@ pub struct SweepReport {
     pub errors: Vec<String>,
     /// What the tamper check found changed (when the sweep ran it).
     pub tampering: Vec<Tampering>,
+    /// The account × regions whose forwarding dead-letter queue holds events the hub never
+    /// received (when the sweep checked the spokes).
+    #[serde(default)]
+    pub undelivered: Vec<Undelivered>,
+    /// The places not guarded in real time: the management account without its stack, the
+    /// account × regions without a spoke. Told, not failures.
+    #[serde(default)]
+    pub gaps: Vec<Gap>,
     /// The revocation limit the sweep reached: the rest were held back (`would_revoke`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub breaker: Option<String>,
@@ -307,6 +320,11 @@ impl SweepReport {
     /// True when some account, region or revocation failed.
     pub fn incomplete(&self) -> bool {
         !self.errors.is_empty()
+    }
+
+    /// The events waiting in the forwarding dead-letter queues, all told.
+    pub fn undelivered_events(&self) -> u64 {
+        self.undelivered.iter().map(|u| u.messages).sum()
     }
 }
 

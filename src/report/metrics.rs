@@ -113,6 +113,14 @@ pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
                 "Count",
                 usize::from(report.breaker.is_some()).into(),
             ),
+            // Events the members' forwarding rules could not deliver (their dead-letter
+            // queues), and the places not guarded in real time.
+            (
+                "SweepUndeliveredEvents",
+                "Count",
+                report.undelivered_events().into(),
+            ),
+            ("SweepGaps", "Count", report.gaps.len().into()),
             ("SweepSeconds", "Seconds", report.seconds.into()),
         ],
         serde_json::Map::new(),

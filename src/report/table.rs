@@ -172,10 +172,15 @@ pub fn sweep_table(report: &crate::outcome::SweepReport) -> String {
         .iter()
         .map(|a| {
             let failed_regions = a.regions.iter().filter(|r| r.error.is_some()).count();
-            let status = match (&a.error, failed_regions) {
-                (Some(error), _) => format!("FAILED: {error}"),
-                (None, 0) => "ok".to_owned(),
-                (None, n) => format!("{n} region(s) failed"),
+            let gap = report
+                .gaps
+                .iter()
+                .find(|g| g.account_id == a.account_id && g.region.is_none());
+            let status = match (gap, &a.error, failed_regions) {
+                (Some(gap), _, _) => format!("NOT GUARDED: {}", gap.kind),
+                (None, Some(error), _) => format!("FAILED: {error}"),
+                (None, None, 0) => "ok".to_owned(),
+                (None, None, n) => format!("{n} region(s) failed"),
             };
             vec![
                 a.account_id.clone(),
@@ -213,6 +218,17 @@ pub fn sweep_table(report: &crate::outcome::SweepReport) -> String {
     }
     for error in &report.errors {
         let _ = writeln!(out, "error: {error}");
+    }
+    for gap in &report.gaps {
+        let _ = writeln!(out, "gap: {}", gap.line());
+    }
+    for u in &report.undelivered {
+        let _ = writeln!(
+            out,
+            "undelivered: account {} region {}: {} event(s) wait in the forwarding dead-letter \
+             queue",
+            u.account_id, u.region, u.messages
+        );
     }
     let t = &report.totals;
     let acted = if enforced {

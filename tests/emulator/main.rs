@@ -16,6 +16,7 @@
 mod common;
 mod coverage;
 mod emulator;
+mod guard;
 mod hub;
 mod lambda;
 mod notifications;

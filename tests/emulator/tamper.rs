@@ -265,7 +265,7 @@ async fn the_sweep_reports_a_narrowed_pattern_and_a_remediation_role_stripped_or
         .unwrap();
     let reads = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
         "Action": ["ec2:Describe*", "ec2:Get*", "events:*", "iam:Get*", "iam:List*", "ram:*",
-                   "securityhub:*"],
+                   "securityhub:*", "sqs:GetQueueAttributes"],
         "Resource": "*"}]});
     let reads_arn = managed_policy(&iam, "reads-only", &reads).await;
     iam.attach_role_policy()

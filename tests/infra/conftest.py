@@ -32,3 +32,14 @@ def moto_endpoint(emulator):
 def proxy_endpoint(emulator):
     """The emulator's proxy in front of that moto (what sgguard itself talks to)."""
     return emulator.proxy
+
+
+@pytest.fixture(scope="module")
+def own_moto():
+    """A moto of the test module's own, for a module that builds its own Organization (moto
+    keeps one organization per management account, and the session's has one)."""
+    emulator = EmulatorProcess()
+    try:
+        yield emulator.moto
+    finally:
+        assert emulator.stop() == 0

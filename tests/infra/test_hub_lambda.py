@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from sgguard_world.files import HUB, SWEEP_PAYLOAD_SCHEMA_FILE, load_hub_actions
+from sgguard_world.files import HUB, REPO, SWEEP_PAYLOAD_SCHEMA_FILE, load_hub_actions
 from sgguard_world.policies import hub_lambda_policy, hub_locals, module_files, resources
 
 from static_common import hub_outputs, hub_variables, lambda_environment, validation_regex
@@ -113,13 +113,19 @@ def test_the_alarms_have_their_own_topic():
     alarms = {name: body for (kind, name), body in res.items() if kind == "aws_cloudwatch_metric_alarm"}
     # (and the sweep's state machine's failed executions: test_hub_sweep.py)
     assert set(alarms) == {"lambda_errors", "dlq_messages", "circuit_breaker", "sweep_failures", "undecided",
-                           "sweep_execution_failed"}
+                           "sweep_execution_failed", "sweep_undelivered_events"}
     # What the Lambda answers as handled (no retry) still alarms, on sgguard's own metrics.
     assert (alarms["circuit_breaker"]["namespace"], alarms["circuit_breaker"]["metric_name"]) == ("sgguard", "BreakerTripped")
     assert (alarms["sweep_failures"]["namespace"], alarms["sweep_failures"]["metric_name"]) == ("sgguard", "SweepFailures")
     assert (alarms["undecided"]["namespace"], alarms["undecided"]["metric_name"]) == ("sgguard", "Undecided")
-    for name in ("circuit_breaker", "sweep_failures", "undecided"):
+    # Undelivered events in the members' forwarding dead-letter queues, as the sweep read them.
+    undelivered = alarms["sweep_undelivered_events"]
+    assert (undelivered["namespace"], undelivered["metric_name"]) == ("sgguard", "SweepUndeliveredEvents")
+    assert (undelivered["comparison_operator"], undelivered["threshold"]) == ("GreaterThanThreshold", 0)
+    for name in ("circuit_breaker", "sweep_failures", "undecided", "sweep_undelivered_events"):
         assert "dimensions" not in alarms[name], name
+        # The metric the alarm follows is one sgguard prints (src/report/metrics.rs).
+        assert f'"{alarms[name]["metric_name"]}"' in (REPO / "src" / "report" / "metrics.rs").read_text(), name
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == ["${local.alarm_topic_arn}"], name
         assert alarm["ok_actions"] == ["${local.alarm_topic_arn}"], name

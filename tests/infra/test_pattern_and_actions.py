@@ -71,8 +71,9 @@ def test_hub_rules_read_the_pattern_file():
 def test_remediation_actions_file_is_a_clean_list():
     actions = load_remediation_actions()
     # EC2 (read, revoke), the reads of the sweep's tamper check (the spoke's own rule and role),
-    # and the Security Hub import of the member's findings.
-    assert actions and all(isinstance(a, str) and re.fullmatch(r"(ec2|events|iam|ram|securityhub):[A-Za-z]+", a)
+    # the Security Hub import of the member's findings, and the depth of the forwarding
+    # dead-letter queue.
+    assert actions and all(isinstance(a, str) and re.fullmatch(r"(ec2|events|iam|ram|securityhub|sqs):[A-Za-z]+", a)
                            for a in actions)
     assert len(actions) == len(set(actions)), "duplicate actions"
 
@@ -89,9 +90,9 @@ def test_hub_lambda_role_grants_the_hub_actions_file_and_the_lambda_services_nee
                         "for_the_lambda_service"}
     for section in ("needs_no_grant", "by_the_operators_role", "not_reached_in_the_emulator", "for_the_lambda_service"):
         assert all(isinstance(why, str) and why.strip() for why in hub[section].values()), section
-    # EC2 and RAM for the hub's own account; the tamper check's reads (events:, iam:) are the
-    # spoke's only.
-    own = [a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:"))]
+    # EC2, RAM and SQS for the hub's own account; the tamper check's reads (events:, iam:) are
+    # the spoke's only.
+    own = [a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:", "sqs:"))]
     granted = sorted(hub["granted"]) + sorted(hub["for_the_lambda_service"]) + sorted(own)
     assert sorted(set(hub_lambda_role_actions())) == sorted(granted)
     assert not set(hub["needs_no_grant"]) & set(granted)
@@ -106,10 +107,15 @@ def test_hub_lambda_role_ec2_actions_equal_the_file():
     # No EC2 action may be written literally in the Lambda policy: they all come from the file.
     assert not re.findall(r'"ec2:', policy), "literal EC2 actions in the Lambda role policy"
     used = re.findall(r"Action = local\.(\w+)", policy)
-    assert sorted(used) == ["ec2_read_actions", "ec2_restore_actions", "ec2_revoke_actions"], used
+    assert sorted(used) == ["ec2_read_actions", "ec2_restore_actions", "ec2_revoke_actions", "hub_queue_actions"], used
     acts = [a for name in used for a in eval_action_local(locals_[name], locals_)]
-    assert sorted(acts) == sorted(a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:")))
+    assert sorted(acts) == sorted(a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:", "sqs:")))
     assert len(acts) == len(set(acts))
+    # The queue read names the forwarding dead-letter queue of the hub account, nothing else.
+    assert eval_action_local(locals_["hub_queue_actions"], locals_) == ["sqs:GetQueueAttributes"]
+    assert 'Resource = "arn:${local.partition}:sqs:*:${local.account_id}:${local.forwarding_queue_name}"' in policy
+    template = load_template(SPOKE_TEMPLATE)["Resources"]
+    assert locals_["forwarding_queue_name"] == template["ForwardingDeadLetterQueue"]["Properties"]["QueueName"]
 
 
 def test_hub_lambda_role_scopes():

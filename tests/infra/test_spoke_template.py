@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from sgguard_world.files import HUB, SPOKE_TEMPLATE, load_remediation_actions, load_template
-from sgguard_world.policies import module_files, resources
+from sgguard_world.policies import stack_set_parameters
 
 from static_common import hub_variables
 
@@ -76,7 +76,7 @@ def test_audit_role_reads_exactly_the_non_revoke_actions_and_nothing_else():
     remediation = {s["Sid"]: s for p in res["RemediationRole"]["Properties"]["Policies"]
                    for s in p["PolicyDocument"]["Statement"]}
     for sid in ("ReadSecurityGroupsAndPrefixLists", "ReadResourceSharesOfPrefixLists", "ReadForwardingRuleForTamperCheck",
-                "ReadPoliciesForTamperCheck"):
+                "ReadPoliciesForTamperCheck", "ReadForwardingDeadLetterQueueDepth"):
         assert statements[sid] == remediation[sid], sid
     # The tamper check reads the remediation role's trust and permissions, not the audit role's.
     own = remediation["ReadOwnRoleForTamperCheck"]
@@ -114,7 +114,7 @@ def test_audit_role_trusts_the_hub_lambda_and_the_listed_principals_in_the_organ
         ]
     }
     # The hub module passes the names (a list joined for the CommaDelimitedList).
-    params = resources(module_files(HUB))[("aws_cloudformation_stack_set", "spoke")]["parameters"]
+    params = stack_set_parameters("spoke")
     assert params["AuditRoleName"] == "${var.audit_role_name}"
     assert params["AuditTrustedPrincipalArns"] == '${join(",", var.audit_trusted_principal_arns)}'
     variables = hub_variables()
@@ -172,3 +172,22 @@ def test_forwarding_alarms_notify_only_a_given_topic():
         assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0), name
         for key in ("AlarmActions", "OKActions"):
             assert alarm[key] == {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], []]}, (name, key)
+
+
+def test_both_roles_read_the_depth_of_exactly_the_forwarding_dead_letter_queue():
+    """The sweep reads `ApproximateNumberOfMessages` of this account's forwarding DLQ in each
+    region: `sqs:GetQueueAttributes` on that queue's name in this account, no other SQS action,
+    in the remediation role and the read-only audit role alike."""
+    res = load_template(SPOKE_TEMPLATE)["Resources"]
+    queue = res["ForwardingDeadLetterQueue"]["Properties"]["QueueName"]
+    assert queue == "sgguard-forward-sg-changes-dlq"
+    for role in ("RemediationRole", "AuditRole"):
+        statements = [s for p in res[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        sqs = [s for s in statements
+               if any(a.startswith("sqs:") for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
+        assert sqs == [{
+            "Sid": "ReadForwardingDeadLetterQueueDepth",
+            "Effect": "Allow",
+            "Action": ["sqs:GetQueueAttributes"],
+            "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:*:${{AWS::AccountId}}:{queue}"},
+        }], role

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sgguard_world.files import REPO, HUB, SPOKE, SPOKE_TEMPLATE, load_template
-from sgguard_world.policies import blocks, hub_locals, module_files, parse_tf, resources, unquote
+from sgguard_world.policies import blocks, hub_locals, module_files, parse_tf, resources, stack_set_parameters, unquote
 
 from static_common import hub_variables
 
@@ -112,8 +112,7 @@ def test_stackset_passes_exactly_the_template_parameters():
     assert stackset["permission_model"] == "SERVICE_MANAGED"
     assert "sgguard-spoke.yaml" in hub_locals()["spoke_template"]
     assert stackset["template_body"] == "${local.spoke_template}"
-    params = stackset["parameters"]
-    passed = set(params if isinstance(params, dict) else {})
+    passed = set(stack_set_parameters("spoke"))
     cfn_params = load_template(SPOKE_TEMPLATE)["Parameters"]
     required = {n for n, p in cfn_params.items() if "Default" not in p}
     assert passed <= set(cfn_params), f"unknown StackSet parameters: {passed - set(cfn_params)}"

@@ -189,13 +189,14 @@ fn the_action_files_list_exactly_the_operations_the_code_sends() {
 }
 
 /// The member role reads and revokes security groups (EC2), reads who a prefix list is shared
-/// with (RAM) and reads its own spoke stack back for the tamper check (EventBridge, IAM); the
-/// hub's own actions are none of these (its one EventBridge action, PutEvents on its own bus,
-/// is no member's).
+/// with (RAM), reads its own spoke stack back for the tamper check (EventBridge, IAM) and the
+/// depth of its forwarding dead-letter queue (SQS); the hub's own actions are none of these (its
+/// one EventBridge action, PutEvents on its own bus, and its one SQS action, SendMessage to its
+/// own queue, are no member's).
 #[test]
 fn the_remediation_actions_are_member_side_and_the_hub_actions_are_not() {
     let member = |a: &str| {
-        ["ec2:", "events:", "iam:", "ram:", "securityhub:"]
+        ["ec2:", "events:", "iam:", "ram:", "securityhub:", "sqs:"]
             .iter()
             .any(|s| a.starts_with(s))
     };

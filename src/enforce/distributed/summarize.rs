@@ -14,7 +14,7 @@ use super::{MapEnd, PlannedAccount, SummarizeRequest, WorkerRequest, WorkerResul
 use crate::enforce::HubApi;
 use crate::enforce::disposition::Failure;
 use crate::enforce::event::HandleError;
-use crate::enforce::sweep::sort_findings;
+use crate::enforce::sweep::{sort_findings, sort_guard};
 use crate::outcome::{AccountSummary, Counts, SweepReport};
 
 /// `manifest.json`, the parts sgguard reads.
@@ -181,6 +181,8 @@ fn merge(parts: Vec<SweepReport>, not_swept: Vec<(String, String)>) -> SweepRepo
         report.findings.extend(part.findings);
         report.errors.extend(part.errors);
         report.tampering.extend(part.tampering);
+        report.undelivered.extend(part.undelivered);
+        report.gaps.extend(part.gaps);
         report.breaker = report.breaker.or(part.breaker);
         report.seconds = report.seconds.max(part.seconds);
     }
@@ -213,6 +215,7 @@ fn merge(parts: Vec<SweepReport>, not_swept: Vec<(String, String)>) -> SweepRepo
         .skipped_accounts
         .sort_by(|a, b| a.account_id.cmp(&b.account_id));
     sort_findings(&mut report.findings);
+    sort_guard(&mut report);
     report
 }
 
@@ -229,6 +232,8 @@ fn empty() -> SweepReport {
         findings: Vec::new(),
         errors: Vec::new(),
         tampering: Vec::new(),
+        undelivered: Vec::new(),
+        gaps: Vec::new(),
         breaker: None,
         seconds: 0.0,
         coverage: None,

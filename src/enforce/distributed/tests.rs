@@ -123,7 +123,17 @@ async fn distributed(hub: &Fake, state: &HubState, remediate: bool, fail: &[usiz
         planned.accounts, 6,
         "every listed account, the suspended one too"
     );
-    let manifest_key = map(hub, &sweep, &planned, fail).await;
+    planned_and_summarized(hub, &sweep, &planned, fail).await
+}
+
+/// The Map of `planned` with `sweep`'s workers, then the summary.
+async fn planned_and_summarized(
+    hub: &Fake,
+    sweep: &Sweep<'_, Fake>,
+    planned: &PlanResult,
+    fail: &[usize],
+) -> SweepReport {
+    let manifest_key = map(hub, sweep, planned, fail).await;
     let summarize_payload = json!({"sgguard": "sweep-summarize", "sweep_id": planned.sweep_id, "bucket": BUCKET, "manifest_key": manifest_key});
     let Some(Ok(Step::Summarize(request))) = Step::parse(&summarize_payload) else {
         panic!("a summarize payload");
@@ -156,6 +166,42 @@ async fn plan_workers_and_summarize_tell_what_the_one_process_sweep_tells() {
         v
     };
     assert_eq!(as_written(&merged), as_written(&whole));
+}
+
+/// Every worker's gaps and undelivered events reach the merged report as the one-process sweep
+/// tells them.
+#[tokio::test]
+async fn the_workers_gaps_and_undelivered_events_are_merged() {
+    const MANAGEMENT: &str = "121212121212";
+    let organization = || {
+        organization(0)
+            .member(MANAGEMENT, "management", None)
+            .management(MANAGEMENT)
+            .with_forwarding_queue("111122220001", "eu-west-1", 4)
+            .with_forwarding_queue("111122220004", "eu-west-1", 0)
+    };
+    let (baseline, check) = (
+        Baseline::default_baseline().unwrap(),
+        crate::enforce::fake::tamper_check(Vec::new()),
+    );
+    let state = HubState::in_process(Limits::default());
+    let one = organization();
+    let whole = Sweep::new(&one, &baseline, &state)
+        .tamper(Some(&check))
+        .run(&Scope::parse(&[], &[], &["eu-west-1".to_owned()]).unwrap())
+        .await
+        .unwrap();
+    let many = organization();
+    let sweep = Sweep::new(&many, &baseline, &state).tamper(Some(&check));
+    let merged = planned_and_summarized(&many, &sweep, &planned(&many, false).await, &[]).await;
+
+    assert_eq!(merged.undelivered, whole.undelivered);
+    assert_eq!(merged.gaps, whole.gaps);
+    assert_eq!(merged.undelivered_events(), 4);
+    let kinds: Vec<crate::outcome::GapKind> = merged.gaps.iter().map(|g| g.kind).collect();
+    assert!(kinds.contains(&crate::outcome::GapKind::ManagementGuardNotDeployed));
+    // Members 0, 2 and 3 have no queue.
+    assert_eq!(kinds.len(), 1 + 3, "{:?}", merged.gaps);
 }
 
 #[tokio::test]

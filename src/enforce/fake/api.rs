@@ -343,6 +343,24 @@ impl HubApi for Fake {
         })
     }
 
+    async fn queue_depth(
+        &self,
+        account: &str,
+        region: &str,
+        _name: &str,
+    ) -> Result<Option<u64>, AwsError> {
+        let key = (account.to_owned(), region.to_owned());
+        let state = self.state();
+        if let Some(code) = state.queue_fails.get(&key) {
+            return Err(AwsError {
+                account: account.to_owned(),
+                region: region.to_owned(),
+                ..Fake::error("GetQueueAttributes", code)
+            });
+        }
+        Ok(state.queues.get(&key).copied())
+    }
+
     async fn stack_instances(
         &self,
         _name: &str,

@@ -2,8 +2,8 @@
 //! rules, prefix lists, revocations that can fail or race, a topic that can refuse, a record
 //! queue, other accounts a prefix list is shared with (reachable or not), and an organization
 //! to sweep: member accounts (active or not), their enabled regions, regions that fail, the
-//! spokes' forwarding rules and role trust, the StackSet's instances, stored reports. The trait
-//! implementations are in [`api`].
+//! spokes' forwarding rules, dead-letter queues and role trust, the StackSet's instances, stored
+//! reports. The trait implementations are in [`api`].
 
 mod api;
 
@@ -87,6 +87,11 @@ struct State {
     /// trust policy has the policies the spoke stack deploys.
     policies: BTreeMap<String, RolePolicies>,
     instances: Vec<StackInstance>,
+    /// The spokes' forwarding dead-letter queues: (account, region) → messages waiting; a
+    /// place not named has no queue.
+    queues: BTreeMap<(String, String), u64>,
+    /// Places whose queue cannot be read: (account, region) → error code.
+    queue_fails: BTreeMap<(String, String), String>,
     /// Reports stored: (bucket, key, body).
     reports: Vec<(String, String, Vec<u8>)>,
     authorized: Vec<Authorized>,
@@ -220,6 +225,22 @@ impl Fake {
     /// The remediation role's policies in `account`.
     pub fn with_role_policies(self, account: &str, policies: RolePolicies) -> Self {
         self.state().policies.insert(account.to_owned(), policies);
+        self
+    }
+
+    /// The spoke's forwarding dead-letter queue in `account` and `region`, holding `messages`.
+    pub fn with_forwarding_queue(self, account: &str, region: &str, messages: u64) -> Self {
+        self.state()
+            .queues
+            .insert((account.to_owned(), region.to_owned()), messages);
+        self
+    }
+
+    /// Reading the forwarding dead-letter queue of `account` and `region` fails with `code`.
+    pub fn failing_queue(self, account: &str, region: &str, code: &str) -> Self {
+        self.state()
+            .queue_fails
+            .insert((account.to_owned(), region.to_owned()), code.to_owned());
         self
     }
 

@@ -1,9 +1,11 @@
 //! The sweep's report: every account's regions in the order asked, findings sorted, every
-//! failure, tampering and revoke error listed once in `errors`, totals added up.
+//! failure, tampering and revoke error listed once in `errors`, the guard's gaps and
+//! undelivered events apart, totals added up.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
+use super::guard::{Guard, sort_guard};
 use super::{HubApi, Reached, Sweep, Swept};
 use crate::outcome::{
     AccountSummary, Counts, FindingOutcome, Outcome, SkippedAccount, SweepReport,
@@ -16,8 +18,13 @@ impl<H: HubApi> Sweep<'_, H> {
         reached: Vec<Reached>,
         mut by_account: HashMap<String, Vec<Swept>>,
         skipped_accounts: Vec<SkippedAccount>,
+        management: Option<&str>,
         started: Instant,
     ) -> SweepReport {
+        let guard = Guard {
+            hub: self.hub.hub_account(),
+            management,
+        };
         let mut report = SweepReport {
             version: 1,
             mode: self.effective_mode(),
@@ -29,6 +36,8 @@ impl<H: HubApi> Sweep<'_, H> {
             findings: Vec::new(),
             errors: Vec::new(),
             tampering: Vec::new(),
+            undelivered: Vec::new(),
+            gaps: Vec::new(),
             breaker: None,
             seconds: 0.0,
             stored: None,
@@ -56,7 +65,7 @@ impl<H: HubApi> Sweep<'_, H> {
             }
             let mut summary = AccountSummary {
                 account_id: account.id.clone(),
-                account_name: account.name,
+                account_name: account.name.clone(),
                 mode: mode.mode,
                 mode_by: staged.then(|| mode.by.to_string()),
                 counts: Counts::default(),
@@ -64,12 +73,19 @@ impl<H: HubApi> Sweep<'_, H> {
                 error: None,
             };
             match regions {
-                Err(error) => {
-                    report
-                        .errors
-                        .push(format!("account {}: {error}", account.id));
-                    summary.error = Some(error.to_string());
-                }
+                Err(error) => match guard.unreached(&account, &error) {
+                    // A deploy step not taken, told as such: not a failure of the sweep.
+                    Some(gap) => {
+                        summary.error = Some(gap.line());
+                        report.gaps.push(gap);
+                    }
+                    None => {
+                        report
+                            .errors
+                            .push(format!("account {}: {error}", account.id));
+                        summary.error = Some(error.to_string());
+                    }
+                },
                 Ok(order) => {
                     let mut swept = by_account.remove(&account.id).unwrap_or_default();
                     // Regions in the order asked (or DescribeRegions' sorted order).
@@ -82,6 +98,12 @@ impl<H: HubApi> Sweep<'_, H> {
                     } in swept
                     {
                         report.tampering.extend(tampering);
+                        guard.tell_queue(
+                            &mut report,
+                            &account,
+                            &region.region,
+                            region.forwarding_queue.as_ref(),
+                        );
                         summary.counts.add(&region.counts);
                         if let Some(error) = &region.error {
                             report.errors.push(format!(
@@ -116,6 +138,7 @@ impl<H: HubApi> Sweep<'_, H> {
             .accounts
             .sort_by(|a, b| a.account_id.cmp(&b.account_id));
         sort_findings(&mut report.findings);
+        sort_guard(&mut report);
         // Tampering is a failure: the summary lists it and the failures alarm fires.
         for t in &report.tampering {
             let place = match &t.region {

@@ -7,7 +7,12 @@
 //! reached is reported with the reason and the others are still swept.
 
 mod assemble;
+mod guard;
 pub(crate) use assemble::sort_findings;
+pub use guard::FORWARDING_QUEUE;
+pub(crate) use guard::sort_guard;
+#[cfg(test)]
+mod guard_tests;
 #[cfg(test)]
 mod tests;
 
@@ -295,7 +300,14 @@ impl<H: HubApi> Sweep<'_, H> {
         drop(results);
         self.progress.finish_and_clear();
 
-        let mut report = self.assemble(reached, by_account, skipped_accounts, started);
+        let management = self.management_if_needed(&reached, &by_account).await;
+        let mut report = self.assemble(
+            reached,
+            by_account,
+            skipped_accounts,
+            management.as_deref(),
+            started,
+        );
         if let Some(reason) = budget.tripped() {
             tracing::error!(reason, "circuit breaker tripped; the rest held back");
             report.errors.push(format!(
@@ -433,6 +445,7 @@ impl<H: HubApi> Sweep<'_, H> {
                 counts: Counts::default(),
                 error: None,
                 skipped: None,
+                forwarding_queue: None,
             },
             findings: Vec::new(),
             tampering: Vec::new(),
@@ -467,6 +480,7 @@ impl<H: HubApi> Sweep<'_, H> {
             };
             swept.tampering = tampered(account, Some(region), problems);
         }
+        swept.summary.forwarding_queue = self.forwarding_queue(account, region).await;
         swept
     }
 
@@ -565,7 +579,8 @@ fn tampered(account: &str, region: Option<&str>, problems: Vec<String>) -> Vec<T
         .collect()
 }
 
-/// The accounts of the scope, active or not (the sweep skips and reports those that are not).
+/// The accounts of the scope, active or not (the sweep skips and reports those that are not);
+/// an organization's always with the hub's and the management account.
 pub async fn accounts<H: HubApi>(hub: &H, scope: &Scope) -> Result<Vec<OrgAccount>, ScopeError> {
     let named = |id: String, name: Option<String>| OrgAccount {
         id,
@@ -574,16 +589,20 @@ pub async fn accounts<H: HubApi>(hub: &H, scope: &Scope) -> Result<Vec<OrgAccoun
     };
     match &scope.accounts {
         Accounts::Organization if scope.ous.is_empty() => {
-            Ok(hub.organization_accounts().await.map_err(|mut e| {
+            let listed = hub.organization_accounts().await.map_err(|mut e| {
                 e.message = format!(
                     "cannot list the organization's accounts ({}); sweep named accounts with \
                      `--accounts ID,...` or the own account with `--accounts self`",
                     e.message
                 );
                 e
-            })?)
+            })?;
+            Ok(guard::with_own_accounts(hub, listed).await)
         }
-        Accounts::Organization => Ok(hub.accounts_under(&scope.ous).await?),
+        Accounts::Organization => {
+            let listed = hub.accounts_under(&scope.ous).await?;
+            Ok(guard::with_own_accounts(hub, listed).await)
+        }
         Accounts::Hub => {
             let id = hub.hub_account().to_owned();
             let name = hub.account_name(&id).await;

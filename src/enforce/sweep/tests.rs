@@ -60,7 +60,8 @@ async fn without_remediate_every_account_is_read_and_nothing_is_revoked() {
         .iter()
         .map(|a| a.account_id.as_str())
         .collect();
-    assert_eq!(swept, [PROD, DEV, LOCKED]);
+    // The organization's accounts, the hub's own among them (listed or not).
+    assert_eq!(swept, [PROD, DEV, LOCKED, HUB_ACCOUNT]);
     assert_eq!(report.skipped_accounts.len(), 1);
     assert_eq!(report.skipped_accounts[0].account_id, GONE);
     assert_eq!(
@@ -85,12 +86,14 @@ async fn without_remediate_every_account_is_read_and_nothing_is_revoked() {
         "{locked:?}"
     );
     assert!(report.incomplete());
+    assert_fails_with(&report, &format!("account {LOCKED}:"));
+}
+
+/// The report lists a failure starting with `start`.
+pub(super) fn assert_fails_with(report: &SweepReport, start: &str) {
     assert!(
-        report
-            .errors
-            .iter()
-            .any(|e| e.starts_with(&format!("account {LOCKED}:"))),
-        "{:?}",
+        report.errors.iter().any(|e| e.starts_with(start)),
+        "no failure `{start}…` in {:?}",
         report.errors
     );
 }
@@ -232,7 +235,11 @@ async fn past_the_deadline_no_region_is_read() {
         .iter()
         .filter(|e| e.contains("ran out of time"))
         .collect();
-    assert_eq!(late.len(), 3, "prod's two regions and dev's one: {late:?}");
+    assert_eq!(
+        late.len(),
+        4,
+        "prod's two regions, dev's and the hub's one: {late:?}"
+    );
 }
 
 #[tokio::test]

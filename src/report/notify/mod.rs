@@ -247,6 +247,7 @@ pub(crate) fn more(text: &mut String, total: usize) {
 
 mod chat;
 mod event;
+mod guard;
 mod sweep;
 #[cfg(test)]
 mod tests;

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
+use super::guard::{guard_document, guard_text};
 use super::{
     Headline, Kind, NOTIFIED_ACCOUNTS, NOTIFIED_FINDINGS, Notification, Told, VERSION,
     breaker_text, finding_line, max_severity, more,
@@ -205,6 +206,7 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             }
         );
     }
+    guard_text(&mut text, report);
     if let Some(coverage) = &report.coverage {
         let _ = writeln!(text, "\nCoverage: {}", coverage.headline());
         let uncovered: Vec<_> = coverage.uncovered().collect();
@@ -227,7 +229,10 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
         );
     }
     let _ = writeln!(text, "\nsgguard {VERSION}");
+    let (undelivered, gaps) = guard_document(report);
     let document = json!({
+        "undelivered": undelivered,
+        "gaps": gaps,
         "report": report.stored,
         "coverage": report.coverage.as_ref().map(|c| json!({
             "covered": c.covered,

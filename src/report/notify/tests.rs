@@ -35,6 +35,8 @@ fn big_report() -> SweepReport {
         findings: Vec::new(),
         errors: vec!["account 999999999999: AssumeRole failed: AccessDenied".to_owned()],
         tampering: Vec::new(),
+        undelivered: Vec::new(),
+        gaps: Vec::new(),
         breaker: None,
         seconds: 12.5,
         coverage: None,
@@ -64,6 +66,7 @@ fn big_report() -> SweepReport {
                 counts,
                 error: None,
                 skipped: None,
+                forwarding_queue: None,
             }],
             error: None,
         });

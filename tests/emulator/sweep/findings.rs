@@ -162,7 +162,11 @@ async fn ou_limits_the_accounts_nested_units_included() {
     let report = sweep(&aws, &baseline, &scope, false).await;
     let mut dev = vec![seeded.account("dev-c"), seeded.account("dev-sandbox-d")];
     dev.sort();
-    assert_eq!(swept_accounts(&report), dev);
+    // The units' accounts, and the organization's own: the hub (here also the management
+    // account), in no unit, is swept all the same.
+    let mut with_hub = [dev.clone(), vec![seeded.org.hub.clone()]].concat();
+    with_hub.sort();
+    assert_eq!(swept_accounts(&report), with_hub);
     assert_eq!(found(&report), seeded.expected(false, &dev));
 
     let units = [seeded.prod.clone(), seeded.dev.clone()];
@@ -172,6 +176,7 @@ async fn ou_limits_the_accounts_nested_units_included() {
         .iter()
         .map(|n| seeded.account(n))
         .collect();
+    four.push(seeded.org.hub.clone());
     four.sort();
     assert_eq!(swept_accounts(&report), four, "root-e is in no unit");
 
@@ -187,8 +192,8 @@ async fn ou_limits_the_accounts_nested_units_included() {
     assert!(late.findings.is_empty());
     assert_eq!(
         late.errors.len(),
-        8,
-        "4 accounts x 2 regions: {:?}",
+        10,
+        "5 accounts (the hub's too) x 2 regions: {:?}",
         late.errors
     );
     assert!(late.errors.iter().all(|e| e.contains("ran out of time")));

@@ -64,7 +64,8 @@ def all_actions(statements) -> list[str]:
 
 
 def eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
-    """Evaluate the few forms used for EC2 action lists in hub/main.tf."""
+    """Evaluate the few forms used for the action lists in hub/main.tf: the file, and
+    `[for a in local.X : a if (!)startswith(a, "p") && …]`."""
     m = re.fullmatch(r'\$\{jsondecode\(file\("\$\{path\.module\}/([^"]+)"\)\)\}', expr)
     if m:
         return json.loads((HUB / m.group(1)).read_text())
@@ -80,6 +81,18 @@ def eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
         base = eval_action_local(locals_[m.group(2)], locals_)
         return [a for a in base if all(a.startswith(prefix) != negate for negate, prefix in tests)]
     raise AssertionError(f"unsupported action expression (extend sgguard_world.policies): {expr}")
+
+
+def stack_set_parameters(name: str) -> dict[str, str]:
+    """The parameters `aws_cloudformation_stack_set.<name>` passes: the module's
+    `local.spoke_parameters` merged with its own (`merge(local.spoke_parameters, {K = V})`)."""
+    expr = resources(module_files(HUB))[("aws_cloudformation_stack_set", name)]["parameters"]
+    m = re.fullmatch(r"\$\{merge\(local\.spoke_parameters, \{(.*)\}\)\}", expr)
+    if not m:
+        raise AssertionError(f"aws_cloudformation_stack_set.{name}: parameters are not merged from "
+                             f"local.spoke_parameters: {expr}")
+    own = dict(pair.split(" = ", 1) for pair in m.group(1).split(", "))
+    return {**hub_locals()["spoke_parameters"], **{k: "${" + v + "}" for k, v in own.items()}}
 
 
 def hub_lambda_policy() -> str:
