@@ -10,6 +10,7 @@ use super::scope::{Regions, Scope, ScopeError};
 use super::tamper::{FORWARDING_RULE, TamperCheck};
 use super::{HubApi, SecurityGroups};
 use crate::aws::{OrgAccount, StackInstance};
+use crate::outcome::Skipped;
 pub use crate::outcome::{Coverage, Place};
 
 /// Account × regions checked at once.
@@ -201,8 +202,8 @@ impl<H: HubApi> Judge<'_, H> {
                 .await
             {
                 Err(error) if error.is_denied_by_scp() => {
-                    place.rule = "denied by policy".to_owned();
-                    place.skipped = Some("denied by policy".to_owned());
+                    place.skipped = Some(Skipped::DeniedByPolicy);
+                    place.rule = Skipped::DeniedByPolicy.to_string();
                     return place;
                 }
                 Err(error) => {

@@ -12,7 +12,7 @@ use super::event::HandleError;
 use super::scope::{Scope, ScopeError};
 use super::sweep::Sweep;
 use crate::aws::OrgAccount;
-use crate::outcome::{Counts, StoredReport, SweepReport};
+use crate::outcome::{StoredReport, SweepReport, SweepTotals};
 use crate::report::deliver::Delivery;
 use crate::report::metrics::{now_ms, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
@@ -64,11 +64,6 @@ impl SweepRequest {
         Ok(request)
     }
 
-    /// The regions the payload names (empty: the default).
-    pub fn regions(&self) -> &[String] {
-        &self.regions
-    }
-
     /// The accounts and regions to sweep; `regions` when the payload names none.
     pub fn scope(&self, regions: &[String]) -> Result<Scope, Failure> {
         let regions = if self.regions.is_empty() {
@@ -93,7 +88,7 @@ pub struct SweepResult {
     /// `complete`, or `incomplete` when some part failed (the summary says which).
     pub status: &'static str,
     pub accounts: usize,
-    pub totals: Counts,
+    pub totals: SweepTotals,
     pub errors: Vec<String>,
     pub seconds: f64,
     /// The record queue's message id when the summary could not be sent.
@@ -142,9 +137,11 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
         let t = &report.totals;
         tracing::info!(
             accounts = report.accounts.len(),
-            rules = t.rules,
-            findings = t.findings,
-            revoked = t.revoked,
+            rules = t.counts.rules,
+            findings = t.counts.findings,
+            revoked = t.counts.revoked,
+            coverage_gaps = t.coverage_gaps,
+            regions_denied = t.regions_denied,
             failed = report.errors.len(),
             seconds = report.seconds,
             "sweep finished"

@@ -263,6 +263,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
         remediation_role: "sgguard-remediation".to_owned(),
         forwarder_role: FORWARDER_ROLE.to_owned(),
+        forwarding_regions: Some(REGIONS.map(str::to_owned).to_vec()),
     };
     let hub = Hub {
         staging: settings.staging(),

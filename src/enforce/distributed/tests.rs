@@ -183,7 +183,10 @@ async fn a_failed_batch_s_accounts_are_named_as_not_swept() {
         "{:?}",
         merged.errors
     );
-    assert_eq!(merged.totals.would_revoke, 3, "the three accounts swept");
+    assert_eq!(
+        merged.totals.counts.would_revoke, 3,
+        "the three accounts swept"
+    );
 }
 
 #[tokio::test]
@@ -196,7 +199,13 @@ async fn the_sweep_s_limit_holds_across_its_workers() {
     let merged = distributed(&hub, &state, true, &[]).await;
     // Three workers, one budget of the sweep in this process (the table counts it for every
     // process; tests/emulator proves that part).
-    assert_eq!((merged.totals.revoked, merged.totals.would_revoke), (2, 3));
+    assert_eq!(
+        (
+            merged.totals.counts.revoked,
+            merged.totals.counts.would_revoke
+        ),
+        (2, 3)
+    );
     assert!(merged.breaker.is_some());
 }
 
