@@ -49,6 +49,7 @@ pub fn run(args: &CoverageArgs) -> u8 {
             stack_set: stack_set.as_ref(),
             tamper: &tamper,
             accounts,
+            swept: None,
         }
         .run(&scope)
         .await

@@ -179,7 +179,8 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
     }
 
     /// Checks the coverage of the accounts the sweep just listed (the active ones of the
-    /// scope, not listed again) and merges it into the report.
+    /// scope, not listed again), judging the regions and forwarding rules the sweep read
+    /// (not read again), and merges it into the report.
     async fn check_coverage(&self, scope: &Scope, report: &mut SweepReport) {
         let (Some(stack_set), Some(tamper)) = (&self.stack_set, self.sweep.tamper_check()) else {
             return;
@@ -198,8 +199,10 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
             stack_set: Some(stack_set),
             tamper,
             accounts,
+            swept: Some(report),
         };
-        match check.run(scope).await {
+        let checked = check.run(scope).await;
+        match checked {
             Ok(coverage) => {
                 report.errors.extend(coverage.errors.iter().cloned());
                 report.coverage = Some(coverage);

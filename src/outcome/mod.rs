@@ -14,8 +14,8 @@ pub use event::{
     ConsumerOutcome, EventInfo, EventOutcome, GroupOutcome, SourceFix, SourceFixAction, Status,
 };
 pub use sweep::{
-    AccountSummary, CoverageGap, Forwarding, RegionSummary, Skipped, SkippedAccount, StoredReport,
-    SweepReport, SweepTotals, Tampering,
+    AccountSummary, CoverageGap, Forwarding, RegionSummary, RuleSeen, Skipped, SkippedAccount,
+    StoredReport, SweepReport, SweepTotals, Tampering,
 };
 
 /// Revoke (`enforce`) or only report what would be revoked (`audit`).

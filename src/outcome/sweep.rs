@@ -16,6 +16,40 @@ pub struct RegionSummary {
     /// Why the region was not swept although nothing failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<Skipped>,
+    /// The forwarding rule as the spoke check read it (none without the check, or when the
+    /// region was not reached).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarding_rule: Option<RuleSeen>,
+}
+
+/// The forwarding rule of one account × region as the sweep's spoke check read it: once, for
+/// the tamper check, the coverage gap and the scheduled sweep's coverage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum RuleSeen {
+    /// No rule: a coverage gap.
+    #[serde(rename = "missing")]
+    Missing,
+    /// The read failed (the tampering says why).
+    #[serde(rename = "not readable")]
+    Unreadable,
+    /// The hub account's home region, covered by the hub's own rule (not read).
+    #[serde(rename = "hub rule")]
+    HubRule,
+    /// There, in this state (`ENABLED`, `DISABLED`, …); what is wrong with it is tampering.
+    #[serde(untagged)]
+    State(String),
+}
+
+impl RuleSeen {
+    /// As `coverage` and the report write it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            RuleSeen::Missing => "missing",
+            RuleSeen::Unreadable => "not readable",
+            RuleSeen::HubRule => "hub rule",
+            RuleSeen::State(state) => state,
+        }
+    }
 }
 
 /// Why a region was not swept although nothing failed.

@@ -2,8 +2,8 @@
 //! (DescribeRegions through the assumed role), not only the regions the spokes forward from. A
 //! rule opened in a region outside the StackSet's is found and fixed, the missing forwarding
 //! rule there is a coverage gap named by account and region, and a region a service control
-//! policy denies is counted and named; the scheduled sweep's summary and the `scan` command say
-//! both.
+//! policy denies is counted and named; the scheduled sweep's summary (its coverage judged from
+//! the sweep's own reads) and the `scan` command say both.
 
 use serde_json::{Value, json};
 use sgguard::enforce::breaker::Limits;
@@ -53,6 +53,7 @@ fn settings(org: &Org) -> Settings {
             Some(format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub))
         }
         "SGGUARD_FORWARDING_REGIONS" => Some(FORWARDING.join(",")),
+        "SGGUARD_STACKSET_NAME" => Some("sgguard-spoke".to_owned()),
         _ => None,
     })
     .unwrap()
@@ -166,6 +167,7 @@ async fn the_scheduled_sweep_fixes_the_far_rule_and_names_the_gaps_and_the_denie
         exemptions: None,
         aws,
     };
+    org.emulator.reset();
     // No `regions`, no SGGUARD_REGIONS: every enabled region.
     let result = handle(
         &hub,
@@ -179,6 +181,10 @@ async fn the_scheduled_sweep_fixes_the_far_rule_and_names_the_gaps_and_the_denie
     assert_eq!(result["totals"]["regions_denied"], 1, "{result}");
     let gaps = result["totals"]["coverage_gaps"].as_u64().unwrap();
     assert!(gaps > 0, "{result}");
+    // The coverage merged into the summary judged what the sweep read: the regions listed
+    // once, each forwarding rule read once (none where the policy denies the region).
+    assert_eq!(org.emulator.count("ec2:DescribeRegions"), 1);
+    assert_eq!(org.emulator.count("events:DescribeRule"), gaps + 2);
     let ec2 = org.member_ec2(&app, ELSEWHERE).await;
     assert!(live_rules(&ec2, &group).await.is_empty(), "revoked there");
 
@@ -202,6 +208,9 @@ async fn the_scheduled_sweep_fixes_the_far_rule_and_names_the_gaps_and_the_denie
         json!([{"account_id": app, "region": DENIED}])
     );
     assert_eq!(message["totals"]["coverage_gaps"], gaps);
+    assert_eq!(message["coverage"]["not_covered"], gaps, "{message}");
+    assert_eq!(message["coverage"]["covered"], 2, "{message}");
+    assert_eq!(message["coverage"]["skipped"], 1, "{message}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

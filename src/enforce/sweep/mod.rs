@@ -297,6 +297,7 @@ impl<H: HubApi> Sweep<'_, H> {
                 counts: Counts::default(),
                 error: None,
                 skipped: None,
+                forwarding_rule: None,
             },
             findings: Vec::new(),
             tampering: Vec::new(),
@@ -323,7 +324,7 @@ impl<H: HubApi> Sweep<'_, H> {
         }
         // The region is swept whatever its forwarding rule: the rule says whether its changes
         // reach the hub between sweeps.
-        (swept.tampering, swept.gap) = self.forwarding(account, region).await;
+        self.forwarding(&mut swept).await;
         swept
     }
 

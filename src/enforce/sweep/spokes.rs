@@ -2,10 +2,10 @@
 //! account, and the forwarding rule in each account × region swept, read once for both the
 //! tamper check and the coverage gap (an enabled region without the rule).
 
-use super::Sweep;
+use super::{Sweep, Swept};
 use crate::enforce::HubApi;
 use crate::enforce::tamper::{FORWARDING_RULE, TamperCheck};
-use crate::outcome::{CoverageGap, Tampering};
+use crate::outcome::{CoverageGap, RuleSeen, Tampering};
 
 impl<H: HubApi> Sweep<'_, H> {
     /// What is wrong with the remediation role of `account`: its trust, then its permissions
@@ -32,28 +32,27 @@ impl<H: HubApi> Sweep<'_, H> {
         self.tamper.filter(|_| account != self.hub.hub_account())
     }
 
-    /// The forwarding rule of `account` in `region`, read once and judged (with the spoke
-    /// check): its tampering, and the coverage gap when it is missing. The hub account's home
-    /// region is the hub's own rule's, and not read; its other regions are judged as a
-    /// member's, but a missing rule there is a gap only (the StackSet may not deploy to it).
-    pub(super) async fn forwarding(
-        &self,
-        account: &str,
-        region: &str,
-    ) -> (Vec<Tampering>, Option<CoverageGap>) {
+    /// The forwarding rule of the region `swept`, read once and judged (with the spoke
+    /// check): what was seen, its tampering, and the coverage gap when it is missing. The hub
+    /// account's home region is the hub's own rule's, and not read; its other regions are
+    /// judged as a member's, but a missing rule there is a gap only (the StackSet may not
+    /// deploy to it).
+    pub(super) async fn forwarding(&self, swept: &mut Swept) {
         let Some(check) = self.tamper else {
-            return (Vec::new(), None);
+            return;
         };
+        let (account, region) = (swept.account.as_str(), swept.summary.region.as_str());
         let member = account != self.hub.hub_account();
         if !member && region == self.hub.home_region() {
-            return (Vec::new(), None);
+            swept.summary.forwarding_rule = Some(RuleSeen::HubRule);
+            return;
         }
         let read = self
             .hub
             .forwarding_rule(account, region, FORWARDING_RULE)
             .await;
         let judged = check.judge_forwarding(account, region, member, read);
-        let gap = judged.gap.map(|forwarding| {
+        swept.gap = judged.gap.map(|forwarding| {
             tracing::warn!(account, region, %forwarding, "coverage gap: no forwarding rule");
             CoverageGap {
                 account_id: account.to_owned(),
@@ -61,7 +60,8 @@ impl<H: HubApi> Sweep<'_, H> {
                 forwarding,
             }
         });
-        (tampered(account, Some(region), judged.problems), gap)
+        swept.tampering = tampered(account, Some(region), judged.problems);
+        swept.summary.forwarding_rule = Some(judged.seen);
     }
 }
 

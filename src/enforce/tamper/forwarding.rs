@@ -7,11 +7,13 @@ use super::pattern::{Narrowed, narrowed};
 use super::{FORWARDING_RULE, TamperCheck, list};
 use crate::aws::{AwsError, ForwardingRule, RuleTarget};
 use crate::ids::Arn;
-use crate::outcome::Forwarding;
+use crate::outcome::{Forwarding, RuleSeen};
 
 /// The forwarding rule of one account × region as read, judged.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Judged {
+    /// What was read.
+    pub seen: RuleSeen,
     /// What is wrong with it: tampering.
     pub problems: Vec<String>,
     /// The region has no rule: a coverage gap, and whether the spokes forward from there.
@@ -45,17 +47,20 @@ impl TamperCheck {
     ) -> Judged {
         match read {
             Err(error) => Judged {
+                seen: RuleSeen::Unreadable,
                 problems: vec![format!("cannot read the forwarding rule: {error}")],
                 gap: None,
             },
             Ok(Some(rule)) => Judged {
                 problems: self.rule_problems(account, Some(&rule)),
+                seen: RuleSeen::State(rule.state),
                 gap: None,
             },
             Ok(None) => {
                 let forwarding = self.forwarding_in(region);
                 let deployed = member && forwarding == Forwarding::Expected;
                 Judged {
+                    seen: RuleSeen::Missing,
                     problems: if deployed {
                         self.rule_problems(account, None)
                     } else {
@@ -249,33 +254,28 @@ mod tests {
         assert_eq!(removed.problems.len(), 1);
         assert!(removed.problems[0].contains("is missing"), "{removed:?}");
         let hub_account = missing(&deployed, "eu-west-1", false);
-        assert_eq!(
-            hub_account,
-            Judged {
-                problems: Vec::new(),
-                gap: Some(Forwarding::Expected)
-            }
-        );
+        let gap_only = |gap| Judged {
+            seen: RuleSeen::Missing,
+            problems: Vec::new(),
+            gap: Some(gap),
+        };
+        assert_eq!(hub_account, gap_only(Forwarding::Expected));
         let elsewhere = missing(&deployed, "ap-south-1", true);
-        assert_eq!(
-            elsewhere,
-            Judged {
-                problems: Vec::new(),
-                gap: Some(Forwarding::NotDeployed)
-            }
-        );
+        assert_eq!(elsewhere, gap_only(Forwarding::NotDeployed));
         let unknown = missing(&check(), "eu-west-1", true);
-        assert_eq!(
-            unknown,
-            Judged {
-                problems: Vec::new(),
-                gap: Some(Forwarding::Unknown)
-            }
-        );
+        assert_eq!(unknown, gap_only(Forwarding::Unknown));
 
         let intact = fake::intact_forwarding_rule(MEMBER);
         let present = deployed.judge_forwarding(MEMBER, "ap-south-1", false, Ok(Some(intact)));
-        assert_eq!(present, Judged::default(), "a rule deployed by hand counts");
+        assert_eq!(
+            present,
+            Judged {
+                seen: RuleSeen::State("ENABLED".to_owned()),
+                problems: Vec::new(),
+                gap: None
+            },
+            "a rule deployed by hand counts"
+        );
         let mut disabled = fake::intact_forwarding_rule(MEMBER);
         disabled.state = "DISABLED".to_owned();
         let judged = deployed.judge_forwarding(MEMBER, "eu-west-1", true, Ok(Some(disabled)));
@@ -290,6 +290,7 @@ mod tests {
         let judged = deployed.judge_forwarding(MEMBER, "eu-west-1", true, Err(unreadable));
         assert!(
             judged.gap.is_none()
+                && judged.seen == RuleSeen::Unreadable
                 && judged.problems[0].starts_with("cannot read the forwarding rule"),
             "{judged:?}"
         );

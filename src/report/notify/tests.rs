@@ -65,6 +65,7 @@ fn big_report() -> SweepReport {
                 counts,
                 error: None,
                 skipped: None,
+                forwarding_rule: None,
             }],
             error: None,
         });
@@ -240,6 +241,7 @@ fn coverage_gaps_and_regions_denied_are_counted_and_named_never_silent() {
         counts: Counts::default(),
         error: None,
         skipped: Some(Skipped::DeniedByPolicy),
+        forwarding_rule: None,
     });
     let gap = |region: &str, forwarding| CoverageGap {
         account_id: account.clone(),
