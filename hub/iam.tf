@@ -78,6 +78,15 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "*"
         },
         {
+          # The sweep's coverage gaps in the hub account: its forwarding rule in each enabled
+          # region but the home region (the spoke's, when the StackSet deploys to it), read as
+          # a member's is; a region without it is a gap.
+          Sid      = "ReadForwardingRuleInHubAccount"
+          Effect   = "Allow"
+          Action   = ["events:DescribeRule", "events:ListTargetsByRule"]
+          Resource = "arn:${local.partition}:events:*:${local.account_id}:rule/sgguard-forward-sg-changes"
+        },
+        {
           Sid    = "RevokeSecurityGroupRulesInHubAccount"
           Effect = "Allow"
           Action = local.ec2_revoke_actions

@@ -71,9 +71,10 @@ locals {
   stackset_arn_account = var.stackset_call_as == "SELF" ? local.account_id : "*"
   stackset_arn_pattern = "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${var.stackset_name}:*"
 
-  # The regions the sweep walks: sweep_regions, else the StackSet's regions (where the spokes
-  # forward events), else none named (every region enabled in each account).
-  sweep_regions = var.sweep_regions != null ? var.sweep_regions : (var.create_stackset ? var.stackset_regions : [])
+  # The regions the sweep walks: sweep_regions, else none named (every region enabled in each
+  # account). Where the spokes forward events is stackset_regions: an enabled region swept
+  # without the forwarding rule is a coverage gap (SGGUARD_FORWARDING_REGIONS tells the kind).
+  sweep_regions = var.sweep_regions != null ? var.sweep_regions : []
 
   # The report bucket (reports.tf); S3 names are lowercase, without `_`.
   report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${var.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
@@ -81,7 +82,8 @@ locals {
   exemptions_key     = "config/exemptions.yaml"
 
   # Lambda environment = CLI environment (docs/configuration.md). SGGUARD_REGIONS is
-  # left out when empty so that the binary's default (all enabled regions) applies; the
+  # left out when empty so that the binary's default (all enabled regions) applies, and
+  # SGGUARD_FORWARDING_REGIONS when there are no stackset_regions (gaps of unknown kind); the
   # optional features' variables are set only when they are on.
   lambda_environment = merge(
     {
@@ -112,6 +114,7 @@ locals {
     var.chat_topic_arn == null ? {} : { SGGUARD_CHAT_TOPIC_ARN = var.chat_topic_arn },
     var.security_hub ? { SGGUARD_SECURITY_HUB = "true" } : {},
     length(local.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", local.sweep_regions) } : {},
+    length(var.stackset_regions) > 0 ? { SGGUARD_FORWARDING_REGIONS = join(",", var.stackset_regions) } : {},
     # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read.
     var.exemptions_enabled ? {
       SGGUARD_EXEMPTIONS_URI         = "s3://${aws_s3_bucket.reports.id}/${local.exemptions_key}"

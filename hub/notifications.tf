@@ -213,6 +213,46 @@ resource "aws_cloudwatch_metric_alarm" "sweep_undelivered_events" {
   tags                = var.tags
 }
 
+# What a sweep could not guard whole, though nothing failed (docs/operations.md): enabled
+# account-regions without the sgguard forwarding rule (a change there reaches sgguard only at the
+# next sweep; they are swept), and account-regions a service control policy denies to sgguard
+# (not swept) beyond the count the operator expects. Both are named in the sweep's summary.
+locals {
+  sweep_coverage_alarms = merge(
+    {
+      "coverage-gaps" = {
+        metric      = "SweepCoverageGaps"
+        threshold   = 0
+        description = "sgguard: a sweep found enabled regions without the forwarding rule (coverage gaps, listed in its summary); add them to stackset_regions or deny them with an SCP."
+      }
+    },
+    var.sweep_regions_denied_alarm_threshold == null ? {} : {
+      "regions-denied" = {
+        metric      = "SweepRegionsDenied"
+        threshold   = var.sweep_regions_denied_alarm_threshold
+        description = "sgguard: a sweep found more regions denied by a service control policy than expected (named in its summary); sgguard can neither read nor fix rules there."
+      }
+    },
+  )
+}
+
+resource "aws_cloudwatch_metric_alarm" "sweep_coverage" {
+  for_each            = local.sweep_coverage_alarms
+  alarm_name          = "${var.function_name}-sweep-${each.key}"
+  alarm_description   = each.value.description
+  namespace           = "sgguard"
+  metric_name         = each.value.metric
+  statistic           = "Sum"
+  period              = var.alarm_period_seconds
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.alarm_topic_arn]
+  ok_actions          = [local.alarm_topic_arn]
+  tags                = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
   alarm_name          = "${var.function_name}-dlq-messages"
   alarm_description   = "sgguard: undelivered events are waiting in the dead-letter queue; inspect and re-drive them."

@@ -142,7 +142,7 @@ variable "max_revokes_per_sweep" {
 }
 
 variable "sweep_regions" {
-  description = "Regions the sweep walks (SGGUARD_REGIONS and the schedule payload). null: the StackSet's regions (`stackset_regions`, where the spokes forward events) when `create_stackset` is true, else every region enabled in each account. Empty: every region enabled in each account."
+  description = "Regions the sweep walks (SGGUARD_REGIONS and the schedule payload). null or empty: every region enabled in each account (DescribeRegions through the remediation role); a list narrows it. An enabled region swept without the forwarding rule (outside `stackset_regions`, say) is a coverage gap: reported, counted (`SweepCoverageGaps`) and alarmed, and still swept."
   type        = list(string)
   default     = null
 
@@ -373,6 +373,17 @@ variable "alarm_period_seconds" {
   validation {
     condition     = var.alarm_period_seconds >= 60 && var.alarm_period_seconds % 60 == 0
     error_message = "alarm_period_seconds must be a multiple of 60, at least 60."
+  }
+}
+
+variable "sweep_regions_denied_alarm_threshold" {
+  description = "The alarm `<function_name>-sweep-regions-denied` fires when a sweep finds more account-regions than this that a service control policy denies to sgguard (metric `SweepRegionsDenied`: sgguard can neither read nor fix rules there). 0: any. Set it to the count an SCP denies on purpose; null: no alarm (the summary still names them)."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.sweep_regions_denied_alarm_threshold == null ? true : var.sweep_regions_denied_alarm_threshold >= 0 && floor(var.sweep_regions_denied_alarm_threshold) == var.sweep_regions_denied_alarm_threshold
+    error_message = "sweep_regions_denied_alarm_threshold must be a whole number, at least 0, or null."
   }
 }
 
@@ -628,7 +639,7 @@ variable "stackset_ou_ids" {
 }
 
 variable "stackset_regions" {
-  description = "Regions with spoke stack instances (one EventBridge rule each). Must include the primary region. Also the regions the sweep walks unless `sweep_regions` is set."
+  description = "Regions with spoke stack instances (one EventBridge rule each). Must include the primary region. Also SGGUARD_FORWARDING_REGIONS: where a missing forwarding rule is tampering; elsewhere a region without it is a coverage gap (`not_deployed`)."
   type        = list(string)
   default     = []
 

@@ -63,12 +63,7 @@ impl Hub {
         Ok(Hub {
             staging,
             state: settings.hub_state(&aws),
-            tamper: Some(TamperCheck::for_hub(
-                &aws,
-                settings.hub_bus_arn.clone(),
-                &settings.trusted_principals,
-                &settings.role_name,
-            )),
+            tamper: Some(settings.tamper_check(&aws)),
             settings,
             baseline,
             exemptions,

@@ -12,6 +12,7 @@ use crate::enforce::breaker::Limits;
 use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::staging::{ScopeCheckError, Staging};
 use crate::enforce::state::HubState;
+use crate::enforce::tamper::{FORWARDER_ROLE, TamperCheck};
 use crate::finding::Severity;
 use crate::ids::{Arn, ScopeId};
 use crate::outcome::Mode;
@@ -43,6 +44,10 @@ pub struct Settings {
     pub role_name: String,
     /// `SGGUARD_REGIONS`: regions for the sweep; all enabled when unset.
     pub regions: Option<Vec<String>>,
+    /// `SGGUARD_FORWARDING_REGIONS`: the regions the spokes deploy the forwarding rule to (the
+    /// hub module's `stackset_regions`); an enabled region without the rule is a coverage gap
+    /// wherever it is, and tampering where the rule was deployed. Not known when unset.
+    pub forwarding_regions: Option<Vec<String>>,
     /// `SGGUARD_MAX_REVOKES_PER_EVENT`, `…_PER_ACCOUNT_HOUR`, `…_PER_SWEEP`: the circuit
     /// breaker's limits (20, 50, 200 when unset).
     pub limits: Limits,
@@ -91,6 +96,40 @@ fn log_filter_from(lookup: impl Fn(&str) -> Option<String>, default: &str) -> St
     lookup("SGGUARD_LOG")
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// The comma-separated region names of `variable` (none when unset or empty), each checked as
+/// the sweep's scope checks it; `all` (every enabled region) only where `all` allows it.
+fn region_list(
+    variable: &'static str,
+    value: Option<String>,
+    all: bool,
+) -> Result<Option<Vec<String>>, SettingsError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let list: Vec<String> = value
+        .split(',')
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let bad = match Scope::parse(&[], &[], &list) {
+        Err(ScopeError::BadRegion(bad)) => Some(bad),
+        _ if !all => list.iter().find(|r| *r == "all").cloned(),
+        _ => None,
+    };
+    if let Some(bad) = bad {
+        return Err(SettingsError::Invalid {
+            variable,
+            value: bad,
+            expected: if all {
+                "`all` or region names (eu-west-1,us-east-1)"
+            } else {
+                "region names (eu-west-1,us-east-1)"
+            },
+        });
+    }
+    Ok(Some(list).filter(|l| !l.is_empty()))
 }
 
 impl Settings {
@@ -215,22 +254,13 @@ impl Settings {
             "SGGUARD_ROLE_NAME",
             get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned()),
         )?;
-        let regions = get("SGGUARD_REGIONS").map(|list| {
-            list.split(',')
-                .map(|r| r.trim().to_owned())
-                .filter(|r| !r.is_empty())
-                .collect::<Vec<_>>()
-        });
         // Checked now, as the sweep will read them, not at the first sweep.
-        if let Some(list) = &regions
-            && let Err(ScopeError::BadRegion(bad)) = Scope::parse(&[], &[], list)
-        {
-            return Err(SettingsError::Invalid {
-                variable: "SGGUARD_REGIONS",
-                value: bad,
-                expected: "`all` or region names (eu-west-1,us-east-1)",
-            });
-        }
+        let regions = region_list("SGGUARD_REGIONS", get("SGGUARD_REGIONS"), true)?;
+        let forwarding_regions = region_list(
+            "SGGUARD_FORWARDING_REGIONS",
+            get("SGGUARD_FORWARDING_REGIONS"),
+            false,
+        )?;
         let limit = |variable: &'static str, default: usize| match get(variable) {
             None => Ok(default),
             Some(text) => match text.parse::<usize>() {
@@ -280,7 +310,8 @@ impl Settings {
                 metrics: MetricsOut::Stdout,
             },
             role_name,
-            regions: regions.filter(|r| !r.is_empty()),
+            regions,
+            forwarding_regions,
         })
     }
 
@@ -309,6 +340,25 @@ impl Settings {
             self.limits,
             self.state_table.as_deref().map(|t| aws.state_table(t)),
         )
+    }
+
+    /// The sweep's spoke check for this hub: the hub bus, the principals the remediation role
+    /// may trust (the hub's own role when none is named; none when the hub does not run as a
+    /// role: then only a missing role is judged), the remediation role and where the spokes
+    /// forward from.
+    pub fn tamper_check(&self, aws: &Aws) -> TamperCheck {
+        TamperCheck {
+            hub_account: aws.hub_account().to_owned(),
+            hub_bus_arn: self.hub_bus_arn.clone(),
+            trusted: if self.trusted_principals.is_empty() {
+                aws.hub_role_arn().into_iter().collect()
+            } else {
+                self.trusted_principals.clone()
+            },
+            remediation_role: self.role_name.clone(),
+            forwarder_role: FORWARDER_ROLE.to_owned(),
+            forwarding_regions: self.forwarding_regions.clone(),
+        }
     }
 
     /// The mode per scope (staged enforcement).

@@ -6,7 +6,6 @@ use std::io::Write;
 use super::{CoverageArgs, EXIT_ERROR, LiveSetup, print_error};
 use crate::aws::Aws;
 use crate::enforce::coverage::{Coverage, CoverageCheck, StackSet, accounts_in};
-use crate::enforce::tamper::TamperCheck;
 use crate::outcome::exit_code;
 use crate::report::Format;
 
@@ -41,12 +40,7 @@ pub fn run(args: &CoverageArgs) -> u8 {
     };
     let result = runtime.block_on(async {
         let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
-        let tamper = TamperCheck::for_hub(
-            &aws,
-            settings.hub_bus_arn.clone(),
-            &settings.trusted_principals,
-            &settings.role_name,
-        );
+        let tamper = settings.tamper_check(&aws);
         let accounts = accounts_in(&*aws, &scope)
             .await
             .map_err(|e| e.to_string())?;
@@ -55,6 +49,7 @@ pub fn run(args: &CoverageArgs) -> u8 {
             stack_set: stack_set.as_ref(),
             tamper: &tamper,
             accounts,
+            swept: None,
         }
         .run(&scope)
         .await

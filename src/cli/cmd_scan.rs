@@ -8,7 +8,6 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::{EXIT_ERROR, LiveSetup, ScanArgs, policy_flag, print_error};
 use crate::aws::Aws;
 use crate::enforce::sweep::Sweep;
-use crate::enforce::tamper::TamperCheck;
 use crate::finding::{Report, ReportError};
 use crate::outcome::{SweepReport, exit_code};
 use crate::report::{self, Format};
@@ -54,14 +53,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             .await
             .map_err(|e| e.to_string())?;
         let state = settings.hub_state(&aws);
-        let check = args.check_spokes.then(|| {
-            TamperCheck::for_hub(
-                &aws,
-                settings.hub_bus_arn.clone(),
-                &settings.trusted_principals,
-                &settings.role_name,
-            )
-        });
+        let check = args.check_spokes.then(|| settings.tamper_check(&aws));
         let sweep = Sweep::new(&*aws, &baseline, &state)
             .staging(staging)
             .remediate(args.remediate)
@@ -88,7 +80,11 @@ pub fn run(args: &ScanArgs) -> u8 {
         }
         return EXIT_ERROR;
     }
-    exit_code(report.incomplete(), report.totals.findings)
+    // A coverage gap is found as a finding is (`sgguard coverage` exits 1 for one too).
+    exit_code(
+        report.incomplete(),
+        report.totals.counts.findings + report.totals.coverage_gaps,
+    )
 }
 
 /// Account × regions done, on stderr when it is a terminal; hidden otherwise.

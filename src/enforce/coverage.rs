@@ -2,7 +2,11 @@
 //! can be revoked — the spoke StackSet has a current instance there, the forwarding rule is
 //! present, enabled and sends to the hub, and the remediation role can be assumed. The
 //! management account (which a service-managed StackSet never deploys to) and the hub account
-//! (whose home region the hub's own rule covers) are told apart.
+//! (whose home region the hub's own rule covers) are told apart. After a sweep with the spoke
+//! check (the scheduled sweep), what the sweep read is judged, not read again: its accounts'
+//! regions and each region's forwarding rule.
+
+use std::collections::HashMap;
 
 use futures_util::stream::{self, StreamExt};
 
@@ -10,6 +14,7 @@ use super::scope::{Regions, Scope, ScopeError};
 use super::tamper::{FORWARDING_RULE, TamperCheck};
 use super::{HubApi, SecurityGroups};
 use crate::aws::{OrgAccount, StackInstance};
+use crate::outcome::{AccountSummary, RegionSummary, RuleSeen, Skipped, SweepReport};
 pub use crate::outcome::{Coverage, Place};
 
 /// Account × regions checked at once.
@@ -32,6 +37,71 @@ pub struct CoverageCheck<'a, H> {
     pub tamper: &'a TamperCheck,
     /// The accounts of the scope (active ones), as the sweep lists them.
     pub accounts: Vec<OrgAccount>,
+    /// The sweep that just read these accounts (the scheduled sweep): the regions and the
+    /// forwarding rules it saw are judged, not read again; none (`sgguard coverage`): all is
+    /// read.
+    pub swept: Option<&'a SweepReport>,
+}
+
+/// The forwarding rule of one place, as read here or by the sweep.
+enum Seen {
+    /// A service control policy denies the region.
+    Denied,
+    /// What was read, and what is wrong with a rule that is there (or why it is unreadable).
+    Rule(RuleSeen, Vec<String>),
+}
+
+/// One account × region to judge: whether the role was assumed, and what the sweep saw there.
+struct ToJudge {
+    account: OrgAccount,
+    region: String,
+    role: Result<(), String>,
+    seen: Option<Seen>,
+}
+
+/// What the sweep saw: its reached accounts, and the tampering of each account × region.
+struct Swept<'r> {
+    accounts: HashMap<&'r str, &'r AccountSummary>,
+    tampering: HashMap<(&'r str, &'r str), Vec<String>>,
+}
+
+impl<'r> Swept<'r> {
+    fn of(report: &'r SweepReport) -> Swept<'r> {
+        let mut tampering: HashMap<(&str, &str), Vec<String>> = HashMap::new();
+        for t in &report.tampering {
+            if let Some(region) = &t.region {
+                tampering
+                    .entry((&t.account_id, region))
+                    .or_default()
+                    .push(t.problem.clone());
+            }
+        }
+        Swept {
+            // Only the accounts it reached: the others are reached (or not) here.
+            accounts: report
+                .accounts
+                .iter()
+                .filter(|a| a.error.is_none())
+                .map(|a| (a.account_id.as_str(), a))
+                .collect(),
+            tampering,
+        }
+    }
+
+    /// What the sweep saw of `region` in `account`; none when it did not read the rule
+    /// (out of time, or swept without the spoke check).
+    fn seen(&self, account: &str, region: &RegionSummary) -> Option<Seen> {
+        if region.skipped == Some(Skipped::DeniedByPolicy) {
+            return Some(Seen::Denied);
+        }
+        let rule = region.forwarding_rule.clone()?;
+        let problems = self
+            .tampering
+            .get(&(account, region.region.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        Some(Seen::Rule(rule, problems))
+    }
 }
 
 impl<H: HubApi> CoverageCheck<'_, H> {
@@ -53,9 +123,26 @@ impl<H: HubApi> CoverageCheck<'_, H> {
         };
         let management = self.hub.management_account().await.ok();
 
-        // Each account's regions: those asked, else those the account has enabled.
-        let mut places: Vec<(OrgAccount, String, Result<(), String>)> = Vec::new();
+        // Each account's regions: those the sweep swept, else those asked, else those the
+        // account has enabled.
+        let swept = self.swept.map(Swept::of);
+        let mut places: Vec<ToJudge> = Vec::new();
         for account in &self.accounts {
+            if let Some(summary) = swept
+                .as_ref()
+                .and_then(|s| s.accounts.get(account.id.as_str()))
+            {
+                for region in &summary.regions {
+                    let seen = swept.as_ref().and_then(|s| s.seen(&account.id, region));
+                    places.push(ToJudge {
+                        account: account.clone(),
+                        region: region.region.clone(),
+                        role: Ok(()),
+                        seen,
+                    });
+                }
+                continue;
+            }
             let reached = self.hub.security_groups(&account.id, &home).await;
             let role = reached
                 .as_ref()
@@ -86,7 +173,12 @@ impl<H: HubApi> CoverageCheck<'_, H> {
                 }
             };
             for region in regions {
-                places.push((account.clone(), region, role.clone()));
+                places.push(ToJudge {
+                    account: account.clone(),
+                    region,
+                    role: role.clone(),
+                    seen: None,
+                });
             }
         }
 
@@ -100,7 +192,7 @@ impl<H: HubApi> CoverageCheck<'_, H> {
             management: management.as_deref(),
         };
         let mut judged: Vec<Place> = stream::iter(places)
-            .map(|(account, region, role)| context.place(account, region, role))
+            .map(|to_judge| context.place(to_judge))
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -131,7 +223,15 @@ struct Judge<'a, H> {
 }
 
 impl<H: HubApi> Judge<'_, H> {
-    async fn place(&self, account: OrgAccount, region: String, role: Result<(), String>) -> Place {
+    async fn place(
+        &self,
+        ToJudge {
+            account,
+            region,
+            role,
+            seen,
+        }: ToJudge,
+    ) -> Place {
         let is_hub = account.id == self.hub_account;
         let is_management = self.management == Some(account.id.as_str()) && !is_hub;
         let mut problems = Vec::new();
@@ -193,46 +293,61 @@ impl<H: HubApi> Judge<'_, H> {
             };
         }
 
-        // The forwarding rule (through the role; the hub reads its own).
+        // The forwarding rule (through the role; the hub reads its own), unless the sweep
+        // read it.
         if place.role != "not assumable" {
-            match self
-                .hub
-                .forwarding_rule(&account.id, &region, FORWARDING_RULE)
-                .await
-            {
-                Err(error) if error.is_denied_by_scp() => {
-                    place.rule = "denied by policy".to_owned();
-                    place.skipped = Some("denied by policy".to_owned());
+            let seen = match seen {
+                Some(seen) => seen,
+                None => self.read(&account.id, &region, is_hub).await,
+            };
+            let (rule, rule_problems) = match seen {
+                Seen::Denied => {
+                    place.skipped = Some(Skipped::DeniedByPolicy);
+                    place.rule = Skipped::DeniedByPolicy.to_string();
                     return place;
                 }
-                Err(error) => {
-                    place.rule = "not readable".to_owned();
-                    problems.push(format!("the forwarding rule cannot be read: {error}"));
-                }
-                Ok(None) if is_hub && region == self.home => {
-                    place.rule = "hub rule".to_owned();
-                }
-                Ok(rule) => {
-                    place.rule = match &rule {
-                        None => "missing".to_owned(),
-                        Some(rule) => rule.state.clone(),
-                    };
-                    let rule_problems = self.tamper.rule_problems(&account.id, rule.as_ref());
-                    if is_management && rule.is_none() {
-                        problems.push(
-                            "the management account gets no instance of a service-managed \
-                             StackSet: deploy spoke-infra/sgguard-spoke.yaml there as a stack"
-                                .to_owned(),
-                        );
-                    } else {
-                        problems.extend(rule_problems);
-                    }
-                }
+                Seen::Rule(rule, problems) => (rule, problems),
+            };
+            place.rule = rule.as_str().to_owned();
+            match rule {
+                RuleSeen::Missing if is_management => problems.push(
+                    "the management account gets no instance of a service-managed StackSet: \
+                     deploy spoke-infra/sgguard-spoke.yaml there as a stack"
+                        .to_owned(),
+                ),
+                // Not covered wherever it is, deployed there or not (the sweep calls it a gap).
+                RuleSeen::Missing => problems.extend(self.tamper.rule_problems(&account.id, None)),
+                RuleSeen::HubRule => {}
+                RuleSeen::Unreadable | RuleSeen::State(_) => problems.extend(rule_problems),
             }
         }
         place.covered = problems.is_empty();
         place.problems = problems;
         place
+    }
+}
+
+impl<H: HubApi> Judge<'_, H> {
+    /// The forwarding rule of `account` in `region`, read: what is wrong with one that is there
+    /// or why it cannot be read (the hub's home region is the hub's own rule's).
+    async fn read(&self, account: &str, region: &str, is_hub: bool) -> Seen {
+        match self
+            .hub
+            .forwarding_rule(account, region, FORWARDING_RULE)
+            .await
+        {
+            Err(error) if error.is_denied_by_scp() => Seen::Denied,
+            Err(error) => Seen::Rule(
+                RuleSeen::Unreadable,
+                vec![format!("the forwarding rule cannot be read: {error}")],
+            ),
+            Ok(None) if is_hub && region == self.home => Seen::Rule(RuleSeen::HubRule, Vec::new()),
+            Ok(None) => Seen::Rule(RuleSeen::Missing, Vec::new()),
+            Ok(Some(rule)) => Seen::Rule(
+                RuleSeen::State(rule.state.clone()),
+                self.tamper.rule_problems(account, Some(&rule)),
+            ),
+        }
     }
 }
 
@@ -288,6 +403,7 @@ mod tests {
             stack_set: Some(&stack_set),
             tamper: &tamper,
             accounts: accounts_in(&hub, &scope).await.unwrap(),
+            swept: None,
         }
         .run(&scope)
         .await
@@ -320,6 +436,94 @@ mod tests {
             place(MANAGEMENT).problems[0].contains("deploy spoke-infra/sgguard-spoke.yaml"),
             "{:?}",
             place(MANAGEMENT).problems
+        );
+    }
+
+    /// After the sweep, coverage judges what the sweep read (its regions, its forwarding
+    /// rules, its denied regions) instead of reading them again: a rule added since is not
+    /// seen until the next sweep, while `sgguard coverage` (nothing swept) reads it.
+    #[tokio::test]
+    async fn after_a_sweep_what_it_read_is_judged_not_read_again() {
+        use crate::enforce::breaker::Limits;
+        use crate::enforce::state::HubState;
+        use crate::enforce::sweep::Sweep;
+        use crate::policy::Baseline;
+
+        let member = Fake::default()
+            .in_regions(&["eu-west-1", "us-east-1", "sa-east-1"])
+            .failing_region(
+                "sa-east-1",
+                "UnauthorizedOperation",
+                "with an explicit deny in a service control policy",
+            );
+        let hub = Fake::default()
+            .member(COVERED, "covered", Some(member))
+            .with_stack_instance(instance(COVERED))
+            .with_forwarding_rule(COVERED, "eu-west-1", fake::intact_forwarding_rule(COVERED));
+        let tamper = fake::tamper_check(Vec::new());
+        let scope = Scope::parse(&[COVERED.to_owned()], &[], &[]).unwrap();
+        let (baseline, state) = (
+            Baseline::default_baseline().unwrap(),
+            HubState::in_process(Limits::default()),
+        );
+        let report = Sweep::new(&hub, &baseline, &state)
+            .tamper(Some(&tamper))
+            .run(&scope)
+            .await
+            .unwrap();
+        // The rule is deployed to us-east-1 after the sweep read it there.
+        let hub =
+            hub.with_forwarding_rule(COVERED, "us-east-1", fake::intact_forwarding_rule(COVERED));
+        let stack_set = StackSet {
+            name: "sgguard-spoke".to_owned(),
+            call_as: "SELF".to_owned(),
+        };
+        let check = |swept| CoverageCheck {
+            hub: &hub,
+            stack_set: Some(&stack_set),
+            tamper: &tamper,
+            accounts: vec![OrgAccount {
+                id: COVERED.to_owned(),
+                name: None,
+                status: "ACTIVE".to_owned(),
+            }],
+            swept,
+        };
+        let rules = |coverage: &Coverage| -> Vec<(String, String)> {
+            coverage
+                .places
+                .iter()
+                .map(|p| (p.region.clone(), p.rule.clone()))
+                .collect()
+        };
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(r, s)| ((*r).to_owned(), (*s).to_owned()))
+                .collect()
+        };
+
+        let judged = check(Some(&report)).run(&scope).await.unwrap();
+        assert_eq!(
+            rules(&judged),
+            pairs(&[
+                ("eu-west-1", "ENABLED"),
+                ("sa-east-1", "denied by policy"),
+                ("us-east-1", "missing"),
+            ]),
+            "as the sweep read them"
+        );
+        assert_eq!(
+            (judged.covered, judged.not_covered, judged.skipped),
+            (1, 1, 1)
+        );
+        let missing = judged.uncovered().next().unwrap();
+        assert!(missing.problems.iter().any(|p| p.contains("is missing")));
+
+        let read = check(None).run(&scope).await.unwrap();
+        assert_eq!(
+            rules(&read)[2],
+            ("us-east-1".to_owned(), "ENABLED".to_owned()),
+            "read now"
         );
     }
 }

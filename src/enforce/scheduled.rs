@@ -12,7 +12,7 @@ use super::event::HandleError;
 use super::scope::{Scope, ScopeError};
 use super::sweep::Sweep;
 use crate::aws::OrgAccount;
-use crate::outcome::{Counts, StoredReport, SweepReport};
+use crate::outcome::{StoredReport, SweepReport, SweepTotals};
 use crate::report::deliver::Delivery;
 use crate::report::metrics::{now_ms, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
@@ -64,11 +64,6 @@ impl SweepRequest {
         Ok(request)
     }
 
-    /// The regions the payload names (empty: the default).
-    pub fn regions(&self) -> &[String] {
-        &self.regions
-    }
-
     /// The accounts and regions to sweep; `regions` when the payload names none.
     pub fn scope(&self, regions: &[String]) -> Result<Scope, Failure> {
         let regions = if self.regions.is_empty() {
@@ -93,7 +88,7 @@ pub struct SweepResult {
     /// `complete`, or `incomplete` when some part failed (the summary says which).
     pub status: &'static str,
     pub accounts: usize,
-    pub totals: Counts,
+    pub totals: SweepTotals,
     pub errors: Vec<String>,
     pub seconds: f64,
     /// The record queue's message id when the summary could not be sent.
@@ -145,9 +140,11 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
         let t = &report.totals;
         tracing::info!(
             accounts = report.accounts.len(),
-            rules = t.rules,
-            findings = t.findings,
-            revoked = t.revoked,
+            rules = t.counts.rules,
+            findings = t.counts.findings,
+            revoked = t.counts.revoked,
+            coverage_gaps = t.coverage_gaps,
+            regions_denied = t.regions_denied,
             failed = report.errors.len(),
             seconds = report.seconds,
             "sweep finished"
@@ -185,7 +182,8 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
     }
 
     /// Checks the coverage of the accounts the sweep just listed (the active ones of the
-    /// scope, not listed again) and merges it into the report.
+    /// scope, not listed again), judging the regions and forwarding rules the sweep read
+    /// (not read again), and merges it into the report.
     async fn check_coverage(&self, scope: &Scope, report: &mut SweepReport) {
         let (Some(stack_set), Some(tamper)) = (&self.stack_set, self.sweep.tamper_check()) else {
             return;
@@ -204,8 +202,10 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
             stack_set: Some(stack_set),
             tamper,
             accounts,
+            swept: Some(report),
         };
-        match check.run(scope).await {
+        let checked = check.run(scope).await;
+        match checked {
             Ok(coverage) => {
                 report.errors.extend(coverage.errors.iter().cloned());
                 report.coverage = Some(coverage);

@@ -21,7 +21,19 @@ pub enum Accounts {
 pub enum Regions {
     /// Every region enabled in the account (DescribeRegions).
     Enabled,
+    /// These regions only (an explicit list narrows the sweep).
     List(Vec<String>),
+}
+
+impl Regions {
+    /// The regions named; none for [`Regions::Enabled`] (the payloads' word for every enabled
+    /// region is an empty list).
+    pub fn named(&self) -> &[String] {
+        match self {
+            Regions::Enabled => &[],
+            Regions::List(list) => list,
+        }
+    }
 }
 
 /// What a sweep covers.

@@ -40,10 +40,6 @@ pub enum GapKind {
     /// account is neither swept nor guarded.
     #[strum(serialize = "management account: guard not deployed")]
     ManagementGuardNotDeployed,
-    /// The account and region have no forwarding dead-letter queue: no spoke forwards their
-    /// changes, which reach sgguard only through the sweep.
-    #[strum(serialize = "spoke not deployed")]
-    SpokeNotDeployed,
 }
 
 /// A place sgguard does not guard in real time, and what to do about it.

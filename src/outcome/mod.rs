@@ -4,6 +4,7 @@
 
 mod event;
 mod guard;
+mod sweep;
 
 use serde::Serialize;
 
@@ -14,6 +15,10 @@ pub use event::{
     ConsumerOutcome, EventInfo, EventOutcome, GroupOutcome, SourceFix, SourceFixAction, Status,
 };
 pub use guard::{ForwardingQueue, Gap, GapKind, Undelivered};
+pub use sweep::{
+    AccountSummary, CoverageGap, Forwarding, RegionSummary, RuleSeen, Skipped, SkippedAccount,
+    StoredReport, SweepReport, SweepTotals, Tampering,
+};
 
 /// Revoke (`enforce`) or only report what would be revoked (`audit`).
 #[derive(
@@ -208,126 +213,6 @@ impl Counts {
     }
 }
 
-/// One region of one account.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct RegionSummary {
-    pub region: String,
-    #[serde(flatten)]
-    pub counts: Counts,
-    /// Why the region could not be swept (or not completely).
-    pub error: Option<String>,
-    /// Why the region was not swept although nothing failed: `denied by policy` (a service
-    /// control policy denies the region).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    /// The spoke's forwarding dead-letter queue here, when the sweep checked the spokes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forwarding_queue: Option<ForwardingQueue>,
-}
-
-/// One account.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct AccountSummary {
-    pub account_id: String,
-    pub account_name: Option<String>,
-    /// The mode the account was swept in (staged enforcement; audit without `remediate`).
-    pub mode: Mode,
-    /// What set it: `default`, `account ID` or a unit id; absent when one mode guards all.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode_by: Option<String>,
-    #[serde(flatten)]
-    pub counts: Counts,
-    pub regions: Vec<RegionSummary>,
-    /// Why the account could not be reached (no role, denied, no regions).
-    pub error: Option<String>,
-}
-
-/// A piece of the spoke stack found changed in a member account (the sweep's tamper check).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Tampering {
-    pub account_id: String,
-    /// The region of the forwarding rule; none for the (global) remediation role.
-    pub region: Option<String>,
-    pub problem: String,
-}
-
-/// An account the sweep left out on purpose.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct SkippedAccount {
-    pub account_id: String,
-    pub account_name: Option<String>,
-    pub reason: String,
-}
-
-/// Everything a sweep found and did: what `scan --format json` prints.
-#[derive(Debug, Clone, Serialize, serde::Deserialize)]
-pub struct SweepReport {
-    pub version: u32,
-    pub mode: Mode,
-    pub remediate: bool,
-    pub rules_evaluated: usize,
-    /// The sweep's counts, as an object: its `findings` count and its `findings` list would
-    /// otherwise share one key.
-    pub totals: Counts,
-    pub accounts: Vec<AccountSummary>,
-    pub skipped_accounts: Vec<SkippedAccount>,
-    pub findings: Vec<FindingOutcome>,
-    /// One line per account or region that failed, naming it (tampering included).
-    pub errors: Vec<String>,
-    /// What the tamper check found changed (when the sweep ran it).
-    pub tampering: Vec<Tampering>,
-    /// The account × regions whose forwarding dead-letter queue holds events the hub never
-    /// received (when the sweep checked the spokes).
-    #[serde(default)]
-    pub undelivered: Vec<Undelivered>,
-    /// The places not guarded in real time: the management account without its stack, the
-    /// account × regions without a spoke. Told, not failures.
-    #[serde(default)]
-    pub gaps: Vec<Gap>,
-    /// The revocation limit the sweep reached: the rest were held back (`would_revoke`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub breaker: Option<String>,
-    pub seconds: f64,
-    /// Which account × regions a change reaches sgguard from (the scheduled sweep, with the
-    /// StackSet named).
-    #[serde(skip_serializing_if = "Option::is_none", skip_deserializing)]
-    pub coverage: Option<Coverage>,
-    /// Where the whole report was stored (the scheduled sweep's report bucket).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stored: Option<StoredReport>,
-}
-
-/// The sweep's report as stored in S3.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct StoredReport {
-    pub uri: String,
-    pub console_url: String,
-}
-
-impl StoredReport {
-    /// `s3://BUCKET/KEY` and its page in the S3 console.
-    pub fn new(bucket: &str, key: &str, region: &str) -> StoredReport {
-        StoredReport {
-            uri: format!("s3://{bucket}/{key}"),
-            console_url: format!(
-                "https://s3.console.aws.amazon.com/s3/object/{bucket}?region={region}&prefix={key}"
-            ),
-        }
-    }
-}
-
-impl SweepReport {
-    /// True when some account, region or revocation failed.
-    pub fn incomplete(&self) -> bool {
-        !self.errors.is_empty()
-    }
-
-    /// The events waiting in the forwarding dead-letter queues, all told.
-    pub fn undelivered_events(&self) -> u64 {
-        self.undelivered.iter().map(|u| u.messages).sum()
-    }
-}
-
 /// Exit code: nothing open was found.
 pub const EXIT_CLEAN: u8 = 0;
 /// Exit code: open findings.
@@ -369,7 +254,7 @@ pub struct Place {
     pub problems: Vec<String>,
     /// Why the place was not judged (`denied by policy`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
+    pub skipped: Option<Skipped>,
 }
 
 /// Every place in scope, judged.

@@ -95,9 +95,11 @@ pub fn event_metrics_line(outcome: &EventOutcome, undecided: bool, timestamp_ms:
     )
 }
 
-/// The metrics of a sweep: the counts an alarm or a dashboard follows.
+/// The metrics of a sweep: the counts an alarm or a dashboard follows. An enabled account ×
+/// region without the forwarding rule (`SweepCoverageGaps`) and one a service control policy
+/// denies (`SweepRegionsDenied`) are no failure, and each has its own alarm.
 pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
-    let t = &report.totals;
+    let t = &report.totals.counts;
     emf_line(
         timestamp_ms,
         report.mode,
@@ -121,6 +123,16 @@ pub fn sweep_metrics_line(report: &SweepReport, timestamp_ms: u128) -> String {
                 report.undelivered_events().into(),
             ),
             ("SweepGaps", "Count", report.gaps.len().into()),
+            (
+                "SweepCoverageGaps",
+                "Count",
+                report.totals.coverage_gaps.into(),
+            ),
+            (
+                "SweepRegionsDenied",
+                "Count",
+                report.totals.regions_denied.into(),
+            ),
             ("SweepSeconds", "Seconds", report.seconds.into()),
         ],
         serde_json::Map::new(),

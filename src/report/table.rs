@@ -230,7 +230,22 @@ pub fn sweep_table(report: &crate::outcome::SweepReport) -> String {
             u.account_id, u.region, u.messages
         );
     }
-    let t = &report.totals;
+    for (account, forwarding, regions) in report.gaps_by_account() {
+        let _ = writeln!(
+            out,
+            "coverage gap: {account} {}: no forwarding rule; {}",
+            regions.join(","),
+            forwarding.advice()
+        );
+    }
+    for (account, region) in report.denied_regions() {
+        let _ = writeln!(
+            out,
+            "denied by policy: {account} {region}: a service control policy denies the region; \
+             not swept"
+        );
+    }
+    let t = &report.totals.counts;
     let acted = if enforced {
         format!("{} revoked", t.revoked)
     } else {
@@ -247,12 +262,22 @@ pub fn sweep_table(report: &crate::outcome::SweepReport) -> String {
         if t.rules == 1 { "" } else { "s" },
         report.accounts.len(),
         if report.accounts.len() == 1 { "" } else { "s" },
-        if report.errors.is_empty() {
-            String::new()
-        } else {
-            format!("; {} failure(s)", report.errors.len())
-        },
+        sweep_caveats(report),
         report.seconds,
     );
     out
+}
+
+/// What the sweep's last line adds: its failures, coverage gaps and regions denied by policy.
+fn sweep_caveats(report: &crate::outcome::SweepReport) -> String {
+    let totals = &report.totals;
+    [
+        (report.errors.len(), "failure(s)"),
+        (totals.coverage_gaps, "coverage gap(s)"),
+        (totals.regions_denied, "region(s) denied by policy"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("; {n} {what}"))
+    .collect()
 }

@@ -113,6 +113,24 @@ fn bad_values_name_the_variable() {
         regions.regions,
         Some(vec!["eu-west-1".to_owned(), "us-east-1".to_owned()])
     );
+    assert_eq!(regions.forwarding_regions, None, "not known unless told");
+    let forwarding = settings(&[("SGGUARD_FORWARDING_REGIONS", "us-east-1,eu-west-1")]).unwrap();
+    assert_eq!(
+        forwarding.forwarding_regions,
+        Some(vec!["us-east-1".to_owned(), "eu-west-1".to_owned()])
+    );
+    // `all` is a sweep's word, not a place the spokes are deployed to.
+    for bad in ["all", "eu-west-1,Ireland"] {
+        let error = settings(&[("SGGUARD_FORWARDING_REGIONS", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("SGGUARD_FORWARDING_REGIONS")
+                && error.contains(bad.rsplit(',').next().unwrap())
+                && error.contains("expected region names"),
+            "{error}"
+        );
+    }
 }
 
 /// docs/configuration.md's table names exactly the variables the parser reads, and each

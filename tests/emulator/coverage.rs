@@ -11,7 +11,7 @@ use sgguard::lambda::{Hub, handle};
 use sgguard::policy::Baseline;
 use sgguard::settings::Settings;
 
-use crate::emulator::{HUB_REGION, OTHER_REGION, Org, live_rules, open_rules, tcp};
+use crate::emulator::{HUB_REGION, OTHER_REGION, Org, live_rules, open_rules, ran, tcp};
 
 const REGIONS: [&str; 2] = [HUB_REGION, OTHER_REGION];
 
@@ -38,17 +38,12 @@ fn hub_bus(org: &Org) -> String {
 
 /// `sgguard ARGS` as the hub, against the emulator.
 fn sgguard(org: &Org, args: &[&str]) -> (Option<i32>, String, String) {
-    let output = org
+    ran(&org
         .cli()
         .env("SGGUARD_HUB_BUS_ARN", hub_bus(org))
         .args(args)
         .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+        .unwrap())
 }
 
 /// Deletes the forwarding rule of `account` in `region`, as a member administrator could.
@@ -236,19 +231,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
     let ec2 = org.member_ec2(&app_a, HUB_REGION).await;
     let (group, _) = open_rules(&ec2, "web", vec![tcp(3389, "0.0.0.0/0")]).await;
     // app-b's organization unit denies OTHER_REGION, as an SCP with aws:RequestedRegion would.
-    org.emulator.control(
-        "deny",
-        Some(json!({
-            "action": "*", "account": app_b, "region": OTHER_REGION,
-            "code": "UnauthorizedOperation", "status": 403,
-            "message": format!(
-                "You are not authorized to perform this operation. User: \
-                 arn:aws:sts::{app_b}:assumed-role/sgguard-remediation/sgguard is not \
-                 authorized to perform: ec2:DescribeSecurityGroups with an explicit deny in a \
-                 service control policy"
-            ),
-        })),
-    );
+    org.emulator.deny_region(&app_b, OTHER_REGION);
     let settings = Settings::from_lookup(|name| match name {
         "SGGUARD_TOPIC_ARN" => Some(org.topic_arn.clone()),
         "SGGUARD_HUB_BUS_ARN" => Some(hub_bus(&org)),
@@ -263,6 +246,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
         remediation_role: "sgguard-remediation".to_owned(),
         forwarder_role: FORWARDER_ROLE.to_owned(),
+        forwarding_regions: Some(REGIONS.map(str::to_owned).to_vec()),
     };
     let hub = Hub {
         staging: settings.staging(),

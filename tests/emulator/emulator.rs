@@ -112,6 +112,24 @@ impl Emulator {
         self.control("deny", Some(json!({"action": action, "match": matching})));
     }
 
+    /// Every request of `account` in `region` is denied as a service control policy with
+    /// `aws:RequestedRegion` denies it (AWS's `explicit deny in a service control policy`).
+    pub(crate) fn deny_region(&self, account: &str, region: &str) {
+        self.control(
+            "deny",
+            Some(json!({
+                "action": "*", "account": account, "region": region,
+                "code": "UnauthorizedOperation", "status": 403,
+                "message": format!(
+                    "You are not authorized to perform this operation. User: \
+                     arn:aws:sts::{account}:assumed-role/sgguard-remediation/sgguard is not \
+                     authorized to perform: ec2:DescribeSecurityGroups with an explicit deny in \
+                     a service control policy"
+                ),
+            })),
+        );
+    }
+
     pub(crate) fn config(&self, region: &str, credentials: Credentials) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
@@ -275,6 +293,15 @@ impl Org {
             })
             .collect()
     }
+}
+
+/// A command's exit code, stdout and stderr.
+pub(crate) fn ran(output: &std::process::Output) -> (Option<i32>, String, String) {
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// A security group in a member account with rules opened through the real API; returns the

@@ -1,6 +1,6 @@
 //! The guard itself against the emulator: the members' forwarding dead-letter queues read by the
 //! sweep through the role it assumes (undelivered events in the report and the summary, a
-//! member without a spoke as a gap, a queue it may not read as a failure), and the management
+//! member without a spoke a coverage gap only, a queue it may not read as a failure), and the management
 //! account, swept once its stack is deployed and a named gap while it is not.
 //!
 //! moto lets any AssumeRole succeed, the role there or not; a management account without the
@@ -16,6 +16,7 @@ use sgguard::enforce::tamper::TamperCheck;
 use sgguard::outcome::{ForwardingQueue, GapKind, SweepReport};
 use sgguard::policy::Baseline;
 use sgguard::report::notify::sweep_notification;
+use sgguard::settings::Settings;
 
 use crate::emulator::{HUB_REGION, OTHER_REGION, Org};
 
@@ -79,7 +80,7 @@ async fn the_sweep_reads_the_members_forwarding_queues_through_their_role() {
     let (spoked, bare) = (org.members[0].clone(), org.members[1].clone());
     undeliver(&org.member_config(&spoked, OTHER_REGION), 2).await;
     let aws = org.aws().await;
-    let check = TamperCheck::for_hub(&aws, None, &[], "sgguard-remediation");
+    let check = Settings::from_lookup(|_| None).unwrap().tamper_check(&aws);
     org.emulator.reset();
 
     let report = sweep(&aws, Some(&check)).await;
@@ -102,24 +103,31 @@ async fn the_sweep_reads_the_members_forwarding_queues_through_their_role() {
     );
     // Every account × region read once (the hub's home region too: a queue there would count).
     assert_eq!(org.emulator.count("sqs:GetQueueAttributes"), 3 * 2);
-    // The member without a spoke has no queue in either region: two gaps, no failure. The hub
-    // (here also the management account) has its own rule at home and no spoke elsewhere.
-    let gaps: Vec<(&str, Option<&str>, GapKind)> = report
-        .gaps
+    // The member without a spoke has no queue in either region, nor the hub (here also the
+    // management account) outside its home: no failure, and no gap of their own; each is told
+    // once, by its missing forwarding rule, as a coverage gap.
+    assert!(report.gaps.is_empty(), "{:?}", report.gaps);
+    assert_eq!(
+        queue_of(&report, &bare, HUB_REGION),
+        Some(ForwardingQueue::Missing)
+    );
+    assert_eq!(
+        queue_of(&report, &bare, OTHER_REGION),
+        Some(ForwardingQueue::Missing)
+    );
+    let mut coverage: Vec<(&str, &str)> = report
+        .coverage_gaps
         .iter()
-        .map(|g| (g.account_id.as_str(), g.region.as_deref(), g.kind))
+        .map(|g| (g.account_id.as_str(), g.region.as_str()))
         .collect();
+    coverage.sort();
     let mut expected = vec![
-        (bare.as_str(), Some(HUB_REGION), GapKind::SpokeNotDeployed),
-        (bare.as_str(), Some(OTHER_REGION), GapKind::SpokeNotDeployed),
-        (
-            org.hub.as_str(),
-            Some(OTHER_REGION),
-            GapKind::SpokeNotDeployed,
-        ),
+        (bare.as_str(), HUB_REGION),
+        (bare.as_str(), OTHER_REGION),
+        (org.hub.as_str(), OTHER_REGION),
     ];
     expected.sort();
-    assert_eq!(gaps, expected);
+    assert_eq!(coverage, expected);
     assert!(
         !report.errors.iter().any(|e| e.contains("dead-letter")),
         "{:?}",
@@ -137,7 +145,7 @@ async fn the_sweep_reads_the_members_forwarding_queues_through_their_role() {
     );
     let document: Value = serde_json::from_str(&summary.json).unwrap();
     assert_eq!(document["undelivered"]["events"], 2);
-    assert_eq!(document["gaps"]["total"], 3);
+    assert_eq!(document["gaps"]["total"], 0);
 
     // A queue the role may not read is a failure naming the account and region, not a crash.
     org.emulator.deny(
@@ -199,7 +207,7 @@ async fn the_management_account_is_a_gap_until_its_stack_is_deployed_then_swept(
     deploy_management_stacks(&org, &hub).await;
     org.emulator.control("allow", None);
     undeliver(&org.emulator.hub_config(OTHER_REGION), 1).await;
-    let check = TamperCheck::for_hub(&aws, None, &[], "sgguard-remediation");
+    let check = Settings::from_lookup(|_| None).unwrap().tamper_check(&aws);
     let after = sweep(&aws, Some(&check)).await;
 
     assert!(!after.gaps.iter().any(|g| g.account_id == management));

@@ -24,6 +24,7 @@ mod readme_aws;
 #[path = "../support/readme_commands.rs"]
 mod readme_commands;
 mod record;
+mod regions;
 mod restore;
 mod staging;
 mod state;

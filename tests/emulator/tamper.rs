@@ -78,6 +78,8 @@ fn hub_check(org: &Org, hub_bus: bool) -> TamperCheck {
         trusted: vec![format!("arn:aws:iam::{}:role/sgguard-lambda", org.hub)],
         remediation_role: "sgguard-remediation".to_owned(),
         forwarder_role: FORWARDER_ROLE.to_owned(),
+        // Where `spokes` deploys the StackSet: a rule deleted there is tampering.
+        forwarding_regions: Some(vec![HUB_REGION.to_owned(), OTHER_REGION.to_owned()]),
     }
 }
 

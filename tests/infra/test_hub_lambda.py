@@ -113,19 +113,31 @@ def test_the_alarms_have_their_own_topic():
     alarms = {name: body for (kind, name), body in res.items() if kind == "aws_cloudwatch_metric_alarm"}
     # (and the sweep's state machine's failed executions: test_hub_sweep.py)
     assert set(alarms) == {"lambda_errors", "dlq_messages", "circuit_breaker", "sweep_failures", "undecided",
-                           "sweep_execution_failed", "sweep_undelivered_events"}
+                           "sweep_execution_failed", "sweep_undelivered_events", "sweep_coverage"}
     # What the Lambda answers as handled (no retry) still alarms, on sgguard's own metrics.
-    assert (alarms["circuit_breaker"]["namespace"], alarms["circuit_breaker"]["metric_name"]) == ("sgguard", "BreakerTripped")
-    assert (alarms["sweep_failures"]["namespace"], alarms["sweep_failures"]["metric_name"]) == ("sgguard", "SweepFailures")
-    assert (alarms["undecided"]["namespace"], alarms["undecided"]["metric_name"]) == ("sgguard", "Undecided")
+    own = {"circuit_breaker": "BreakerTripped", "sweep_failures": "SweepFailures", "undecided": "Undecided",
+           "sweep_undelivered_events": "SweepUndeliveredEvents"}
+    for name, metric in own.items():
+        assert (alarms[name]["namespace"], alarms[name]["metric_name"]) == ("sgguard", metric), name
+        # The metric the alarm follows is one sgguard prints (src/report/metrics.rs).
+        assert f'"{metric}"' in (REPO / "src" / "report" / "metrics.rs").read_text(), name
+    for name in (*own, "sweep_coverage"):
+        assert "dimensions" not in alarms[name], name
     # Undelivered events in the members' forwarding dead-letter queues, as the sweep read them.
     undelivered = alarms["sweep_undelivered_events"]
-    assert (undelivered["namespace"], undelivered["metric_name"]) == ("sgguard", "SweepUndeliveredEvents")
     assert (undelivered["comparison_operator"], undelivered["threshold"]) == ("GreaterThanThreshold", 0)
-    for name in ("circuit_breaker", "sweep_failures", "undecided", "sweep_undelivered_events"):
-        assert "dimensions" not in alarms[name], name
-        # The metric the alarm follows is one sgguard prints (src/report/metrics.rs).
-        assert f'"{alarms[name]["metric_name"]}"' in (REPO / "src" / "report" / "metrics.rs").read_text(), name
+    # Issue #21: a coverage gap always alarms; regions denied by an SCP beyond the expected
+    # count (any by default), or never when the operator says so.
+    coverage = alarms["sweep_coverage"]
+    assert coverage["for_each"] == "${local.sweep_coverage_alarms}"
+    assert coverage["alarm_name"] == "${var.function_name}-sweep-${each.key}"
+    assert (coverage["namespace"], coverage["metric_name"]) == ("sgguard", "${each.value.metric}")
+    assert (coverage["comparison_operator"], coverage["threshold"]) == ("GreaterThanThreshold", "${each.value.threshold}")
+    kinds = locals_["sweep_coverage_alarms"]
+    assert '"coverage-gaps" = {metric = "SweepCoverageGaps", threshold = 0,' in kinds, kinds
+    assert ('var.sweep_regions_denied_alarm_threshold == null ? {} : {"regions-denied" = {metric = "SweepRegionsDenied", '
+            "threshold = var.sweep_regions_denied_alarm_threshold,") in kinds, kinds
+    assert hub_variables()["sweep_regions_denied_alarm_threshold"]["default"] == 0
     for name, alarm in alarms.items():
         assert alarm["alarm_actions"] == ["${local.alarm_topic_arn}"], name
         assert alarm["ok_actions"] == ["${local.alarm_topic_arn}"], name
@@ -207,14 +219,19 @@ def test_mode_by_scope_reaches_the_lambda_and_the_readme_example_is_valid():
     assert entries and all(re.search(pattern, k) and v in ("audit", "enforce") for k, v in entries), entries
 
 
-def test_sweep_regions_default_to_the_stackset_regions():
+def test_sweep_regions_default_to_every_enabled_region():
+    """Issue #21: null sweeps every region enabled in each account (no SGGUARD_REGIONS, empty
+    payload `regions`), not the StackSet's; `stackset_regions` says where the spokes forward
+    (SGGUARD_FORWARDING_REGIONS), so that an enabled region without them is a coverage gap."""
     variable = hub_variables()["sweep_regions"]
     assert variable["type"] == "${list(string)}" and variable["default"] is None
-    assert hub_locals()["sweep_regions"] == (
-        "${var.sweep_regions != null ? var.sweep_regions : (var.create_stackset ? var.stackset_regions : [])}")
+    assert hub_locals()["sweep_regions"] == "${var.sweep_regions != null ? var.sweep_regions : []}"
+    assert "stackset_regions" not in hub_locals()["sweep_regions"]
     # The effective list is what the Lambda and the schedule get ...
     assert 'length(local.sweep_regions) > 0 ? {SGGUARD_REGIONS = join(",", local.sweep_regions)} : {}' in lambda_environment()
     assert hub_locals()["sweep_payload"].count("regions = local.sweep_regions") == 1
+    assert ('length(var.stackset_regions) > 0 ? {SGGUARD_FORWARDING_REGIONS = join(",", var.stackset_regions)} : {}'
+            in lambda_environment())
     # ... and nothing reads the variable itself but that local (and its validation).
     for path in HUB.glob("*.tf"):
         uses = re.findall(r"var\.sweep_regions\b", path.read_text())

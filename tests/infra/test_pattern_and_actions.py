@@ -90,9 +90,10 @@ def test_hub_lambda_role_grants_the_hub_actions_file_and_the_lambda_services_nee
                         "for_the_lambda_service"}
     for section in ("needs_no_grant", "by_the_operators_role", "not_reached_in_the_emulator", "for_the_lambda_service"):
         assert all(isinstance(why, str) and why.strip() for why in hub[section].values()), section
-    # EC2, RAM and SQS for the hub's own account; the tamper check's reads (events:, iam:) are
-    # the spoke's only.
-    own = [a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:", "sqs:"))]
+    # EC2, RAM, SQS (the forwarding dead-letter queue's depth) and the forwarding rule's reads
+    # (events:, the sweep's coverage gaps) for the hub's own account; the tamper check's reads of
+    # the role (iam:) are the spoke's only.
+    own = [a for a in load_remediation_actions() if a.startswith(("ec2:", "ram:", "sqs:", "events:"))]
     granted = sorted(hub["granted"]) + sorted(hub["for_the_lambda_service"]) + sorted(own)
     assert sorted(set(hub_lambda_role_actions())) == sorted(granted)
     assert not set(hub["needs_no_grant"]) & set(granted)

@@ -46,7 +46,7 @@ module "sgguard" {
   is_organization_trail = true
 
   notification_emails       = var.notification_emails
-  sweep_enabled             = true # in the StackSet's regions (sweep_regions = null, the default)
+  sweep_enabled             = true # in every enabled region (sweep_regions = null, the default)
   sweep_schedule_expression = "cron(0 6 * * ? *)"
   sweep_remediate           = false # report only; true (with mode = "enforce") to revoke what the sweep finds
   # The sweep runs on Step Functions (sweep_engine = "step_functions", the default): batches of

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::disposition::Failure;
 use super::scheduled::SweepRequest;
 use crate::aws::OrgAccount;
-use crate::outcome::Counts;
+use crate::outcome::SweepTotals;
 
 pub use plan::{new_sweep_id, plan};
 pub use summarize::summarize;
@@ -224,7 +224,7 @@ pub struct WorkerResult {
     /// Its part of the report (a whole report of its accounts) in the report bucket.
     pub part_key: String,
     pub accounts: Vec<String>,
-    pub totals: Counts,
+    pub totals: SweepTotals,
     pub errors: usize,
 }
 

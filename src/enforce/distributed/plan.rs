@@ -53,7 +53,9 @@ pub async fn plan<H: HubApi>(
             sgguard: "sweep-worker".to_owned(),
             sweep_id: sweep_id.to_owned(),
             bucket: bucket.to_owned(),
-            regions: request.regions().to_vec(),
+            // The scope's regions (the payload's, else `SGGUARD_REGIONS`): the workers and
+            // the summarize step's coverage check walk the same ones.
+            regions: scope.regions.named().to_vec(),
             remediate: request.remediate,
             concurrency: request.concurrency(),
         },

@@ -14,8 +14,8 @@ use super::{MapEnd, PlannedAccount, SummarizeRequest, WorkerRequest, WorkerResul
 use crate::enforce::HubApi;
 use crate::enforce::disposition::Failure;
 use crate::enforce::event::HandleError;
-use crate::enforce::sweep::{sort_findings, sort_guard};
-use crate::outcome::{AccountSummary, Counts, SweepReport};
+use crate::enforce::sweep::in_report_order;
+use crate::outcome::{AccountSummary, Counts, SweepReport, SweepTotals};
 
 /// `manifest.json`, the parts sgguard reads.
 #[derive(Deserialize)]
@@ -183,6 +183,7 @@ fn merge(parts: Vec<SweepReport>, not_swept: Vec<(String, String)>) -> SweepRepo
         report.tampering.extend(part.tampering);
         report.undelivered.extend(part.undelivered);
         report.gaps.extend(part.gaps);
+        report.coverage_gaps.extend(part.coverage_gaps);
         report.breaker = report.breaker.or(part.breaker);
         report.seconds = report.seconds.max(part.seconds);
     }
@@ -208,14 +209,7 @@ fn merge(parts: Vec<SweepReport>, not_swept: Vec<(String, String)>) -> SweepRepo
             error: Some(format!("not swept: {why}")),
         });
     }
-    report
-        .accounts
-        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    report
-        .skipped_accounts
-        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-    sort_findings(&mut report.findings);
-    sort_guard(&mut report);
+    in_report_order(&mut report);
     report
 }
 
@@ -226,7 +220,7 @@ fn empty() -> SweepReport {
         mode: crate::outcome::Mode::Audit,
         remediate: false,
         rules_evaluated: 0,
-        totals: Counts::default(),
+        totals: SweepTotals::default(),
         accounts: Vec::new(),
         skipped_accounts: Vec::new(),
         findings: Vec::new(),
@@ -234,6 +228,7 @@ fn empty() -> SweepReport {
         tampering: Vec::new(),
         undelivered: Vec::new(),
         gaps: Vec::new(),
+        coverage_gaps: Vec::new(),
         breaker: None,
         seconds: 0.0,
         coverage: None,

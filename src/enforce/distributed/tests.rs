@@ -168,8 +168,8 @@ async fn plan_workers_and_summarize_tell_what_the_one_process_sweep_tells() {
     assert_eq!(as_written(&merged), as_written(&whole));
 }
 
-/// Every worker's gaps and undelivered events reach the merged report as the one-process sweep
-/// tells them.
+/// Every worker's gaps, coverage gaps and undelivered events reach the merged report as the
+/// one-process sweep tells them.
 #[tokio::test]
 async fn the_workers_gaps_and_undelivered_events_are_merged() {
     const MANAGEMENT: &str = "121212121212";
@@ -197,11 +197,18 @@ async fn the_workers_gaps_and_undelivered_events_are_merged() {
 
     assert_eq!(merged.undelivered, whole.undelivered);
     assert_eq!(merged.gaps, whole.gaps);
+    assert_eq!(merged.coverage_gaps, whole.coverage_gaps);
     assert_eq!(merged.undelivered_events(), 4);
     let kinds: Vec<crate::outcome::GapKind> = merged.gaps.iter().map(|g| g.kind).collect();
-    assert!(kinds.contains(&crate::outcome::GapKind::ManagementGuardNotDeployed));
-    // Members 0, 2 and 3 have no queue.
-    assert_eq!(kinds.len(), 1 + 3, "{:?}", merged.gaps);
+    assert_eq!(
+        kinds,
+        [crate::outcome::GapKind::ManagementGuardNotDeployed],
+        "{:?}",
+        merged.gaps
+    );
+    // No member has a forwarding rule here: each region swept is a coverage gap.
+    assert!(!merged.coverage_gaps.is_empty());
+    assert_eq!(merged.totals.coverage_gaps, whole.totals.coverage_gaps);
 }
 
 #[tokio::test]
@@ -229,7 +236,10 @@ async fn a_failed_batch_s_accounts_are_named_as_not_swept() {
         "{:?}",
         merged.errors
     );
-    assert_eq!(merged.totals.would_revoke, 3, "the three accounts swept");
+    assert_eq!(
+        merged.totals.counts.would_revoke, 3,
+        "the three accounts swept"
+    );
 }
 
 #[tokio::test]
@@ -242,7 +252,13 @@ async fn the_sweep_s_limit_holds_across_its_workers() {
     let merged = distributed(&hub, &state, true, &[]).await;
     // Three workers, one budget of the sweep in this process (the table counts it for every
     // process; tests/emulator proves that part).
-    assert_eq!((merged.totals.revoked, merged.totals.would_revoke), (2, 3));
+    assert_eq!(
+        (
+            merged.totals.counts.revoked,
+            merged.totals.counts.would_revoke
+        ),
+        (2, 3)
+    );
     assert!(merged.breaker.is_some());
 }
 

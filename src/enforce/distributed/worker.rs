@@ -42,7 +42,7 @@ pub async fn work<H: HubApi>(
         .put_report(&batch.bucket, &part_key, body)
         .await
         .map_err(|error| Failure::from(HandleError::from_aws(error)))?;
-    tracing::info!(sweep_id = %batch.sweep_id, accounts = ids.len(), findings = report.totals.findings, "sweep batch done");
+    tracing::info!(sweep_id = %batch.sweep_id, accounts = ids.len(), findings = report.totals.counts.findings, "sweep batch done");
     Ok(WorkerResult {
         sgguard: "sweep-worker".to_owned(),
         sweep_id: batch.sweep_id,

@@ -423,6 +423,7 @@ pub fn tamper_check(trusted: Vec<String>) -> crate::enforce::tamper::TamperCheck
         trusted,
         remediation_role: "sgguard-remediation".to_owned(),
         forwarder_role: crate::enforce::tamper::FORWARDER_ROLE.to_owned(),
+        forwarding_regions: None,
     }
 }
 

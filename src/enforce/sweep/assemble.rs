@@ -1,14 +1,15 @@
 //! The sweep's report: every account's regions in the order asked, findings sorted, every
-//! failure, tampering and revoke error listed once in `errors`, the guard's gaps and
-//! undelivered events apart, totals added up.
+//! failure, tampering and revoke error listed once in `errors`, the coverage gaps by account
+//! and region, the guard's gaps and undelivered events apart, totals added up (regions denied
+//! by policy and coverage gaps counted too).
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use super::guard::{Guard, sort_guard};
+use super::guard::Guard;
 use super::{HubApi, Reached, Sweep, Swept};
 use crate::outcome::{
-    AccountSummary, Counts, FindingOutcome, Outcome, SkippedAccount, SweepReport,
+    AccountSummary, Counts, FindingOutcome, Outcome, SkippedAccount, SweepReport, SweepTotals,
 };
 
 impl<H: HubApi> Sweep<'_, H> {
@@ -21,16 +22,13 @@ impl<H: HubApi> Sweep<'_, H> {
         management: Option<&str>,
         started: Instant,
     ) -> SweepReport {
-        let guard = Guard {
-            hub: self.hub.hub_account(),
-            management,
-        };
+        let guard = Guard { management };
         let mut report = SweepReport {
             version: 1,
             mode: self.effective_mode(),
             remediate: self.remediate,
             rules_evaluated: 0,
-            totals: Counts::default(),
+            totals: SweepTotals::default(),
             accounts: Vec::with_capacity(reached.len()),
             skipped_accounts,
             findings: Vec::new(),
@@ -38,6 +36,7 @@ impl<H: HubApi> Sweep<'_, H> {
             tampering: Vec::new(),
             undelivered: Vec::new(),
             gaps: Vec::new(),
+            coverage_gaps: Vec::new(),
             breaker: None,
             seconds: 0.0,
             stored: None,
@@ -94,6 +93,7 @@ impl<H: HubApi> Sweep<'_, H> {
                         summary: region,
                         findings,
                         tampering,
+                        gap,
                         ..
                     } in swept
                     {
@@ -104,6 +104,7 @@ impl<H: HubApi> Sweep<'_, H> {
                             &region.region,
                             region.forwarding_queue.as_ref(),
                         );
+                        report.coverage_gaps.extend(gap);
                         summary.counts.add(&region.counts);
                         if let Some(error) = &region.error {
                             report.errors.push(format!(
@@ -131,14 +132,12 @@ impl<H: HubApi> Sweep<'_, H> {
                     }
                 }
             }
-            report.totals.add(&summary.counts);
+            report.totals.counts.add(&summary.counts);
             report.accounts.push(summary);
         }
-        report
-            .accounts
-            .sort_by(|a, b| a.account_id.cmp(&b.account_id));
-        sort_findings(&mut report.findings);
-        sort_guard(&mut report);
+        in_report_order(&mut report);
+        report.totals.coverage_gaps = report.coverage_gaps.len();
+        report.totals.regions_denied = report.denied_regions().count();
         // Tampering is a failure: the summary lists it and the failures alarm fires.
         for t in &report.tampering {
             let place = match &t.region {
@@ -149,15 +148,32 @@ impl<H: HubApi> Sweep<'_, H> {
                 .errors
                 .push(format!("{place}: tampering: {}", t.problem));
         }
-        report.rules_evaluated = report.totals.rules;
+        report.rules_evaluated = report.totals.counts.rules;
         report.seconds = started.elapsed().as_secs_f64();
         report
     }
 }
 
-/// The report's order of findings: by account, region, group and rule.
-pub(crate) fn sort_findings(findings: &mut [FindingOutcome]) {
-    findings.sort_by(|a, b| {
+/// The report's order, the same for one sweep and for a distributed sweep's merged parts:
+/// accounts (and those skipped) by id, coverage gaps, the guard's gaps and undelivered events
+/// by account and region, findings by account, region, group and rule.
+pub(crate) fn in_report_order(report: &mut SweepReport) {
+    report
+        .accounts
+        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    report
+        .skipped_accounts
+        .sort_by(|a, b| a.account_id.cmp(&b.account_id));
+    report
+        .coverage_gaps
+        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    report
+        .gaps
+        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    report
+        .undelivered
+        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
+    report.findings.sort_by(|a, b| {
         let key = |f: &FindingOutcome| {
             (
                 f.finding.rule.account_id.clone(),

@@ -1,31 +1,17 @@
 //! The guard itself, as the sweep sees it: the organization's own accounts (the hub's and the
 //! management account) in every organization sweep, whatever its units; each account and
 //! region's forwarding dead-letter queue read (events the hub never received); and what the
-//! report tells of them — undelivered events, gaps (the management account without its stack, a
-//! place without a spoke) and failures (a queue that cannot be read).
+//! report tells of them — undelivered events, gaps (the management account without its stack)
+//! and failures (a queue that cannot be read). A place without a spoke is the region's coverage
+//! gap, told by the forwarding rule (`spokes.rs`).
 
-use std::collections::HashMap;
-
-use super::{HubApi, Reached, Sweep, Swept};
+use super::{HubApi, Reached, Sweep};
 use crate::aws::{AwsError, OrgAccount};
 use crate::outcome::{ForwardingQueue, Gap, GapKind, SweepReport, Undelivered};
 
 /// The spoke's forwarding dead-letter queue, one per region (`ForwardingDeadLetterQueue` of
 /// `spoke-infra/sgguard-spoke.yaml`).
 pub const FORWARDING_QUEUE: &str = "sgguard-forward-sg-changes-dlq";
-
-/// Whose an account is, for what the report tells of its guard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Whose {
-    /// The hub's own account: read with the hub's credentials; its home region has the hub's
-    /// own rule, its other regions the hub module's spoke (`hub_account_regions`).
-    Hub,
-    /// The organization's management account: no service-managed StackSet deploys there; its
-    /// guard is the spoke template as a plain stack per region (docs/deploy.md).
-    Management,
-    /// Any other account: the spoke StackSet's.
-    Member,
-}
 
 /// The accounts of an organization sweep with the organization's own accounts added when its
 /// units left them out: the hub's (swept with its own credentials, even outside the StackSet's
@@ -96,20 +82,12 @@ impl<H: HubApi> Sweep<'_, H> {
     }
 
     /// The organization's management account, asked only when the report needs it (an account
-    /// whose role cannot be assumed, a place without a spoke); none when it cannot be told.
-    pub(super) async fn management_if_needed(
-        &self,
-        reached: &[Reached],
-        by_account: &HashMap<String, Vec<Swept>>,
-    ) -> Option<String> {
+    /// whose role cannot be assumed); none when it cannot be told.
+    pub(super) async fn management_if_needed(&self, reached: &[Reached]) -> Option<String> {
         let unassumable = reached
             .iter()
             .any(|r| r.regions.as_ref().is_err_and(role_not_assumable));
-        let missing = by_account
-            .values()
-            .flatten()
-            .any(|s| s.summary.forwarding_queue == Some(ForwardingQueue::Missing));
-        if !(unassumable || missing) {
+        if !unassumable {
             return None;
         }
         self.hub.management_account().await.ok()
@@ -122,27 +100,16 @@ fn role_not_assumable(error: &AwsError) -> bool {
     error.operation == "AssumeRole" && error.is_access_denied()
 }
 
-/// What the report tells of the guard of one account: told apart by [`Guard::whose`].
+/// What the report tells of the guard of one account; the management account's is its own.
 pub(super) struct Guard<'a> {
-    pub hub: &'a str,
     pub management: Option<&'a str>,
 }
 
 impl Guard<'_> {
-    fn whose(&self, account: &str) -> Whose {
-        if account == self.hub {
-            Whose::Hub
-        } else if self.management == Some(account) {
-            Whose::Management
-        } else {
-            Whose::Member
-        }
-    }
-
     /// The gap an account that could not be reached is, when it is one: the management
     /// account whose role cannot be assumed has no stack of the spoke template.
     pub(super) fn unreached(&self, account: &OrgAccount, error: &AwsError) -> Option<Gap> {
-        (self.whose(&account.id) == Whose::Management && role_not_assumable(error)).then(|| Gap {
+        (self.management == Some(account.id.as_str()) && role_not_assumable(error)).then(|| Gap {
             account_id: account.id.clone(),
             account_name: account.name.clone(),
             region: None,
@@ -157,8 +124,8 @@ impl Guard<'_> {
         })
     }
 
-    /// What one region's forwarding queue adds to the report: its undelivered events, the gap
-    /// of a place without a spoke, or the failure to read it.
+    /// What one region's forwarding queue adds to the report: its undelivered events, or the
+    /// failure to read it.
     pub(super) fn tell_queue(
         &self,
         report: &mut SweepReport,
@@ -174,29 +141,9 @@ impl Guard<'_> {
                 region: region.to_owned(),
                 messages: *messages,
             }),
-            Some(ForwardingQueue::Missing) => report.gaps.push(Gap {
-                account_id: account.id.clone(),
-                account_name: account.name.clone(),
-                region: Some(region.to_owned()),
-                kind: GapKind::SpokeNotDeployed,
-                detail: format!(
-                    "no forwarding dead-letter queue `{FORWARDING_QUEUE}`: no spoke forwards \
-                     this region's changes, which reach sgguard only through the sweep; {}",
-                    match self.whose(&account.id) {
-                        Whose::Hub =>
-                            "the hub module deploys it in the hub account's regions \
-                                       of `hub_account_regions`",
-                        Whose::Management =>
-                            "deploy spoke-infra/sgguard-spoke.yaml as a stack \
-                                              in this region (docs/deploy.md, \"The management \
-                                              account\")",
-                        Whose::Member =>
-                            "the spoke StackSet does not reach this account and \
-                                          region (its OU in `stackset_ou_ids`, the region in \
-                                          `stackset_regions`?)",
-                    }
-                ),
-            }),
+            // No queue: no spoke there. The forwarding rule's absence tells it, once, as the
+            // region's coverage gap (`spokes.rs`).
+            Some(ForwardingQueue::Missing) => {}
             Some(ForwardingQueue::Unreadable { error }) => report.errors.push(format!(
                 "account {} region {region}: the forwarding dead-letter queue cannot be read: \
                  {error}",
@@ -204,14 +151,4 @@ impl Guard<'_> {
             )),
         }
     }
-}
-
-/// The report's order of gaps and undelivered events: by account, then region.
-pub(crate) fn sort_guard(report: &mut SweepReport) {
-    report
-        .gaps
-        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
-    report
-        .undelivered
-        .sort_by(|a, b| (&a.account_id, &a.region).cmp(&(&b.account_id, &b.region)));
 }

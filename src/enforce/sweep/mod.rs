@@ -4,15 +4,23 @@
 //!
 //! Work is split in two bounded-concurrency phases: each account is reached first (AssumeRole,
 //! enabled regions), then every account × region is read and judged. An account that cannot be
-//! reached is reported with the reason and the others are still swept.
+//! reached is reported with the reason and the others are still swept. With the spoke check,
+//! each account × region's forwarding rule is read once: tampering, or a coverage gap where an
+//! enabled region has none (the region is swept all the same).
+//!
+//! One subject per file: reaching the accounts (`reach`), the spoke check (`spokes`), the
+//! guard itself (`guard`: the organization's own accounts, the forwarding dead-letter queues),
+//! the report (`assemble`).
 
 mod assemble;
+pub(crate) use assemble::in_report_order;
 mod guard;
-pub(crate) use assemble::sort_findings;
 pub use guard::FORWARDING_QUEUE;
-pub(crate) use guard::sort_guard;
 #[cfg(test)]
 mod guard_tests;
+mod reach;
+use reach::{Held, Reached};
+mod spokes;
 #[cfg(test)]
 mod tests;
 
@@ -25,15 +33,15 @@ use indicatif::ProgressBar;
 use super::breaker::Budget;
 use super::journal::Revocation;
 use super::scope::{Accounts, Regions, Scope, ScopeError};
-use super::staging::{Resolved, Staging};
+use super::staging::Staging;
 use super::state::HubState;
-use super::tamper::{FORWARDING_RULE, TamperCheck};
+use super::tamper::TamperCheck;
 use super::{HubApi, RevokeSource, SecurityGroups, act, resolve_prefix_lists};
 use crate::aws::{AwsError, OrgAccount};
 use crate::finding::Finding;
 use crate::outcome::{
-    Attribution, Counts, FindingOutcome, GroupContext, Mode, RegionSummary, SkippedAccount,
-    SweepReport, Tampering,
+    Attribution, Counts, CoverageGap, FindingOutcome, GroupContext, Mode, RegionSummary, Skipped,
+    SkippedAccount, SweepReport, Tampering,
 };
 use crate::policy::{Baseline, Evaluator};
 
@@ -160,47 +168,14 @@ impl<'a, H: HubApi> Sweep<'a, H> {
     }
 }
 
-/// One account, reached.
-struct Reached {
-    account: OrgAccount,
-    /// The account's mode (without `remediate`: audit).
-    mode: Resolved,
-    regions: Result<Vec<String>, AwsError>,
-    tampering: Vec<Tampering>,
-    /// The account's rules the breaker held back earlier, and the mode they are re-checked in:
-    /// the account's own, even when the sweep only reports (they were to be revoked).
-    held: Held,
-}
-
-/// An account's held-back rules, to re-check.
-#[derive(Default)]
-struct Held {
-    rules: Vec<Revocation>,
-    /// The mode they are re-checked in; none when it cannot be told (units unreadable: the
-    /// sweep's own mode, and they stay held).
-    mode: Option<Mode>,
-    /// Whether this sweep settles them (it may revoke, in their mode): only then are they
-    /// forgotten once re-checked; a sweep that only reports leaves them held.
-    settles: bool,
-    /// Why they could not be read (the report names it; they wait for the next sweep).
-    error: Option<String>,
-}
-
-impl Held {
-    /// The held-back rules of `region`.
-    fn of_region<'h>(&'h self, region: &'h str) -> impl Iterator<Item = &'h Revocation> + 'h {
-        self.rules
-            .iter()
-            .filter(move |h| h.rule.region.as_deref() == Some(region))
-    }
-}
-
 /// One account × region, swept.
 struct Swept {
     account: String,
     summary: RegionSummary,
     findings: Vec<FindingOutcome>,
     tampering: Vec<Tampering>,
+    /// The region has no forwarding rule (when the spokes are checked).
+    gap: Option<CoverageGap>,
 }
 
 impl<H: HubApi> Sweep<'_, H> {
@@ -300,7 +275,7 @@ impl<H: HubApi> Sweep<'_, H> {
         drop(results);
         self.progress.finish_and_clear();
 
-        let management = self.management_if_needed(&reached, &by_account).await;
+        let management = self.management_if_needed(&reached).await;
         let mut report = self.assemble(
             reached,
             by_account,
@@ -316,117 +291,6 @@ impl<H: HubApi> Sweep<'_, H> {
             report.breaker = Some(reason);
         }
         report
-    }
-
-    /// Reaches one account: its credentials (one AssumeRole, cached for the regions) and the
-    /// regions to sweep in it.
-    async fn reach(&self, account: OrgAccount, regions: &Regions) -> Reached {
-        let mode = self.mode_of(&account.id).await;
-        let home = self.hub.home_region();
-        let result = async {
-            // The client carries the account's credentials (AssumeRole for a member, cached).
-            let ec2 = self.hub.security_groups(&account.id, home).await?;
-            match regions {
-                Regions::List(list) => Ok(list.clone()),
-                Regions::Enabled => ec2.enabled_regions().await,
-            }
-        }
-        .await;
-        let mut tampering = Vec::new();
-        match &result {
-            Ok(regions) => {
-                self.progress.inc_length(regions.len() as u64);
-                if let Some(check) = self.member_check(&account.id) {
-                    tampering = tampered(
-                        &account.id,
-                        None,
-                        self.role_problems(check, &account.id).await,
-                    );
-                }
-            }
-            Err(error) => {
-                tracing::warn!(account = %account.id, error = %error, "account not reached")
-            }
-        }
-        let held = match &result {
-            Ok(_) => self.held(&account.id).await,
-            Err(_) => Held::default(),
-        };
-        Reached {
-            account,
-            mode,
-            regions: result,
-            tampering,
-            held,
-        }
-    }
-
-    /// The account's held-back rules, and the mode they are re-checked in (the account's own,
-    /// as the event's handling had it, not the sweep's cap).
-    async fn held(&self, account: &str) -> Held {
-        match self.state.journal.held(account).await {
-            Ok(rules) if rules.is_empty() => Held::default(),
-            Ok(rules) => {
-                let staging = if self.revoke_held {
-                    self.staging.clone()
-                } else {
-                    self.effective_staging()
-                };
-                let mode = staging
-                    .resolve_with(account, || self.hub.account_units(account))
-                    .await;
-                tracing::info!(account, held = rules.len(), mode = %mode.mode, "re-checking held-back rules");
-                let known = !mode.by.is_problem();
-                Held {
-                    rules,
-                    mode: known.then_some(mode.mode),
-                    settles: known && (self.revoke_held || self.remediate),
-                    error: None,
-                }
-            }
-            Err(error) => {
-                tracing::error!(account, error = %error, "held-back rules not read");
-                Held {
-                    error: Some(format!(
-                        "the rules the circuit breaker held back could not be read ({error}); \
-                         the next sweep re-checks them"
-                    )),
-                    ..Held::default()
-                }
-            }
-        }
-    }
-
-    /// The account's mode: its own scope, its nearest unit's, or the default (Organizations is
-    /// asked only when a unit's scope could change the answer; unreadable units audit it).
-    async fn mode_of(&self, account: &str) -> Resolved {
-        self.effective_staging()
-            .resolve_with(account, || self.hub.account_units(account))
-            .await
-    }
-
-    /// What is wrong with the remediation role of `account`: its trust, then its permissions
-    /// (what cannot be read is a problem: nothing can be verified there).
-    async fn role_problems(&self, check: &TamperCheck, account: &str) -> Vec<String> {
-        let role = &check.remediation_role;
-        let mut problems = match self.hub.remediation_role_trust(account, role).await {
-            Ok(document) => check.trust_problems(document.as_deref()),
-            Err(error) => vec![format!("cannot read the remediation role: {error}")],
-        };
-        problems.extend(
-            match self.hub.remediation_role_policies(account, role).await {
-                Ok(policies) => check.permission_problems(account, policies.as_ref()),
-                Err(error) => vec![format!(
-                    "cannot read the remediation role's permissions: {error}"
-                )],
-            },
-        );
-        problems
-    }
-
-    /// The tamper check, for a member account (the hub has no spoke stack).
-    fn member_check(&self, account: &str) -> Option<&TamperCheck> {
-        self.tamper.filter(|_| account != self.hub.hub_account())
     }
 
     /// Reads, judges and (with `remediate`) fixes one region of one account.
@@ -446,9 +310,11 @@ impl<H: HubApi> Sweep<'_, H> {
                 error: None,
                 skipped: None,
                 forwarding_queue: None,
+                forwarding_rule: None,
             },
             findings: Vec::new(),
             tampering: Vec::new(),
+            gap: None,
         };
         if self.deadline.is_some_and(|d| Instant::now() >= d) {
             swept.summary.error = Some("not swept: the sweep ran out of time".to_owned());
@@ -461,7 +327,7 @@ impl<H: HubApi> Sweep<'_, H> {
             }
             Err(error) if error.is_denied_by_scp() => {
                 tracing::info!(account, region, error = %error, "region denied by a service control policy; skipped");
-                swept.summary.skipped = Some("denied by policy".to_owned());
+                swept.summary.skipped = Some(Skipped::DeniedByPolicy);
                 return swept;
             }
             Err(error) => {
@@ -469,17 +335,9 @@ impl<H: HubApi> Sweep<'_, H> {
                 swept.summary.error = Some(error.to_string());
             }
         }
-        if let Some(check) = self.member_check(account) {
-            let problems = match self
-                .hub
-                .forwarding_rule(account, region, FORWARDING_RULE)
-                .await
-            {
-                Ok(rule) => check.rule_problems(account, rule.as_ref()),
-                Err(error) => vec![format!("cannot read the forwarding rule: {error}")],
-            };
-            swept.tampering = tampered(account, Some(region), problems);
-        }
+        // The region is swept whatever its forwarding rule: the rule says whether its changes
+        // reach the hub between sweeps.
+        self.forwarding(&mut swept).await;
         swept.summary.forwarding_queue = self.forwarding_queue(account, region).await;
         swept
     }
@@ -562,21 +420,6 @@ impl<H: HubApi> Sweep<'_, H> {
         };
         Ok((counts, out))
     }
-}
-
-/// The problems found in one place, as tampering of `account`.
-fn tampered(account: &str, region: Option<&str>, problems: Vec<String>) -> Vec<Tampering> {
-    for problem in &problems {
-        tracing::error!(account, region, problem, "spoke tampered with");
-    }
-    problems
-        .into_iter()
-        .map(|problem| Tampering {
-            account_id: account.to_owned(),
-            region: region.map(str::to_owned),
-            problem,
-        })
-        .collect()
 }
 
 /// The accounts of the scope, active or not (the sweep skips and reports those that are not);

@@ -1,17 +1,77 @@
 //! The forwarding rule as read in one member region, judged: it exists and is enabled, its
 //! pattern forwards everything the hub's does (`pattern`), and it sends the events unchanged to
-//! the hub bus as the spoke's forwarder role, and nowhere else.
+//! the hub bus as the spoke's forwarder role, and nowhere else. A region without it is a
+//! coverage gap, told apart by whether the spokes were deployed there.
 
 use super::pattern::{Narrowed, narrowed};
 use super::{FORWARDING_RULE, TamperCheck, list};
-use crate::aws::{ForwardingRule, RuleTarget};
+use crate::aws::{AwsError, ForwardingRule, RuleTarget};
 use crate::ids::Arn;
+use crate::outcome::{Forwarding, RuleSeen};
+
+/// The forwarding rule of one account × region as read, judged.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Judged {
+    /// What was read.
+    pub seen: RuleSeen,
+    /// What is wrong with it: tampering.
+    pub problems: Vec<String>,
+    /// The region has no rule: a coverage gap, and whether the spokes forward from there.
+    pub gap: Option<Forwarding>,
+}
 
 /// The rule states that forward the events the pattern matches (`ENABLED_WITH_ALL_…` forwards
 /// the read-only management events too: more, not less).
 const FORWARDING_STATES: [&str; 2] = ["ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"];
 
 impl TamperCheck {
+    /// Whether the spokes deploy the forwarding rule to `region`.
+    pub fn forwarding_in(&self, region: &str) -> Forwarding {
+        match &self.forwarding_regions {
+            None => Forwarding::Unknown,
+            Some(regions) if regions.iter().any(|r| r == region) => Forwarding::Expected,
+            Some(_) => Forwarding::NotDeployed,
+        }
+    }
+
+    /// The forwarding rule of `account` in `region` as read (one read serves both checks). A
+    /// missing rule is a coverage gap; in a `member` (the hub account may be no StackSet
+    /// target) it is tampering too where the spokes deploy it. A rule that cannot be read is a
+    /// problem: nothing there is proven.
+    pub fn judge_forwarding(
+        &self,
+        account: &str,
+        region: &str,
+        member: bool,
+        read: Result<Option<ForwardingRule>, AwsError>,
+    ) -> Judged {
+        match read {
+            Err(error) => Judged {
+                seen: RuleSeen::Unreadable,
+                problems: vec![format!("cannot read the forwarding rule: {error}")],
+                gap: None,
+            },
+            Ok(Some(rule)) => Judged {
+                problems: self.rule_problems(account, Some(&rule)),
+                seen: RuleSeen::State(rule.state),
+                gap: None,
+            },
+            Ok(None) => {
+                let forwarding = self.forwarding_in(region);
+                let deployed = member && forwarding == Forwarding::Expected;
+                Judged {
+                    seen: RuleSeen::Missing,
+                    problems: if deployed {
+                        self.rule_problems(account, None)
+                    } else {
+                        Vec::new()
+                    },
+                    gap: Some(forwarding),
+                }
+            }
+        }
+    }
+
     /// What is wrong with the forwarding rule of `account` as read (`None`: it is missing).
     pub fn rule_problems(&self, account: &str, rule: Option<&ForwardingRule>) -> Vec<String> {
         let Some(rule) = rule else {
@@ -174,6 +234,65 @@ mod tests {
             narrowed[0].contains("pattern no longer forwards every")
                 && narrowed[0].contains("`detail.eventSource`"),
             "{narrowed:?}"
+        );
+    }
+
+    /// A missing rule is a coverage gap wherever it is, and tampering only in a member and
+    /// where the spokes deploy it; a rule that is there is judged, one that cannot be read is
+    /// a problem.
+    #[test]
+    fn a_missing_rule_is_a_gap_and_tampering_only_where_it_was_deployed() {
+        let deployed = TamperCheck {
+            forwarding_regions: Some(vec!["eu-west-1".to_owned()]),
+            ..check()
+        };
+        let missing = |check: &TamperCheck, region: &str, member: bool| {
+            check.judge_forwarding(MEMBER, region, member, Ok(None))
+        };
+        let removed = missing(&deployed, "eu-west-1", true);
+        assert_eq!(removed.gap, Some(Forwarding::Expected));
+        assert_eq!(removed.problems.len(), 1);
+        assert!(removed.problems[0].contains("is missing"), "{removed:?}");
+        let hub_account = missing(&deployed, "eu-west-1", false);
+        let gap_only = |gap| Judged {
+            seen: RuleSeen::Missing,
+            problems: Vec::new(),
+            gap: Some(gap),
+        };
+        assert_eq!(hub_account, gap_only(Forwarding::Expected));
+        let elsewhere = missing(&deployed, "ap-south-1", true);
+        assert_eq!(elsewhere, gap_only(Forwarding::NotDeployed));
+        let unknown = missing(&check(), "eu-west-1", true);
+        assert_eq!(unknown, gap_only(Forwarding::Unknown));
+
+        let intact = fake::intact_forwarding_rule(MEMBER);
+        let present = deployed.judge_forwarding(MEMBER, "ap-south-1", false, Ok(Some(intact)));
+        assert_eq!(
+            present,
+            Judged {
+                seen: RuleSeen::State("ENABLED".to_owned()),
+                problems: Vec::new(),
+                gap: None
+            },
+            "a rule deployed by hand counts"
+        );
+        let mut disabled = fake::intact_forwarding_rule(MEMBER);
+        disabled.state = "DISABLED".to_owned();
+        let judged = deployed.judge_forwarding(MEMBER, "eu-west-1", true, Ok(Some(disabled)));
+        assert_eq!((judged.problems.len(), judged.gap), (1, None));
+        let unreadable = AwsError {
+            operation: "DescribeRule",
+            account: MEMBER.to_owned(),
+            region: "eu-west-1".to_owned(),
+            code: Some("AccessDeniedException".to_owned()),
+            message: "AccessDeniedException: denied".to_owned(),
+        };
+        let judged = deployed.judge_forwarding(MEMBER, "eu-west-1", true, Err(unreadable));
+        assert!(
+            judged.gap.is_none()
+                && judged.seen == RuleSeen::Unreadable
+                && judged.problems[0].starts_with("cannot read the forwarding rule"),
+            "{judged:?}"
         );
     }
 

@@ -16,7 +16,7 @@ mod trust;
 
 use serde_json::Value;
 
-use crate::aws::Aws;
+pub use forwarding::Judged;
 
 #[cfg(test)]
 pub(crate) use pattern::EVENT_PATTERN;
@@ -48,29 +48,10 @@ pub struct TamperCheck {
     /// The role the forwarding rule's hub target must send as, in the member account
     /// ([`FORWARDER_ROLE`]).
     pub forwarder_role: String,
-}
-
-impl TamperCheck {
-    /// The check for this hub: `trusted` when given, else the hub's own role (none when the hub
-    /// does not run as a role: then only a missing role is judged).
-    pub fn for_hub(
-        aws: &Aws,
-        hub_bus_arn: Option<String>,
-        trusted: &[String],
-        remediation_role: &str,
-    ) -> TamperCheck {
-        TamperCheck {
-            remediation_role: remediation_role.to_owned(),
-            forwarder_role: FORWARDER_ROLE.to_owned(),
-            hub_account: aws.hub_account().to_owned(),
-            hub_bus_arn,
-            trusted: if trusted.is_empty() {
-                aws.hub_role_arn().into_iter().collect()
-            } else {
-                trusted.to_vec()
-            },
-        }
-    }
+    /// The regions the spokes deploy the forwarding rule to (`SGGUARD_FORWARDING_REGIONS`);
+    /// none when not known. A missing rule is a coverage gap wherever it is; tampering only
+    /// where it was deployed.
+    pub forwarding_regions: Option<Vec<String>>,
 }
 
 /// The member `key` of an object; null when there is none.

@@ -1,4 +1,6 @@
-//! The summary message of a sweep.
+//! The summary message of a sweep: totals, accounts with findings or failures, the most severe
+//! findings, every failure, the coverage gaps and the regions denied by policy, each capped to
+//! fit SNS.
 
 use std::fmt::Write as _;
 
@@ -14,7 +16,8 @@ use crate::outcome::{AccountSummary, Attribution, FindingOutcome, Outcome, Sweep
 /// The one message a scheduled sweep publishes: totals, the accounts with findings or
 /// failures, the most severe findings, and every failure (capped to fit SNS's size limit).
 pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notification {
-    let t = &report.totals;
+    let t = &report.totals.counts;
+    let gaps = report.totals.coverage_gaps;
     let regions: usize = report.accounts.iter().map(|a| a.regions.len()).sum();
     let failed_parts = report.errors.len();
     let headline = Headline::of(failed_parts > 0, t, t.findings, Headline::Clean);
@@ -32,6 +35,11 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
     let what = match &report.breaker {
         Some(_) => format!("circuit breaker tripped, {what}"),
         None => what,
+    };
+    let what = if gaps > 0 {
+        format!("{what}, {gaps} coverage gap(s)")
+    } else {
+        what
     };
     let notable: Vec<&AccountSummary> = report
         .accounts
@@ -177,29 +185,44 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             })
         })
         .collect();
-    let skipped: Vec<String> = report
-        .accounts
-        .iter()
-        .flat_map(|a| {
-            a.regions
-                .iter()
-                .filter(|r| r.skipped.is_some())
-                .map(move |r| format!("{} {}", a.account_id, r.region))
-        })
-        .collect();
-    if !skipped.is_empty() {
+    let gaps_by_account = report.gaps_by_account();
+    if gaps > 0 {
         let _ = writeln!(
             text,
-            "\nSkipped: {} account-region(s) denied by policy (a service control policy denies \
-             the region): {}{}",
-            skipped.len(),
-            skipped
+            "\nCOVERAGE GAPS: {gaps} enabled account-region(s) without the sgguard forwarding \
+             rule: a change there reaches sgguard only at the next sweep (they were swept)."
+        );
+        for (account, forwarding, regions) in gaps_by_account.iter().take(NOTIFIED_ACCOUNTS) {
+            let name = report
+                .accounts
+                .iter()
+                .find(|a| a.account_id == *account)
+                .and_then(|a| a.account_name.as_deref())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                text,
+                "- {account}{name}: {} — {}",
+                regions.join(", "),
+                forwarding.advice()
+            );
+        }
+        more(&mut text, gaps_by_account.len());
+    }
+    let denied: Vec<(&str, &str)> = report.denied_regions().collect();
+    if !denied.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nDenied by policy: {} account-region(s) a service control policy denies (not \
+             swept: sgguard can neither read nor fix rules there): {}{}",
+            denied.len(),
+            denied
                 .iter()
                 .take(NOTIFIED_ACCOUNTS)
-                .cloned()
+                .map(|(account, region)| format!("{account} {region}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            if skipped.len() > NOTIFIED_ACCOUNTS {
+            if denied.len() > NOTIFIED_ACCOUNTS {
                 ", …"
             } else {
                 ""
@@ -240,7 +263,19 @@ pub fn sweep_notification(report: &SweepReport, hub_account: &str) -> Notificati
             "skipped": c.skipped,
             "uncovered": c.uncovered().take(NOTIFIED_ACCOUNTS).collect::<Vec<_>>(),
         })),
-        "regions_skipped": skipped.len(),
+        "regions_skipped": denied.len(),
+        "regions_denied": denied
+            .iter()
+            .take(NOTIFIED_ACCOUNTS)
+            .map(|(account, region)| json!({"account_id": account, "region": region}))
+            .collect::<Vec<_>>(),
+        "coverage_gaps": gaps_by_account
+            .iter()
+            .take(NOTIFIED_ACCOUNTS)
+            .map(|(account, forwarding, regions)| {
+                json!({"account_id": account, "forwarding": forwarding, "regions": regions})
+            })
+            .collect::<Vec<_>>(),
         "kind": "sweep",
         "sgguard_version": VERSION,
         "version": report.version,

@@ -29,7 +29,7 @@ fn big_report() -> SweepReport {
         mode: Mode::Enforce,
         remediate: true,
         rules_evaluated: 0,
-        totals: Counts::default(),
+        totals: crate::outcome::SweepTotals::default(),
         accounts: Vec::new(),
         skipped_accounts: Vec::new(),
         findings: Vec::new(),
@@ -37,6 +37,7 @@ fn big_report() -> SweepReport {
         tampering: Vec::new(),
         undelivered: Vec::new(),
         gaps: Vec::new(),
+        coverage_gaps: Vec::new(),
         breaker: None,
         seconds: 12.5,
         coverage: None,
@@ -54,7 +55,7 @@ fn big_report() -> SweepReport {
             rules: 1000,
             ..Counts::of_findings(&findings)
         };
-        report.totals.add(&counts);
+        report.totals.counts.add(&counts);
         report.accounts.push(AccountSummary {
             account_id: account,
             account_name: None,
@@ -67,6 +68,7 @@ fn big_report() -> SweepReport {
                 error: None,
                 skipped: None,
                 forwarding_queue: None,
+                forwarding_rule: None,
             }],
             error: None,
         });
@@ -227,4 +229,119 @@ fn a_sweep_with_300_failing_accounts_fits_sns() {
     let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
     assert_eq!(json["errors_total"], 301);
     assert!(notification.text.contains("… and 240 more"));
+}
+
+/// Issue #21: the coverage gaps (by account and region) and the regions denied by policy are
+/// counted and named in the summary, the metrics line and the table; neither is a failure.
+#[test]
+fn coverage_gaps_and_regions_denied_are_counted_and_named_never_silent() {
+    use crate::outcome::{CoverageGap, Forwarding, Skipped};
+    let mut report = big_report();
+    report.errors.clear();
+    let account = report.accounts[0].account_id.clone();
+    report.accounts[0].regions.push(RegionSummary {
+        region: "ap-south-1".to_owned(),
+        counts: Counts::default(),
+        error: None,
+        skipped: Some(Skipped::DeniedByPolicy),
+        forwarding_rule: None,
+        forwarding_queue: None,
+    });
+    let gap = |region: &str, forwarding| CoverageGap {
+        account_id: account.clone(),
+        region: region.to_owned(),
+        forwarding,
+    };
+    report.coverage_gaps = vec![
+        gap("ap-southeast-2", Forwarding::NotDeployed),
+        gap("eu-west-1", Forwarding::Expected),
+        gap("sa-east-1", Forwarding::NotDeployed),
+    ];
+    report.totals.coverage_gaps = 3;
+    report.totals.regions_denied = 1;
+
+    let notification = sweep_notification(&report, "123456789012");
+    assert!(
+        notification.subject.contains("3 coverage gap(s)"),
+        "{}",
+        notification.subject
+    );
+    assert_eq!(notification.headline, Headline::Revoked, "no failure");
+    let text = &notification.text;
+    assert!(
+        text.contains("COVERAGE GAPS: 3 enabled account-region(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "- {account}: ap-southeast-2, sa-east-1 — the spokes are not deployed"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("- {account}: eu-west-1 — the spokes are deployed")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Denied by policy: 1 account-region(s) a service control policy denies")
+            && text.contains(&format!("{account} ap-south-1")),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&notification.json).unwrap();
+    assert_eq!(json["totals"]["coverage_gaps"], 3);
+    assert_eq!(json["totals"]["regions_denied"], 1);
+    assert_eq!(
+        json["totals"]["revoked"], 4000,
+        "the counts are flat beside them"
+    );
+    assert_eq!(
+        json["coverage_gaps"][0],
+        serde_json::json!({"account_id": account, "forwarding": "not_deployed",
+                           "regions": ["ap-southeast-2", "sa-east-1"]})
+    );
+    assert_eq!(
+        json["regions_denied"],
+        serde_json::json!([{"account_id": account, "region": "ap-south-1"}])
+    );
+    assert_eq!(json["regions_skipped"], 1);
+
+    let line: serde_json::Value = serde_json::from_str(
+        &crate::report::metrics::sweep_metrics_line(&report, 1_700_000_000_000),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            &line["SweepCoverageGaps"],
+            &line["SweepRegionsDenied"],
+            &line["SweepFailures"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(1),
+            &serde_json::json!(0)
+        )
+    );
+    let defined: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["Name"].as_str())
+        .collect();
+    assert!(defined.contains(&"SweepCoverageGaps") && defined.contains(&"SweepRegionsDenied"));
+
+    let table = crate::report::sweep_table(&report);
+    assert!(
+        table.contains(&format!(
+            "coverage gap: {account} ap-southeast-2,sa-east-1: no forwarding rule;"
+        )),
+        "{table}"
+    );
+    assert!(
+        table.contains(&format!("denied by policy: {account} ap-south-1:")),
+        "{table}"
+    );
+    assert!(
+        table.contains("; 3 coverage gap(s); 1 region(s) denied by policy in"),
+        "{table}"
+    );
 }

@@ -152,7 +152,7 @@ async fn plan_workers_and_summarize_revoke_what_the_one_process_sweep_revokes() 
         .map(|a| a.account_id.as_str())
         .collect();
     assert_eq!(swept.len(), 6);
-    assert_eq!(summary["totals"]["revoked"], report.totals.revoked);
+    assert_eq!(summary["totals"]["revoked"], report.totals.counts.revoked);
     // Revoked for real: a second sweep, one process, finds nothing left to revoke.
     let again = handle(
         &hub_for(&seeded, None).await,
@@ -293,5 +293,9 @@ async fn the_sweep_command_runs_each_step_and_finds_what_scan_finds() {
     let scanned: SweepReport = serde_json::from_str(&scanned).unwrap();
     assert_eq!(found(&stepped), found(&scanned));
     assert_eq!(found(&stepped), seeded.expected(false, &seeded.org.members));
-    assert_eq!(stepped.totals, scanned.totals);
+    assert_eq!(stepped.totals.counts, scanned.totals.counts);
+    // The steps checked the spokes (none here): each region swept is a coverage gap; the scan
+    // without `--check-spokes` judged no forwarding rule.
+    assert_eq!(stepped.totals.coverage_gaps, stepped.coverage_gaps.len());
+    assert!(stepped.totals.coverage_gaps > 0 && scanned.coverage_gaps.is_empty());
 }

@@ -77,19 +77,16 @@ pub(super) fn scan(seeded: &Seeded, args: &[&str]) -> (Option<i32>, String, Stri
     let dir = tempfile::tempdir().unwrap();
     let policy = dir.path().join("policy.yaml");
     std::fs::write(&policy, policy_yaml()).unwrap();
-    let output = seeded
-        .org
-        .cli()
-        .arg("scan")
-        .arg("--policy")
-        .arg(&policy)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
+    crate::emulator::ran(
+        &seeded
+            .org
+            .cli()
+            .arg("scan")
+            .arg("--policy")
+            .arg(&policy)
+            .args(args)
+            .output()
+            .unwrap(),
     )
 }
 

@@ -75,7 +75,7 @@ async fn remediate_revokes_exactly_the_violating_revoke_rules() {
 
     assert!(report.errors.is_empty(), "{:?}", report.errors);
     assert_eq!(found(&report), seeded.expected(true, &seeded.org.members));
-    assert_eq!(report.totals.revoked, 6);
+    assert_eq!(report.totals.counts.revoked, 6);
     // What is left: every rule that was not to be revoked, and nothing else.
     for (account, region, group, rule, outcome) in &seeded.rules {
         let kept = *outcome != Some(Outcome::Revoked);
@@ -92,7 +92,7 @@ async fn remediate_revokes_exactly_the_violating_revoke_rules() {
         outcomes,
         BTreeSet::from([Outcome::Reported, Outcome::Exempt])
     );
-    assert_eq!(again.totals.revoked, 0);
+    assert_eq!(again.totals.counts.revoked, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,7 +116,13 @@ async fn the_circuit_breaker_holds_back_revocations_past_the_sweep_limit() {
     .unwrap();
 
     // Six rules were to be revoked: four are, two are held back, and the sweep says why.
-    assert_eq!((report.totals.revoked, report.totals.would_revoke), (4, 2));
+    assert_eq!(
+        (
+            report.totals.counts.revoked,
+            report.totals.counts.would_revoke
+        ),
+        (4, 2)
+    );
     let mut gone = 0;
     for (account, region, _, rule, _) in &seeded.rules {
         gone += usize::from(!is_live(&seeded, account, region, rule).await);

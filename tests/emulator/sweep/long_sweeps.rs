@@ -119,7 +119,7 @@ async fn a_violation_past_the_first_thousand_rules_of_a_region_is_found_on_a_lat
     let report = sweep(&aws, &baseline(), &scope, true).await;
 
     assert!(report.errors.is_empty(), "{:?}", report.errors);
-    assert_eq!(report.totals.rules, all.len(), "every page was read");
+    assert_eq!(report.totals.counts.rules, all.len(), "every page was read");
     let revoked: Vec<&str> = report
         .findings
         .iter()

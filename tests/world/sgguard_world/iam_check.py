@@ -5,9 +5,10 @@
 Every emulator started with SGGUARD_TALLY_DIR writes the actions of sgguard's own requests (the
 SDK app name `sgguard` in the User-Agent) to a file in that folder on exit; `make test` runs this
 after the Rust integration tests, the pytest suites and the demo. It fails unless
-- every action sgguard called is granted: the remediation actions (EC2, RAM) by the spoke
+- every action sgguard called is granted: the remediation actions (EC2, RAM) and the forwarding
+  rule's reads (`events:`, the sweep's coverage gaps in every account) by the spoke
   remediation role (members) and by the hub Lambda role (the hub's own account), the tamper
-  check's reads of the spoke stack (the `events:` and `iam:` actions of
+  check's reads of the remediation role (the `iam:` actions of
   spoke-infra/remediation-actions.json) by the spoke remediation role only, the others by the
   hub Lambda role, unless
   hub/hub-actions.json lists it under `needs_no_grant`, or under `by_the_operators_role`
@@ -49,12 +50,12 @@ def problems(called: set[str]) -> list[str]:
     member_role, hub_role = set(spoke_remediation_role_actions()), set(hub_lambda_role_actions())
     remediation = set(load_remediation_actions())
     out = []
-    spoke_only = {a for a in remediation if a.startswith(("events:", "iam:", "securityhub:"))}
+    spoke_only = {a for a in remediation if a.startswith(("iam:", "securityhub:"))}
     out += [f"{a} is listed as the operator's but a sgguard role grants it"
             for a in sorted(operators & (member_role | hub_role))]
     for action in sorted(called - no_grant - operators):
         if action in spoke_only:
-            # The tamper check's reads of the spoke stack: member accounts only.
+            # The tamper check's reads of the remediation role: member accounts only.
             if action not in member_role:
                 out.append(f"{action} is called but the spoke remediation role does not grant it")
         elif action in remediation or action.startswith("ec2:"):
