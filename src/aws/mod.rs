@@ -411,9 +411,15 @@ impl Aws {
         s3::get_text(&self.s3, uri).await
     }
 
-    /// Writes a text object to S3 in the hub account (the exemptions file).
-    pub async fn put_text(&self, uri: &S3Uri, text: &str) -> Result<(), AwsError> {
-        s3::put_text(&self.s3, uri, text).await
+    /// Writes a text object to S3 in the hub account (the exemptions file) if it is still the
+    /// version read (entity tag `etag`; `None`: still absent); `Ok(false)` when it changed.
+    pub async fn put_text_if(
+        &self,
+        uri: &S3Uri,
+        text: &str,
+        etag: Option<&str>,
+    ) -> Result<bool, AwsError> {
+        s3::put_text_if(&self.s3, uri, text, etag).await
     }
 
     /// Writes a JSON document to S3 in the hub account (the sweep's report).

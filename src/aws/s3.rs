@@ -94,18 +94,39 @@ pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, A
     Ok(Fetched { text, etag })
 }
 
-/// Writes a text object (the exemptions file, `sgguard restore --exempt-days`).
-pub async fn put_text(s3: &aws_sdk_s3::Client, uri: &S3Uri, text: &str) -> Result<(), AwsError> {
+/// Writes a text object (the exemptions file, `sgguard restore --exempt-days`) only if it is
+/// still the version read: entity tag `etag`, or absent when `None` (`If-Match`,
+/// `If-None-Match: *`). `Ok(false)` when it changed in between (`PreconditionFailed`, or
+/// `ConditionalRequestConflict` when another write is under way).
+pub async fn put_text_if(
+    s3: &aws_sdk_s3::Client,
+    uri: &S3Uri,
+    text: &str,
+    etag: Option<&str>,
+) -> Result<bool, AwsError> {
     let region = region_of(s3);
-    s3.put_object()
+    let sent = s3
+        .put_object()
         .bucket(&uri.bucket)
         .key(&uri.key)
         .content_type("application/yaml")
+        .metadata("sgguard-written-by", "sgguard restore")
+        .set_if_match(etag.map(str::to_owned))
+        .set_if_none_match(etag.is_none().then(|| "*".to_owned()))
         .body(ByteStream::from(text.as_bytes().to_vec()))
         .send()
-        .await
-        .map_err(|e| failed("PutObject", &uri.to_string(), &region, &e))?;
-    Ok(())
+        .await;
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let error = failed("PutObject", &uri.to_string(), &region, &e);
+            if error.code_is("PreconditionFailed") || error.code_is("ConditionalRequestConflict") {
+                Ok(false)
+            } else {
+                Err(error)
+            }
+        }
+    }
 }
 
 /// Writes a JSON document to `bucket`/`key` (the bucket's default encryption applies).

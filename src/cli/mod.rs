@@ -215,8 +215,8 @@ pub struct RestoreArgs {
     /// (the remediation role only revokes)
     #[arg(long, value_name = "NAME")]
     pub role_name: String,
-    /// First add an exemption of each group for the rules' baseline rules, until this many
-    /// days from today, to the exemptions file (SGGUARD_EXEMPTIONS_URI)
+    /// Then add an exemption of each group for the restored rules' baseline rules, until this
+    /// many days from today, to the exemptions file (SGGUARD_EXEMPTIONS_URI)
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u16).range(1..=365))]
     pub exempt_days: Option<u16>,
     /// The exemption's reason (a change or ticket number)
@@ -225,6 +225,10 @@ pub struct RestoreArgs {
     /// Baseline policy YAML the exemption is validated against
     #[arg(long, value_name = "FILE", env = "SGGUARD_POLICY")]
     pub policy: Option<PathBuf>,
+    /// The hub has no state table: you checked in the member's CloudTrail that sgguard's
+    /// remediation role revoked each rule (refused when SGGUARD_STATE_TABLE is set)
+    #[arg(long)]
+    pub without_journal: bool,
 }
 
 #[derive(Debug, clap::Args)]

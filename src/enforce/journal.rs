@@ -229,20 +229,29 @@ impl Journal {
     /// The revocation of `rule_id`, when this hub made it (any of its processes, with the
     /// table). A table that cannot be read is logged and taken as "not known".
     pub async fn revoked(&self, rule_id: &str) -> Option<Arc<Revocation>> {
-        if let Some(known) = self.entries.get(rule_id).await {
-            return Some(known);
-        }
-        let table = self.table.as_ref()?;
-        match table.get(&rule_key(rule_id), "revoked").await {
-            Ok(item) => item
-                .as_ref()
-                .and_then(Revocation::from_attributes)
-                .map(Arc::new),
+        match self.lookup(rule_id).await {
+            Ok(found) => found,
             Err(error) => {
                 tracing::warn!(rule = rule_id, error = %error, "the journal could not be read");
                 None
             }
         }
+    }
+
+    /// The revocation of `rule_id` when this hub made it, or why the journal could not say
+    /// (`sgguard restore` refuses then; attribution takes it as "not known").
+    pub async fn lookup(&self, rule_id: &str) -> Result<Option<Arc<Revocation>>, AwsError> {
+        if let Some(known) = self.entries.get(rule_id).await {
+            return Ok(Some(known));
+        }
+        let Some(table) = self.table.as_ref() else {
+            return Ok(None);
+        };
+        let item = table.get(&rule_key(rule_id), "revoked").await?;
+        Ok(item
+            .as_ref()
+            .and_then(Revocation::from_attributes)
+            .map(Arc::new))
     }
 }
 

@@ -1,6 +1,7 @@
-//! `sgguard restore` against the emulator: a rule the hub revoked is put back exactly (its
-//! description too) from the inbox message, with a time-limited exemption written first, and
-//! the next event leaves it; a message of audit mode restores nothing.
+//! `sgguard restore` against the emulator: a rule the hub revoked (journaled in the state
+//! table) is put back exactly (its description too) from the inbox message, then exempted for
+//! a time, and the next event leaves it; a forged message and one of audit mode restore nothing
+//! and call nothing that changes AWS.
 
 use serde_json::{Value, json};
 use sgguard::lambda::handle;
@@ -25,10 +26,12 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
         .send()
         .await
         .unwrap();
+    let table = crate::state::table(&org, "sgguard-state-restore").await;
     let env = |mode: &str| {
         [
             ("SGGUARD_EXEMPTIONS_URI", uri.clone()),
             ("SGGUARD_MODE", mode.to_owned()),
+            ("SGGUARD_STATE_TABLE", table.clone()),
         ]
     };
 
@@ -86,9 +89,52 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
     let path = dir.path().join("message.json");
     std::fs::write(&path, message.to_string()).unwrap();
 
+    // A forged message: the same finding with another peer is refused, nothing called but
+    // the journal's read.
+    let mut forged = message.clone();
+    forged["findings"][0]["peer"] = "10.0.0.0/8".into();
+    let forged_path = dir.path().join("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).unwrap();
+    org.emulator.reset();
     let output = org
         .cli()
         .env("SGGUARD_EXEMPTIONS_URI", &uri)
+        .env("SGGUARD_STATE_TABLE", &table)
+        .args(["restore", "--role-name", "OrganizationAccountAccessRole"])
+        .args(["--exempt-days", "7"])
+        .arg("--message")
+        .arg(&forged_path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("nothing restored")
+            && stderr.contains("the message says peer `10.0.0.0/8`"),
+        "{stderr}"
+    );
+    assert!(live(group_rules(&ec2, &group).await).is_empty());
+    let calls = org.emulator.control("counts", None)["requests"].to_string();
+    assert!(
+        !calls.contains("Authorize") && !calls.contains("PutObject"),
+        "{calls}"
+    );
+    // Without a state table, restore refuses unless told the revocation was checked.
+    let output = org
+        .cli()
+        .args(["restore", "--role-name", "OrganizationAccountAccessRole"])
+        .arg("--message")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`--without-journal`"), "{stderr}");
+
+    let output = org
+        .cli()
+        .env("SGGUARD_EXEMPTIONS_URI", &uri)
+        .env("SGGUARD_STATE_TABLE", &table)
         .args(["restore", "--role-name", "OrganizationAccountAccessRole"])
         .args([
             "--exempt-days",
@@ -122,10 +168,20 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
         .await
         .unwrap();
     let text = String::from_utf8(file.body.collect().await.unwrap().into_bytes().to_vec()).unwrap();
-    assert!(
-        text.contains(&format!("group_ids: [{group}]")) && text.contains("expires:"),
+    let doc: Value = serde_saphyr::from_str(&text).unwrap();
+    let added = &doc["exemptions"][0];
+    assert_eq!(added["group_ids"], json!([group]), "{text}");
+    assert_eq!(
+        added["rules"],
+        outcome["findings"][0]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["policy_rule"].clone())
+            .collect::<Value>(),
         "{text}"
     );
+    assert!(added["expires"].is_string(), "{text}");
 
     // The restoring change is an event too: the hub leaves the rule, exempt.
     let restored: Vec<Value> = group_rules(&ec2, &group)
@@ -134,7 +190,9 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
         .filter(|r| !r.is_egress().unwrap_or(false))
         .map(rule_set_item)
         .collect();
-    let again = authorize_event(&member, HUB_REGION, "frank", &group, &restored);
+    let mut again = authorize_event(&member, HUB_REGION, "frank", &group, &restored);
+    // Another event than the first (the state table handles each event id once).
+    again["detail"]["eventID"] = "restore-authorize-again".into();
     let outcome = handle(&enforcing, again, None).await.unwrap();
     assert_eq!(outcome["findings"][0]["outcome"], "exempt", "{outcome}");
     assert_eq!(live(group_rules(&ec2, &group).await), before);
@@ -155,18 +213,15 @@ async fn a_revoked_rule_is_restored_exactly_exempted_and_left_by_the_next_event(
         .map(rule_set_item)
         .collect();
     let rule = items[0]["securityGroupRuleId"].as_str().unwrap().to_owned();
-    handle(
-        &auditing,
-        authorize_event(&member, HUB_REGION, "gina", &other, &items),
-        None,
-    )
-    .await
-    .unwrap();
+    let mut audited = authorize_event(&member, HUB_REGION, "gina", &other, &items);
+    audited["detail"]["eventID"] = "restore-audited".into();
+    handle(&auditing, audited, None).await.unwrap();
     let (_, audit_message, _) = org.inbox().await.pop().unwrap();
     std::fs::write(&path, audit_message.to_string()).unwrap();
     org.emulator.reset();
     let output = org
         .cli()
+        .env("SGGUARD_STATE_TABLE", &table)
         .args([
             "restore",
             "--role-name",

@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sgguard::aws::S3Uri;
 use sgguard::enforce::exemptions::ExemptionStore;
-use sgguard::enforce::state::HubState;
 use sgguard::lambda::{Hub, handle};
 use sgguard::policy::Baseline;
 use sgguard::settings::Settings;
@@ -36,13 +35,15 @@ pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
         .exemptions_uri
         .clone()
         .map(|uri| ExemptionStore::new(uri, Duration::ZERO, Arc::clone(&baseline)));
+    let aws = org.aws().await;
     Hub {
         staging: settings.staging(),
-        state: HubState::in_process(settings.limits),
+        // In this process, unless the test names a state table (`SGGUARD_STATE_TABLE`).
+        state: settings.hub_state(&aws),
         settings,
         baseline,
         exemptions,
-        aws: org.aws().await,
+        aws,
         tamper: None,
     }
 }
