@@ -1,4 +1,5 @@
-# Hub event bus (spokes forward to it), the rules that invoke the Lambda, and the DLQ.
+# Hub event bus (spokes forward to it), the findings bus (sgguard's own events), the rules that
+# invoke the Lambda, and the DLQ.
 
 resource "aws_cloudwatch_event_bus" "hub" {
   name = var.event_bus_name
@@ -21,6 +22,42 @@ resource "aws_cloudwatch_event_bus_policy" "hub" {
         Action    = "events:PutEvents"
         Resource  = aws_cloudwatch_event_bus.hub.arn
         Condition = { StringEquals = { "aws:PrincipalOrgID" = var.organization_id } }
+      },
+    ]
+  })
+}
+
+# sgguard's own events (`Security Group Finding`, `Sweep Summary`, source `sgguard`): on a bus
+# of their own that only the hub's sgguard role may write. Never the hub bus, which every
+# principal of the organization may write: a finding there could be forged by a member admin
+# and then fed to `sgguard restore`. Consumers route from this bus with rules of the hub account.
+resource "aws_cloudwatch_event_bus" "findings" {
+  name = local.findings_bus_name
+  tags = var.tags
+}
+
+# Only the Lambda role (the hub function and the sweep worker) puts events on the findings bus:
+# allowed by name, and denied to every other principal, of the members and of the hub account.
+resource "aws_cloudwatch_event_bus_policy" "findings" {
+  event_bus_name = aws_cloudwatch_event_bus.findings.name
+
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      {
+        Sid       = "OnlySgguardPutsFindings"
+        Effect    = "Allow"
+        Principal = { AWS = aws_iam_role.lambda.arn }
+        Action    = "events:PutEvents"
+        Resource  = aws_cloudwatch_event_bus.findings.arn
+      },
+      {
+        Sid       = "NobodyElsePutsFindings"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = "events:PutEvents"
+        Resource  = aws_cloudwatch_event_bus.findings.arn
+        Condition = { ArnNotEquals = { "aws:PrincipalArn" = aws_iam_role.lambda.arn } }
       },
     ]
   })

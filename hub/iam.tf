@@ -42,11 +42,12 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = compact([aws_sns_topic.notifications.arn, var.chat_topic_arn])
         },
         {
-          # Outcomes and sweep summaries as events on the hub bus (source sgguard).
+          # Outcomes and sweep summaries as events on the findings bus (source sgguard); the
+          # members' hub bus is not sgguard's to write.
           Sid      = "PutFindingEvents"
           Effect   = "Allow"
           Action   = "events:PutEvents"
-          Resource = aws_cloudwatch_event_bus.hub.arn
+          Resource = aws_cloudwatch_event_bus.findings.arn
         },
         {
           # Account names for notifications, the sweep's accounts (the whole organization, or

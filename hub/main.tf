@@ -60,6 +60,7 @@ locals {
   }
 
   log_group_name          = "/aws/lambda/${var.function_name}"
+  findings_bus_name       = "${var.function_name}-findings"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
   stackset_other_regions  = [for r in var.stackset_regions : r if r != local.stackset_primary_region]
   trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
@@ -104,8 +105,9 @@ locals {
       SGGUARD_TRUSTED_PRINCIPALS = aws_iam_role.lambda.arn
       # The full sweep reports go to s3://<bucket>/sweeps/ (reports.tf).
       SGGUARD_REPORT_BUCKET = aws_s3_bucket.reports.id
-      # Every outcome and sweep summary is also an event on the hub bus (source sgguard).
-      SGGUARD_EVENT_BUS_ARN = aws_cloudwatch_event_bus.hub.arn
+      # Every outcome and sweep summary is also an event on the findings bus (source sgguard),
+      # which only the Lambda role may write (events.tf); never the members' hub bus.
+      SGGUARD_EVENT_BUS_ARN = aws_cloudwatch_event_bus.findings.arn
       # The state every instance shares: breaker counters, revocation journal, handled
       # eventIDs (state.tf).
       SGGUARD_STATE_TABLE = aws_dynamodb_table.state.name

@@ -10,6 +10,16 @@ output "event_bus_arn" {
   value       = aws_cloudwatch_event_bus.hub.arn
 }
 
+output "findings_bus_name" {
+  description = "Name of the findings bus: sgguard's own events (source sgguard), written only by the Lambda role; route them from here."
+  value       = aws_cloudwatch_event_bus.findings.name
+}
+
+output "findings_bus_arn" {
+  description = "ARN of the findings bus (SGGUARD_EVENT_BUS_ARN of the Lambda and the sweep worker)."
+  value       = aws_cloudwatch_event_bus.findings.arn
+}
+
 output "event_pattern" {
   description = "The security-group change pattern shared by the hub and spoke rules (hub/event-pattern.json)."
   value       = local.event_pattern

@@ -26,6 +26,13 @@ pub enum SettingsError {
         value: String,
         expected: &'static str,
     },
+    /// sgguard's own events on the bus the members write: a member could forge a finding.
+    #[error(
+        "`SGGUARD_EVENT_BUS_ARN` is `{0}`, the same bus as `SGGUARD_HUB_BUS_ARN`, which the member \
+         accounts may write: sgguard's findings and sweep summaries go to a bus only the hub can \
+         write (the hub module's findings bus), where no member can forge one"
+    )]
+    EventBusIsHubBus(String),
 }
 
 /// The hub's settings.
@@ -250,6 +257,12 @@ impl Settings {
         };
         let chat_topic_arn = checked("SGGUARD_CHAT_TOPIC_ARN", is_topic_arn, TOPIC_ARN)?;
         let event_bus_arn = checked("SGGUARD_EVENT_BUS_ARN", is_bus_arn, BUS_ARN)?;
+        if let Some(bus) = event_bus_arn
+            .as_ref()
+            .filter(|bus| hub_bus_arn.as_ref() == Some(*bus))
+        {
+            return Err(SettingsError::EventBusIsHubBus(bus.clone()));
+        }
         let role_name = role_name(
             "SGGUARD_ROLE_NAME",
             get("SGGUARD_ROLE_NAME").unwrap_or_else(|| DEFAULT_ROLE_NAME.to_owned()),

@@ -133,6 +133,32 @@ fn bad_values_name_the_variable() {
     }
 }
 
+/// Issue #22: sgguard's own events on the bus every member may write could be forged and then
+/// restored; the hub bus as `SGGUARD_EVENT_BUS_ARN` is refused at start, naming both variables.
+#[test]
+fn the_event_bus_is_never_the_bus_the_members_write() {
+    let hub = "arn:aws:events:eu-west-1:111122223333:event-bus/sgguard-hub";
+    let findings = "arn:aws:events:eu-west-1:111122223333:event-bus/sgguard-findings";
+    let error = settings(&[("SGGUARD_HUB_BUS_ARN", hub), ("SGGUARD_EVENT_BUS_ARN", hub)])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("`SGGUARD_EVENT_BUS_ARN`")
+            && error.contains("`SGGUARD_HUB_BUS_ARN`")
+            && error.contains(&format!("`{hub}`")),
+        "{error}"
+    );
+    let apart = settings(&[
+        ("SGGUARD_HUB_BUS_ARN", hub),
+        ("SGGUARD_EVENT_BUS_ARN", findings),
+    ])
+    .unwrap();
+    assert_eq!(apart.outputs.event_bus_arn.as_deref(), Some(findings));
+    assert_eq!(apart.hub_bus_arn.as_deref(), Some(hub));
+    // Either alone is the hub's choice: the check needs both to compare.
+    assert!(settings(&[("SGGUARD_EVENT_BUS_ARN", hub)]).is_ok());
+}
+
 /// docs/configuration.md's table names exactly the variables the parser reads, and each
 /// default it shows in backticks is the parser's: setting a variable to its documented
 /// default changes nothing.

@@ -1,6 +1,6 @@
 //! Where the security inbox's messages also go, against the emulator: every handled event's
 //! outcome as an EventBridge event (`source: sgguard`) reaching a queue through a rule of the
-//! hub bus, the chat topic's messages in the documented custom-notification format, a
+//! findings bus, the chat topic's messages in the documented custom-notification format, a
 //! subscription filter policy on the `severity` attribute, and the minimum severity. The
 //! documents are checked against `docs/finding-event.schema.json` and
 //! `docs/chatbot-notification.schema.json`.
@@ -89,8 +89,9 @@ pub(crate) async fn drain(sqs: &aws_sdk_sqs::Client, url: &str, at_least: usize)
     }
 }
 
-/// The hub bus `sgguard-hub` and a rule sending sgguard's events (`source: sgguard`) to a queue,
-/// as a user would route them: the bus ARN and the queue URL.
+/// The findings bus `sgguard-findings` (the hub module's, which only sgguard writes) and a rule
+/// sending sgguard's events (`source: sgguard`) to a queue, as a user would route them: the bus
+/// ARN and the queue URL.
 pub(crate) async fn bus_to_queue(org: &Org) -> (String, String) {
     let hub = org.emulator.hub_config(HUB_REGION);
     let (sqs, events) = (
@@ -99,7 +100,7 @@ pub(crate) async fn bus_to_queue(org: &Org) -> (String, String) {
     );
     let bus = events
         .create_event_bus()
-        .name("sgguard-hub")
+        .name("sgguard-findings")
         .send()
         .await
         .unwrap()
@@ -110,7 +111,7 @@ pub(crate) async fn bus_to_queue(org: &Org) -> (String, String) {
     events
         .put_rule()
         .name("sgguard-findings-to-queue")
-        .event_bus_name("sgguard-hub")
+        .event_bus_name("sgguard-findings")
         .event_pattern(json!({"source": ["sgguard"]}).to_string())
         .send()
         .await
@@ -118,7 +119,7 @@ pub(crate) async fn bus_to_queue(org: &Org) -> (String, String) {
     events
         .put_targets()
         .rule("sgguard-findings-to-queue")
-        .event_bus_name("sgguard-hub")
+        .event_bus_name("sgguard-findings")
         .targets(
             aws_sdk_eventbridge::types::Target::builder()
                 .id("queue")
@@ -171,7 +172,7 @@ async fn findings_reach_the_bus_the_chat_topic_and_the_subscriptions_their_filte
         aws_sdk_sns::Client::new(&hub),
     );
 
-    // The hub bus with a rule for sgguard's events, as a user would route them.
+    // The findings bus with a rule for sgguard's events, as a user would route them.
     let (bus, findings_url) = bus_to_queue(&org).await;
     // The pager: only `critical` messages (docs/notifications.md, "Routing messages").
     let (pager_url, pager_arn) = queue(&sqs, "pager").await;

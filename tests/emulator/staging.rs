@@ -314,7 +314,7 @@ async fn the_scheduled_sweep_stores_its_whole_report_and_the_summary_links_it() 
         ports.iter().map(|p| tcp(*p, "0.0.0.0/0")).collect(),
     )
     .await;
-    // The summary also goes to the hub bus, where a rule routes it to a queue.
+    // The summary also goes to the findings bus, where a rule routes it to a queue.
     let (bus, queue) = crate::notifications::bus_to_queue(&org).await;
     let hub = hub(
         &org,

@@ -29,6 +29,7 @@ BROKEN = Path(__file__).parent / "fixtures" / "broken-scp.json"
 # docs/security-model.md ("Tamper protection") and spoke-infra/README.md.
 PLACEHOLDERS = {
     "EXEMPTION_APPROVER_ROLE_NAME": "security-exemption-approver",
+    "EXEMPTION_APPROVER_PERMISSION_SET": "SecurityExemptionApprover",
     "HUB_ACCOUNT_ID": "111122223333",
 }
 
@@ -87,7 +88,8 @@ def test_placeholders_are_the_documented_ones():
     texts = {p: p.read_text() for p in (SCP, RCP)}
     found = set()
     for text in texts.values():
-        found |= set(re.findall(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", text))
+        # Also inside a name (`AWSReservedSSO_<PLACEHOLDER>_…`): not after a letter or digit.
+        found |= set(re.findall(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+(?![a-z0-9])", text))
     assert found == set(PLACEHOLDERS)
     for readme in (REPO / "docs" / "security-model.md", SPOKE / "README.md"):
         body = readme.read_text()
@@ -182,9 +184,18 @@ def test_scp_guards_the_exemption_and_protection_tags_of_the_baseline():
     assert as_list(s["Resource"]) == ["arn:aws:ec2:*:*:security-group/*"]
     patterns = as_list(s["Condition"]["ForAnyValue:StringLike"]["aws:TagKeys"])
     assert all(any(re.fullmatch(p.replace("*", ".*"), k) for p in patterns) for k in keys)
-    assert s["Condition"]["ArnNotLike"] == {
-        "aws:PrincipalArn": "arn:aws:iam::*:role/EXEMPTION_APPROVER_ROLE_NAME"
-    }
+    # The approver is one no member can create (tests/infra/test_scp_approver.py evaluates it):
+    # a role under the reserved path, or the role of an IAM Identity Center permission set.
+    sso = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com"
+    set_role = "AWSReservedSSO_EXEMPTION_APPROVER_PERMISSION_SET_" + "?" * 16
+    assert s["Condition"]["ArnNotLike"] == {"aws:PrincipalArn": [
+        "arn:aws:iam::*:role/sgguard-approver/EXEMPTION_APPROVER_ROLE_NAME",
+        f"{sso}/{set_role}",
+        f"{sso}/*/{set_role}",
+    ]}
+    reserved = statements(SCP)["NobodyCreatesOrChangesApproverRoles"]
+    assert as_list(reserved["Resource"]) == ["arn:aws:iam::*:role/sgguard-approver/*", "arn:aws:iam::*:role/aws-reserved/*"]
+    assert reserved["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": STACKSETS_EXEC}}
 
 
 def test_rcp_lets_only_the_hub_lambda_role_assume_the_remediation_role():
