@@ -101,12 +101,7 @@ impl Scope {
             [one] if one == "all" => Regions::Enabled,
             names => {
                 for name in names {
-                    let valid = name.split('-').count() >= 3
-                        && name
-                            .bytes()
-                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                        && name.ends_with(|c: char| c.is_ascii_digit());
-                    if !valid {
+                    if !is_region_name(name) {
                         return Err(ScopeError::BadRegion(name.clone()));
                     }
                 }
@@ -125,6 +120,15 @@ impl Scope {
             regions,
         })
     }
+}
+
+/// Whether `name` is written as AWS writes a region: `eu-west-1`, `us-gov-west-1`.
+pub fn is_region_name(name: &str) -> bool {
+    name.split('-').count() >= 3
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.ends_with(|c: char| c.is_ascii_digit())
 }
 
 #[cfg(test)]

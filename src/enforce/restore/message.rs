@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::Revoked;
+use crate::enforce::scope::is_region_name;
 use crate::ids::AccountId;
 use crate::rule::{ApiRule, Protocol, SecurityGroupRule};
 
@@ -72,24 +73,6 @@ fn ec2_id(field: &str, text: &str, prefix: &str) -> Result<(), String> {
     }
 }
 
-/// A region's name as AWS writes it: `eu-west-1`, `us-gov-west-1`, `cn-north-1`.
-fn region(text: &str) -> Result<(), String> {
-    let parts: Vec<&str> = text.split('-').collect();
-    let well_formed = parts.len() >= 3
-        && parts.iter().all(|p| !p.is_empty())
-        && parts.split_last().is_some_and(|(number, names)| {
-            number.bytes().all(|b| b.is_ascii_digit())
-                && names
-                    .iter()
-                    .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
-        });
-    if well_formed {
-        Ok(())
-    } else {
-        Err(format!("`region` `{text}` is not an AWS region"))
-    }
-}
-
 fn revoked(f: &Value) -> Result<Revoked, String> {
     let text = |field: &str| {
         f[field]
@@ -101,7 +84,9 @@ fn revoked(f: &Value) -> Result<Revoked, String> {
         .parse()
         .map_err(|e| format!("`account_id`: {e}"))?;
     let region_name = text("region")?;
-    region(region_name)?;
+    if !is_region_name(region_name) {
+        return Err(format!("`region` `{region_name}` is not an AWS region"));
+    }
     let group = text("group_id")?;
     ec2_id("group_id", group, "sg-")?;
     let rule_id = text("rule_id")?;
