@@ -2,7 +2,9 @@
 # every Lambda instance, sweep worker and CLI run of one hub shares. The circuit breaker's
 # counters (per account-hour and per sweep, taken with conditional updates before each revoke),
 # the revocation journal (one item per revoked rule: attribution across instances, restore) and
-# the CloudTrail eventIDs already handled (a duplicate or replayed event is handled once).
+# the CloudTrail eventIDs already handled (a duplicate or replayed event is handled once), and
+# the versions of the exemptions file announced (each told to the inbox once, with its difference
+# from the one before).
 #
 # The schema is fixed and documented, so that operators and the tests can create the same
 # table: partition key `pk` (S), sort key `sk` (S), TTL attribute `expires_at` (N, epoch

@@ -56,10 +56,14 @@ impl Hub {
         aws: Arc<Aws>,
     ) -> Result<Hub, crate::enforce::staging::ScopeCheckError> {
         let staging = settings.checked_staging(&aws).await?;
-        let exemptions = settings
-            .exemptions_uri
-            .clone()
-            .map(|uri| ExemptionStore::new(uri, settings.exemptions_ttl, Arc::clone(&baseline)));
+        let exemptions = settings.exemptions_uri.clone().map(|uri| {
+            ExemptionStore::new(
+                uri,
+                settings.exemptions_ttl,
+                settings.exemptions_max_days,
+                Arc::clone(&baseline),
+            )
+        });
         Ok(Hub {
             staging,
             state: settings.hub_state(&aws),
@@ -74,14 +78,40 @@ impl Hub {
     /// The baseline to judge with now: the built one with the exemptions file's entries, and
     /// what the messages must say when that file could not be reloaded; [`Unloaded`] while no
     /// good file was ever read.
+    /// A version of the file read for the first time in this process is announced (once for
+    /// the whole hub, through the hub state's announcements); an announcement that fails is logged, never fails
+    /// the invocation.
     pub async fn current(&self) -> Result<Current, Unloaded> {
-        match &self.exemptions {
-            Some(store) => store.current(self.aws.as_ref()).await,
-            None => Ok(Current {
+        let Some(store) = &self.exemptions else {
+            return Ok(Current {
                 baseline: Arc::clone(&self.baseline),
                 caveat: None,
-            }),
+            });
+        };
+        let current = store.current(self.aws.as_ref()).await;
+        if let Some(news) = store.take_news().await {
+            let announced = self
+                .state
+                .announcements
+                .announce(
+                    self.aws.as_ref(),
+                    &self.delivery(),
+                    store.base(),
+                    store.uri(),
+                    &news,
+                    self.aws.hub_account(),
+                )
+                .await;
+            match announced {
+                Ok(announced) => {
+                    tracing::info!(uri = %store.uri(), ?announced, "exemptions version announced")
+                }
+                Err(error) => {
+                    tracing::error!(uri = %store.uri(), error = %error, "the exemptions change could not be announced; the next process that reads this version tries again")
+                }
+            }
         }
+        current
     }
 
     /// Where this hub's messages go.

@@ -54,6 +54,8 @@ pub const MAX_ATTEMPTS: u32 = 6;
 pub struct Aws {
     base: SdkConfig,
     hub_account: String,
+    /// Who these credentials are (`GetCallerIdentity`): told where sgguard writes for them.
+    caller_arn: String,
     /// The hub's own identity (GetCallerIdentity's ARN).
     hub_arn: String,
     credentials: Arc<CredentialCache>,
@@ -148,12 +150,18 @@ impl Aws {
             ),
             hub_arn: identity.arn().unwrap_or_default().to_owned(),
             hub_account,
+            caller_arn: identity.arn().unwrap_or_default().to_owned(),
             base,
         }))
     }
 
     pub fn hub_account(&self) -> &str {
         &self.hub_account
+    }
+
+    /// The principal these credentials are (the hub's role, an operator's).
+    pub fn caller_arn(&self) -> &str {
+        &self.caller_arn
     }
 
     /// The IAM role the hub runs as, when it runs as one (the Lambda's execution role):
@@ -412,14 +420,17 @@ impl Aws {
     }
 
     /// Writes a text object to S3 in the hub account (the exemptions file) if it is still the
-    /// version read (entity tag `etag`; `None`: still absent); `Ok(false)` when it changed.
+    /// version read (entity tag `etag`; `None`: still absent); `Ok(false)` when it changed. The
+    /// object says who wrote it: `by` (a command) and these credentials' principal.
     pub async fn put_text_if(
         &self,
         uri: &S3Uri,
         text: &str,
         etag: Option<&str>,
+        by: &str,
     ) -> Result<bool, AwsError> {
-        s3::put_text_if(&self.s3, uri, text, etag).await
+        let written_by = format!("{by} as {}", self.caller_arn);
+        s3::put_text_if(&self.s3, uri, text, etag, &written_by).await
     }
 
     /// Writes a JSON document to S3 in the hub account (the sweep's report).

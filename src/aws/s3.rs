@@ -36,11 +36,20 @@ impl std::fmt::Display for S3Uri {
     }
 }
 
+/// The object metadata in which sgguard says who wrote an object (`x-amz-meta-…`).
+pub const WRITTEN_BY: &str = "sgguard-written-by";
+
 /// An object's text and its entity tag (what changed, when it changes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fetched {
     pub text: String,
     pub etag: Option<String>,
+    /// Who wrote it, when sgguard wrote it ([`WRITTEN_BY`]); S3 keeps no writer otherwise.
+    pub written_by: Option<String>,
+    /// Which write it is: the S3 version id in a versioned bucket (the hub module's), else when
+    /// it was written (`Last-Modified`, to the second). The same text written again has the
+    /// same entity tag, but not the same version.
+    pub version: Option<String>,
 }
 
 /// An S3 call's error, naming the object.
@@ -80,6 +89,15 @@ pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, A
         return Err(failure(format!("larger than {MAX_OBJECT_BYTES} bytes")));
     }
     let etag = output.e_tag().map(str::to_owned);
+    let written_by = output
+        .metadata()
+        .and_then(|metadata| metadata.get(WRITTEN_BY))
+        .cloned();
+    let version = output
+        .version_id()
+        .filter(|id| *id != "null")
+        .map(str::to_owned)
+        .or_else(|| output.last_modified().map(ToString::to_string));
     let bytes = output
         .body
         .collect()
@@ -91,7 +109,12 @@ pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, A
     }
     let text = String::from_utf8(bytes.to_vec())
         .map_err(|_| failure("the object is not UTF-8 text".to_owned()))?;
-    Ok(Fetched { text, etag })
+    Ok(Fetched {
+        text,
+        etag,
+        written_by,
+        version,
+    })
 }
 
 /// Writes a text object (the exemptions file, `sgguard restore --exempt-days`) only if it is
@@ -103,6 +126,7 @@ pub async fn put_text_if(
     uri: &S3Uri,
     text: &str,
     etag: Option<&str>,
+    written_by: &str,
 ) -> Result<bool, AwsError> {
     let region = region_of(s3);
     let sent = s3
@@ -110,7 +134,7 @@ pub async fn put_text_if(
         .bucket(&uri.bucket)
         .key(&uri.key)
         .content_type("application/yaml")
-        .metadata("sgguard-written-by", "sgguard restore")
+        .metadata(WRITTEN_BY, written_by)
         .set_if_match(etag.map(str::to_owned))
         .set_if_none_match(etag.is_none().then(|| "*".to_owned()))
         .body(ByteStream::from(text.as_bytes().to_vec()))

@@ -5,7 +5,9 @@ use crate::enforce::plan;
 use crate::finding::{Report, Tags};
 use crate::ids::{AccountId, OuId};
 use crate::outcome::{Mode, Outcome, exit_code};
-use crate::policy::{Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, check_examples};
+use crate::policy::{
+    Baseline, DEFAULT_BASELINE_YAML, Evaluator, Example, FileLimits, check_examples,
+};
 use crate::report;
 
 pub fn run(command: PolicyCommand) -> u8 {
@@ -14,7 +16,11 @@ pub fn run(command: PolicyCommand) -> u8 {
             print!("{DEFAULT_BASELINE_YAML}");
             EXIT_CLEAN
         }
-        PolicyCommand::Validate { file, exemptions } => validate(&file, exemptions.as_deref()),
+        PolicyCommand::Validate {
+            file,
+            exemptions,
+            max_days,
+        } => validate(&file, exemptions.as_deref(), max_days),
         PolicyCommand::Explain {
             policy,
             group,
@@ -32,7 +38,7 @@ pub fn run(command: PolicyCommand) -> u8 {
     }
 }
 
-fn validate(file: &std::path::Path, exemptions: Option<&std::path::Path>) -> u8 {
+fn validate(file: &std::path::Path, exemptions: Option<&std::path::Path>, max_days: u16) -> u8 {
     let mut baseline = match Baseline::load(file) {
         Ok(baseline) => baseline,
         Err(error) => {
@@ -51,7 +57,7 @@ fn validate(file: &std::path::Path, exemptions: Option<&std::path::Path>) -> u8 
             })
             .and_then(|text| {
                 baseline
-                    .with_exemptions_file(&text, &shown)
+                    .with_exemptions_file(&text, &shown, &FileLimits::today(max_days))
                     .map_err(|e| e.to_string())
             });
         match loaded {

@@ -37,6 +37,15 @@ pub fn run(args: &RestoreArgs) -> u8 {
         );
         return EXIT_ERROR;
     }
+    if let Some(days) = args.exempt_days
+        && days > settings.exemptions_max_days
+    {
+        print_error(format!(
+            "`--exempt-days {days}` is more than the {} days an exemptions file's entry may run              (`SGGUARD_EXEMPTIONS_MAX_DAYS`); the hub would refuse the file",
+            settings.exemptions_max_days
+        ));
+        return EXIT_ERROR;
+    }
     match (&settings.state_table, args.without_journal) {
         (Some(table), true) => {
             print_error(format!(
@@ -115,9 +124,10 @@ pub fn run(args: &RestoreArgs) -> u8 {
                 .unwrap_or(jiff::civil::Date::MAX);
             let object = S3Exemptions { aws: &aws, uri };
             // Validated as the hub will read it: a file that would not load is never written.
+            let limits = crate::policy::FileLimits::today(settings.exemptions_max_days);
             let validate = |text: &str| {
                 baseline
-                    .with_exemptions_file(text, &uri.to_string())
+                    .with_exemptions_file(text, &uri.to_string(), &limits)
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             };
@@ -154,7 +164,7 @@ impl ExemptionsObject for S3Exemptions<'_> {
 
     async fn write_if(&self, text: &str, etag: Option<&str>) -> Result<bool, String> {
         self.aws
-            .put_text_if(self.uri, text, etag)
+            .put_text_if(self.uri, text, etag, "sgguard restore")
             .await
             .map_err(|error| error.to_string())
     }

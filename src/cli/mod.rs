@@ -269,6 +269,15 @@ pub enum PolicyCommand {
         /// as the hub does before it uses one (`SGGUARD_EXEMPTIONS_URI`)
         #[arg(long, value_name = "FILE")]
         exemptions: Option<PathBuf>,
+        /// How many days ahead the exemptions file's entries may expire, as the hub holds them
+        #[arg(
+            long,
+            value_name = "DAYS",
+            env = "SGGUARD_EXEMPTIONS_MAX_DAYS",
+            default_value_t = crate::policy::DEFAULT_MAX_DAYS,
+            value_parser = clap::value_parser!(u16).range(1..=i64::from(crate::policy::MOST_MAX_DAYS))
+        )]
+        max_days: u16,
     },
     /// Evaluate example rules (`tcp 22 from 0.0.0.0/0`) and explain the verdict
     Explain {
@@ -393,8 +402,9 @@ pub async fn with_exemptions(
         .object_text(uri)
         .await
         .map_err(|e| format!("cannot read the exemptions file: {e}"))?;
+    let limits = crate::policy::FileLimits::today(settings.exemptions_max_days);
     baseline
-        .with_exemptions_file(&fetched.text, &uri.to_string())
+        .with_exemptions_file(&fetched.text, &uri.to_string(), &limits)
         .map_err(|e| e.to_string())
 }
 

@@ -1,5 +1,5 @@
-//! The hub's state: the circuit breaker's counters, the revocation journal and the events
-//! already handled, which every handling and every sweep of one hub share. Built once per
+//! The hub's state: the circuit breaker's counters, the revocation journal, the events already
+//! handled and the versions of the exemptions file announced, which every handling and every sweep of one hub share. Built once per
 //! process (the Lambda's init, one command) and lent to the event flow and the sweep. With the
 //! hub state table (`SGGUARD_STATE_TABLE`) every Lambda instance, sweep and command of the hub
 //! counts, remembers and de-duplicates in one place; without it each process keeps its own
@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use super::breaker::{Breaker, Limits};
+use super::exemptions::Announcements;
 use super::journal::Journal;
 use crate::aws::{AwsError, StateTable};
 
@@ -20,6 +21,8 @@ pub struct HubState {
     pub breaker: Breaker,
     pub journal: Journal,
     pub events: Events,
+    /// The versions of the exemptions file announced (none without the table).
+    pub announcements: Announcements,
 }
 
 impl HubState {
@@ -30,6 +33,7 @@ impl HubState {
             breaker: Breaker::new(limits),
             journal: Journal::default(),
             events: Events::in_process(),
+            announcements: Announcements::new(None),
         }
     }
 
@@ -46,7 +50,8 @@ impl HubState {
         HubState {
             breaker: Breaker::new(limits).counting_in(table.clone()),
             journal: Journal::in_table(table.clone()),
-            events: Events::in_table(table),
+            events: Events::in_table(table.clone()),
+            announcements: Announcements::new(Some(table)),
         }
     }
 }

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::baseline::{Baseline, MAX_POLICY_BYTES, PolicyError};
+use super::baseline::{Baseline, Exemption, MAX_POLICY_BYTES, PolicyError};
+use super::breadth::FileLimits;
 use super::syntax::{ExemptionsFile, PolicyFile};
 use super::validate::Validator;
 
@@ -53,10 +54,33 @@ impl Baseline {
         Validator { path }.baseline(file)
     }
 
-    /// This baseline with the exemptions of an exemptions file (`version: 1`, `exemptions:`)
-    /// added, each validated as the baseline's own are (rule ids must be this baseline's);
-    /// `path` names the file in errors.
-    pub fn with_exemptions_file(&self, text: &str, path: &str) -> Result<Baseline, PolicyError> {
+    /// This baseline with the exemptions of an exemptions file (`version: 1`, `exemptions:`,
+    /// `acknowledge:`) added, each validated as the baseline's own are (rule ids must be this
+    /// baseline's) and held to `limits`: every entry expires within them, and an account-wide or
+    /// all-rules entry needs the file's acknowledgement. `path` names the file in errors.
+    pub fn with_exemptions_file(
+        &self,
+        text: &str,
+        path: &str,
+        limits: &FileLimits,
+    ) -> Result<Baseline, PolicyError> {
+        let mut baseline = self.clone();
+        baseline
+            .exemptions
+            .extend(self.exemptions_file_entries(text, path, Some(limits))?);
+        Ok(baseline)
+    }
+
+    /// The entries of an exemptions file, validated against this baseline's rules and, when
+    /// `limits` are given, held to them ([`with_exemptions_file`](Self::with_exemptions_file)).
+    /// Without limits only a file that was once in use is read this way: to tell what changed
+    /// since it.
+    pub fn exemptions_file_entries(
+        &self,
+        text: &str,
+        path: &str,
+        limits: Option<&FileLimits>,
+    ) -> Result<Vec<Exemption>, PolicyError> {
         if text.len() as u64 > MAX_POLICY_BYTES {
             return Err(PolicyError::TooLarge {
                 path: path.to_owned(),
@@ -69,13 +93,18 @@ impl Baseline {
         )?;
         let validator = Validator { path };
         validator.version(&file.version)?;
-        let mut baseline = self.clone();
+        let mut entries = Vec::with_capacity(file.exemptions.len());
         for raw in &file.exemptions {
-            baseline
-                .exemptions
-                .push(validator.exemption(raw, &self.rules)?);
+            let exemption = validator.exemption(raw, &self.rules)?;
+            if let Some(limits) = limits {
+                validator.dynamic_exemption(raw, &exemption, limits, &file.acknowledge)?;
+            }
+            entries.push(exemption);
         }
-        Ok(baseline)
+        if limits.is_some() {
+            validator.unneeded_breadth(&entries, &file.acknowledge)?;
+        }
+        Ok(entries)
     }
 }
 

@@ -3,9 +3,11 @@
 //! must not revoke unacknowledged.
 
 mod baseline;
+mod breadth;
 mod default_group;
 pub mod evaluate;
 mod example;
+mod exemption_diff;
 pub mod exposure;
 mod hazard;
 mod load;
@@ -16,8 +18,10 @@ pub use baseline::{
     Baseline, BaselineRule, Exemption, GroupScope, PolicyError, PortSet, Protection, Protocols,
     Source,
 };
+pub use breadth::{Breadth, DEFAULT_MAX_DAYS, FileLimits, MOST_MAX_DAYS};
 pub use evaluate::{Evaluator, group_rules};
 pub use example::{EXAMPLE_GROUP, Example};
+pub use exemption_diff::{ExemptionDiff, ScopeChange};
 pub use hazard::Hazard;
 pub use load::DEFAULT_BASELINE_YAML;
 

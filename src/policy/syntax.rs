@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use super::breadth::Breadth;
 use super::hazard::Hazard;
 use crate::finding::{Action, Severity};
 use serde_saphyr::Spanned;
@@ -32,6 +33,9 @@ pub struct ExemptionsFile {
     pub version: Spanned<u32>,
     #[serde(default)]
     pub exemptions: Vec<ExemptionSyntax>,
+    /// Entries wider than some rules of some groups, which the file means to hold.
+    #[serde(default)]
+    pub acknowledge: Vec<Spanned<Breadth>>,
 }
 
 /// What counts as "the internet".

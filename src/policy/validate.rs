@@ -2,6 +2,7 @@
 //! at the file, line and field it comes from. A baseline whose rules would revoke what every VPC
 //! needs is refused unless it acknowledges that.
 
+mod dynamic;
 mod rule;
 
 use serde_saphyr::Spanned;

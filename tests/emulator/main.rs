@@ -16,6 +16,7 @@
 mod common;
 mod coverage;
 mod emulator;
+mod exemptions;
 mod guard;
 mod hub;
 mod lambda;

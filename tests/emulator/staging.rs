@@ -31,10 +31,14 @@ pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
             .unwrap();
     let baseline = Arc::new(Baseline::default_baseline().unwrap());
     // The TTL is zero here: every invocation reads the file again (the Lambda's is minutes).
-    let exemptions = settings
-        .exemptions_uri
-        .clone()
-        .map(|uri| ExemptionStore::new(uri, Duration::ZERO, Arc::clone(&baseline)));
+    let exemptions = settings.exemptions_uri.clone().map(|uri| {
+        ExemptionStore::new(
+            uri,
+            Duration::ZERO,
+            settings.exemptions_max_days,
+            Arc::clone(&baseline),
+        )
+    });
     let aws = org.aws().await;
     Hub {
         staging: settings.staging(),
@@ -266,7 +270,7 @@ async fn exemptions_in_s3_apply_without_a_rebuild_and_a_bad_file_keeps_the_last_
 
     // A good file exempting the group: the rule stays, exempt.
     let good = format!(
-        "version: 1\nexemptions:\n  - reason: approved bastion, CHG-12\n    group_ids: [{group}]\n"
+        "version: 1\nexemptions:\n  - reason: approved bastion, CHG-12\n    group_ids: [{group}]\n    rules: [admin-ports-from-internet, unapproved-ports-from-internet]\n    expires: 2027-01-31\n"
     );
     put(&s3, EXEMPTIONS_KEY, &good).await;
     let outcome = handle(&hub, event.clone(), None).await.unwrap();
@@ -277,7 +281,7 @@ async fn exemptions_in_s3_apply_without_a_rebuild_and_a_bad_file_keeps_the_last_
     put(
         &s3,
         EXEMPTIONS_KEY,
-        &format!("{good}    rules: [admin-ports-from-anywhere]\n"),
+        &good.replace("admin-ports-from-internet", "admin-ports-from-anywhere"),
     )
     .await;
     let outcome = handle(&hub, event.clone(), None).await.unwrap();

@@ -164,17 +164,21 @@ fn the_exemption_is_serialized_and_reads_back_exactly() {
     let revoked = select(&message("revoked"), "m.json", &[]).unwrap();
     let until = jiff::civil::date(2026, 12, 31);
     let baseline = crate::policy::Baseline::default_baseline().unwrap();
-    let kept = "version: 1\n# owned by the platform team\nexemptions:\n  - reason: CHG-1 legacy\n    group_ids: [sg-0aaaaaaaaaaaaaaaa]\n    expires: \"2027-01-31\"\n";
+    let kept = "version: 1\n# owned by the platform team\nexemptions:\n  - reason: CHG-1 legacy\n    group_ids: [sg-0aaaaaaaaaaaaaaaa]\n    rules: [admin-ports-from-internet]\n    expires: \"2027-01-31\"\n";
     for current in [None, Some("version: 1\nexemptions: []\n"), Some(kept)] {
         // A reason that tries to be YAML stays the reason's text.
         let reason = "CHG-7\n  - reason: evil\n    account_ids: [111122223333]";
         let text = with_exemption(current, &revoked, until, Some(reason)).unwrap();
         let with = baseline
-            .with_exemptions_file(&text, "exemptions.yaml")
+            .with_exemptions_file(
+                &text,
+                "exemptions.yaml",
+                &crate::policy::FileLimits::default(),
+            )
             .unwrap();
         let before = current.map_or(0, |c| {
             baseline
-                .with_exemptions_file(c, "e.yaml")
+                .with_exemptions_file(c, "e.yaml", &crate::policy::FileLimits::default())
                 .unwrap()
                 .exemptions
                 .len()
@@ -230,9 +234,11 @@ impl ExemptionsObject for Contended {
             let n = *changes;
             *object = Some(Fetched {
                 text: format!(
-                    "version: 1\nexemptions:\n  - reason: written by another operator {n}\n    group_ids: [sg-0bbbbbbbbbbbbbbbb]\n    expires: \"2027-01-31\"\n"
+                    "version: 1\nexemptions:\n  - reason: written by another operator {n}\n    group_ids: [sg-0bbbbbbbbbbbbbbbb]\n    rules: [admin-ports-from-internet]\n    expires: \"2027-01-31\"\n"
                 ),
                 etag: Some(format!("\"other-{n}\"")),
+                written_by: None,
+                version: None,
             });
         }
         if object.as_ref().and_then(|o| o.etag.as_deref()) != etag {
@@ -242,6 +248,8 @@ impl ExemptionsObject for Contended {
         *object = Some(Fetched {
             text: text.to_owned(),
             etag: Some("\"mine\"".to_owned()),
+            written_by: None,
+            version: None,
         });
         Ok(true)
     }

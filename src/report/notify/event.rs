@@ -61,7 +61,10 @@ pub fn event_notification(outcome: &EventOutcome) -> Notification {
             outcome.count(Outcome::FixedAtSource)
         ),
         Headline::Exempt => format!("{} exempt finding(s)", counts.exempt),
-        Headline::AlreadyGone | Headline::Clean => "rule(s) already gone".to_owned(),
+        // `of` gives an event no other headline.
+        Headline::AlreadyGone | Headline::Clean | Headline::ExemptionsChanged => {
+            "rule(s) already gone".to_owned()
+        }
     };
     let what = match (&outcome.breaker, &outcome.source_fix) {
         (Some(_), _) => format!(

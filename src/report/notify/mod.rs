@@ -38,6 +38,8 @@ pub enum Kind {
     Event,
     /// A sweep's summary.
     Sweep,
+    /// A new version of the exemptions file.
+    Exemptions,
 }
 
 impl Kind {
@@ -46,6 +48,7 @@ impl Kind {
         match self {
             Kind::Event => FINDING_DETAIL_TYPE,
             Kind::Sweep => SWEEP_DETAIL_TYPE,
+            Kind::Exemptions => EXEMPTIONS_DETAIL_TYPE,
         }
     }
 }
@@ -53,7 +56,8 @@ impl Kind {
 /// Whether a message reaches the topics whatever `SGGUARD_MIN_SEVERITY` says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Urgency {
-    /// A failure or a tripped breaker: a person must look, so every output gets it.
+    /// A failure, a tripped breaker or a change of what is exempt: a person must look, so
+    /// every output gets it.
     Always,
     /// The topics get it when its severity reaches the minimum.
     BySeverity,
@@ -98,6 +102,8 @@ pub const EVENT_SOURCE: &str = "sgguard";
 pub const FINDING_DETAIL_TYPE: &str = "Security Group Finding";
 /// EventBridge `detail-type` of a sweep's summary.
 pub const SWEEP_DETAIL_TYPE: &str = "Sweep Summary";
+/// EventBridge `detail-type` of a new version of the exemptions file.
+pub const EXEMPTIONS_DETAIL_TYPE: &str = "Exemptions Changed";
 
 impl Notification {
     /// A message from what it tells and its texts. A failure or a tripped breaker is
@@ -109,11 +115,12 @@ impl Notification {
         } else {
             told.found
         };
-        let urgency = if told.breaker || told.headline == Headline::Failed {
-            Urgency::Always
-        } else {
-            Urgency::BySeverity
-        };
+        let urgency =
+            if told.breaker || told.headline == Headline::Failed || told.kind == Kind::Exemptions {
+                Urgency::Always
+            } else {
+                Urgency::BySeverity
+            };
         let mut attributes = vec![
             ("kind", told.kind.to_string()),
             ("sgguard_version", VERSION.to_owned()),
@@ -163,6 +170,8 @@ pub enum Headline {
     AlreadyGone,
     /// A sweep that found nothing open.
     Clean,
+    /// The exemptions file changed.
+    ExemptionsChanged,
 }
 
 impl Headline {
@@ -247,10 +256,12 @@ pub(crate) fn more(text: &mut String, total: usize) {
 
 mod chat;
 mod event;
+mod exemptions;
 mod guard;
 mod sweep;
 #[cfg(test)]
 mod tests;
 
 pub use event::event_notification;
+pub use exemptions::{ExemptionsChange, exemptions_notification};
 pub use sweep::sweep_notification;

@@ -266,9 +266,15 @@ fn validate_checks_an_exemptions_file_against_the_baseline() {
     let policy = dir.path().join("policy.yaml");
     std::fs::write(&policy, sgguard::policy::DEFAULT_BASELINE_YAML).unwrap();
     let good = dir.path().join("exemptions.yaml");
+    // 200 days ahead: within the default 365, beyond `--max-days 30`.
+    let expires = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(200))
+        .unwrap();
     std::fs::write(
         &good,
-        "version: 1\nexemptions:\n  - reason: bastion, CHG-1\n    group_ids: [sg-0123456789abcdef0]\n    rules: [admin-ports-from-internet]\n",
+        format!("version: 1\nexemptions:\n  - reason: bastion, CHG-1\n    group_ids: [sg-0123456789abcdef0]\n    rules: [admin-ports-from-internet]\n    expires: {expires}\n"),
     )
     .unwrap();
     let output = sgguard()
@@ -280,6 +286,22 @@ fn validate_checks_an_exemptions_file_against_the_baseline() {
         .unwrap();
     assert_eq!(output.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&output.stdout).contains("is valid: 1 exemptions"));
+    let output = sgguard()
+        .args(["policy", "validate"])
+        .arg(&policy)
+        .arg("--exemptions")
+        .arg(&good)
+        .args(["--max-days", "30"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("exemptions.yaml")
+            && stderr.contains("more than 30 days ahead")
+            && stderr.contains("SGGUARD_EXEMPTIONS_MAX_DAYS"),
+        "{stderr}"
+    );
     let bad = dir.path().join("bad.yaml");
     std::fs::write(
         &bad,

@@ -3,14 +3,19 @@
 //! the baseline's own. A file that cannot be read or does not validate fails loudly (an error
 //! log line and a caveat in every message) and the last good one stays in use. Before any good
 //! file was read nothing can be decided — sgguard cannot tell what is exempt —, so an event
-//! fails and is retried (counted in the `Undecided` metric) and a sweep only reports.
+//! fails and is retried (counted in the `Undecided` metric) and a sweep only reports. Each new
+//! version read is news for [`announce`] to tell the security inbox once.
+
+mod announce;
+
+pub use announce::{Announced, Announcements};
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::aws::{Aws, AwsError, Fetched, S3Uri};
-use crate::policy::Baseline;
+use crate::policy::{Baseline, FileLimits};
 
 /// Where the exemptions file is read from.
 pub trait ExemptionSource: Sync {
@@ -27,6 +32,8 @@ impl ExemptionSource for Aws {
 pub struct ExemptionStore {
     uri: S3Uri,
     ttl: Duration,
+    /// `SGGUARD_EXEMPTIONS_MAX_DAYS`: how far ahead the file's entries may expire.
+    max_days: u16,
     /// The baseline as built (the file's exemptions are added to its own).
     base: Arc<Baseline>,
     state: tokio::sync::Mutex<State>,
@@ -39,6 +46,8 @@ struct State {
     checked: Option<Instant>,
     /// Why the last read did not give a good file.
     error: Option<String>,
+    /// The version read last, while not yet taken for announcing.
+    news: Option<Fetched>,
 }
 
 struct Good {
@@ -67,10 +76,11 @@ pub struct Unloaded {
 }
 
 impl ExemptionStore {
-    pub fn new(uri: S3Uri, ttl: Duration, base: Arc<Baseline>) -> ExemptionStore {
+    pub fn new(uri: S3Uri, ttl: Duration, max_days: u16, base: Arc<Baseline>) -> ExemptionStore {
         ExemptionStore {
             uri,
             ttl,
+            max_days,
             base,
             state: tokio::sync::Mutex::new(State::default()),
         }
@@ -78,6 +88,16 @@ impl ExemptionStore {
 
     pub fn uri(&self) -> &S3Uri {
         &self.uri
+    }
+
+    /// The baseline as built, without the file's entries.
+    pub fn base(&self) -> &Baseline {
+        &self.base
+    }
+
+    /// The good version read last, once: the first read of this process, then each change.
+    pub async fn take_news(&self) -> Option<Fetched> {
+        self.state.lock().await.news.take()
     }
 
     /// The baseline with the file's exemptions; the file is read again when its TTL has passed.
@@ -127,9 +147,10 @@ impl ExemptionStore {
             state.error = None;
             return;
         }
+        let limits = FileLimits::today(self.max_days);
         match self
             .base
-            .with_exemptions_file(&fetched.text, &self.uri.to_string())
+            .with_exemptions_file(&fetched.text, &self.uri.to_string(), &limits)
         {
             Ok(baseline) => {
                 tracing::info!(
@@ -139,9 +160,10 @@ impl ExemptionStore {
                 );
                 state.good = Some(Good {
                     baseline: Arc::new(baseline),
-                    etag: fetched.etag,
+                    etag: fetched.etag.clone(),
                     loaded: Instant::now(),
                 });
+                state.news = Some(fetched);
                 state.error = None;
             }
             Err(error) => {
@@ -153,122 +175,4 @@ impl ExemptionStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::sync::Mutex;
-
-    use super::*;
-
-    /// An exemptions file that changes between reads.
-    struct Files {
-        next: Mutex<Vec<Result<Fetched, AwsError>>>,
-        reads: Mutex<usize>,
-    }
-
-    impl Files {
-        fn new(mut answers: Vec<Result<Fetched, AwsError>>) -> Files {
-            answers.reverse();
-            Files {
-                next: Mutex::new(answers),
-                reads: Mutex::new(0),
-            }
-        }
-    }
-
-    impl ExemptionSource for Files {
-        async fn fetch(&self, _uri: &S3Uri) -> Result<Fetched, AwsError> {
-            *self.reads.lock().unwrap() += 1;
-            self.next.lock().unwrap().pop().expect("a read too many")
-        }
-    }
-
-    fn file(text: &str, etag: &str) -> Result<Fetched, AwsError> {
-        Ok(Fetched {
-            text: text.to_owned(),
-            etag: Some(etag.to_owned()),
-        })
-    }
-
-    fn missing() -> Result<Fetched, AwsError> {
-        Err(AwsError {
-            operation: "GetObject",
-            account: "hub".to_owned(),
-            region: "eu-west-1".to_owned(),
-            code: Some("NoSuchKey".to_owned()),
-            message: "NoSuchKey: The specified key does not exist.".to_owned(),
-        })
-    }
-
-    const GOOD: &str =
-        "version: 1\nexemptions:\n  - reason: bastion\n    group_ids: [sg-0123456789abcdef0]\n";
-    const BAD_RULE: &str = "version: 1\nexemptions:\n  - reason: typo\n    group_ids: [sg-1]\n    rules: [no-such-rule]\n";
-
-    fn store(ttl: Duration) -> ExemptionStore {
-        ExemptionStore::new(
-            S3Uri::parse("s3://reports-bucket/config/exemptions.yaml").unwrap(),
-            ttl,
-            Arc::new(Baseline::default_baseline().unwrap()),
-        )
-    }
-
-    #[tokio::test]
-    async fn a_bad_file_keeps_the_last_good_one_and_says_so() {
-        let files = Files::new(vec![
-            file(GOOD, "\"1\""),
-            file(BAD_RULE, "\"2\""),
-            missing(),
-            file("version: 1\nexemptions: []\n", "\"3\""),
-        ]);
-        let store = store(Duration::ZERO);
-        let base = Baseline::default_baseline().unwrap().exemptions.len();
-
-        let first = store.current(&files).await.unwrap();
-        assert_eq!(first.baseline.exemptions.len(), base + 1);
-        assert!(first.caveat.is_none());
-
-        // An unknown rule id: refused, naming the file and the rule; the good one stays.
-        let second = store.current(&files).await.unwrap();
-        assert_eq!(second.baseline.exemptions.len(), base + 1);
-        let caveat = second.caveat.unwrap();
-        assert!(
-            caveat.contains("s3://reports-bucket/config/exemptions.yaml")
-                && caveat.contains("no-such-rule")
-                && caveat.contains("last good"),
-            "{caveat}"
-        );
-
-        // Deleted: still the last good one.
-        let third = store.current(&files).await.unwrap();
-        assert_eq!(third.baseline.exemptions.len(), base + 1);
-        assert!(third.caveat.unwrap().contains("NoSuchKey"));
-
-        // A good file again (with no exemptions): taken, and the caveat is gone.
-        let fourth = store.current(&files).await.unwrap();
-        assert_eq!(fourth.baseline.exemptions.len(), base);
-        assert!(fourth.caveat.is_none());
-    }
-
-    #[tokio::test]
-    async fn without_a_good_file_nothing_is_decided() {
-        let files = Files::new(vec![file("version: 2\nexemptions: []\n", "\"1\"")]);
-        let Err(unloaded) = store(Duration::ZERO).current(&files).await else {
-            panic!("no good file was read");
-        };
-        let text = unloaded.to_string();
-        assert!(
-            text.contains("s3://reports-bucket/config/exemptions.yaml")
-                && text.contains("version: 2")
-                && text.contains("nothing is decided"),
-            "{text}"
-        );
-    }
-
-    #[tokio::test]
-    async fn the_file_is_read_again_only_after_its_ttl() {
-        let files = Files::new(vec![file(GOOD, "\"1\"")]);
-        let store = store(Duration::from_secs(3600));
-        for _ in 0..3 {
-            assert!(store.current(&files).await.unwrap().caveat.is_none());
-        }
-        assert_eq!(*files.reads.lock().unwrap(), 1);
-    }
-}
+mod tests;

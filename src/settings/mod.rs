@@ -9,7 +9,6 @@ use std::time::Duration;
 use crate::aws::{Aws, S3Uri};
 use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
-use crate::enforce::scope::{Scope, ScopeError};
 use crate::enforce::staging::{ScopeCheckError, Staging};
 use crate::enforce::state::HubState;
 use crate::enforce::tamper::{FORWARDER_ROLE, TamperCheck};
@@ -17,6 +16,13 @@ use crate::finding::Severity;
 use crate::ids::{Arn, ScopeId};
 use crate::outcome::Mode;
 use crate::report::metrics::MetricsOut;
+
+mod scopes;
+mod values;
+
+use scopes::parse_scopes;
+pub use values::role_name;
+use values::{BUS_ARN, TOPIC_ARN, is_bus_arn, is_topic_arn, region_list, security_hub};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -73,6 +79,9 @@ pub struct Settings {
     /// `SGGUARD_EXEMPTIONS_TTL_SECONDS`: how long a read of the exemptions file is used
     /// before it is read again (300 when unset).
     pub exemptions_ttl: Duration,
+    /// `SGGUARD_EXEMPTIONS_MAX_DAYS`: how many days ahead an exemptions file's entry may
+    /// expire (1 to 3650; 365 when unset).
+    pub exemptions_max_days: u16,
     /// `SGGUARD_STATE_TABLE`: the hub state table (DynamoDB) the breaker's counters, the
     /// revocation journal and the handled events are kept in, shared by every process of the
     /// hub; unset: each process keeps its own.
@@ -103,40 +112,6 @@ fn log_filter_from(lookup: impl Fn(&str) -> Option<String>, default: &str) -> St
     lookup("SGGUARD_LOG")
         .filter(|v| !v.trim().is_empty())
         .unwrap_or_else(|| default.to_owned())
-}
-
-/// The comma-separated region names of `variable` (none when unset or empty), each checked as
-/// the sweep's scope checks it; `all` (every enabled region) only where `all` allows it.
-fn region_list(
-    variable: &'static str,
-    value: Option<String>,
-    all: bool,
-) -> Result<Option<Vec<String>>, SettingsError> {
-    let Some(value) = value else {
-        return Ok(None);
-    };
-    let list: Vec<String> = value
-        .split(',')
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
-        .collect();
-    let bad = match Scope::parse(&[], &[], &list) {
-        Err(ScopeError::BadRegion(bad)) => Some(bad),
-        _ if !all => list.iter().find(|r| *r == "all").cloned(),
-        _ => None,
-    };
-    if let Some(bad) = bad {
-        return Err(SettingsError::Invalid {
-            variable,
-            value: bad,
-            expected: if all {
-                "`all` or region names (eu-west-1,us-east-1)"
-            } else {
-                "region names (eu-west-1,us-east-1)"
-            },
-        });
-    }
-    Ok(Some(list).filter(|l| !l.is_empty()))
 }
 
 impl Settings {
@@ -215,6 +190,19 @@ impl Settings {
                         variable: "SGGUARD_EXEMPTIONS_TTL_SECONDS",
                         value: text,
                         expected: "a whole number of seconds, 1 to 86400",
+                    });
+                }
+            },
+        };
+        let exemptions_max_days = match get("SGGUARD_EXEMPTIONS_MAX_DAYS") {
+            None => crate::policy::DEFAULT_MAX_DAYS,
+            Some(text) => match text.parse::<u16>() {
+                Ok(n) if (1..=crate::policy::MOST_MAX_DAYS).contains(&n) => n,
+                _ => {
+                    return Err(SettingsError::Invalid {
+                        variable: "SGGUARD_EXEMPTIONS_MAX_DAYS",
+                        value: text,
+                        expected: "a whole number of days, 1 to 3650",
                     });
                 }
             },
@@ -305,6 +293,7 @@ impl Settings {
             trusted_principals,
             exemptions_uri,
             exemptions_ttl,
+            exemptions_max_days,
             report_bucket,
             state_table,
             stackset_name,
@@ -390,110 +379,6 @@ impl Settings {
             .check_scopes(|id| async move { aws.has_scope(&id).await })
             .await?;
         Ok(staging)
-    }
-}
-
-/// A role name (`variable` names the setting or flag it came from): not an ARN or a path.
-pub fn role_name(variable: &'static str, value: String) -> Result<String, SettingsError> {
-    if value.is_empty() || value.contains([':', '/', ' ']) {
-        return Err(SettingsError::Invalid {
-            variable,
-            value,
-            expected: "a role name, not an ARN or path",
-        });
-    }
-    Ok(value)
-}
-
-const TOPIC_ARN: &str = "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)";
-const BUS_ARN: &str = "an event bus ARN (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)";
-
-fn is_topic_arn(arn: &str) -> bool {
-    arn.parse::<Arn>()
-        .is_ok_and(|arn| arn.service() == "sns" && !arn.resource().contains(':'))
-}
-
-fn is_bus_arn(arn: &str) -> bool {
-    arn.parse::<Arn>()
-        .is_ok_and(|arn| arn.service() == "events" && arn.resource().starts_with("event-bus/"))
-}
-
-/// `SGGUARD_SECURITY_HUB`: `true` or `false` (unset: false).
-fn security_hub(value: Option<String>) -> Result<bool, SettingsError> {
-    match value.as_deref() {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(SettingsError::Invalid {
-            variable: "SGGUARD_SECURITY_HUB",
-            value: other.to_owned(),
-            expected: "`true` or `false`",
-        }),
-    }
-}
-
-/// `SGGUARD_MODE_BY_SCOPE`: `{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}`. A scope
-/// named twice is refused (a JSON object would keep only the last of the two modes).
-fn parse_scopes(text: &str) -> Result<BTreeMap<ScopeId, Mode>, SettingsError> {
-    let invalid = |value: String, expected: &'static str| SettingsError::Invalid {
-        variable: "SGGUARD_MODE_BY_SCOPE",
-        value,
-        expected,
-    };
-    let Ok(Entries(entries)) = serde_json::from_str::<Entries>(text) else {
-        return Err(invalid(
-            text.to_owned(),
-            "a JSON object of scope id to mode: {\"ou-ab12-cdef3456\": \"enforce\"}",
-        ));
-    };
-    let mut scopes = BTreeMap::new();
-    for (id, mode) in entries {
-        let Ok(scope) = id.parse::<ScopeId>() else {
-            return Err(invalid(
-                id,
-                "scope ids that are account ids (12 digits), organizational unit ids (ou-…) \
-                 or root ids (r-…)",
-            ));
-        };
-        let mode = match mode.as_str() {
-            Some("enforce") => Mode::Enforce,
-            Some("audit") => Mode::Audit,
-            _ => {
-                return Err(invalid(
-                    format!("{id}: {mode}"),
-                    "modes `enforce` or `audit`",
-                ));
-            }
-        };
-        if scopes.insert(scope, mode).is_some() {
-            return Err(invalid(id, "each scope id named once"));
-        }
-    }
-    Ok(scopes)
-}
-
-/// A JSON object's entries in their order, duplicates kept (so that they can be refused).
-struct Entries(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for Entries {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Entries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Entries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
-        }
-        deserializer.deserialize_map(Visitor)
     }
 }
 
