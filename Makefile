@@ -72,10 +72,13 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	bash fuzz/run.sh $(FUZZ_SECONDS)
 
-## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
+## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), its machine and glibc <= 2.34
+## checked (scripts/elf_check.py); needs the Rust toolchain and Python 3: cargo-lambda and zig are
+## installed on demand into TOOLS (scripts/tools.sh, pinned in scripts/tools-requirements.txt)
 ARCH ?= x86_64
-lambda-zip: venv
-	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
+TOOLS ?= /var/tmp/sgguard-tools
+lambda-zip:
+	bash scripts/lambda_zip.sh $(TOOLS) $(ARCH)
 
 ## demo: sgguard end to end on this machine: an Organization in moto, the spoke StackSet, the
 ## hub Lambda under cargo-lambda, changes made as people in the members, the sweep; checked
