@@ -12,7 +12,7 @@ export SGGUARD_SHARED ?= $(wildcard $(abspath ../shared))
 # Python tools (moto, cfn-lint, checkov, python-hcl2, pytest) live in a venv outside the checkout.
 VENV ?= /var/tmp/sgguard-venv
 
-.PHONY: test lint venv rust-test infra-test build release bench demo lambda-zip fuzz
+.PHONY: test lint venv rust-test infra-test build release-build bench demo lambda-zip release fuzz
 export VENV
 
 ## test: everything CI checks — formatting, clippy, Rust tests (the hub flow and the sweep against
@@ -53,13 +53,14 @@ infra-test: venv
 build:
 	cargo build --locked
 
-release:
+## release-build: this machine's release binary, $(CARGO_TARGET_DIR)/release/sgguard (the benches run it)
+release-build:
 	cargo build --locked --release
 
 ## bench: criterion benchmarks, the check bench table, the cold hub-event bench, the sweep bench,
 ## the distributed sweep's worker bench (30 accounts x 2 regions, then one full batch: 10 x 30)
 ## (release build)
-bench: release venv
+bench: release-build venv
 	cargo bench --locked --bench evaluate
 	python3 scripts/bench_check.py
 	$(VENV)/bin/python scripts/bench_hub.py
@@ -72,10 +73,18 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	bash fuzz/run.sh $(FUZZ_SECONDS)
 
-## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), glibc <= 2.34 checked
+## lambda-zip: dist/sgguard-$(ARCH).zip (bootstrap + policy.yaml), its machine and glibc <= 2.34
+## checked (scripts/elf_check.py); needs the Rust toolchain and Python 3: cargo-lambda and zig are
+## installed on demand into TOOLS (scripts/tools.sh, pinned in scripts/tools-requirements.txt)
 ARCH ?= x86_64
-lambda-zip: venv
-	bash scripts/lambda_zip.sh $(VENV) $(ARCH)
+TOOLS ?= /var/tmp/sgguard-tools
+lambda-zip:
+	bash scripts/lambda_zip.sh $(TOOLS) $(ARCH)
+
+## release: dist/sgguard-<version>-<arch>-linux (the CLI) and dist/sgguard-<version>-<arch>-lambda.zip
+## for x86_64 and arm64, and dist/SHA256SUMS (scripts/release.sh; the embedded default baseline)
+release:
+	bash scripts/release.sh $(TOOLS)
 
 ## demo: sgguard end to end on this machine: an Organization in moto, the spoke StackSet, the
 ## hub Lambda under cargo-lambda, changes made as people in the members, the sweep; checked

@@ -21,7 +21,7 @@ concurrency pays off (moto itself answers one request at a time).
 
 Report-only (no --remediate), so every run sees the same rules. Needs the project venv:
 
-    make release && /var/tmp/sgguard-venv/bin/python scripts/bench_sweep.py \
+    make release-build && /var/tmp/sgguard-venv/bin/python scripts/bench_sweep.py \
         [--accounts 20] [--rules 200] [--concurrency 1,4,16] [--binary PATH]
 """
 

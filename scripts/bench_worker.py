@@ -33,7 +33,7 @@ The latency (the proxy's /_sgguard/latency, default 0 and 100 ms) is waited befo
 the wall time is moto's. Report-only (`remediate` false), so every series sees the same rules.
 Needs the project venv:
 
-    make release && /var/tmp/sgguard-venv/bin/python scripts/bench_worker.py [--accounts 30] \
+    make release-build && /var/tmp/sgguard-venv/bin/python scripts/bench_worker.py [--accounts 30] \
         [--regions 2] [--rules 40] [--batch 10] [--concurrency N] [--latency-ms 0,100] \
         [--binary PATH]
 """

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Builds the Lambda artifact: `bootstrap` (release, cargo-lambda + zig) and `policy.yaml`
 # (the embedded default baseline, or $POLICY) in dist/sgguard-<arch>.zip, and checks that the
-# binary needs no glibc newer than 2.34 (Amazon Linux 2023, provided.al2023).
+# binary is for <arch> and needs no glibc newer than 2.34 (Amazon Linux 2023, provided.al2023).
+# Needs the Rust toolchain and Python 3; cargo-lambda and zig are installed on demand into TOOLS
+# (scripts/tools.sh), the Rust target of <arch> with rustup.
 #
-#   bash scripts/lambda_zip.sh VENV [x86_64|arm64]
+#   bash scripts/lambda_zip.sh TOOLS [x86_64|arm64]
 set -euo pipefail
 
-venv=${1:?usage: lambda_zip.sh VENV [x86_64|arm64]}
+tools=${1:?usage: lambda_zip.sh TOOLS [x86_64|arm64]}
 arch=${2:-x86_64}
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
-export PATH="$venv/bin:$PATH"
+bash scripts/tools.sh "$tools"
+# cargo-lambda finds zig as `python -m ziglang`: the tools venv's python first on PATH.
+export PATH="$tools/bin:$PATH"
 target_dir=${CARGO_TARGET_DIR:-target}
 out="$target_dir/lambda-$arch"
 
@@ -21,23 +25,20 @@ if [ -n "${POLICY:-}" ]; then
 fi
 
 case $arch in
-    x86_64) flag=--x86-64 ;;
-    arm64)  flag=--arm64 ;;
+    x86_64) flag=--x86-64 target=x86_64-unknown-linux-gnu ;;
+    arm64)  flag=--arm64 target=aarch64-unknown-linux-gnu ;;
     *) echo "lambda_zip.sh: architecture \`$arch\` is not x86_64 or arm64" >&2; exit 2 ;;
 esac
+# The Rust standard library of the target, added here: cargo-lambda's own install of a missing
+# target can leave its first build failing.
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+fi
 
 cargo lambda build --release --locked "$flag" --bin sgguard --lambda-dir "$out"
 bootstrap="$out/sgguard/bootstrap"
 
-# The newest glibc symbol version the binary asks for.
-newest=$(objdump -T "$bootstrap" | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1)
-echo "lambda_zip.sh: bootstrap needs ${newest:-no glibc}"
-python3 - "$newest" <<'PY'
-import sys
-newest = sys.argv[1].removeprefix("GLIBC_")
-if newest and tuple(map(int, newest.split("."))) > (2, 34):
-    sys.exit(f"lambda_zip.sh: bootstrap needs glibc {newest}, newer than Amazon Linux 2023's 2.34")
-PY
+python3 scripts/elf_check.py "$bootstrap" --machine "$arch" --max-glibc 2.34
 
 mkdir -p dist
 zip="dist/sgguard-$arch.zip"

@@ -5,7 +5,8 @@
 #   bash tests/infra/run.sh VENV_DIR --install-only     (what `make venv` runs)
 #
 # Creates VENV_DIR with python3 -m venv if it is missing and installs
-# tests/infra/requirements.txt into it; checkov goes into its own venv VENV_DIR/checkov
+# tests/infra/requirements.txt (with scripts/tools-requirements.txt, which it includes) into
+# it; checkov goes into its own venv VENV_DIR/checkov
 # (requirements-checkov.txt: it pins boto3 and ships a `hcl2` module that clashes with
 # python-hcl2). Installs run only when the requirement files (or the Python) changed:
 # a hash stamp is kept in VENV_DIR. Then installs tests/world (the `sgguard_world` package: the
@@ -31,7 +32,7 @@ python=${PYTHON:-python3}
 case $venv in /*) ;; *) venv=$PWD/$venv ;; esac
 
 stamp_of() {
-    "$1" - "$here/requirements.txt" "$here/requirements-checkov.txt" <<'EOF'
+    "$1" - "$here/requirements.txt" "$here/requirements-checkov.txt" "$repo/scripts/tools-requirements.txt" <<'EOF'
 import hashlib, sys
 h = hashlib.sha256(sys.version.encode())
 for path in sys.argv[1:]:

@@ -39,7 +39,7 @@ def parse_args(parser: argparse.ArgumentParser, argv: list[str] | None,
     parser.add_argument("--binary", default=DEFAULT_BINARY)
     args = parser.parse_args(argv)
     if not os.access(args.binary, os.X_OK):
-        print(f"{parser.prog}: no binary at {args.binary}: run `make release`", file=sys.stderr)
+        print(f"{parser.prog}: no binary at {args.binary}: run `make release-build`", file=sys.stderr)
         return None
     return args
 
