@@ -595,6 +595,21 @@ variable "exemptions_ttl_seconds" {
   }
 }
 
+variable "exemptions_writer_arns" {
+  description = "IAM principals (role or user ARNs, `*` allowed as in ArnLike) that may write or delete the exemptions file `config/exemptions.yaml` (s3:PutObject, s3:DeleteObject, s3:DeleteObjectVersion), besides the principal applying this module (the issuer role of its session, so that `exemptions_yaml` can be written) and the hub Lambda's role (which is granted only s3:GetObject). The bucket policy (statement `OnlyNamedWritersChangeExemptions`) denies those actions on that key to every other principal, whatever its IAM grants. List whoever approves exemptions and the operator role that runs `sgguard restore` (it writes the exemption after putting the rules back). []: only the applying principal."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for arn in var.exemptions_writer_arns :
+      can(regex("^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$", arn))
+    ])
+    error_message = "exemptions_writer_arns must be IAM role or user ARNs (arn:<partition>:iam::<12-digit account>:role/<path/name> or user/<path/name>; `*` and `?` allowed): aws:PrincipalArn of a role session is the role's ARN, never the assumed-role one."
+  }
+}
+
 # ---------------------------------------------------------------------------------------
 # StackSet (spokes)
 # ---------------------------------------------------------------------------------------
