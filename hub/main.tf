@@ -4,7 +4,8 @@
 # iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topics, alarms),
 # reports.tf (sweep report bucket, exemptions file), schedule.tf (sweep schedule),
 # sweep.tf (the sweep's state machine and worker function),
-# stackset.tf (spokes), state.tf (hub state table), trail.tf (optional CloudTrail).
+# stackset.tf (spokes), state.tf (hub state table), tamper_protection.tf (the rendered SCP),
+# trail.tf (optional CloudTrail).
 
 data "aws_caller_identity" "current" {}
 

@@ -14,7 +14,10 @@ resource "aws_cloudformation_stack_set" "spoke" {
   template_body    = local.spoke_template
   tags             = var.tags
 
-  parameters = merge(local.spoke_parameters, { PrimaryRegion = local.stackset_primary_region })
+  # The members' stacks also create the exemption approver role when exemption_approver names
+  # one with a principal to trust (tamper_protection.tf); the hub account's and the management
+  # account's stacks do not.
+  parameters = merge(local.spoke_parameters, local.approver_stack_parameters, { PrimaryRegion = local.stackset_primary_region })
 
   auto_deployment {
     enabled                          = true

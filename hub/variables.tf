@@ -611,6 +611,37 @@ variable "exemptions_writer_arns" {
 }
 
 # ---------------------------------------------------------------------------------------
+# Tamper protection (the SCP the module renders; tamper_protection.tf)
+# ---------------------------------------------------------------------------------------
+
+variable "exemption_approver" {
+  description = "The exemption approver of the tamper-protection SCP (output `tamper_protection_scp`): the only principal that may add or remove `sgguard-exempt*`/`sgguard-protected*` tags on the members' security groups. `role_name`: a role under the path `/sgguard-approver/` (only the StackSets execution role may create it); with `trusted_principal_arn` (a role of the organization that may assume it) the members' StackSet creates it in every target account. `permission_set_name`: an IAM Identity Center permission set. At least one of the two. null: the SCP is not rendered."
+  type = object({
+    role_name             = optional(string)
+    permission_set_name   = optional(string)
+    trusted_principal_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.role_name != null || var.exemption_approver.permission_set_name != null
+    error_message = "exemption_approver needs role_name (a role under /sgguard-approver/), permission_set_name (an IAM Identity Center permission set) or both."
+  }
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.role_name == null ? true : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.exemption_approver.role_name))
+    error_message = "exemption_approver.role_name must be an IAM role name: 1-64 characters of A-Z, a-z, 0-9 and +=,.@_- (the path /sgguard-approver/ is added)."
+  }
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.permission_set_name == null ? true : can(regex("^[A-Za-z0-9+=,.@_-]{1,32}$", var.exemption_approver.permission_set_name))
+    error_message = "exemption_approver.permission_set_name must be an IAM Identity Center permission set name: 1-32 characters of A-Z, a-z, 0-9 and +=,.@_-."
+  }
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.trusted_principal_arn == null ? true : var.exemption_approver.role_name != null && can(regex("^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.exemption_approver.trusted_principal_arn))
+    error_message = "exemption_approver.trusted_principal_arn must be an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<path/name>) and needs role_name."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
 # StackSet (spokes)
 # ---------------------------------------------------------------------------------------
 

@@ -18,9 +18,11 @@ def test_spoke_roles_are_primary_region_only_and_least_privilege():
     res = t["Resources"]
     assert t["Conditions"]["IsPrimaryRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "PrimaryRegion"}]}
     roles = {n for n, r in res.items() if r["Type"] == "AWS::IAM::Role"}
-    assert roles == {"RemediationRole", "EventForwarderRole", "AuditRole"}
-    for n in roles:
+    assert roles == {"RemediationRole", "EventForwarderRole", "AuditRole", "ApproverRole"}
+    for n in roles - {"ApproverRole"}:
         assert res[n].get("Condition") == "IsPrimaryRegion", f"{n} must exist in the primary region only"
+    # The optional approver role: primary region and a name (test_tamper_protection_scp.py).
+    assert {"Condition": "IsPrimaryRegion"} in t["Conditions"][res["ApproverRole"]["Condition"]]["Fn::And"]
     rules = [n for n, r in res.items() if r["Type"] == "AWS::Events::Rule"]
     assert rules == ["SecurityGroupChangeRule"] and "Condition" not in res["SecurityGroupChangeRule"]
 

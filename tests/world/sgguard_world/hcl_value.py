@@ -1,9 +1,10 @@
 """The value of an HCL object, list or string expression as python-hcl2 prints it (`{Sid = "X",
 Action = ["a", "b"], Resource = "${aws_s3_bucket.b.arn}/k", Condition = {ArnLike = {"k" =
 local.x}}}`), with each reference it holds (`local.x`, `aws_s3_bucket.b.arn`) given a value by
-the caller: how a test reads a policy statement the module writes inline. Only literals,
-references and string interpolations of references; anything else (a function call, an
-operator, an unknown reference) is an error, never a guess."""
+the caller, and each function it calls (`replace(...)`) given by the caller too: how a test
+reads a policy statement or a rendered document the module writes. Only literals, references,
+string interpolations of references and calls of the given functions; anything else (an
+operator, an unknown reference or function) is an error, never a guess."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ _REFERENCE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z_][A-Za-z0-9_-]*|\[
 
 
 class _Reader:
-    def __init__(self, text: str, refs: dict):
-        self.text, self.refs, self.pos = text, refs, 0
+    def __init__(self, text: str, refs: dict, functions: dict):
+        self.text, self.refs, self.functions, self.pos = text, refs, functions, 0
 
     def error(self, what: str) -> ValueError:
         return ValueError(f"{what} at {self.pos} of {self.text!r}")
@@ -84,6 +85,8 @@ class _Reader:
         if c == '"':
             return self.string()
         word = self.bare()
+        if self.peek() == "(":
+            return self.call(word)
         literals = {"true": True, "false": False, "null": None}
         if word in literals:
             return literals[word]
@@ -92,6 +95,16 @@ class _Reader:
         if not _REFERENCE.fullmatch(word):
             raise self.error(f"not a literal or a reference: {word!r}")
         return self.reference(word)
+
+    def call(self, name: str):
+        if name not in self.functions:
+            raise self.error(f"no implementation given for the function {name}")
+        self.expect("(")
+        args = []
+        while self.peek() != ")":
+            args.append(self.value())
+        self.pos += 1
+        return self.functions[name](*args)
 
     def bare(self) -> str:
         self.skip()
@@ -102,12 +115,13 @@ class _Reader:
         return m.group(0)
 
 
-def hcl_value(expression: str, refs: dict):
-    """The value of `expression` (optionally wrapped in `${...}`), references taken from `refs`."""
+def hcl_value(expression: str, refs: dict, functions: dict | None = None):
+    """The value of `expression` (optionally wrapped in `${...}`), references taken from `refs`,
+    functions from `functions` (name -> Python callable)."""
     text = expression.strip()
     if text.startswith("${") and text.endswith("}"):
         text = text[2:-1]
-    reader = _Reader(text, refs)
+    reader = _Reader(text, refs, functions or {})
     out = reader.value()
     if reader.peek():
         raise reader.error("trailing text")
