@@ -192,6 +192,10 @@ resource "aws_cloudformation_stack_set" "hub_account" {
       condition     = var.organization_id != null
       error_message = "hub_account_regions needs organization_id (the spoke's roles trust the hub only inside the organization); set hub_account_regions = [] without one."
     }
+    precondition {
+      condition     = local.cross_region_event_routing
+      error_message = "EventBridge routes events to an event bus in another Region only between commercial Regions, not in the ${local.partition} partition: set hub_account_regions = [] (the sweep covers the hub account's other Regions)."
+    }
   }
 }
 

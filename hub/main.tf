@@ -65,7 +65,16 @@ locals {
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
   stackset_other_regions  = [for r in var.stackset_regions : r if r != local.stackset_primary_region]
   trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
-  trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
+  # An organization trail belongs to the management account, also when a CloudTrail delegated
+  # administrator creates it: its ARN holds the owner's id (organization_trail_owner_account_id).
+  trail_owner_account_id = var.is_organization_trail ? coalesce(var.organization_trail_owner_account_id, local.account_id) : local.account_id
+  trail_arn              = "arn:${local.partition}:cloudtrail:${local.region}:${local.trail_owner_account_id}:trail/${var.trail_name}"
+
+  # EventBridge routes events to an event bus of another Region only between commercial
+  # Regions (the aws partition), not in AWS GovCloud (US) or China: there a spoke can forward to
+  # the hub bus from the hub's Region only, and the sweep covers the others. The StackSets'
+  # preconditions (stackset.tf, hub_account.tf) refuse forwarding rules elsewhere.
+  cross_region_event_routing = local.partition == "aws"
 
   # The StackSet's ARN is arn:...:stackset/<name>:<id>. Service-managed StackSets live in the
   # management account, also those a delegated administrator creates: with DELEGATED_ADMIN
@@ -196,7 +205,7 @@ locals {
         Condition = {
           StringEquals = { "aws:SourceArn" = local.trail_arn }
           StringLike = {
-            "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"
+            "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.trail_owner_account_id}:trail/*"
           }
         }
       },

@@ -45,6 +45,10 @@ resource "aws_cloudformation_stack_set" "spoke" {
       error_message = "create_stackset needs organization_id (the spoke remediation role trusts the hub only inside the organization)."
     }
     precondition {
+      condition     = local.cross_region_event_routing || alltrue([for r in var.stackset_regions : r == local.region])
+      error_message = "EventBridge routes events to an event bus in another Region only between commercial Regions, not in the ${local.partition} partition: set stackset_regions = [\"${local.region}\"] (the hub's Region; the sweep covers the others, each told as a coverage gap)."
+    }
+    precondition {
       condition     = length(var.stackset_ou_ids) > 0 && contains(var.stackset_regions, local.stackset_primary_region)
       error_message = "create_stackset needs stackset_ou_ids and stackset_regions, and stackset_regions must include the primary region (stackset_primary_region or the hub region)."
     }

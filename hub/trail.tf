@@ -99,9 +99,10 @@ resource "aws_s3_bucket_policy" "trail" {
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = "s3:PutObject"
         # An organization trail writes under AWSLogs/<org id>/ (member accounts) and
-        # AWSLogs/<account id>/ (this account).
+        # AWSLogs/<owner account id>/ (the trail's owner: this account, or the management
+        # account when a delegated administrator applies this).
         Resource = concat(
-          ["${aws_s3_bucket.trail[0].arn}/AWSLogs/${local.account_id}/*"],
+          ["${aws_s3_bucket.trail[0].arn}/AWSLogs/${local.trail_owner_account_id}/*"],
           var.is_organization_trail && var.organization_id != null ? ["${aws_s3_bucket.trail[0].arn}/AWSLogs/${var.organization_id}/*"] : [],
         )
         Condition = {
@@ -147,6 +148,10 @@ resource "aws_cloudtrail" "sgguard" {
     precondition {
       condition     = !var.is_organization_trail || var.organization_id != null
       error_message = "An organization trail (is_organization_trail = true) needs organization_id."
+    }
+    precondition {
+      condition     = var.is_organization_trail || var.organization_trail_owner_account_id == null
+      error_message = "organization_trail_owner_account_id is for an organization trail: a trail of this account only (is_organization_trail = false) is this account's."
     }
   }
 

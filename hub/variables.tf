@@ -750,6 +750,17 @@ variable "is_organization_trail" {
   default     = true
 }
 
+variable "organization_trail_owner_account_id" {
+  description = "The account that owns the organization trail: the management account's id when this module is applied in a CloudTrail delegated administrator account (the management account remains the owner of the organization trails a delegated administrator creates, so the trail's ARN, which the trail bucket's and the key's `aws:SourceArn` conditions name, holds its id, and it writes its own logs under `AWSLogs/<its id>/`). null: this account (applying in the management account). Only with `is_organization_trail`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.organization_trail_owner_account_id == null ? true : can(regex("^[0-9]{12}$", var.organization_trail_owner_account_id))
+    error_message = "organization_trail_owner_account_id must be a 12-digit account id (the management account's) or null."
+  }
+}
+
 variable "trail_name" {
   description = "Name of the trail."
   type        = string

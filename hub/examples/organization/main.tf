@@ -41,7 +41,8 @@ module "sgguard" {
   stackset_primary_region = var.hub_region
 
   # The organization trail is usually created by the management account; set true only
-  # when applying there (or as CloudTrail delegated administrator) and no trail exists.
+  # when applying there (or as CloudTrail delegated administrator, with
+  # organization_trail_owner_account_id = "<management account id>") and no trail exists.
   create_trail          = false
   is_organization_trail = true
 
