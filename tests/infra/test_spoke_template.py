@@ -128,15 +128,21 @@ def test_forwarding_rule_retries_then_keeps_undelivered_events_in_a_member_dlq()
     t = load_template(SPOKE_TEMPLATE)
     res, params = t["Resources"], t["Parameters"]
     (target,) = res["SecurityGroupChangeRule"]["Properties"]["Targets"]
-    assert target["RetryPolicy"] == {
-        "MaximumRetryAttempts": {"Ref": "ForwardingMaxRetryAttempts"},
-        "MaximumEventAgeInSeconds": {"Ref": "ForwardingMaxEventAgeSeconds"},
-    }
+    # Only when the parameters differ from their defaults (EventBridge's own policy).
+    assert target["RetryPolicy"] == {"Fn::If": [
+        "HasCustomForwardingRetryPolicy",
+        {"MaximumRetryAttempts": {"Ref": "ForwardingMaxRetryAttempts"},
+         "MaximumEventAgeInSeconds": {"Ref": "ForwardingMaxEventAgeSeconds"}},
+        {"Ref": "AWS::NoValue"},
+    ]}
+    retries, age = params["ForwardingMaxRetryAttempts"], params["ForwardingMaxEventAgeSeconds"]
+    assert t["Conditions"]["HasCustomForwardingRetryPolicy"] == {"Fn::Not": [{"Fn::And": [
+        {"Fn::Equals": [{"Ref": "ForwardingMaxRetryAttempts"}, str(retries["Default"])]},
+        {"Fn::Equals": [{"Ref": "ForwardingMaxEventAgeSeconds"}, str(age["Default"])]},
+    ]}]}
     # EventBridge's limits, and its own defaults.
-    assert (params["ForwardingMaxRetryAttempts"]["Default"], params["ForwardingMaxRetryAttempts"]["MinValue"],
-            params["ForwardingMaxRetryAttempts"]["MaxValue"]) == (185, 0, 185)
-    assert (params["ForwardingMaxEventAgeSeconds"]["Default"], params["ForwardingMaxEventAgeSeconds"]["MinValue"],
-            params["ForwardingMaxEventAgeSeconds"]["MaxValue"]) == (86400, 60, 86400)
+    assert (retries["Default"], retries["MinValue"], retries["MaxValue"]) == (185, 0, 185)
+    assert (age["Default"], age["MinValue"], age["MaxValue"]) == (86400, 60, 86400)
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ForwardingDeadLetterQueue", "Arn"]}}
     queue = res["ForwardingDeadLetterQueue"]
     assert queue["Type"] == "AWS::SQS::Queue" and "Condition" not in queue

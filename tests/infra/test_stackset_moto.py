@@ -170,6 +170,10 @@ def test_each_region_has_its_forwarding_dlq(org: Org, region: str):
     # policy's aws:SourceArn condition and the alarms are checked in test_spoke_template.py only.
     (target,) = org.member("events", account, region).list_targets_by_rule(Rule=RULE_NAME)["Targets"]
     assert target["DeadLetterConfig"] == {"Arn": f"arn:aws:sqs:{region}:{account}:{DLQ_NAME}"}
+    # With the default parameters CloudFormation leaves the RetryPolicy out (a Number parameter's
+    # Ref is the string "185" there; test_spoke_template.py checks the condition). Moto makes
+    # Number parameters numbers, so its Fn::Equals with "185" is false and the target keeps the
+    # parameters' policy: a canary that fails once moto compares as CloudFormation does.
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
 
 
