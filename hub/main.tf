@@ -50,10 +50,13 @@ locals {
   # (the StackSet of the members, the hub account's own, the management account's stacks:
   # output spoke_stack_parameters); only PrimaryRegion differs.
   spoke_parameters = {
-    HubAccountId              = local.account_id
-    HubRegion                 = local.region
-    HubEventBusName           = aws_cloudwatch_event_bus.hub.name
-    HubLambdaRoleArn          = aws_iam_role.lambda.arn
+    HubAccountId     = local.account_id
+    HubRegion        = local.region
+    HubEventBusName  = aws_cloudwatch_event_bus.hub.name
+    HubLambdaRoleArn = aws_iam_role.lambda.arn
+    # A recreated Lambda role has a new unique id: the parameter changes, the StackSet update
+    # puts the members' trust policies again (IAM resolved the old ARN to the old id).
+    HubRoleUniqueId           = aws_iam_role.lambda.unique_id
     RemediationRoleName       = var.remediation_role_name
     AuditRoleName             = var.audit_role_name
     AuditTrustedPrincipalArns = join(",", var.audit_trusted_principal_arns)

@@ -29,7 +29,7 @@ def test_spoke_roles_are_primary_region_only_and_least_privilege():
     trust = res["RemediationRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust == [
         {
-            "Sid": "TrustSgguardHubLambdaInOrganization",
+            "Sid": {"Fn::Sub": "TrustSgguardHubLambdaInOrganization${HubRoleUniqueId}"},
             "Effect": "Allow",
             "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
             "Action": "sts:AssumeRole",
@@ -96,7 +96,7 @@ def test_audit_role_trusts_the_hub_lambda_and_the_listed_principals_in_the_organ
     in_org = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
     hub, optional = t["Resources"]["AuditRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert hub == {
-        "Sid": "TrustSgguardHubLambdaInOrganization",
+        "Sid": {"Fn::Sub": "TrustSgguardHubLambdaInOrganization${HubRoleUniqueId}"},
         "Effect": "Allow",
         "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
         "Action": "sts:AssumeRole",
@@ -199,3 +199,24 @@ def test_both_roles_read_the_depth_of_exactly_the_forwarding_dead_letter_queue()
             "Action": ["sqs:GetQueueAttributes"],
             "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:*:${{AWS::AccountId}}:{queue}"},
         }], role
+
+
+def test_a_recreated_hub_role_changes_the_trust_statements():
+    """IAM stores a trust policy's role principal as the role's unique id: the hub module passes
+    the Lambda role's id (HubRoleUniqueId) to every stack of the template, and the template
+    writes it into both trust statements' Sid, so a new role (new id) changes the documents and
+    the StackSet update puts them again (the ARN resolved to the new role)."""
+    t = load_template(SPOKE_TEMPLATE)
+    param = t["Parameters"]["HubRoleUniqueId"]
+    assert param["Type"] == "String" and param["Default"] == ""
+    pattern = param["AllowedPattern"]
+    assert re.fullmatch(pattern, "AROAEXAMPLEHUBLAMBDA1") and re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "AIDAEXAMPLEUSERID0001") and not re.fullmatch(pattern, "arn:aws:iam::1:role/x")
+    hub_statements = [s for r in ("RemediationRole", "AuditRole")
+                      for s in t["Resources"][r]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+                      if s.get("Principal") == {"AWS": {"Ref": "HubLambdaRoleArn"}}]
+    assert len(hub_statements) == 2
+    assert {str(s["Sid"]) for s in hub_statements} == {str({"Fn::Sub": "TrustSgguardHubLambdaInOrganization${HubRoleUniqueId}"})}
+    # Every stack of the template gets it: the members', the hub account's, the management account's.
+    assert stack_set_parameters("spoke")["HubRoleUniqueId"] == "${aws_iam_role.lambda.unique_id}"
+
