@@ -707,7 +707,7 @@ variable "stackset_primary_region" {
 }
 
 variable "stackset_max_concurrent_percentage" {
-  description = "Percentage of accounts per region deployed at once by StackSet operations."
+  description = "Percentage of accounts per region deployed at once by StackSet operations (MaxConcurrentPercentage). With CloudFormation's default concurrency mode (strict failure tolerance) the operation starts at the lower of this and the failure tolerance plus one account, so with `stackset_failure_tolerance_percentage = 0` it deploys one account at a time per region; this bounds it when the tolerance is raised."
   type        = number
   default     = 25
 
@@ -718,9 +718,9 @@ variable "stackset_max_concurrent_percentage" {
 }
 
 variable "stackset_failure_tolerance_percentage" {
-  description = "Percentage of accounts per region that may fail before a StackSet operation stops in that region."
+  description = "Percentage of accounts per region that may fail before a StackSet operation stops in that region (and skips the regions after it). 0 (default): the first failed account stops the rollout, so a broken template or parameter never spreads through the organization and leaves as few accounts as possible with a broken spoke; raise it to deploy faster in a large organization, knowing that that many accounts may end without a working guard."
   type        = number
-  default     = 10
+  default     = 0
 
   validation {
     condition     = var.stackset_failure_tolerance_percentage >= 0 && var.stackset_failure_tolerance_percentage <= 100
