@@ -63,6 +63,10 @@ locals {
     OrganizationId            = var.organization_id
   }
 
+  # Every alarm of the module is named <function_name>-...: what CloudWatch may publish to the
+  # alarm topic (notifications.tf) and use the key for (below) on behalf of.
+  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.function_name}-*"
+
   log_group_name          = "/aws/lambda/${var.function_name}"
   findings_bus_name       = "${var.function_name}-findings"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
@@ -176,12 +180,18 @@ locals {
         Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
       {
-        # CloudWatch alarms publish to the encrypted alarm topic.
+        # CloudWatch alarms publish to the encrypted alarm topic: on behalf of this module's
+        # alarms only (CloudWatch's KMS requests carry aws:SourceAccount and aws:SourceArn, the
+        # alarm's ARN; SNS documents it for encrypted topics).
         Sid       = "CloudWatchAlarmsPublishEncrypted"
         Effect    = "Allow"
         Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = local.alarm_arn_pattern }
+        }
       },
       {
         # The hub function's log group, and the sweep worker's and state machine's (sweep.tf).

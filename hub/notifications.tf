@@ -99,7 +99,7 @@ resource "aws_sns_topic_policy" "alarms" {
         Resource  = aws_sns_topic.alarms[0].arn
         Condition = {
           ArnLike = {
-            "aws:SourceArn" = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.function_name}-*"
+            "aws:SourceArn" = local.alarm_arn_pattern
           }
         }
       },

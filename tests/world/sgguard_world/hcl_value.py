@@ -134,3 +134,28 @@ def jsonencode_argument(expression: str) -> str:
     if not m:
         raise ValueError(f"not a jsonencode(...) expression: {expression[:80]!r}")
     return m.group(1)
+
+
+def object_with(expression: str, marker: str) -> str:
+    """The text of the innermost `{...}` object literal of `expression` that holds `marker`
+    (e.g. `Sid = "X"`): one statement of a policy whose whole expression is beyond hcl_value
+    (a `for` expression, a conditional)."""
+    at = expression.index(marker)
+    depth, start = 0, at
+    while start > 0:
+        start -= 1
+        if expression[start] == "}":
+            depth += 1
+        elif expression[start] == "{":
+            if depth == 0:
+                break
+            depth -= 1
+    depth, end = 0, start
+    for end in range(start, len(expression)):
+        if expression[end] == "{":
+            depth += 1
+        elif expression[end] == "}":
+            depth -= 1
+            if depth == 0:
+                break
+    return expression[start:end + 1]
