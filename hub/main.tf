@@ -14,6 +14,12 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
+  # Every name the module gives (name_prefix): the four that can be set apart default to it.
+  function_name  = coalesce(var.function_name, var.name_prefix)
+  event_bus_name = coalesce(var.event_bus_name, "${var.name_prefix}-hub")
+  stackset_name  = coalesce(var.stackset_name, "${var.name_prefix}-spoke")
+  trail_name     = coalesce(var.trail_name, var.name_prefix)
+
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
@@ -65,17 +71,17 @@ locals {
 
   # Every alarm of the module is named <function_name>-...: what CloudWatch may publish to the
   # alarm topic (notifications.tf) and use the key for (below) on behalf of.
-  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.function_name}-*"
+  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.function_name}-*"
 
-  log_group_name          = "/aws/lambda/${var.function_name}"
-  findings_bus_name       = "${var.function_name}-findings"
+  log_group_name          = "/aws/lambda/${local.function_name}"
+  findings_bus_name       = "${local.function_name}-findings"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
   stackset_other_regions  = [for r in var.stackset_regions : r if r != local.stackset_primary_region]
-  trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
+  trail_bucket_name       = coalesce(var.trail_bucket_name, "${var.name_prefix}-trail-${local.account_id}-${local.region}")
   # An organization trail belongs to the management account, also when a CloudTrail delegated
   # administrator creates it: its ARN holds the owner's id (organization_trail_owner_account_id).
   trail_owner_account_id = var.is_organization_trail ? coalesce(var.organization_trail_owner_account_id, local.account_id) : local.account_id
-  trail_arn              = "arn:${local.partition}:cloudtrail:${local.region}:${local.trail_owner_account_id}:trail/${var.trail_name}"
+  trail_arn              = "arn:${local.partition}:cloudtrail:${local.region}:${local.trail_owner_account_id}:trail/${local.trail_name}"
 
   # EventBridge routes events to an event bus of another Region only between commercial
   # Regions (the aws partition), not in AWS GovCloud (US) or China: there a spoke can forward to
@@ -87,7 +93,7 @@ locals {
   # management account, also those a delegated administrator creates: with DELEGATED_ADMIN
   # the account in the ARN is not this one, and the module does not know it.
   stackset_arn_account = var.stackset_call_as == "SELF" ? local.account_id : "*"
-  stackset_arn_pattern = "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${var.stackset_name}:*"
+  stackset_arn_pattern = "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${local.stackset_name}:*"
 
   # The regions the sweep walks: sweep_regions, else none named (every region enabled in each
   # account). Where the spokes forward events is stackset_regions: an enabled region swept
@@ -95,7 +101,7 @@ locals {
   sweep_regions = var.sweep_regions != null ? var.sweep_regions : []
 
   # The report bucket (reports.tf); S3 names are lowercase, without `_`.
-  report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${var.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
+  report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${local.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
   report_prefix      = "sweeps/"
   exemptions_key     = "config/exemptions.yaml"
 
@@ -144,7 +150,7 @@ locals {
     # Coverage: the StackSet whose stack instances say which accounts and regions have a
     # spoke.
     var.create_stackset ? {
-      SGGUARD_STACKSET_NAME    = var.stackset_name
+      SGGUARD_STACKSET_NAME    = local.stackset_name
       SGGUARD_STACKSET_CALL_AS = var.stackset_call_as
     } : {},
   )
@@ -249,6 +255,6 @@ resource "aws_kms_key" "sgguard" {
 }
 
 resource "aws_kms_alias" "sgguard" {
-  name          = "alias/${var.function_name}"
+  name          = "alias/${local.function_name}"
   target_key_id = aws_kms_key.sgguard.key_id
 }

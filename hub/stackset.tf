@@ -6,7 +6,7 @@
 
 resource "aws_cloudformation_stack_set" "spoke" {
   count            = var.create_stackset ? 1 : 0
-  name             = var.stackset_name
+  name             = local.stackset_name
   description      = "sgguard spokes: forwarding rule and its DLQ per region, remediation, audit and forwarder roles in the primary region"
   permission_model = "SERVICE_MANAGED"
   call_as          = var.stackset_call_as

@@ -16,7 +16,7 @@ locals {
     "arn:aws:", "arn:${local.partition}:"),
     ":role/sgguard-remediation\"", ":role/${var.remediation_role_name}\""),
     ":role/sgguard-audit\"", ":role/${var.audit_role_name}\""),
-    ":stack/StackSet-sgguard-spoke-*\"", ":stack/StackSet-${var.stackset_name}-*\""),
+    ":stack/StackSet-sgguard-spoke-*\"", ":stack/StackSet-${local.stackset_name}-*\""),
     "EXEMPTION_APPROVER_ROLE_NAME", coalesce(local.approver_role_name, "EXEMPTION_APPROVER_ROLE_NAME")),
     "EXEMPTION_APPROVER_PERMISSION_SET", coalesce(local.approver_permission_set, "EXEMPTION_APPROVER_PERMISSION_SET"),
   )

@@ -130,7 +130,7 @@ resource "aws_cloudtrail" "sgguard" {
   #checkov:skip=CKV2_AWS_10:sgguard consumes the trail's events through EventBridge; a CloudWatch Logs copy of every management event would only add cost.
   #checkov:skip=CKV_AWS_252:Per-log-file SNS notifications have no consumer; sgguard's notifications go through its own topic.
   count                         = var.create_trail ? 1 : 0
-  name                          = var.trail_name
+  name                          = local.trail_name
   s3_bucket_name                = aws_s3_bucket.trail[0].id
   kms_key_id                    = aws_kms_key.sgguard.arn
   is_multi_region_trail         = true

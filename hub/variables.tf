@@ -4,13 +4,24 @@
 # Lambda
 # ---------------------------------------------------------------------------------------
 
-variable "function_name" {
-  description = "Name of the Lambda function (also used for the role, topic, queue, key alias and alarms)."
+variable "name_prefix" {
+  description = "Prefix of every name the module gives in the hub account (and of the StackSets): by default the function `<prefix>`, its role, topics, queue, key alias, alarms, state table, state machine, schedule and report bucket `<prefix>-...`, the buses `<prefix>-hub` and `<prefix>-findings`, the StackSet `<prefix>-spoke`, the trail `<prefix>` and its bucket `<prefix>-trail-...`. A second hub in the same account takes another prefix. The default keeps the names of earlier releases."
   type        = string
   default     = "sgguard"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', starting with a letter and ending with a letter or digit (S3 bucket names are built from it)."
+  }
+}
+
+variable "function_name" {
+  description = "Name of the Lambda function (also used for the role, topic, queue, key alias, alarms, state table, state machine, schedule and report bucket). null: `name_prefix`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.function_name == null ? true : can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
     error_message = "function_name must be 1-48 characters of letters, digits, '-' or '_' (suffixes are appended to it)."
   }
 }
@@ -207,12 +218,12 @@ variable "log_kms_encryption" {
 # ---------------------------------------------------------------------------------------
 
 variable "event_bus_name" {
-  description = "Name of the hub event bus that the spokes forward to (HubEventBusName of the StackSet)."
+  description = "Name of the hub event bus that the spokes forward to (HubEventBusName of the StackSet). null: `<name_prefix>-hub`."
   type        = string
-  default     = "sgguard-hub"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)) && var.event_bus_name != "default"
+    condition     = var.event_bus_name == null ? true : can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)) && var.event_bus_name != "default"
     error_message = "event_bus_name must be 1-256 characters of A-Za-z0-9._- and not \"default\"."
   }
 }
@@ -652,12 +663,12 @@ variable "create_stackset" {
 }
 
 variable "stackset_name" {
-  description = "Name of the StackSet."
+  description = "Name of the StackSet. null: `<name_prefix>-spoke`."
   type        = string
-  default     = "sgguard-spoke"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", var.stackset_name))
+    condition     = var.stackset_name == null ? true : can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", var.stackset_name))
     error_message = "stackset_name must start with a letter and contain only letters, digits and '-' (max 128)."
   }
 }
@@ -762,18 +773,18 @@ variable "organization_trail_owner_account_id" {
 }
 
 variable "trail_name" {
-  description = "Name of the trail."
+  description = "Name of the trail. null: `name_prefix`."
   type        = string
-  default     = "sgguard"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", var.trail_name))
+    condition     = var.trail_name == null ? true : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", var.trail_name))
     error_message = "trail_name must be 3-128 characters of A-Za-z0-9._- starting with a letter or digit."
   }
 }
 
 variable "trail_bucket_name" {
-  description = "Name of the trail's S3 bucket. null: sgguard-trail-<account id>-<region>."
+  description = "Name of the trail's S3 bucket. null: <name_prefix>-trail-<account id>-<region>."
   type        = string
   default     = null
 

@@ -41,7 +41,7 @@ def rendered_scp(role_name: str | None = None, permission_set_name: str | None =
         "local.partition": partition,
         "var.remediation_role_name": remediation_role_name,
         "var.audit_role_name": audit_role_name,
-        "var.stackset_name": stackset_name,
+        "local.stackset_name": stackset_name,
         "local.approver_role_name": role_name,
         "local.approver_permission_set": permission_set_name,
     }, {"replace": lambda s, old, new: s.replace(old, new), "coalesce": _coalesce,

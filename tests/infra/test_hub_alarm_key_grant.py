@@ -13,7 +13,7 @@ from sgguard_world.policies import hub_locals, module_files, resources
 from sgguard_world.scp_eval import arn_like
 
 ACCOUNT, REGION = "111122223333", "eu-west-1"
-REFS = {"local.partition": "aws", "local.region": REGION, "local.account_id": ACCOUNT, "var.function_name": "sgguard"}
+REFS = {"local.partition": "aws", "local.region": REGION, "local.account_id": ACCOUNT, "local.function_name": "sgguard"}
 
 
 def pattern() -> str:
@@ -31,7 +31,7 @@ def test_cloudwatch_uses_the_key_for_this_module_s_alarms_only():
     names = re.findall(r'alarm_name\s+= "([^"]+)"', text)
     assert len(names) >= 8
     for name in names:
-        arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:" + name.replace("${var.function_name}", "sgguard").replace(
+        arn = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:" + name.replace("${local.function_name}", "sgguard").replace(
             "${each.key}", "coverage-gaps")
         assert arn_like(arn, pattern()), arn
     for other in (f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:billing", f"arn:aws:cloudwatch:{REGION}:444455556666:alarm:sgguard-x",

@@ -35,7 +35,7 @@ def test_the_trail_arn_names_the_owner(is_org, owner_input, expected):
     # A string literal: python-hcl2 gives its content without the quotes.
     arn = hcl_value(f'"{hub_locals()["trail_arn"]}"', {
         "local.partition": "aws", "local.region": "eu-west-1",
-        "local.trail_owner_account_id": owner(is_org, owner_input), "var.trail_name": "sgguard"})
+        "local.trail_owner_account_id": owner(is_org, owner_input), "local.trail_name": "sgguard"})
     assert arn == f"arn:aws:cloudtrail:eu-west-1:{expected}:trail/sgguard"
 
 
