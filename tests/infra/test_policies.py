@@ -216,3 +216,18 @@ def test_rcp_lets_only_the_hub_lambda_role_assume_the_remediation_role():
     assert "sts:AssumeRole" in as_list(s["Action"])
     assert as_list(s["Resource"]) == [f"arn:aws:iam::*:role/{variable_default('remediation_role_name')}"]
     assert s["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::HUB_ACCOUNT_ID:role/{hub_role}"}}
+
+
+def test_the_docs_count_the_policies_sgguard_adds():
+    """One SCP and one RCP per OU of stackset_ou_ids, against Organizations' 5 per target: the
+    count the docs give is the count of policy files of each type."""
+    kinds = {"SCP": [SCP], "RCP": [RCP]}
+    assert sorted(POLICIES.glob("*.json")) == sorted(kinds["SCP"] + kinds["RCP"])
+    readme = " ".join((SPOKE / "README.md").read_text().split())
+    deploy = " ".join((REPO / "docs" / "deploy.md").read_text().split())
+    words = {1: "one"}
+    scps, rcps = len(kinds["SCP"]), len(kinds["RCP"])
+    assert f"sgguard adds {words[scps]} SCP (`{SCP.name}`) and {words[rcps]} RCP (`{RCP.name}`) to each OU of `stackset_ou_ids`" in readme
+    assert f"sgguard adds {words[scps]} SCP and {words[rcps]} RCP to each OU of `stackset_ou_ids`" in deploy
+    assert "at most 5 SCPs" in readme and "Control Tower" in readme and "Control Tower" in deploy
+
