@@ -2,7 +2,7 @@
 # invoke the Lambda, and the DLQ.
 
 resource "aws_cloudwatch_event_bus" "hub" {
-  name = var.event_bus_name
+  name = local.event_bus_name
   tags = var.tags
 }
 
@@ -65,7 +65,7 @@ resource "aws_cloudwatch_event_bus_policy" "findings" {
 
 # Forwarded security-group changes from every spoke account and region.
 resource "aws_cloudwatch_event_rule" "hub" {
-  name           = "${var.function_name}-sg-changes"
+  name           = "${local.function_name}-sg-changes"
   description    = "sgguard: security-group changes forwarded by the spokes"
   event_bus_name = aws_cloudwatch_event_bus.hub.name
   event_pattern  = local.event_pattern
@@ -91,7 +91,7 @@ resource "aws_cloudwatch_event_target" "hub" {
 # Changes made in the hub account itself, in the hub region (its default bus).
 resource "aws_cloudwatch_event_rule" "hub_default_bus" {
   count          = var.hub_default_bus_rule_enabled ? 1 : 0
-  name           = "${var.function_name}-sg-changes-local"
+  name           = "${local.function_name}-sg-changes-local"
   description    = "sgguard: security-group changes in the hub account"
   event_bus_name = "default"
   event_pattern  = local.event_pattern
@@ -138,7 +138,7 @@ resource "aws_lambda_permission" "hub_default_bus_rule" {
 # their retry policy), the Lambda's failed asynchronous invocations (the on-failure destination
 # of lambda.tf, after Lambda's retries) and the sweep schedule (invocations it could not make).
 resource "aws_sqs_queue" "dlq" {
-  name                              = "${var.function_name}-dlq"
+  name                              = "${local.function_name}-dlq"
   message_retention_seconds         = var.dlq_message_retention_seconds
   kms_master_key_id                 = aws_kms_key.sgguard.arn
   kms_data_key_reuse_period_seconds = 300

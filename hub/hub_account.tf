@@ -16,7 +16,7 @@ locals {
   # Its first region creates the spoke's (global) roles, as the members' primary region does.
   hub_spoke_primary_region = try(local.hub_account_regions[0], null)
   hub_spoke_other_regions  = [for r in local.hub_account_regions : r if r != local.hub_spoke_primary_region]
-  hub_stackset_name        = "${var.stackset_name}-hub"
+  hub_stackset_name        = "${local.stackset_name}-hub"
 
   # What the spoke stack holds in this account (spoke-infra/sgguard-spoke.yaml): its three roles
   # (the template's name defaults, as the module passes them), the forwarding rule, its
@@ -55,7 +55,7 @@ locals {
 # CloudFormation assumes it for this StackSet only, and it may only assume the execution role.
 resource "aws_iam_role" "hub_spoke_administration" {
   count       = local.hub_spoke ? 1 : 0
-  name        = "${var.function_name}-hub-spoke-administration"
+  name        = "${local.function_name}-hub-spoke-administration"
   description = "StackSets administration role of the sgguard spoke in the hub account (${local.hub_stackset_name}): may only assume its execution role."
   tags        = var.tags
 
@@ -97,7 +97,7 @@ resource "aws_iam_role_policy" "hub_spoke_administration" {
 # nothing else.
 resource "aws_iam_role" "hub_spoke_execution" {
   count       = local.hub_spoke ? 1 : 0
-  name        = "${var.function_name}-hub-spoke-execution"
+  name        = "${local.function_name}-hub-spoke-execution"
   description = "StackSets execution role of the sgguard spoke in the hub account (${local.hub_stackset_name}): creates only the spoke's roles, rule, dead-letter queue and alarms."
   tags        = var.tags
 
@@ -115,7 +115,7 @@ resource "aws_iam_role" "hub_spoke_execution" {
 
 resource "aws_iam_role_policy" "hub_spoke_execution" {
   count = local.hub_spoke ? 1 : 0
-  name  = "sgguard-spoke-resources"
+  name  = "${var.name_prefix}-spoke-resources"
   role  = aws_iam_role.hub_spoke_execution[0].id
 
   policy = jsonencode({
@@ -191,6 +191,10 @@ resource "aws_cloudformation_stack_set" "hub_account" {
     precondition {
       condition     = var.organization_id != null
       error_message = "hub_account_regions needs organization_id (the spoke's roles trust the hub only inside the organization); set hub_account_regions = [] without one."
+    }
+    precondition {
+      condition     = local.cross_region_event_routing
+      error_message = "EventBridge routes events to an event bus in another Region only between commercial Regions, not in the ${local.partition} partition: set hub_account_regions = [] (the sweep covers the hub account's other Regions)."
     }
   }
 }

@@ -2,7 +2,7 @@
 # the sweep schedule's role. The sweep state machine's role is in sweep.tf.
 
 resource "aws_iam_role" "lambda" {
-  name        = "${var.function_name}-lambda"
+  name        = "${local.function_name}-lambda"
   description = "Execution role of the sgguard Lambda; the only principal the spoke remediation roles trust."
   tags        = var.tags
 
@@ -19,7 +19,7 @@ resource "aws_iam_role" "lambda" {
 }
 
 resource "aws_iam_role_policy" "lambda" {
-  name = "sgguard"
+  name = var.name_prefix
   role = aws_iam_role.lambda.id
 
   policy = jsonencode({
@@ -204,7 +204,7 @@ resource "aws_iam_role_policy" "lambda" {
 
 # EventBridge Scheduler starts the sweep (the state machine, or the Lambda) with this role.
 resource "aws_iam_role" "scheduler" {
-  name        = "${var.function_name}-scheduler"
+  name        = "${local.function_name}-scheduler"
   description = "Used by EventBridge Scheduler to start the sgguard sweep."
   tags        = var.tags
 
@@ -223,7 +223,7 @@ resource "aws_iam_role" "scheduler" {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  name = "sgguard-sweep"
+  name = "${var.name_prefix}-sweep"
   role = aws_iam_role.scheduler.id
 
   policy = jsonencode({

@@ -12,7 +12,7 @@ resource "aws_lambda_function" "sgguard" {
   #checkov:skip=CKV_AWS_117:sgguard only calls AWS APIs (STS, EC2, SNS, Organizations); a VPC would add NAT or a set of interface endpoints per region and no protection.
   #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the dead-letter queue through the on-failure destination of aws_lambda_function_event_invoke_config.sgguard (below), which records the error too; a dead_letter_config as well would send each failure twice.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile that the build does not have; the zip is built from the repository and its hash is pinned by source_code_hash.
-  function_name = var.function_name
+  function_name = local.function_name
   description   = "sgguard: revokes security-group rules that break the baseline, across the organization"
   role          = aws_iam_role.lambda.arn
 

@@ -4,7 +4,8 @@
 # iam.tf (Lambda and Scheduler roles), notifications.tf (SNS topics, alarms),
 # reports.tf (sweep report bucket, exemptions file), schedule.tf (sweep schedule),
 # sweep.tf (the sweep's state machine and worker function),
-# stackset.tf (spokes), state.tf (hub state table), trail.tf (optional CloudTrail).
+# stackset.tf (spokes), state.tf (hub state table), tamper_protection.tf (the rendered SCP),
+# trail.tf (optional CloudTrail).
 
 data "aws_caller_identity" "current" {}
 
@@ -13,6 +14,12 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
+  # Every name the module gives (name_prefix): the four that can be set apart default to it.
+  function_name  = coalesce(var.function_name, var.name_prefix)
+  event_bus_name = coalesce(var.event_bus_name, "${var.name_prefix}-hub")
+  stackset_name  = coalesce(var.stackset_name, "${var.name_prefix}-spoke")
+  trail_name     = coalesce(var.trail_name, var.name_prefix)
+
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
@@ -49,28 +56,44 @@ locals {
   # (the StackSet of the members, the hub account's own, the management account's stacks:
   # output spoke_stack_parameters); only PrimaryRegion differs.
   spoke_parameters = {
-    HubAccountId              = local.account_id
-    HubRegion                 = local.region
-    HubEventBusName           = aws_cloudwatch_event_bus.hub.name
-    HubLambdaRoleArn          = aws_iam_role.lambda.arn
+    HubAccountId     = local.account_id
+    HubRegion        = local.region
+    HubEventBusName  = aws_cloudwatch_event_bus.hub.name
+    HubLambdaRoleArn = aws_iam_role.lambda.arn
+    # A recreated Lambda role has a new unique id: the parameter changes, the StackSet update
+    # puts the members' trust policies again (IAM resolved the old ARN to the old id).
+    HubRoleUniqueId           = aws_iam_role.lambda.unique_id
     RemediationRoleName       = var.remediation_role_name
     AuditRoleName             = var.audit_role_name
     AuditTrustedPrincipalArns = join(",", var.audit_trusted_principal_arns)
     OrganizationId            = var.organization_id
   }
 
-  log_group_name          = "/aws/lambda/${var.function_name}"
-  findings_bus_name       = "${var.function_name}-findings"
+  # Every alarm of the module is named <function_name>-...: what CloudWatch may publish to the
+  # alarm topic (notifications.tf) and use the key for (below) on behalf of.
+  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${local.function_name}-*"
+
+  log_group_name          = "/aws/lambda/${local.function_name}"
+  findings_bus_name       = "${local.function_name}-findings"
   stackset_primary_region = coalesce(var.stackset_primary_region, local.region)
   stackset_other_regions  = [for r in var.stackset_regions : r if r != local.stackset_primary_region]
-  trail_bucket_name       = coalesce(var.trail_bucket_name, "sgguard-trail-${local.account_id}-${local.region}")
-  trail_arn               = "arn:${local.partition}:cloudtrail:${local.region}:${local.account_id}:trail/${var.trail_name}"
+  trail_bucket_name       = coalesce(var.trail_bucket_name, "${var.name_prefix}-trail-${local.account_id}-${local.region}")
+  # An organization trail belongs to the management account, also when a CloudTrail delegated
+  # administrator creates it: its ARN holds the owner's id (organization_trail_owner_account_id).
+  trail_owner_account_id = var.is_organization_trail ? coalesce(var.organization_trail_owner_account_id, local.account_id) : local.account_id
+  trail_arn              = "arn:${local.partition}:cloudtrail:${local.region}:${local.trail_owner_account_id}:trail/${local.trail_name}"
+
+  # EventBridge routes events to an event bus of another Region only between commercial
+  # Regions (the aws partition), not in AWS GovCloud (US) or China: there a spoke can forward to
+  # the hub bus from the hub's Region only, and the sweep covers the others. The StackSets'
+  # preconditions (stackset.tf, hub_account.tf) refuse forwarding rules elsewhere.
+  cross_region_event_routing = local.partition == "aws"
 
   # The StackSet's ARN is arn:...:stackset/<name>:<id>. Service-managed StackSets live in the
   # management account, also those a delegated administrator creates: with DELEGATED_ADMIN
   # the account in the ARN is not this one, and the module does not know it.
   stackset_arn_account = var.stackset_call_as == "SELF" ? local.account_id : "*"
-  stackset_arn_pattern = "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${var.stackset_name}:*"
+  stackset_arn_pattern = "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${local.stackset_name}:*"
 
   # The regions the sweep walks: sweep_regions, else none named (every region enabled in each
   # account). Where the spokes forward events is stackset_regions: an enabled region swept
@@ -78,7 +101,7 @@ locals {
   sweep_regions = var.sweep_regions != null ? var.sweep_regions : []
 
   # The report bucket (reports.tf); S3 names are lowercase, without `_`.
-  report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${var.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
+  report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${local.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
   report_prefix      = "sweeps/"
   exemptions_key     = "config/exemptions.yaml"
 
@@ -127,7 +150,7 @@ locals {
     # Coverage: the StackSet whose stack instances say which accounts and regions have a
     # spoke.
     var.create_stackset ? {
-      SGGUARD_STACKSET_NAME    = var.stackset_name
+      SGGUARD_STACKSET_NAME    = local.stackset_name
       SGGUARD_STACKSET_CALL_AS = var.stackset_call_as
     } : {},
   )
@@ -163,12 +186,18 @@ locals {
         Condition = { StringEquals = { "aws:SourceAccount" = local.account_id } }
       },
       {
-        # CloudWatch alarms publish to the encrypted alarm topic.
+        # CloudWatch alarms publish to the encrypted alarm topic: on behalf of this module's
+        # alarms only (CloudWatch's KMS requests carry aws:SourceAccount and aws:SourceArn, the
+        # alarm's ARN; SNS documents it for encrypted topics).
         Sid       = "CloudWatchAlarmsPublishEncrypted"
         Effect    = "Allow"
         Principal = { Service = "cloudwatch.amazonaws.com" }
         Action    = ["kms:Decrypt", "kms:GenerateDataKey*"]
         Resource  = "*"
+        Condition = {
+          StringEquals = { "aws:SourceAccount" = local.account_id }
+          ArnLike      = { "aws:SourceArn" = local.alarm_arn_pattern }
+        }
       },
       {
         # The hub function's log group, and the sweep worker's and state machine's (sweep.tf).
@@ -195,7 +224,7 @@ locals {
         Condition = {
           StringEquals = { "aws:SourceArn" = local.trail_arn }
           StringLike = {
-            "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.account_id}:trail/*"
+            "kms:EncryptionContext:aws:cloudtrail:arn" = "arn:${local.partition}:cloudtrail:*:${local.trail_owner_account_id}:trail/*"
           }
         }
       },
@@ -226,6 +255,6 @@ resource "aws_kms_key" "sgguard" {
 }
 
 resource "aws_kms_alias" "sgguard" {
-  name          = "alias/${var.function_name}"
+  name          = "alias/${local.function_name}"
   target_key_id = aws_kms_key.sgguard.key_id
 }

@@ -17,7 +17,7 @@ locals {
 }
 
 resource "aws_sns_topic" "notifications" {
-  name              = var.function_name
+  name              = local.function_name
   display_name      = "sgguard"
   kms_master_key_id = aws_kms_key.sgguard.arn
   tags              = var.tags
@@ -71,7 +71,7 @@ locals {
 
 resource "aws_sns_topic" "alarms" {
   count             = local.create_alarm_topic ? 1 : 0
-  name              = "${var.function_name}-alarms"
+  name              = "${local.function_name}-alarms"
   display_name      = "sgguard alarms"
   kms_master_key_id = aws_kms_key.sgguard.arn
   tags              = var.tags
@@ -99,7 +99,7 @@ resource "aws_sns_topic_policy" "alarms" {
         Resource  = aws_sns_topic.alarms[0].arn
         Condition = {
           ArnLike = {
-            "aws:SourceArn" = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.function_name}-*"
+            "aws:SourceArn" = local.alarm_arn_pattern
           }
         }
       },
@@ -124,7 +124,7 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 
 # Any failed invocation (a failed event or sweep, after sgguard reported what it could).
 resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
-  alarm_name          = "${var.function_name}-lambda-errors"
+  alarm_name          = "${local.function_name}-lambda-errors"
   alarm_description   = "sgguard: the Lambda reported errors; events may not have been remediated. See its log group."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
@@ -144,7 +144,7 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
 # sgguard's own metrics (EMF lines in its log, namespace `sgguard`, no dimension): what the
 # Lambda answers as handled so that it is not retried, but a person must still look at.
 resource "aws_cloudwatch_metric_alarm" "circuit_breaker" {
-  alarm_name          = "${var.function_name}-circuit-breaker"
+  alarm_name          = "${local.function_name}-circuit-breaker"
   alarm_description   = "sgguard: the circuit breaker held revocations back (see the critical message); check the baseline and the changes."
   namespace           = "sgguard"
   metric_name         = "BreakerTripped"
@@ -163,7 +163,7 @@ resource "aws_cloudwatch_metric_alarm" "circuit_breaker" {
 # never loaded, an account's organizational unit unreadable): nothing was done, Lambda retries
 # them; an alarm so that a lasting cause (a deleted file, a denied Organizations call) is seen.
 resource "aws_cloudwatch_metric_alarm" "undecided" {
-  alarm_name          = "${var.function_name}-undecided"
+  alarm_name          = "${local.function_name}-undecided"
   alarm_description   = "sgguard: events could not be decided (exemptions file or organizational unit unreadable) and wait for a retry; see the message's errors."
   namespace           = "sgguard"
   metric_name         = "Undecided"
@@ -179,7 +179,7 @@ resource "aws_cloudwatch_metric_alarm" "undecided" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
-  alarm_name          = "${var.function_name}-sweep-failures"
+  alarm_name          = "${local.function_name}-sweep-failures"
   alarm_description   = "sgguard: a sweep could not cover some accounts or regions, or its breaker tripped (see its summary)."
   namespace           = "sgguard"
   metric_name         = "SweepFailures"
@@ -198,7 +198,7 @@ resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
 # the sweep waiting in their dead-letter queues (sgguard-forward-sg-changes-dlq of each account
 # and region): the hub never received them; the sweep's summary names the places.
 resource "aws_cloudwatch_metric_alarm" "sweep_undelivered_events" {
-  alarm_name          = "${var.function_name}-sweep-undelivered-events"
+  alarm_name          = "${local.function_name}-sweep-undelivered-events"
   alarm_description   = "sgguard: the sweep found security-group change events waiting in forwarding dead-letter queues of the members (the hub never received them); its summary names the accounts and regions."
   namespace           = "sgguard"
   metric_name         = "SweepUndeliveredEvents"
@@ -238,7 +238,7 @@ locals {
 
 resource "aws_cloudwatch_metric_alarm" "sweep_coverage" {
   for_each            = local.sweep_coverage_alarms
-  alarm_name          = "${var.function_name}-sweep-${each.key}"
+  alarm_name          = "${local.function_name}-sweep-${each.key}"
   alarm_description   = each.value.description
   namespace           = "sgguard"
   metric_name         = each.value.metric
@@ -254,7 +254,7 @@ resource "aws_cloudwatch_metric_alarm" "sweep_coverage" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "dlq_messages" {
-  alarm_name          = "${var.function_name}-dlq-messages"
+  alarm_name          = "${local.function_name}-dlq-messages"
   alarm_description   = "sgguard: undelivered events are waiting in the dead-letter queue; inspect and re-drive them."
   namespace           = "AWS/SQS"
   metric_name         = "ApproximateNumberOfMessagesVisible"

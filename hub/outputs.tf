@@ -159,3 +159,8 @@ output "hub_account_stackset_name" {
   description = "Name of the SELF_MANAGED StackSet that deploys the spoke to the hub account's own regions besides the home region (`hub_account_regions`); null when there are none."
   value       = one(aws_cloudformation_stack_set.hub_account[*].name)
 }
+
+output "tamper_protection_scp" {
+  description = "The tamper-protection SCP (spoke-infra/policies/sgguard-tamper-protection-scp.json) rendered for this hub: the exemption approver of `exemption_approver`, this partition, the module's role and StackSet names. Attach it in the management account to the OUs of `stackset_ou_ids`. null without `exemption_approver`."
+  value       = local.tamper_protection_scp
+}

@@ -101,6 +101,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "reports" {
   depends_on = [aws_s3_bucket_versioning.reports]
 }
 
+# The role (or user) applying this module: aws:PrincipalArn of its requests is the issuer's
+# ARN, not the assumed-role session's that aws_caller_identity gives. The provider reads the
+# role's path with iam:GetRole.
+data "aws_iam_session_context" "deployer" {
+  arn = data.aws_caller_identity.current.arn
+}
+
+locals {
+  # Who may change the exemptions file (hub/README.md, "Exemptions outside the zip"): the named
+  # writers, the applying principal (it writes exemptions_yaml and owns this policy anyway) and
+  # the Lambda role (granted only s3:GetObject on it: the exception gives it nothing it could
+  # use, and keeps the hub's own principal outside the deny).
+  exemptions_writer_arns = distinct(concat(
+    var.exemptions_writer_arns,
+    [data.aws_iam_session_context.deployer.issuer_arn, aws_iam_role.lambda.arn],
+  ))
+}
+
 resource "aws_s3_bucket_policy" "reports" {
   bucket = aws_s3_bucket.reports.id
 
@@ -114,6 +132,17 @@ resource "aws_s3_bucket_policy" "reports" {
         Action    = "s3:*"
         Resource  = [aws_s3_bucket.reports.arn, "${aws_s3_bucket.reports.arn}/*"]
         Condition = { Bool = { "aws:SecureTransport" = "false" } }
+      },
+      {
+        # An exemption switches the guard off for a rule: only the named writers change the
+        # file, whatever IAM grants (an administrator's s3:* included). Deleting the current
+        # version of a versioned object brings back the previous file: denied too.
+        Sid       = "OnlyNamedWritersChangeExemptions"
+        Effect    = "Deny"
+        Principal = "*"
+        Action    = ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]
+        Resource  = "${aws_s3_bucket.reports.arn}/${local.exemptions_key}"
+        Condition = { ArnNotLike = { "aws:PrincipalArn" = local.exemptions_writer_arns } }
       },
     ]
   })

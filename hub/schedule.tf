@@ -25,7 +25,7 @@ locals {
 }
 
 resource "aws_scheduler_schedule" "sweep" {
-  name                         = "${var.function_name}-sweep"
+  name                         = "${local.function_name}-sweep"
   description                  = "sgguard: sweep every account and region"
   schedule_expression          = var.sweep_schedule_expression
   schedule_expression_timezone = var.sweep_schedule_timezone

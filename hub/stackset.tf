@@ -6,7 +6,7 @@
 
 resource "aws_cloudformation_stack_set" "spoke" {
   count            = var.create_stackset ? 1 : 0
-  name             = var.stackset_name
+  name             = local.stackset_name
   description      = "sgguard spokes: forwarding rule and its DLQ per region, remediation, audit and forwarder roles in the primary region"
   permission_model = "SERVICE_MANAGED"
   call_as          = var.stackset_call_as
@@ -14,7 +14,10 @@ resource "aws_cloudformation_stack_set" "spoke" {
   template_body    = local.spoke_template
   tags             = var.tags
 
-  parameters = merge(local.spoke_parameters, { PrimaryRegion = local.stackset_primary_region })
+  # The members' stacks also create the exemption approver role when exemption_approver names
+  # one with a principal to trust (tamper_protection.tf); the hub account's and the management
+  # account's stacks do not.
+  parameters = merge(local.spoke_parameters, local.approver_stack_parameters, { PrimaryRegion = local.stackset_primary_region })
 
   auto_deployment {
     enabled                          = true
@@ -40,6 +43,10 @@ resource "aws_cloudformation_stack_set" "spoke" {
     precondition {
       condition     = var.organization_id != null
       error_message = "create_stackset needs organization_id (the spoke remediation role trusts the hub only inside the organization)."
+    }
+    precondition {
+      condition     = local.cross_region_event_routing || alltrue([for r in var.stackset_regions : r == local.region])
+      error_message = "EventBridge routes events to an event bus in another Region only between commercial Regions, not in the ${local.partition} partition: set stackset_regions = [\"${local.region}\"] (the hub's Region; the sweep covers the others, each told as a coverage gap)."
     }
     precondition {
       condition     = length(var.stackset_ou_ids) > 0 && contains(var.stackset_regions, local.stackset_primary_region)

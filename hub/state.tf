@@ -12,7 +12,7 @@
 # point-in-time recovery on.
 
 locals {
-  state_table_name = "${var.function_name}-state"
+  state_table_name = "${local.function_name}-state"
 }
 
 resource "aws_dynamodb_table" "state" {

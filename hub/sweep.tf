@@ -8,14 +8,14 @@
 locals {
   sweep_distributed = var.sweep_engine == "step_functions"
 
-  sweep_state_machine_name = "${var.function_name}-sweep"
+  sweep_state_machine_name = "${local.function_name}-sweep"
   # Built from the name, not read from the resource: the role's policy names the state machine
   # (its child workflows) and the state machine needs the role first.
   sweep_state_machine_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.sweep_state_machine_name}"
   # The Distributed Map's child workflow executions: execution:<state machine>/<map label>:<id>.
   sweep_child_executions_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:execution:${local.sweep_state_machine_name}/*"
 
-  sweep_worker_function_name  = "${var.function_name}-sweep-worker"
+  sweep_worker_function_name  = "${local.function_name}-sweep-worker"
   sweep_worker_log_group_name = "/aws/lambda/${local.sweep_worker_function_name}"
   # The `/aws/vendedlogs/` prefix keeps the CloudWatch Logs resource policy Step Functions
   # writes for its log delivery small (AWS's advice for vended logs).
@@ -253,7 +253,7 @@ resource "aws_sfn_state_machine" "sweep" {
 
 resource "aws_iam_role" "sweep_state_machine" {
   count       = local.sweep_distributed ? 1 : 0
-  name        = "${var.function_name}-sweep-state-machine"
+  name        = "${local.function_name}-sweep-state-machine"
   description = "Runs the sgguard sweep's state machine: invokes the two functions, reads the items, writes the Map's results."
   tags        = var.tags
 
@@ -273,7 +273,7 @@ resource "aws_iam_role" "sweep_state_machine" {
 
 resource "aws_iam_role_policy" "sweep_state_machine" {
   count = local.sweep_distributed ? 1 : 0
-  name  = "sgguard-sweep"
+  name  = "${var.name_prefix}-sweep"
   role  = aws_iam_role.sweep_state_machine[0].id
 
   policy = jsonencode({
@@ -356,7 +356,7 @@ resource "aws_iam_role_policy" "sweep_state_machine" {
 # out: the Scheduler only knows it started one.
 resource "aws_cloudwatch_metric_alarm" "sweep_execution_failed" {
   count               = local.sweep_distributed ? 1 : 0
-  alarm_name          = "${var.function_name}-sweep-execution-failed"
+  alarm_name          = "${local.function_name}-sweep-execution-failed"
   alarm_description   = "sgguard: an execution of the sweep's state machine failed, timed out or was aborted; see its history and the sweep summary."
   comparison_operator = "GreaterThanThreshold"
   evaluation_periods  = 1

@@ -99,9 +99,10 @@ resource "aws_s3_bucket_policy" "trail" {
         Principal = { Service = "cloudtrail.amazonaws.com" }
         Action    = "s3:PutObject"
         # An organization trail writes under AWSLogs/<org id>/ (member accounts) and
-        # AWSLogs/<account id>/ (this account).
+        # AWSLogs/<owner account id>/ (the trail's owner: this account, or the management
+        # account when a delegated administrator applies this).
         Resource = concat(
-          ["${aws_s3_bucket.trail[0].arn}/AWSLogs/${local.account_id}/*"],
+          ["${aws_s3_bucket.trail[0].arn}/AWSLogs/${local.trail_owner_account_id}/*"],
           var.is_organization_trail && var.organization_id != null ? ["${aws_s3_bucket.trail[0].arn}/AWSLogs/${var.organization_id}/*"] : [],
         )
         Condition = {
@@ -129,7 +130,7 @@ resource "aws_cloudtrail" "sgguard" {
   #checkov:skip=CKV2_AWS_10:sgguard consumes the trail's events through EventBridge; a CloudWatch Logs copy of every management event would only add cost.
   #checkov:skip=CKV_AWS_252:Per-log-file SNS notifications have no consumer; sgguard's notifications go through its own topic.
   count                         = var.create_trail ? 1 : 0
-  name                          = var.trail_name
+  name                          = local.trail_name
   s3_bucket_name                = aws_s3_bucket.trail[0].id
   kms_key_id                    = aws_kms_key.sgguard.arn
   is_multi_region_trail         = true
@@ -147,6 +148,10 @@ resource "aws_cloudtrail" "sgguard" {
     precondition {
       condition     = !var.is_organization_trail || var.organization_id != null
       error_message = "An organization trail (is_organization_trail = true) needs organization_id."
+    }
+    precondition {
+      condition     = var.is_organization_trail || var.organization_trail_owner_account_id == null
+      error_message = "organization_trail_owner_account_id is for an organization trail: a trail of this account only (is_organization_trail = false) is this account's."
     }
   }
 

@@ -4,13 +4,24 @@
 # Lambda
 # ---------------------------------------------------------------------------------------
 
-variable "function_name" {
-  description = "Name of the Lambda function (also used for the role, topic, queue, key alias and alarms)."
+variable "name_prefix" {
+  description = "Prefix of every name the module gives in the hub account (and of the StackSets): by default the function `<prefix>`, its role, topics, queue, key alias, alarms, state table, state machine, schedule and report bucket `<prefix>-...`, the buses `<prefix>-hub` and `<prefix>-findings`, the StackSet `<prefix>-spoke`, the trail `<prefix>` and its bucket `<prefix>-trail-...`. A second hub in the same account takes another prefix. The default keeps the names of earlier releases."
   type        = string
   default     = "sgguard"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
+    condition     = can(regex("^[a-z][a-z0-9-]{1,22}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 3-24 characters of a-z, 0-9 and '-', starting with a letter and ending with a letter or digit (S3 bucket names are built from it)."
+  }
+}
+
+variable "function_name" {
+  description = "Name of the Lambda function (also used for the role, topic, queue, key alias, alarms, state table, state machine, schedule and report bucket). null: `name_prefix`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.function_name == null ? true : can(regex("^[A-Za-z0-9_-]{1,48}$", var.function_name))
     error_message = "function_name must be 1-48 characters of letters, digits, '-' or '_' (suffixes are appended to it)."
   }
 }
@@ -207,12 +218,12 @@ variable "log_kms_encryption" {
 # ---------------------------------------------------------------------------------------
 
 variable "event_bus_name" {
-  description = "Name of the hub event bus that the spokes forward to (HubEventBusName of the StackSet)."
+  description = "Name of the hub event bus that the spokes forward to (HubEventBusName of the StackSet). null: `<name_prefix>-hub`."
   type        = string
-  default     = "sgguard-hub"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)) && var.event_bus_name != "default"
+    condition     = var.event_bus_name == null ? true : can(regex("^[A-Za-z0-9._-]{1,256}$", var.event_bus_name)) && var.event_bus_name != "default"
     error_message = "event_bus_name must be 1-256 characters of A-Za-z0-9._- and not \"default\"."
   }
 }
@@ -595,6 +606,52 @@ variable "exemptions_ttl_seconds" {
   }
 }
 
+variable "exemptions_writer_arns" {
+  description = "IAM principals (role or user ARNs, `*` allowed as in ArnLike) that may write or delete the exemptions file `config/exemptions.yaml` (s3:PutObject, s3:DeleteObject, s3:DeleteObjectVersion), besides the principal applying this module (the issuer role of its session, so that `exemptions_yaml` can be written) and the hub Lambda's role (which is granted only s3:GetObject). The bucket policy (statement `OnlyNamedWritersChangeExemptions`) denies those actions on that key to every other principal, whatever its IAM grants. List whoever approves exemptions and the operator role that runs `sgguard restore` (it writes the exemption after putting the rules back). []: only the applying principal."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for arn in var.exemptions_writer_arns :
+      can(regex("^arn:aws(-[a-z]+)*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/*?-]+$", arn))
+    ])
+    error_message = "exemptions_writer_arns must be IAM role or user ARNs (arn:<partition>:iam::<12-digit account>:role/<path/name> or user/<path/name>; `*` and `?` allowed): aws:PrincipalArn of a role session is the role's ARN, never the assumed-role one."
+  }
+}
+
+# ---------------------------------------------------------------------------------------
+# Tamper protection (the SCP the module renders; tamper_protection.tf)
+# ---------------------------------------------------------------------------------------
+
+variable "exemption_approver" {
+  description = "The exemption approver of the tamper-protection SCP (output `tamper_protection_scp`): the only principal that may add or remove `sgguard-exempt*`/`sgguard-protected*` tags on the members' security groups. `role_name`: a role under the path `/sgguard-approver/` (only the StackSets execution role may create it); with `trusted_principal_arn` (a role of the organization that may assume it) the members' StackSet creates it in every target account. `permission_set_name`: an IAM Identity Center permission set. At least one of the two. null: the SCP is not rendered."
+  type = object({
+    role_name             = optional(string)
+    permission_set_name   = optional(string)
+    trusted_principal_arn = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.role_name != null || var.exemption_approver.permission_set_name != null
+    error_message = "exemption_approver needs role_name (a role under /sgguard-approver/), permission_set_name (an IAM Identity Center permission set) or both."
+  }
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.role_name == null ? true : can(regex("^[A-Za-z0-9+=,.@_-]{1,64}$", var.exemption_approver.role_name))
+    error_message = "exemption_approver.role_name must be an IAM role name: 1-64 characters of A-Z, a-z, 0-9 and +=,.@_- (the path /sgguard-approver/ is added)."
+  }
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.permission_set_name == null ? true : can(regex("^[A-Za-z0-9+=,.@_-]{1,32}$", var.exemption_approver.permission_set_name))
+    error_message = "exemption_approver.permission_set_name must be an IAM Identity Center permission set name: 1-32 characters of A-Z, a-z, 0-9 and +=,.@_-."
+  }
+  validation {
+    condition     = var.exemption_approver == null ? true : var.exemption_approver.trusted_principal_arn == null ? true : var.exemption_approver.role_name != null && can(regex("^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$", var.exemption_approver.trusted_principal_arn))
+    error_message = "exemption_approver.trusted_principal_arn must be an IAM role ARN (arn:<partition>:iam::<12-digit account>:role/<path/name>) and needs role_name."
+  }
+}
+
 # ---------------------------------------------------------------------------------------
 # StackSet (spokes)
 # ---------------------------------------------------------------------------------------
@@ -606,12 +663,12 @@ variable "create_stackset" {
 }
 
 variable "stackset_name" {
-  description = "Name of the StackSet."
+  description = "Name of the StackSet. null: `<name_prefix>-spoke`."
   type        = string
-  default     = "sgguard-spoke"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", var.stackset_name))
+    condition     = var.stackset_name == null ? true : can(regex("^[A-Za-z][A-Za-z0-9-]{0,127}$", var.stackset_name))
     error_message = "stackset_name must start with a letter and contain only letters, digits and '-' (max 128)."
   }
 }
@@ -661,7 +718,7 @@ variable "stackset_primary_region" {
 }
 
 variable "stackset_max_concurrent_percentage" {
-  description = "Percentage of accounts per region deployed at once by StackSet operations."
+  description = "Percentage of accounts per region deployed at once by StackSet operations (MaxConcurrentPercentage). With CloudFormation's default concurrency mode (strict failure tolerance) the operation starts at the lower of this and the failure tolerance plus one account, so with `stackset_failure_tolerance_percentage = 0` it deploys one account at a time per region; this bounds it when the tolerance is raised."
   type        = number
   default     = 25
 
@@ -672,9 +729,9 @@ variable "stackset_max_concurrent_percentage" {
 }
 
 variable "stackset_failure_tolerance_percentage" {
-  description = "Percentage of accounts per region that may fail before a StackSet operation stops in that region."
+  description = "Percentage of accounts per region that may fail before a StackSet operation stops in that region (and skips the regions after it). 0 (default): the first failed account stops the rollout, so a broken template or parameter never spreads through the organization and leaves as few accounts as possible with a broken spoke; raise it to deploy faster in a large organization, knowing that that many accounts may end without a working guard."
   type        = number
-  default     = 10
+  default     = 0
 
   validation {
     condition     = var.stackset_failure_tolerance_percentage >= 0 && var.stackset_failure_tolerance_percentage <= 100
@@ -704,19 +761,30 @@ variable "is_organization_trail" {
   default     = true
 }
 
-variable "trail_name" {
-  description = "Name of the trail."
+variable "organization_trail_owner_account_id" {
+  description = "The account that owns the organization trail: the management account's id when this module is applied in a CloudTrail delegated administrator account (the management account remains the owner of the organization trails a delegated administrator creates, so the trail's ARN, which the trail bucket's and the key's `aws:SourceArn` conditions name, holds its id, and it writes its own logs under `AWSLogs/<its id>/`). null: this account (applying in the management account). Only with `is_organization_trail`."
   type        = string
-  default     = "sgguard"
+  default     = null
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", var.trail_name))
+    condition     = var.organization_trail_owner_account_id == null ? true : can(regex("^[0-9]{12}$", var.organization_trail_owner_account_id))
+    error_message = "organization_trail_owner_account_id must be a 12-digit account id (the management account's) or null."
+  }
+}
+
+variable "trail_name" {
+  description = "Name of the trail. null: `name_prefix`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.trail_name == null ? true : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]{2,127}$", var.trail_name))
     error_message = "trail_name must be 3-128 characters of A-Za-z0-9._- starting with a letter or digit."
   }
 }
 
 variable "trail_bucket_name" {
-  description = "Name of the trail's S3 bucket. null: sgguard-trail-<account id>-<region>."
+  description = "Name of the trail's S3 bucket. null: <name_prefix>-trail-<account id>-<region>."
   type        = string
   default     = null
 

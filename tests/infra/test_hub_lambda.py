@@ -130,7 +130,7 @@ def test_the_alarms_have_their_own_topic():
     # count (any by default), or never when the operator says so.
     coverage = alarms["sweep_coverage"]
     assert coverage["for_each"] == "${local.sweep_coverage_alarms}"
-    assert coverage["alarm_name"] == "${var.function_name}-sweep-${each.key}"
+    assert coverage["alarm_name"] == "${local.function_name}-sweep-${each.key}"
     assert (coverage["namespace"], coverage["metric_name"]) == ("sgguard", "${each.value.metric}")
     assert (coverage["comparison_operator"], coverage["threshold"]) == ("GreaterThanThreshold", "${each.value.threshold}")
     kinds = locals_["sweep_coverage_alarms"]
@@ -145,7 +145,7 @@ def test_the_alarms_have_their_own_topic():
     assert locals_["alarm_topic_arn"] == "${local.create_alarm_topic ? one(aws_sns_topic.alarms[*].arn) : var.alarm_topic_arn}"
     topic = res[("aws_sns_topic", "alarms")]
     assert topic["count"] == "${local.create_alarm_topic ? 1 : 0}"
-    assert topic["name"] == "${var.function_name}-alarms" != res[("aws_sns_topic", "notifications")]["name"]
+    assert topic["name"] == "${local.function_name}-alarms" != res[("aws_sns_topic", "notifications")]["name"]
     assert topic["kms_master_key_id"] == "${aws_kms_key.sgguard.arn}"
     notifications_tf = (HUB / "notifications.tf").read_text()
     # CloudWatch may publish to the alarm topic only, the Lambda to the notification topic only.
@@ -240,7 +240,7 @@ def test_sweep_regions_default_to_every_enabled_region():
 
 def test_the_lambda_lists_the_stacksets_instances_for_coverage():
     env = lambda_environment()
-    assert "var.create_stackset ? {SGGUARD_STACKSET_NAME = var.stackset_name, SGGUARD_STACKSET_CALL_AS = var.stackset_call_as} : {}" in env
+    assert "var.create_stackset ? {SGGUARD_STACKSET_NAME = local.stackset_name, SGGUARD_STACKSET_CALL_AS = var.stackset_call_as} : {}" in env
     assert ('[for s in [{Sid = "ListStackSetInstances", Effect = "Allow", Action = "cloudformation:ListStackInstances", '
             "Resource = local.stackset_arn_pattern}, "
             '{Sid = "StackSetsDelegatedAdmin", Effect = "Allow", Action = "organizations:ListDelegatedAdministrators", '
@@ -249,13 +249,13 @@ def test_the_lambda_lists_the_stacksets_instances_for_coverage():
     locals_ = hub_locals()
     assert locals_["stackset_arn_account"] == '${var.stackset_call_as == "SELF" ? local.account_id : "*"}'
     pattern = locals_["stackset_arn_pattern"]
-    assert pattern == "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${var.stackset_name}:*"
+    assert pattern == "arn:${local.partition}:cloudformation:${local.region}:${local.stackset_arn_account}:stackset/${local.stackset_name}:*"
     # The StackSet's ARN (arn:${Partition}:cloudformation:${Region}:${Account}:stackset/${StackSetName}:${Id},
     # IAM's resource type `stackset`) matches, with SELF (this account) and DELEGATED_ADMIN.
     arn = "arn:aws:cloudformation:eu-west-1:111122223333:stackset/sgguard-spoke:0a1b2c3d-4e5f-6789-abcd-ef0123456789"
     for account in ("111122223333", "*"):
         rendered = (pattern.replace("${local.partition}", "aws").replace("${local.region}", "eu-west-1")
-                    .replace("${local.stackset_arn_account}", account).replace("${var.stackset_name}", "sgguard-spoke"))
+                    .replace("${local.stackset_arn_account}", account).replace("${local.stackset_name}", "sgguard-spoke"))
         assert fnmatch.fnmatchcase(arn, rendered), rendered
         assert not fnmatch.fnmatchcase(arn.replace("sgguard-spoke", "other"), rendered)
     assert "cloudformation:ListStackInstances" in load_hub_actions()["granted"]

@@ -22,7 +22,7 @@ def test_report_bucket_is_encrypted_versioned_private_tls_only_and_expires_repor
     assert "count" not in bucket, "the report bucket is always created"
     assert bucket["bucket"] == "${local.report_bucket_name}"
     assert locals_["report_bucket_name"] == (
-        '${coalesce(var.report_bucket_name, replace(lower("${var.function_name}-reports-${local.account_id}-'
+        '${coalesce(var.report_bucket_name, replace(lower("${local.function_name}-reports-${local.account_id}-'
         '${local.region}"), "_", "-"))}')
     # Every setting resource of the bucket names it.
     settings = {kind for (kind, name), body in res.items() if name == "reports" and kind.startswith("aws_s3_bucket_")}

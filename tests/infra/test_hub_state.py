@@ -87,7 +87,7 @@ def test_the_state_table_has_the_documented_schema_and_protections():
     t = table()
     assert "count" not in t and "for_each" not in t, "the state table is always created"
     assert t["name"] == "${local.state_table_name}"
-    assert hub_local("state_table_name") == "${var.function_name}-state"
+    assert hub_local("state_table_name") == "${local.function_name}-state"
     s = state_table.spec()
     assert (s.hash_key, s.range_key) == ("pk", "sk")
     assert s.attributes == {"pk": "S", "sk": "S"}, "only the keys are declared (no index)"

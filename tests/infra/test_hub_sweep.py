@@ -74,7 +74,7 @@ def render(value, locals_: dict, variables: dict, known: dict):
 
 KNOWN = {
     "local.partition": "aws", "local.region": REGION, "local.account_id": ACCOUNT,
-    "var.function_name": "sgguard",
+    "local.function_name": "sgguard",
     "aws_lambda_alias.live.arn": HUB_ALIAS,
     "one(aws_lambda_alias.sweep_worker[*].arn)": WORKER_ALIAS,
     "aws_s3_bucket.reports.id": BUCKET,
@@ -201,7 +201,7 @@ def test_the_state_machine_is_standard_logged_and_only_with_the_step_functions_e
         assert res[key]["count"] == "${local.sweep_distributed ? 1 : 0}", key
     machine = res[("aws_sfn_state_machine", "sweep")]
     assert machine["type"] == "STANDARD"
-    assert machine["name"] == "${local.sweep_state_machine_name}" and locals_["sweep_state_machine_name"] == "${var.function_name}-sweep"
+    assert machine["name"] == "${local.sweep_state_machine_name}" and locals_["sweep_state_machine_name"] == "${local.function_name}-sweep"
     assert machine["definition"] == "${jsonencode(local.sweep_definition)}"
     assert machine["role_arn"] == "${aws_iam_role.sweep_state_machine[0].arn}"
     logging = first(machine["logging_configuration"])
@@ -294,7 +294,7 @@ def test_the_worker_is_the_hub_function_with_its_own_concurrency_and_timeout():
     assert first(worker["environment"])["variables"] == "${local.lambda_environment}"
     assert "SGGUARD_REPORT_BUCKET = aws_s3_bucket.reports.id" in lambda_environment()
     assert worker["function_name"] == "${local.sweep_worker_function_name}"
-    assert hub_locals()["sweep_worker_function_name"] == "${var.function_name}-sweep-worker"
+    assert hub_locals()["sweep_worker_function_name"] == "${local.function_name}-sweep-worker"
     assert worker["reserved_concurrent_executions"] == "${var.sweep_worker_reserved_concurrency}"
     assert hub["reserved_concurrent_executions"] == "${var.reserved_concurrency}"
     assert worker["timeout"] == "${var.sweep_worker_timeout_seconds}"

@@ -18,7 +18,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from sgguard_world.files import REPO, SPOKE, load_template
-from sgguard_world.policies import blocks, module_files, parse_tf, resources, unquote
+from sgguard_world.policies import blocks, hub_locals, module_files, parse_tf, resources, unquote
 
 POLICIES = SPOKE / "policies"
 SCP = POLICIES / "sgguard-tamper-protection-scp.json"
@@ -58,6 +58,15 @@ def variable_default(name: str):
     variables = {unquote(n): body for b in blocks(parse_tf(REPO / "hub" / "variables.tf"), "variable") for n, body in b.items()}
     assert name in variables, f"hub/variables.tf declares no {name}"
     return variables[name]["default"]
+
+
+def default_name(name: str) -> str:
+    """The name the module gives by default (hub/main.tf: `coalesce(var.X, <from name_prefix>)`)."""
+    m = re.fullmatch(r'\$\{coalesce\(var\.(\w+), (?:"([^"]*)"|var\.name_prefix)\)\}', hub_locals()[name])
+    assert m and m.group(1) == name, hub_locals()[name]
+    given = variable_default(name)
+    prefix = variable_default("name_prefix")
+    return given if given is not None else (m.group(2) or "${var.name_prefix}").replace("${var.name_prefix}", prefix)
 
 
 def test_policy_files_are_found():
@@ -154,7 +163,7 @@ def test_scp_protects_the_template_role_and_rule_names():
 
     # The stacks StackSets creates in each account are named StackSet-<stack set name>-<id>.
     stack_stmt = scp["ProtectSgguardSpokeStacks"]
-    stackset_name = variable_default("stackset_name")
+    stackset_name = default_name("stackset_name")
     assert as_list(stack_stmt["Resource"]) == [f"arn:aws:cloudformation:*:*:stack/StackSet-{stackset_name}-*"]
 
     # Only the StackSets execution role may change them; and nobody may forge one.
@@ -199,11 +208,26 @@ def test_scp_guards_the_exemption_and_protection_tags_of_the_baseline():
 
 
 def test_rcp_lets_only_the_hub_lambda_role_assume_the_remediation_role():
-    # The hub's Lambda role is "${var.function_name}-lambda" (hub/iam.tf).
+    # The hub's Lambda role is "${local.function_name}-lambda" (hub/iam.tf).
     lambda_role = resources(module_files(REPO / "hub"))[("aws_iam_role", "lambda")]
-    assert lambda_role["name"] == "${var.function_name}-lambda"
-    hub_role = f"{variable_default('function_name')}-lambda"
+    assert lambda_role["name"] == "${local.function_name}-lambda"
+    hub_role = f"{default_name('function_name')}-lambda"
     (s,) = statements(RCP).values()
     assert "sts:AssumeRole" in as_list(s["Action"])
     assert as_list(s["Resource"]) == [f"arn:aws:iam::*:role/{variable_default('remediation_role_name')}"]
     assert s["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": f"arn:aws:iam::HUB_ACCOUNT_ID:role/{hub_role}"}}
+
+
+def test_the_docs_count_the_policies_sgguard_adds():
+    """One SCP and one RCP per OU of stackset_ou_ids, against Organizations' 5 per target: the
+    count the docs give is the count of policy files of each type."""
+    kinds = {"SCP": [SCP], "RCP": [RCP]}
+    assert sorted(POLICIES.glob("*.json")) == sorted(kinds["SCP"] + kinds["RCP"])
+    readme = " ".join((SPOKE / "README.md").read_text().split())
+    deploy = " ".join((REPO / "docs" / "deploy.md").read_text().split())
+    words = {1: "one"}
+    scps, rcps = len(kinds["SCP"]), len(kinds["RCP"])
+    assert f"sgguard adds {words[scps]} SCP (`{SCP.name}`) and {words[rcps]} RCP (`{RCP.name}`) to each OU of `stackset_ou_ids`" in readme
+    assert f"sgguard adds {words[scps]} SCP and {words[rcps]} RCP to each OU of `stackset_ou_ids`" in deploy
+    assert "at most 5 SCPs" in readme and "Control Tower" in readme and "Control Tower" in deploy
+

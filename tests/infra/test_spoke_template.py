@@ -18,16 +18,18 @@ def test_spoke_roles_are_primary_region_only_and_least_privilege():
     res = t["Resources"]
     assert t["Conditions"]["IsPrimaryRegion"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, {"Ref": "PrimaryRegion"}]}
     roles = {n for n, r in res.items() if r["Type"] == "AWS::IAM::Role"}
-    assert roles == {"RemediationRole", "EventForwarderRole", "AuditRole"}
-    for n in roles:
+    assert roles == {"RemediationRole", "EventForwarderRole", "AuditRole", "ApproverRole"}
+    for n in roles - {"ApproverRole"}:
         assert res[n].get("Condition") == "IsPrimaryRegion", f"{n} must exist in the primary region only"
+    # The optional approver role: primary region and a name (test_tamper_protection_scp.py).
+    assert {"Condition": "IsPrimaryRegion"} in t["Conditions"][res["ApproverRole"]["Condition"]]["Fn::And"]
     rules = [n for n, r in res.items() if r["Type"] == "AWS::Events::Rule"]
     assert rules == ["SecurityGroupChangeRule"] and "Condition" not in res["SecurityGroupChangeRule"]
 
     trust = res["RemediationRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert trust == [
         {
-            "Sid": "TrustSgguardHubLambdaInOrganization",
+            "Sid": {"Fn::Sub": "TrustSgguardHubLambdaInOrganization${HubRoleUniqueId}"},
             "Effect": "Allow",
             "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
             "Action": "sts:AssumeRole",
@@ -94,7 +96,7 @@ def test_audit_role_trusts_the_hub_lambda_and_the_listed_principals_in_the_organ
     in_org = {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
     hub, optional = t["Resources"]["AuditRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert hub == {
-        "Sid": "TrustSgguardHubLambdaInOrganization",
+        "Sid": {"Fn::Sub": "TrustSgguardHubLambdaInOrganization${HubRoleUniqueId}"},
         "Effect": "Allow",
         "Principal": {"AWS": {"Ref": "HubLambdaRoleArn"}},
         "Action": "sts:AssumeRole",
@@ -126,15 +128,21 @@ def test_forwarding_rule_retries_then_keeps_undelivered_events_in_a_member_dlq()
     t = load_template(SPOKE_TEMPLATE)
     res, params = t["Resources"], t["Parameters"]
     (target,) = res["SecurityGroupChangeRule"]["Properties"]["Targets"]
-    assert target["RetryPolicy"] == {
-        "MaximumRetryAttempts": {"Ref": "ForwardingMaxRetryAttempts"},
-        "MaximumEventAgeInSeconds": {"Ref": "ForwardingMaxEventAgeSeconds"},
-    }
+    # Only when the parameters differ from their defaults (EventBridge's own policy).
+    assert target["RetryPolicy"] == {"Fn::If": [
+        "HasCustomForwardingRetryPolicy",
+        {"MaximumRetryAttempts": {"Ref": "ForwardingMaxRetryAttempts"},
+         "MaximumEventAgeInSeconds": {"Ref": "ForwardingMaxEventAgeSeconds"}},
+        {"Ref": "AWS::NoValue"},
+    ]}
+    retries, age = params["ForwardingMaxRetryAttempts"], params["ForwardingMaxEventAgeSeconds"]
+    assert t["Conditions"]["HasCustomForwardingRetryPolicy"] == {"Fn::Not": [{"Fn::And": [
+        {"Fn::Equals": [{"Ref": "ForwardingMaxRetryAttempts"}, str(retries["Default"])]},
+        {"Fn::Equals": [{"Ref": "ForwardingMaxEventAgeSeconds"}, str(age["Default"])]},
+    ]}]}
     # EventBridge's limits, and its own defaults.
-    assert (params["ForwardingMaxRetryAttempts"]["Default"], params["ForwardingMaxRetryAttempts"]["MinValue"],
-            params["ForwardingMaxRetryAttempts"]["MaxValue"]) == (185, 0, 185)
-    assert (params["ForwardingMaxEventAgeSeconds"]["Default"], params["ForwardingMaxEventAgeSeconds"]["MinValue"],
-            params["ForwardingMaxEventAgeSeconds"]["MaxValue"]) == (86400, 60, 86400)
+    assert (retries["Default"], retries["MinValue"], retries["MaxValue"]) == (185, 0, 185)
+    assert (age["Default"], age["MinValue"], age["MaxValue"]) == (86400, 60, 86400)
     assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ForwardingDeadLetterQueue", "Arn"]}}
     queue = res["ForwardingDeadLetterQueue"]
     assert queue["Type"] == "AWS::SQS::Queue" and "Condition" not in queue
@@ -191,3 +199,24 @@ def test_both_roles_read_the_depth_of_exactly_the_forwarding_dead_letter_queue()
             "Action": ["sqs:GetQueueAttributes"],
             "Resource": {"Fn::Sub": f"arn:${{AWS::Partition}}:sqs:*:${{AWS::AccountId}}:{queue}"},
         }], role
+
+
+def test_a_recreated_hub_role_changes_the_trust_statements():
+    """IAM stores a trust policy's role principal as the role's unique id: the hub module passes
+    the Lambda role's id (HubRoleUniqueId) to every stack of the template, and the template
+    writes it into both trust statements' Sid, so a new role (new id) changes the documents and
+    the StackSet update puts them again (the ARN resolved to the new role)."""
+    t = load_template(SPOKE_TEMPLATE)
+    param = t["Parameters"]["HubRoleUniqueId"]
+    assert param["Type"] == "String" and param["Default"] == ""
+    pattern = param["AllowedPattern"]
+    assert re.fullmatch(pattern, "AROAEXAMPLEHUBLAMBDA1") and re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "AIDAEXAMPLEUSERID0001") and not re.fullmatch(pattern, "arn:aws:iam::1:role/x")
+    hub_statements = [s for r in ("RemediationRole", "AuditRole")
+                      for s in t["Resources"][r]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+                      if s.get("Principal") == {"AWS": {"Ref": "HubLambdaRoleArn"}}]
+    assert len(hub_statements) == 2
+    assert {str(s["Sid"]) for s in hub_statements} == {str({"Fn::Sub": "TrustSgguardHubLambdaInOrganization${HubRoleUniqueId}"})}
+    # Every stack of the template gets it: the members', the hub account's, the management account's.
+    assert stack_set_parameters("spoke")["HubRoleUniqueId"] == "${aws_iam_role.lambda.unique_id}"
+

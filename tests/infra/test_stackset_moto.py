@@ -42,7 +42,7 @@ import pytest
 
 from sgguard_world import events
 from sgguard_world.files import load_event_pattern, load_remediation_actions, tag_event_names, watched_event_names
-from sgguard_world.org import REGIONS, Org
+from sgguard_world.org import HUB_LAMBDA_ROLE_ID, REGIONS, Org
 
 STACKSET = "sgguard-spoke"
 RULE_NAME = "sgguard-forward-sg-changes"
@@ -121,6 +121,8 @@ def test_roles_exist_once_from_the_primary_region(org: Org, index: int):
     assert statement["Principal"] == {"AWS": org.hub_lambda_role_arn}
     assert statement["Action"] == "sts:AssumeRole"
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": org.org_id}}
+    # The hub role's unique id in the Sid (a recreated role changes the statement).
+    assert statement["Sid"] == f"TrustSgguardHubLambdaInOrganization{HUB_LAMBDA_ROLE_ID}"
 
     actions = []
     for st in _inline_statements(iam, "sgguard-remediation"):
@@ -152,6 +154,8 @@ def test_audit_role_is_read_only_and_trusts_the_hub_lambda_in_the_organization(o
     (statement,) = [st for st in trust["Statement"] if st is not None]
     assert statement["Principal"] == {"AWS": org.hub_lambda_role_arn}
     assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": org.org_id}}
+    # The hub role's unique id in the Sid (a recreated role changes the statement).
+    assert statement["Sid"] == f"TrustSgguardHubLambdaInOrganization{HUB_LAMBDA_ROLE_ID}"
     actions = []
     for st in _inline_statements(iam, "sgguard-audit"):
         actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
@@ -170,6 +174,10 @@ def test_each_region_has_its_forwarding_dlq(org: Org, region: str):
     # policy's aws:SourceArn condition and the alarms are checked in test_spoke_template.py only.
     (target,) = org.member("events", account, region).list_targets_by_rule(Rule=RULE_NAME)["Targets"]
     assert target["DeadLetterConfig"] == {"Arn": f"arn:aws:sqs:{region}:{account}:{DLQ_NAME}"}
+    # With the default parameters CloudFormation leaves the RetryPolicy out (a Number parameter's
+    # Ref is the string "185" there; test_spoke_template.py checks the condition). Moto makes
+    # Number parameters numbers, so its Fn::Equals with "185" is false and the target keeps the
+    # parameters' policy: a canary that fails once moto compares as CloudFormation does.
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400}
 
 

@@ -71,7 +71,8 @@ def test_every_file_function_target_exists(module: Path):
                 assert Path(resolved).is_file(), f"{path.relative_to(REPO)}: file({arg!r}) does not exist"
     if module == HUB:
         names = sorted(Path(t).name for t in targets)
-        assert names == ["event-pattern.json", "remediation-actions.json", "sgguard-spoke.yaml"], names
+        assert names == ["event-pattern.json", "remediation-actions.json", "sgguard-spoke.yaml",
+                         "sgguard-tamper-protection-scp.json"], names
 
 
 def test_examples_call_the_hub_module_with_declared_inputs():

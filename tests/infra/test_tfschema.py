@@ -208,14 +208,14 @@ def test_the_layout_check_finds_misaligned_and_misindented_code(tmp_path: Path):
     assert "  call_as          = var.stackset_call_as\n" in source
     bad = tmp_path / "stackset.tf"
     bad.write_text(source.replace("  call_as          = var.stackset_call_as\n", "   call_as = var.stackset_call_as\n", 1)
-                   .replace("  name             = var.stackset_name\n", '  name             = "${var.stackset_name}"\n', 1)
+                   .replace("  name             = local.stackset_name\n", '  name             = "${local.stackset_name}"\n', 1)
                    + "\n")
     findings = layout_findings([bad])
     assert len(findings) == 3, findings
     assert "-   call_as = var.stackset_call_as" in findings[0]
     assert "+  call_as          = var.stackset_call_as" in findings[0]
     assert findings[1].endswith("must end with exactly one newline")
-    assert findings[2].endswith('would rewrite `name             = "${var.stackset_name}"`'), findings[2]
+    assert findings[2].endswith('would rewrite `name             = "${local.stackset_name}"`'), findings[2]
 
 
 # ---------------------------------------------------------------------------------------
@@ -243,8 +243,8 @@ def test_the_readme_tables_follow_the_variables(tmp_path: Path):
     assert 'default     = "sgguard"' in variables
     changed = tmp_path / "variables.tf"
     changed.write_text(variables.replace('default     = "sgguard"', 'default     = "guard"', 1))
-    rows = [r for r in tfdocs.inputs_table(changed).splitlines() if r.startswith("| `function_name` ")]
-    assert rows and rows[0].startswith('| `function_name` | string | `"guard"` |'), rows
+    rows = [r for r in tfdocs.inputs_table(changed).splitlines() if r.startswith("| `name_prefix` ")]
+    assert rows and rows[0].startswith('| `name_prefix` | string | `"guard"` |'), rows
     assert tfdocs.inputs_table(changed) != tfdocs.inputs_table()
 
 

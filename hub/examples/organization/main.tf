@@ -22,7 +22,7 @@ module "sgguard" {
 
   lambda_zip_path     = var.lambda_zip_path
   lambda_architecture = "x86_64" # as `make lambda-zip` builds; "arm64" with ARCH=arm64
-  mode                = "audit"  # switch to "enforce" once the audit findings look right
+  mode                = "audit"  # audit first (docs/deploy.md step 3); "enforce" once the findings look right
   # Staged enforcement: enforce in some OUs (or accounts) first, `mode` everywhere else.
   # mode_by_scope = {
   #   "ou-ab12-sandbox1" = "enforce"
@@ -41,12 +41,22 @@ module "sgguard" {
   stackset_primary_region = var.hub_region
 
   # The organization trail is usually created by the management account; set true only
-  # when applying there (or as CloudTrail delegated administrator) and no trail exists.
+  # when applying there (or as CloudTrail delegated administrator, with
+  # organization_trail_owner_account_id = "<management account id>") and no trail exists.
   create_trail          = false
   is_organization_trail = true
 
-  notification_emails       = var.notification_emails
-  sweep_enabled             = true # in every enabled region (sweep_regions = null, the default)
+  # Who may assume the read-only audit role besides the hub Lambda (e.g. the CI that runs
+  # `sgguard scan --role-name sgguard-audit` before anything is turned on: docs/deploy.md,
+  # "Audit first").
+  audit_trusted_principal_arns = var.audit_trusted_principal_arns
+
+  notification_emails = var.notification_emails
+  # Off at first (docs/deploy.md step 3): turn it on at step 10, after the audit sweep. It then
+  # runs in every enabled region (sweep_regions = null, the default). Each worker batch may take
+  # sweep_worker_timeout_seconds = 900 (the default); with sweep_engine = "lambda" the whole sweep
+  # is one invocation: set lambda_timeout_seconds = 900.
+  sweep_enabled             = false
   sweep_schedule_expression = "cron(0 6 * * ? *)"
   sweep_remediate           = false # report only; true (with mode = "enforce") to revoke what the sweep finds
   # The sweep runs on Step Functions (sweep_engine = "step_functions", the default): batches of

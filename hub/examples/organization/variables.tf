@@ -31,3 +31,9 @@ variable "notification_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "audit_trusted_principal_arns" {
+  description = "Roles of the organization (e.g. CI, the security team) that may assume the read-only audit role for `sgguard scan`; they must exist when the stacks are created."
+  type        = list(string)
+  default     = []
+}

@@ -27,6 +27,9 @@ REGIONS = (HUB_REGION, OTHER_REGION)  # the StackSet's primary region first
 ADMIN_ROLE = "OrganizationAccountAccessRole"  # what Organizations creates in a new account
 REMEDIATION_ROLE = "sgguard-remediation"
 HUB_LAMBDA_ROLE = "sgguard-lambda"
+# Its unique id as the hub module passes it to the spokes (HubRoleUniqueId; moto's world does not
+# create the role itself).
+HUB_LAMBDA_ROLE_ID = "AROAEXAMPLEHUBLAMBDA1"
 STACK_SET = "sgguard-spoke"
 HUB_BUS = "sgguard-hub"
 HUB_RULE = "sgguard-sg-changes"
@@ -145,6 +148,7 @@ class Org:
             "HubRegion": HUB_REGION,
             "HubEventBusName": HUB_BUS,
             "HubLambdaRoleArn": self.hub_lambda_role_arn,
+            "HubRoleUniqueId": HUB_LAMBDA_ROLE_ID,
             "RemediationRoleName": role_name,
             "PrimaryRegion": regions[0],
             "OrganizationId": self.org_id,

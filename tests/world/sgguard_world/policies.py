@@ -83,16 +83,28 @@ def eval_action_local(expr: str, locals_: dict[str, str]) -> list[str]:
     raise AssertionError(f"unsupported action expression (extend sgguard_world.policies): {expr}")
 
 
+def _pairs(body: str) -> dict[str, str]:
+    return {k: "${" + v + "}" for k, v in (pair.split(" = ", 1) for pair in body.split(", "))}
+
+
 def stack_set_parameters(name: str) -> dict[str, str]:
-    """The parameters `aws_cloudformation_stack_set.<name>` passes: the module's
-    `local.spoke_parameters` merged with its own (`merge(local.spoke_parameters, {K = V})`)."""
+    """The parameters `aws_cloudformation_stack_set.<name>` may pass: the module's
+    `local.spoke_parameters` merged with optional locals of the form `COND ? {K = V} : {}`
+    (their keys counted as passed) and its own (`merge(local.spoke_parameters, [local.X, ]
+    {K = V})`)."""
     expr = resources(module_files(HUB))[("aws_cloudformation_stack_set", name)]["parameters"]
-    m = re.fullmatch(r"\$\{merge\(local\.spoke_parameters, \{(.*)\}\)\}", expr)
+    m = re.fullmatch(r"\$\{merge\(local\.spoke_parameters, ((?:local\.\w+, )*)\{(.*)\}\)\}", expr)
     if not m:
         raise AssertionError(f"aws_cloudformation_stack_set.{name}: parameters are not merged from "
                              f"local.spoke_parameters: {expr}")
-    own = dict(pair.split(" = ", 1) for pair in m.group(1).split(", "))
-    return {**hub_locals()["spoke_parameters"], **{k: "${" + v + "}" for k, v in own.items()}}
+    locals_ = hub_locals()
+    out = dict(locals_["spoke_parameters"])
+    for optional in re.findall(r"local\.(\w+)", m.group(1)):
+        o = re.fullmatch(r"\$\{.+ \? \{(.*)\} : \{\}\}", locals_[optional])
+        if not o:
+            raise AssertionError(f"local.{optional} is not `COND ? {{K = V, ...}} : {{}}`: {locals_[optional]}")
+        out.update(_pairs(o.group(1)))
+    return {**out, **_pairs(m.group(2))}
 
 
 def hub_lambda_policy() -> str:
