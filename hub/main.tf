@@ -140,10 +140,12 @@ locals {
     var.security_hub ? { SGGUARD_SECURITY_HUB = "true" } : {},
     length(local.sweep_regions) > 0 ? { SGGUARD_REGIONS = join(",", local.sweep_regions) } : {},
     length(var.stackset_regions) > 0 ? { SGGUARD_FORWARDING_REGIONS = join(",", var.stackset_regions) } : {},
-    # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read.
+    # Exemptions read from S3, kept SGGUARD_EXEMPTIONS_TTL_SECONDS before the next read; every
+    # entry must expire within SGGUARD_EXEMPTIONS_MAX_DAYS.
     var.exemptions_enabled ? {
       SGGUARD_EXEMPTIONS_URI         = "s3://${aws_s3_bucket.reports.id}/${local.exemptions_key}"
       SGGUARD_EXEMPTIONS_TTL_SECONDS = tostring(var.exemptions_ttl_seconds)
+      SGGUARD_EXEMPTIONS_MAX_DAYS    = tostring(var.exemptions_max_days)
     } : {},
     # Staged enforcement: the mode per OU, root or account; SGGUARD_MODE for the rest.
     length(var.mode_by_scope) > 0 ? { SGGUARD_MODE_BY_SCOPE = jsonencode(var.mode_by_scope) } : {},

@@ -606,6 +606,17 @@ variable "exemptions_ttl_seconds" {
   }
 }
 
+variable "exemptions_max_days" {
+  description = "SGGUARD_EXEMPTIONS_MAX_DAYS: how many days ahead an exemptions file's entry may expire; every entry must have `expires` (docs/baseline.md, \"The exemptions file\")."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = var.exemptions_max_days >= 1 && var.exemptions_max_days <= 3650 && floor(var.exemptions_max_days) == var.exemptions_max_days
+    error_message = "exemptions_max_days must be a whole number between 1 and 3650."
+  }
+}
+
 variable "exemptions_writer_arns" {
   description = "IAM principals (role or user ARNs, `*` allowed as in ArnLike) that may write or delete the exemptions file `config/exemptions.yaml` (s3:PutObject, s3:DeleteObject, s3:DeleteObjectVersion), besides the principal applying this module (the issuer role of its session, so that `exemptions_yaml` can be written) and the hub Lambda's role (which is granted only s3:GetObject). The bucket policy (statement `OnlyNamedWritersChangeExemptions`) denies those actions on that key to every other principal, whatever its IAM grants. List whoever approves exemptions and the operator role that runs `sgguard restore` (it writes the exemption after putting the rules back). []: only the applying principal."
   type        = list(string)

@@ -122,12 +122,15 @@ def test_the_lambda_reads_the_exemptions_file_and_writes_reports_only_under_swee
 
     # The Lambda is told where the file is and how long to keep it, only with exemptions_enabled.
     assert ('var.exemptions_enabled ? {SGGUARD_EXEMPTIONS_URI = "s3://${aws_s3_bucket.reports.id}/${local.exemptions_key}", '
-            "SGGUARD_EXEMPTIONS_TTL_SECONDS = tostring(var.exemptions_ttl_seconds)} : {}") in lambda_environment()
+            "SGGUARD_EXEMPTIONS_TTL_SECONDS = tostring(var.exemptions_ttl_seconds), "
+            "SGGUARD_EXEMPTIONS_MAX_DAYS = tostring(var.exemptions_max_days)} : {}") in lambda_environment()
     variables = hub_variables()
     assert variables["exemptions_enabled"]["default"] is False
     assert variables["exemptions_yaml"]["default"] is None
     ttl = variables["exemptions_ttl_seconds"]
     assert ttl["default"] == 300 and "var.exemptions_ttl_seconds >= 10 && var.exemptions_ttl_seconds <= 3600" in ttl["validation"][0]["condition"]
+    max_days = variables["exemptions_max_days"]
+    assert max_days["default"] == 365 and "var.exemptions_max_days <= 3650" in max_days["validation"][0]["condition"]
     # Terraform writes the object only when given its content.
     obj = resources(module_files(HUB))[("aws_s3_object", "exemptions")]
     assert obj["count"] == "${var.exemptions_enabled && var.exemptions_yaml != null ? 1 : 0}"
