@@ -259,3 +259,25 @@ def test_the_lambda_lists_the_stacksets_instances_for_coverage():
         assert fnmatch.fnmatchcase(arn, rendered), rendered
         assert not fnmatch.fnmatchcase(arn.replace("sgguard-spoke", "other"), rendered)
     assert "cloudformation:ListStackInstances" in load_hub_actions()["granted"]
+
+
+def test_an_environment_over_lambdas_4_kb_is_refused_before_the_apply():
+    """The precondition sums names and values as Lambda counts them; with the module's other
+    variables, a mode_by_scope of 200 accounts (as jsonencode writes it) is over the limit, 20 are
+    well under it."""
+    fn = resources(module_files(HUB))[("aws_lambda_function", "sgguard")]
+    precondition = fn["lifecycle"][0]["precondition"][0]
+    condition = precondition["condition"]
+    assert "sum([for name, value in local.lambda_environment : length(name) + length(value)]) <= 4096" in condition
+    assert "mode_by_scope" in precondition["error_message"]
+
+    # The formula over a typical environment: the module's other variables at realistic lengths.
+    base = {key: "x" * 90 for key in re.findall(r"\b(SGGUARD_[A-Z_]+)\s*=", lambda_environment())}
+    assert len(base) >= 15, base
+
+    def size(accounts: int) -> int:
+        scopes = {f"{100000000000 + n:012d}": "enforce" for n in range(accounts)}
+        env = dict(base, SGGUARD_MODE_BY_SCOPE=json.dumps(scopes, separators=(",", ":")))
+        return sum(len(name) + len(value) for name, value in env.items())
+
+    assert size(20) <= 4096 < size(200), (size(20), size(200))
