@@ -4,7 +4,8 @@
 //! table keeps. Without the table no process can tell whether another already announced a
 //! version, so none is announced (docs/operations.md says what stands instead).
 
-use crate::aws::{AwsError, Fetched, S3Uri, StateTable};
+use super::News;
+use crate::aws::{AwsError, S3Uri, StateTable};
 use crate::policy::{Baseline, ExemptionDiff};
 use crate::report::deliver::{Delivery, Outlets};
 use crate::report::notify::{ExemptionsChange, exemptions_notification};
@@ -42,23 +43,35 @@ impl Announcements {
         Announcements { table }
     }
 
-    /// Announces `file`, the version of `uri` just read, unless it was announced before; its
-    /// entries are read against `base` (the baseline without the file).
+    /// Announces `news`, the version of `uri` just read, unless it was announced before; the
+    /// version before it is read against `base` (the baseline without the file).
     pub async fn announce<O: Outlets>(
         &self,
         outlets: &O,
         delivery: &Delivery<'_>,
         base: &Baseline,
         uri: &S3Uri,
-        file: &Fetched,
+        news: &News,
         hub_account: &str,
     ) -> Result<Announced, AwsError> {
         let Some(table) = &self.table else {
             return Ok(Announced::NoTable);
         };
-        let now = jiff::Timestamp::now().as_second();
-        let pk = format!("exemptions#{uri}");
+        let file = &news.file;
         let etag = file.etag.as_deref().unwrap_or("(no entity tag)");
+        let telling = Telling {
+            table,
+            outlets,
+            delivery,
+            base,
+            uri,
+            news,
+            hub_account,
+            pk: format!("exemptions#{uri}"),
+            etag,
+        };
+        let pk = &telling.pk;
+        let now = jiff::Timestamp::now().as_second();
         // A version is its text and which write it is: an older version's text written again
         // is a new version (the change back is told), with the old entity tag.
         let claim = format!(
@@ -68,7 +81,7 @@ impl Announcements {
         let claimed_at = [("claimed_at".to_owned(), now.to_string())].into();
         if !table
             .hold(
-                &pk,
+                pk,
                 &claim,
                 &claimed_at,
                 now + HOLD_SECONDS,
@@ -78,26 +91,17 @@ impl Announcements {
         {
             return Ok(Announced::ByAnother);
         }
-        let told = Telling {
-            table,
-            outlets,
-            delivery,
-            base,
-            uri,
-            file,
-            hub_account,
-        };
-        match told.tell().await {
+        match telling.tell().await {
             Ok(announced) => {
                 let done = [("announced_at".to_owned(), now.to_string())].into();
                 table
-                    .put(&pk, &claim, &done, now + KEPT_SECONDS, false)
+                    .put(pk, &claim, &done, now + KEPT_SECONDS, false)
                     .await?;
                 Ok(announced)
             }
             Err(error) => {
                 // Given back: the next process that reads this version announces it.
-                if let Err(release) = table.delete(&pk, &claim).await {
+                if let Err(release) = table.delete(pk, &claim).await {
                     tracing::error!(error = %release, "the announcement's claim could not be released");
                 }
                 Err(error)
@@ -113,8 +117,11 @@ struct Telling<'a, O> {
     delivery: &'a Delivery<'a>,
     base: &'a Baseline,
     uri: &'a S3Uri,
-    file: &'a Fetched,
+    news: &'a News,
     hub_account: &'a str,
+    /// The file's items in the table.
+    pk: String,
+    etag: &'a str,
 }
 
 impl<O: Outlets> Telling<'_, O> {
@@ -126,12 +133,13 @@ impl<O: Outlets> Telling<'_, O> {
             delivery,
             base,
             uri,
-            file,
+            news,
             hub_account,
+            etag,
+            ..
         } = *self;
-        let pk = format!("exemptions#{uri}");
-        let etag = file.etag.as_deref().unwrap_or("(no entity tag)");
-        let previous = table.get(&pk, CURRENT).await?;
+        let file = &news.file;
+        let previous = table.get(&self.pk, CURRENT).await?;
         let previous_etag = previous.as_ref().and_then(|p| p.get("etag")).cloned();
         if previous_etag.as_deref() == Some(etag) {
             return Ok(Announced::Unchanged);
@@ -143,16 +151,7 @@ impl<O: Outlets> Telling<'_, O> {
             .and_then(|p| p.get("text"))
             .and_then(|text| base.exemptions_file_entries(text, &shown, None).ok())
             .unwrap_or_default();
-        let after = base
-            .exemptions_file_entries(&file.text, &shown, None)
-            .map_err(|error| AwsError {
-                operation: "announce",
-                account: hub_account.to_owned(),
-                region: "hub".to_owned(),
-                code: None,
-                message: error.to_string(),
-            })?;
-        let diff = ExemptionDiff::between(&before, &after);
+        let diff = ExemptionDiff::between(&before, &news.entries);
         let notification = exemptions_notification(&ExemptionsChange {
             uri: &shown,
             etag,
@@ -176,7 +175,7 @@ impl<O: Outlets> Telling<'_, O> {
         }
         let now = jiff::Timestamp::now().as_second();
         table
-            .put(&pk, CURRENT, &kept, now + KEPT_SECONDS, false)
+            .put(&self.pk, CURRENT, &kept, now + KEPT_SECONDS, false)
             .await?;
         tracing::warn!(uri = %uri, etag, subject = %notification.subject, "exemptions change announced");
         Ok(Announced::Told)

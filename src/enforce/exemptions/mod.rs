@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::aws::{Aws, AwsError, Fetched, S3Uri};
-use crate::policy::{Baseline, FileLimits};
+use crate::policy::{Baseline, Exemption, FileLimits};
 
 /// Where the exemptions file is read from.
 pub trait ExemptionSource: Sync {
@@ -47,7 +47,15 @@ struct State {
     /// Why the last read did not give a good file.
     error: Option<String>,
     /// The version read last, while not yet taken for announcing.
-    news: Option<Fetched>,
+    news: Option<News>,
+}
+
+/// A good version of the file, newly read: what [`Announcements`] tells.
+#[derive(Debug, Clone)]
+pub struct News {
+    pub file: Fetched,
+    /// Its entries, as validated when it was read.
+    pub entries: Vec<Exemption>,
 }
 
 struct Good {
@@ -96,7 +104,7 @@ impl ExemptionStore {
     }
 
     /// The good version read last, once: the first read of this process, then each change.
-    pub async fn take_news(&self) -> Option<Fetched> {
+    pub async fn take_news(&self) -> Option<News> {
         self.state.lock().await.news.take()
     }
 
@@ -158,12 +166,20 @@ impl ExemptionStore {
                     exemptions = baseline.exemptions.len() - self.base.exemptions.len(),
                     "exemptions file loaded"
                 );
+                let entries = baseline
+                    .exemptions
+                    .get(self.base.exemptions.len()..)
+                    .unwrap_or_default()
+                    .to_vec();
                 state.good = Some(Good {
                     baseline: Arc::new(baseline),
                     etag: fetched.etag.clone(),
                     loaded: Instant::now(),
                 });
-                state.news = Some(fetched);
+                state.news = Some(News {
+                    file: fetched,
+                    entries,
+                });
                 state.error = None;
             }
             Err(error) => {
