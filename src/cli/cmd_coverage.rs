@@ -5,7 +5,7 @@ use std::io::Write;
 
 use super::{CoverageArgs, EXIT_ERROR, LiveSetup, print_error};
 use crate::aws::Aws;
-use crate::enforce::coverage::{Coverage, CoverageCheck, StackSet, accounts_in};
+use crate::enforce::coverage::{Coverage, CoverageCheck, RoleCheck, StackSet, accounts_in};
 use crate::outcome::exit_code;
 use crate::report::Format;
 
@@ -38,9 +38,29 @@ pub fn run(args: &CoverageArgs) -> u8 {
         Ok(role) => role,
         Err(code) => return code,
     };
+    // Through the remediation role, assuming it is the check; through another (the read-only
+    // audit role, which the hub's operators may assume), the remediation role is read instead.
+    let role_check = if reach == settings.role_name {
+        RoleCheck::Assume
+    } else {
+        RoleCheck::ReadThrough
+    };
     let result = runtime.block_on(async {
         let aws = Aws::from_env(&reach).await.map_err(|e| e.to_string())?;
-        let tamper = settings.tamper_check(&aws);
+        let mut tamper = settings.tamper_check(&aws);
+        if role_check == RoleCheck::ReadThrough {
+            // The caller is not the hub's Lambda role: the hub's principals are only those named.
+            tamper.trusted = settings.trusted_principals.clone();
+            if tamper.trusted.is_empty() {
+                eprintln!(
+                    "sgguard: note: the accounts are reached through `{reach}`: the remediation \
+                     role `{}` is checked to be there, but not whom it trusts; set \
+                     SGGUARD_TRUSTED_PRINCIPALS to the hub's Lambda role ARN (the hub's output \
+                     `lambda_role_arn`) to check that too",
+                    settings.role_name
+                );
+            }
+        }
         let accounts = accounts_in(&*aws, &scope)
             .await
             .map_err(|e| e.to_string())?;
@@ -50,6 +70,7 @@ pub fn run(args: &CoverageArgs) -> u8 {
             tamper: &tamper,
             accounts,
             swept: None,
+            role_check,
         }
         .run(&scope)
         .await

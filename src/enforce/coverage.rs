@@ -1,6 +1,8 @@
 //! Coverage: for every account × region in scope, whether a change there reaches sgguard and
 //! can be revoked — the spoke StackSet has a current instance there, the forwarding rule is
-//! present, enabled and sends to the hub, and the remediation role can be assumed. The
+//! present, enabled and sends to the hub, and the remediation role can be assumed (or, when the
+//! accounts are reached through another role such as the read-only audit role, is there and
+//! trusts the hub's principals). The
 //! management account (which a service-managed StackSet never deploys to) and the hub account
 //! (whose home region the hub's own rule covers) are told apart. After a sweep with the spoke
 //! check (the scheduled sweep), what the sweep read is judged, not read again: its accounts'
@@ -41,6 +43,44 @@ pub struct CoverageCheck<'a, H> {
     /// forwarding rules it saw are judged, not read again; none (`sgguard coverage`): all is
     /// read.
     pub swept: Option<&'a SweepReport>,
+    /// How the remediation role is judged: assumed, or read through another role.
+    pub role_check: RoleCheck,
+}
+
+/// How coverage knows the remediation role of an account works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleCheck {
+    /// The accounts are reached through the remediation role itself: assumed is enough.
+    Assume,
+    /// The accounts are reached through another role (the audit role, whose callers the
+    /// remediation role does not trust): the remediation role is read through it, and must be
+    /// there and trust the hub's principals (`TamperCheck::trusted`).
+    ReadThrough,
+}
+
+/// The remediation role of one account, as found.
+#[derive(Debug, Clone)]
+enum RoleFound {
+    /// Assumed.
+    Assumed,
+    /// Read through the role the account was reached with: there, and trusting the hub.
+    Present,
+    /// The role the account is reached through cannot be assumed: nothing read there.
+    Unreachable(String),
+    /// Read through another role: missing, unreadable, or trusting the wrong principals.
+    Unusable(Vec<String>),
+}
+
+impl RoleFound {
+    /// The coverage table's ROLE column.
+    fn label(&self) -> &'static str {
+        match self {
+            RoleFound::Assumed => "assumed",
+            RoleFound::Present => "present",
+            RoleFound::Unreachable(_) => "not assumable",
+            RoleFound::Unusable(_) => "not usable",
+        }
+    }
 }
 
 /// The forwarding rule of one place, as read here or by the sweep.
@@ -51,11 +91,11 @@ enum Seen {
     Rule(RuleSeen, Vec<String>),
 }
 
-/// One account × region to judge: whether the role was assumed, and what the sweep saw there.
+/// One account × region to judge: the remediation role found, and what the sweep saw there.
 struct ToJudge {
     account: OrgAccount,
     region: String,
-    role: Result<(), String>,
+    role: RoleFound,
     seen: Option<Seen>,
 }
 
@@ -105,6 +145,22 @@ impl<'r> Swept<'r> {
 }
 
 impl<H: HubApi> CoverageCheck<'_, H> {
+    /// The remediation role of `account`, read through the role the account is reached with.
+    async fn read_role(&self, account: &str) -> RoleFound {
+        let role = &self.tamper.remediation_role;
+        let problems = match self.hub.remediation_role_trust(account, role).await {
+            Ok(document) => self.tamper.trust_problems(document.as_deref()),
+            Err(error) => vec![format!(
+                "the remediation role `{role}` cannot be read: {error}"
+            )],
+        };
+        if problems.is_empty() {
+            RoleFound::Present
+        } else {
+            RoleFound::Unusable(problems)
+        }
+    }
+
     pub async fn run(&self, scope: &Scope) -> Result<Coverage, ScopeError> {
         let hub = self.hub.hub_account().to_owned();
         let home = self.hub.home_region().to_owned();
@@ -137,17 +193,24 @@ impl<H: HubApi> CoverageCheck<'_, H> {
                     places.push(ToJudge {
                         account: account.clone(),
                         region: region.region.clone(),
-                        role: Ok(()),
+                        role: RoleFound::Assumed,
                         seen,
                     });
                 }
                 continue;
             }
             let reached = self.hub.security_groups(&account.id, &home).await;
-            let role = reached
-                .as_ref()
-                .map(|_| ())
-                .map_err(|e| format!("the remediation role cannot be assumed: {e}"));
+            let role = match (&reached, self.role_check) {
+                (Err(e), RoleCheck::Assume) => {
+                    RoleFound::Unreachable(format!("the remediation role cannot be assumed: {e}"))
+                }
+                (Err(e), RoleCheck::ReadThrough) => RoleFound::Unreachable(format!(
+                    "the role coverage reaches the account through cannot be assumed: {e}"
+                )),
+                (Ok(_), RoleCheck::Assume) => RoleFound::Assumed,
+                (Ok(_), RoleCheck::ReadThrough) if account.id == hub => RoleFound::Assumed,
+                (Ok(_), RoleCheck::ReadThrough) => self.read_role(&account.id).await,
+            };
             let regions = match (&scope.regions, &reached) {
                 (Regions::List(list), _) => list.clone(),
                 (Regions::Enabled, Ok(ec2)) => match ec2.enabled_regions().await {
@@ -241,19 +304,16 @@ impl<H: HubApi> Judge<'_, H> {
             region: region.clone(),
             stack: "not checked".to_owned(),
             rule: "not checked".to_owned(),
-            role: if is_hub {
-                "hub".to_owned()
-            } else if role.is_ok() {
-                "assumed".to_owned()
-            } else {
-                "not assumable".to_owned()
-            },
+            role: if is_hub { "hub" } else { role.label() }.to_owned(),
             covered: false,
             problems: Vec::new(),
             skipped: None,
         };
-        if let Err(error) = role {
-            problems.push(error);
+        let reachable = !matches!(role, RoleFound::Unreachable(_));
+        match role {
+            RoleFound::Assumed | RoleFound::Present => {}
+            RoleFound::Unreachable(problem) => problems.push(problem),
+            RoleFound::Unusable(found) => problems.extend(found),
         }
 
         // The stack instance.
@@ -295,7 +355,7 @@ impl<H: HubApi> Judge<'_, H> {
 
         // The forwarding rule (through the role; the hub reads its own), unless the sweep
         // read it.
-        if place.role != "not assumable" {
+        if reachable {
             let seen = match seen {
                 Some(seen) => seen,
                 None => self.read(&account.id, &region, is_hub).await,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::HubApi;
-use super::coverage::{CoverageCheck, StackSet};
+use super::coverage::{CoverageCheck, RoleCheck, StackSet};
 use super::disposition::{Disposition, Failure};
 use super::event::HandleError;
 use super::scope::{Scope, ScopeError};
@@ -203,6 +203,7 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
             tamper,
             accounts,
             swept: Some(report),
+            role_check: RoleCheck::Assume,
         };
         let checked = check.run(scope).await;
         match checked {

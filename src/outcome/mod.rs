@@ -246,7 +246,8 @@ pub struct Place {
     /// The forwarding rule: `ENABLED`, `missing`, `DISABLED`, …; `hub rule` for the hub's home
     /// region; `denied by policy` in a region a service control policy denies.
     pub rule: String,
-    /// The remediation role: `assumed`, `hub` or `not assumable`.
+    /// The remediation role: `assumed`, `hub`, `not assumable` (the role the account is reached
+    /// through), or, read through another role: `present`, `not usable`.
     pub role: String,
     pub covered: bool,
     /// What is not covered, and why.

@@ -188,7 +188,11 @@ impl Org {
     /// The world `POST /_sgguard/world` builds from `spec` (`members`, `ous`: see
     /// `sgguard_world.org.build`) in a new emulator.
     pub(crate) async fn world(spec: Value) -> Org {
-        let emulator = Emulator::start();
+        Org::world_on(Emulator::start(), spec).await
+    }
+
+    /// The world `spec` asks for, in this (started, worldless) emulator.
+    pub(crate) async fn world_on(emulator: Emulator, spec: Value) -> Org {
         let world = emulator.control("world", Some(spec));
         let strings = |value: &Value| -> Vec<String> {
             value

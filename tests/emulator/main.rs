@@ -31,3 +31,4 @@ mod staging;
 mod state;
 mod sweep;
 mod tamper;
+mod walkthrough;

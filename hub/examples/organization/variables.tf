@@ -33,7 +33,7 @@ variable "notification_emails" {
 }
 
 variable "audit_trusted_principal_arns" {
-  description = "Roles of the organization (e.g. CI, the security team) that may assume the read-only audit role for `sgguard scan`; they must exist when the stacks are created."
+  description = "Roles of the organization that may assume the read-only audit role: the one you run `sgguard coverage` and `sgguard scan` with (docs/deploy.md steps 6 and 7), CI, the security team; they must exist when the stacks are created."
   type        = list(string)
   default     = []
 }

@@ -46,6 +46,7 @@ async fn each_place_is_told_covered_or_why_not() {
         tamper: &tamper,
         accounts: accounts_in(&hub, &scope).await.unwrap(),
         swept: None,
+        role_check: RoleCheck::Assume,
     }
     .run(&scope)
     .await
@@ -129,6 +130,7 @@ async fn after_a_sweep_what_it_read_is_judged_not_read_again() {
             status: "ACTIVE".to_owned(),
         }],
         swept,
+        role_check: RoleCheck::Assume,
     };
     let rules = |coverage: &Coverage| -> Vec<(String, String)> {
         coverage
@@ -165,5 +167,77 @@ async fn after_a_sweep_what_it_read_is_judged_not_read_again() {
         rules(&read)[2],
         ("us-east-1".to_owned(), "ENABLED".to_owned()),
         "read now"
+    );
+}
+
+/// Reached through another role (the audit role), the remediation role is read: there and
+/// trusting the hub's role is `present`; missing, or trusting someone else, is not covered.
+#[tokio::test]
+async fn through_another_role_the_remediation_role_is_read_not_assumed() {
+    const HUB_ROLE: &str = "arn:aws:iam::999999999999:role/sgguard-lambda";
+    const NO_ROLE: &str = "222222222222";
+    const WRONG: &str = "333333333333";
+    let trusting = |principal: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"AWS": principal}, "Action": "sts:AssumeRole"}]})
+        .to_string()
+    };
+    let hub = Fake::default()
+        .member(COVERED, "covered", Some(Fake::default()))
+        .member(NO_ROLE, "no-role", Some(Fake::default()))
+        .member(WRONG, "wrong", Some(Fake::default()))
+        .member(LOCKED, "locked", None)
+        .with_trust(COVERED, &trusting(HUB_ROLE))
+        .with_trust(WRONG, &trusting("arn:aws:iam::123412341234:role/someone"));
+    let hub = [COVERED, NO_ROLE, WRONG]
+        .into_iter()
+        .fold(hub, |hub, account| {
+            hub.with_forwarding_rule(account, "eu-west-1", fake::intact_forwarding_rule(account))
+        });
+    let tamper = fake::tamper_check(vec![HUB_ROLE.to_owned()]);
+    let scope = Scope::parse(
+        &[COVERED, NO_ROLE, WRONG, LOCKED].map(str::to_owned),
+        &[],
+        &["eu-west-1".to_owned()],
+    )
+    .unwrap();
+    let coverage = CoverageCheck {
+        hub: &hub,
+        stack_set: None,
+        tamper: &tamper,
+        accounts: accounts_in(&hub, &scope).await.unwrap(),
+        swept: None,
+        role_check: RoleCheck::ReadThrough,
+    }
+    .run(&scope)
+    .await
+    .unwrap();
+    let row = |account: &str| {
+        let place = coverage
+            .places
+            .iter()
+            .find(|p| p.account_id == account)
+            .unwrap();
+        (
+            place.role.as_str(),
+            place.covered,
+            place.problems.join("; "),
+        )
+    };
+    assert_eq!(row(COVERED), ("present", true, String::new()));
+    let (role, covered, problems) = row(NO_ROLE);
+    assert_eq!((role, covered), ("not usable", false));
+    assert!(
+        problems.contains("the remediation role is missing"),
+        "{problems}"
+    );
+    let (role, covered, problems) = row(WRONG);
+    assert_eq!((role, covered), ("not usable", false));
+    assert!(problems.contains("someone"), "{problems}");
+    let (role, covered, problems) = row(LOCKED);
+    assert_eq!((role, covered), ("not assumable", false));
+    assert!(
+        problems.contains("reaches the account through"),
+        "{problems}"
     );
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+from urllib.parse import unquote
 from collections.abc import Iterable, Sequence
 
 import boto3
@@ -70,7 +71,12 @@ class Org:
     def __init__(self, endpoint: str, config: Config | None = None) -> None:
         self.endpoint = endpoint
         self.config = config
-        self.hub = self.client("sts").get_caller_identity()["Account"]
+        me = self.client("sts").get_caller_identity()
+        self.hub = me["Account"]
+        # The hub's own key: the operator, an IAM user of the hub account.
+        self.operator_arn = me["Arn"].replace(":sts::", ":iam::", 1)
+        # Evaluate role trust policies on AssumeRole (sgguard_world.trust), as STS does.
+        self.trust = False
         self.org_id = self.root = ""
         self.ous: dict[str, str] = {}  # OU name -> id
         self.accounts: dict[str, str] = {}  # member name -> id, in creation order
@@ -128,6 +134,23 @@ class Org:
             self._admin[account] = credentials
         return credentials
 
+    def trust_denial(self, caller_arn: str | None, role_arn: str) -> str | None:
+        """Why the caller (an STS ARN; None: the hub's own key) may not assume `role_arn`, as
+        its trust policy says (read from IAM in the role's account), or None when it may."""
+        from .trust import Caller, denial
+
+        caller = Caller.of(caller_arn or self.operator_arn,
+                           lambda a: self.org_id if a == self.hub or a in self.names else None)
+        account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
+        iam = self.client("iam") if account == self.hub else self.member("iam", account)
+        try:
+            policy = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+        except iam.exceptions.NoSuchEntityException:
+            policy = None
+        if isinstance(policy, str):
+            policy = json.loads(unquote(policy))
+        return denial(policy, caller, role_arn)
+
     def member(self, service: str, account: str, region: str = HUB_REGION):
         """A client in a member account, as its administrator."""
         return self.client(service, region, self.credentials(account))
@@ -138,11 +161,9 @@ class Org:
 
     # -- the spoke StackSet ---------------------------------------------------------------------
 
-    def deploy_spokes(self, ous: Sequence[str], regions: Sequence[str] = REGIONS,
-                      role_name: str = REMEDIATION_ROLE) -> None:
-        """hub/stackset.tf: the spoke template to the OUs (by name), one region after the other,
-        the primary region first."""
-        cfn = self.client("cloudformation")
+    def spoke_parameters(self, primary_region: str, role_name: str = REMEDIATION_ROLE,
+                         audit_trusted: Sequence[str] = ()) -> list[dict]:
+        """The spoke template's parameters as the hub module passes them."""
         parameters = {
             "HubAccountId": self.hub,
             "HubRegion": HUB_REGION,
@@ -150,9 +171,17 @@ class Org:
             "HubLambdaRoleArn": self.hub_lambda_role_arn,
             "HubRoleUniqueId": HUB_LAMBDA_ROLE_ID,
             "RemediationRoleName": role_name,
-            "PrimaryRegion": regions[0],
+            "PrimaryRegion": primary_region,
             "OrganizationId": self.org_id,
+            "AuditTrustedPrincipalArns": ",".join(audit_trusted),
         }
+        return [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()]
+
+    def deploy_spokes(self, ous: Sequence[str], regions: Sequence[str] = REGIONS,
+                      role_name: str = REMEDIATION_ROLE, audit_trusted: Sequence[str] = ()) -> None:
+        """hub/stackset.tf: the spoke template to the OUs (by name), one region after the other,
+        the primary region first."""
+        cfn = self.client("cloudformation")
         cfn.create_stack_set(
             StackSetName=STACK_SET,
             TemplateBody=SPOKE_TEMPLATE.read_text(),
@@ -160,7 +189,7 @@ class Org:
             AutoDeployment={"Enabled": True, "RetainStacksOnAccountRemoval": False},
             CallAs="SELF",
             Capabilities=["CAPABILITY_NAMED_IAM"],
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Parameters=self.spoke_parameters(regions[0], role_name, audit_trusted),
         )
         targets = {"OrganizationalUnitIds": [self.ous[ou] for ou in ous]}
         for region in regions:  # aws_cloudformation_stack_set_instance.primary, then .other
@@ -169,6 +198,15 @@ class Org:
             done = cfn.describe_stack_set_operation(StackSetName=STACK_SET, OperationId=operation["OperationId"])
             if done["StackSetOperation"]["Status"] != "SUCCEEDED":
                 raise WorldError(f"StackSet instances in {region}: {done['StackSetOperation']}")
+
+    def deploy_hub_spoke(self, regions: Sequence[str], audit_trusted: Sequence[str] = ()) -> None:
+        """hub/hub_account.tf: the spoke template in the hub account itself, in its regions
+        besides the home region (the roles in the first of them), as plain stacks."""
+        for region in regions:
+            self.client("cloudformation", region).create_stack(
+                StackName=f"{STACK_SET}-hub", TemplateBody=SPOKE_TEMPLATE.read_text(),
+                Capabilities=["CAPABILITY_NAMED_IAM"],
+                Parameters=self.spoke_parameters(regions[0], audit_trusted=audit_trusted))
 
     @property
     def hub_lambda_role_arn(self) -> str:
@@ -233,6 +271,7 @@ class Org:
     def describe(self) -> dict:
         return {
             "hub": self.hub,
+            "operator_arn": self.operator_arn,
             "organization_id": self.org_id,
             "root": self.root,
             "accounts": self.accounts,
@@ -252,7 +291,10 @@ def build(endpoint: str, spec: dict) -> Org:
          "ous": ["prod", {"name": "sandbox", "parent": "dev"}],
          "notifications": true,               (topic + inbox; default true)
          "spokes": {"ous": ["prod"], "regions": ["us-east-1", "eu-west-1"]},   (optional)
-         "hub_bus": "queue-name"}             (optional: the hub bus and rule, SQS target)
+         "hub_bus": "queue-name",             (optional: the hub bus and rule, SQS target)
+         "hub_spoke_regions": ["eu-west-1"],  (optional: the hub account's own spoke stacks)
+         "trust": true}                       (optional: AssumeRole checks the role's trust
+                                               policy, sgguard_world.trust; off by default)
     """
     def pairs(items, key):
         out = []
@@ -271,5 +313,10 @@ def build(endpoint: str, spec: dict) -> Org:
     if spec.get("hub_bus"):
         org.build_hub_bus(str(spec["hub_bus"]))
     if spec.get("spokes"):
-        org.deploy_spokes(spec["spokes"].get("ous", []), spec["spokes"].get("regions", REGIONS))
+        org.deploy_spokes(spec["spokes"].get("ous", []), spec["spokes"].get("regions", REGIONS),
+                          audit_trusted=spec["spokes"].get("audit_trusted_principal_arns", []))
+    if spec.get("hub_spoke_regions"):
+        org.deploy_hub_spoke(spec["hub_spoke_regions"],
+                             (spec.get("spokes") or {}).get("audit_trusted_principal_arns", []))
+    org.trust = bool(spec.get("trust"))
     return org

@@ -37,6 +37,7 @@ HOP_BY_HOP = {
     "expect",
 }
 ACCESS_KEY_RE = re.compile(rb"<AccessKeyId>([^<]+)</AccessKeyId>")
+ASSUMED_ARN_RE = re.compile(rb"<AssumedRoleUser>.*?<Arn>([^<]+)</Arn>", re.S)
 # DynamoDB applies each item operation atomically (a conditional update is checked and written in
 # one step); moto reads, checks and writes in several steps without a lock, so two concurrent
 # conditional updates can both pass their condition (measured: 51 increments under a limit of
@@ -243,6 +244,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         region = scope[2] if len(scope) > 2 else ""
         rule = self.state.record_and_match(key, role_arn, texts, SGGUARD_APP in agent.split(),
                                            access_key, region)
+        if rule is None and role_arn and key == "sts:AssumeRole":
+            rule = self._untrusted(access_key, role_arn)
         page = None
         if rule is None and key == "ec2:DescribeSecurityGroupRules" and form.get("MaxResults"):
             token = (form.get("NextToken") or [""])[0]
@@ -269,9 +272,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             seconds = time.perf_counter() - started
         if status == 200 and role_arn and key == "sts:AssumeRole":
             issued = ACCESS_KEY_RE.search(rbody)
+            assumed = ASSUMED_ARN_RE.search(rbody)
             arn = role_arn.split(":")
             if issued and len(arn) > 4:
-                self.state.issued(issued.group(1).decode(), arn[4])
+                self.state.issued(issued.group(1).decode(), arn[4],
+                                  assumed.group(1).decode() if assumed else None)
         if status == 200 and key == "ec2:DescribeSecurityGroupRules":
             lagging = self.state.lagging_rules()
             if lagging:
@@ -283,6 +288,16 @@ class ProxyHandler(BaseHTTPRequestHandler):
         log(f"{self.command} {key} -> {status}")
         self._send(status, rheaders, rbody, head_only=self.command == "HEAD", content_length=clen)
 
+
+    def _untrusted(self, access_key: str, role_arn: str) -> dict | None:
+        """The AccessDenied STS gives when the role's trust policy does not let the caller in
+        (only in a world built with "trust"), or None."""
+        world = self.state.world
+        if world is None or not world.trust:
+            return None
+        why = world.trust_denial(self.state.principal_of(access_key), role_arn)
+        return None if why is None else {"action": "sts:AssumeRole", "code": "AccessDenied",
+                                         "status": 403, "message": why}
 
     def _forward(self, body: bytes) -> tuple[int, list[tuple[str, str]], bytes, str | None]:
         """The request to moto as it came: moto's status, headers, body (and Content-Length of a

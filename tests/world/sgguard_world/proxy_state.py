@@ -19,6 +19,7 @@ class State:
         self.rules: list[dict] = []
         self.latency = 0.0
         self.key_accounts: dict[str, str] = {}  # access key id -> account, from AssumeRole answers
+        self.key_principals: dict[str, str] = {}  # access key id -> assumed-role ARN, likewise
         self.sgguard: dict[str, int] = {}  # sgguard's own requests per action, never reset
         self.world = None  # the sgguard_world.org.Org built by POST /_sgguard/world
         self.world_lock = threading.Lock()  # held while the world is built (not self.lock)
@@ -69,9 +70,16 @@ class State:
                 if self.lagging[rule_id] <= 0:
                     del self.lagging[rule_id]
 
-    def issued(self, access_key: str, account: str) -> None:
+    def issued(self, access_key: str, account: str, principal: str | None = None) -> None:
         with self.lock:
             self.key_accounts[access_key] = account
+            if principal:
+                self.key_principals[access_key] = principal
+
+    def principal_of(self, access_key: str) -> str | None:
+        """The assumed-role ARN behind a key AssumeRole issued (None: a key of its own)."""
+        with self.lock:
+            return self.key_principals.get(access_key)
 
     def account_of(self, access_key: str) -> str | None:
         with self.lock:
