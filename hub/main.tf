@@ -20,6 +20,9 @@ locals {
   stackset_name  = coalesce(var.stackset_name, "${var.name_prefix}-spoke")
   trail_name     = coalesce(var.trail_name, var.name_prefix)
 
+  # The CloudWatch namespace of sgguard's own metrics (SGGUARD_METRICS_NAMESPACE), one per hub.
+  metrics_namespace = local.function_name
+
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   region     = data.aws_region.current.name
@@ -134,6 +137,9 @@ locals {
       # The state every instance shares: breaker counters, revocation journal, handled
       # eventIDs (state.tf).
       SGGUARD_STATE_TABLE = aws_dynamodb_table.state.name
+      # sgguard's metrics in a namespace of this hub's own, which its alarms read
+      # (notifications.tf): a second hub in the account (name_prefix) counts apart.
+      SGGUARD_METRICS_NAMESPACE = local.metrics_namespace
     },
     var.min_severity == null ? {} : { SGGUARD_MIN_SEVERITY = var.min_severity },
     var.chat_topic_arn == null ? {} : { SGGUARD_CHAT_TOPIC_ARN = var.chat_topic_arn },

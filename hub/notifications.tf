@@ -141,12 +141,13 @@ resource "aws_cloudwatch_metric_alarm" "lambda_errors" {
 }
 
 # Events that could not be delivered to (or processed by) the Lambda.
-# sgguard's own metrics (EMF lines in its log, namespace `sgguard`, no dimension): what the
+# sgguard's own metrics (EMF lines in its log, namespace local.metrics_namespace, the
+# function's name, no dimension): what the
 # Lambda answers as handled so that it is not retried, but a person must still look at.
 resource "aws_cloudwatch_metric_alarm" "circuit_breaker" {
   alarm_name          = "${local.function_name}-circuit-breaker"
   alarm_description   = "sgguard: the circuit breaker held revocations back (see the critical message); check the baseline and the changes."
-  namespace           = "sgguard"
+  namespace           = local.metrics_namespace
   metric_name         = "BreakerTripped"
   statistic           = "Sum"
   period              = var.alarm_period_seconds
@@ -165,7 +166,7 @@ resource "aws_cloudwatch_metric_alarm" "circuit_breaker" {
 resource "aws_cloudwatch_metric_alarm" "undecided" {
   alarm_name          = "${local.function_name}-undecided"
   alarm_description   = "sgguard: events could not be decided (exemptions file or organizational unit unreadable) and wait for a retry; see the message's errors."
-  namespace           = "sgguard"
+  namespace           = local.metrics_namespace
   metric_name         = "Undecided"
   statistic           = "Sum"
   period              = var.alarm_period_seconds
@@ -181,7 +182,7 @@ resource "aws_cloudwatch_metric_alarm" "undecided" {
 resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
   alarm_name          = "${local.function_name}-sweep-failures"
   alarm_description   = "sgguard: a sweep could not cover some accounts or regions, or its breaker tripped (see its summary)."
-  namespace           = "sgguard"
+  namespace           = local.metrics_namespace
   metric_name         = "SweepFailures"
   statistic           = "Sum"
   period              = var.alarm_period_seconds
@@ -200,7 +201,7 @@ resource "aws_cloudwatch_metric_alarm" "sweep_failures" {
 resource "aws_cloudwatch_metric_alarm" "sweep_undelivered_events" {
   alarm_name          = "${local.function_name}-sweep-undelivered-events"
   alarm_description   = "sgguard: the sweep found security-group change events waiting in forwarding dead-letter queues of the members (the hub never received them); its summary names the accounts and regions."
-  namespace           = "sgguard"
+  namespace           = local.metrics_namespace
   metric_name         = "SweepUndeliveredEvents"
   statistic           = "Maximum"
   period              = var.alarm_period_seconds
@@ -240,7 +241,7 @@ resource "aws_cloudwatch_metric_alarm" "sweep_coverage" {
   for_each            = local.sweep_coverage_alarms
   alarm_name          = "${local.function_name}-sweep-${each.key}"
   alarm_description   = each.value.description
-  namespace           = "sgguard"
+  namespace           = local.metrics_namespace
   metric_name         = each.value.metric
   statistic           = "Sum"
   period              = var.alarm_period_seconds

@@ -22,7 +22,6 @@ use crate::enforce::tamper::TamperCheck;
 use crate::outcome::Mode;
 use crate::policy::Baseline;
 use crate::report::deliver::Delivery;
-use crate::report::metrics::{event_metrics_line, now_ms};
 use crate::settings::Settings;
 
 mod steps;
@@ -165,10 +164,7 @@ pub async fn handle(
     };
     let (outcome, error) = handler.handle(&payload).await;
     let undecided = matches!(error, Some(HandleError::Undecided(_)));
-    hub.settings
-        .outputs
-        .metrics
-        .emit(&event_metrics_line(&outcome, undecided, now_ms()));
+    hub.settings.outputs.metrics.event(&outcome, undecided);
     answer(disposition::of_event(outcome, error))
 }
 

@@ -24,7 +24,7 @@ pub fn run(args: &SweepArgs) -> u8 {
         Err(code) => return code,
     };
     // Standard output is the step's answer; the metrics line goes to standard error.
-    settings.outputs.metrics = MetricsOut::Stderr;
+    settings.outputs.metrics.out = MetricsOut::Stderr;
     // The payload is read and checked to be the named step's before any AWS call.
     let payload = match read_payload(&args.payload, args.step) {
         Ok(payload) => payload,

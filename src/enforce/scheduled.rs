@@ -14,7 +14,6 @@ use super::sweep::Sweep;
 use crate::aws::OrgAccount;
 use crate::outcome::{StoredReport, SweepReport, SweepTotals};
 use crate::report::deliver::Delivery;
-use crate::report::metrics::{now_ms, sweep_metrics_line};
 use crate::report::notify::sweep_notification;
 use crate::report::record;
 
@@ -133,10 +132,7 @@ impl<H: HubApi> ScheduledSweep<'_, H> {
         if let Some(bucket) = self.report_bucket {
             self.store(bucket, &mut report).await;
         }
-        self.delivery
-            .outputs
-            .metrics
-            .emit(&sweep_metrics_line(&report, now_ms()));
+        self.delivery.outputs.metrics.sweep(&report);
         let t = &report.totals;
         tracing::info!(
             accounts = report.accounts.len(),

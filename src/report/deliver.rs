@@ -56,9 +56,10 @@ pub struct Outputs {
     /// `SGGUARD_SECURITY_HUB`: import each event's findings into AWS Security Hub (ASFF) in the
     /// member account, through the remediation role; off when unset.
     pub security_hub: bool,
-    /// Where the metrics lines (Embedded Metric Format) go: the Lambda's log, or the
-    /// command's standard error when its standard output is its answer.
-    pub metrics: super::metrics::MetricsOut,
+    /// The metrics lines (Embedded Metric Format): their namespace (`SGGUARD_METRICS_NAMESPACE`)
+    /// and where they go: the Lambda's log, or the command's standard error when its standard
+    /// output is its answer.
+    pub metrics: super::metrics::Metrics,
 }
 
 /// Every output one message may go to.

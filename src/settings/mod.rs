@@ -15,7 +15,7 @@ use crate::enforce::tamper::{FORWARDER_ROLE, TamperCheck};
 use crate::finding::Severity;
 use crate::ids::{Arn, ScopeId};
 use crate::outcome::Mode;
-use crate::report::metrics::MetricsOut;
+use crate::report::metrics::{Metrics, MetricsOut, Namespace};
 
 mod scopes;
 mod values;
@@ -309,7 +309,18 @@ impl Settings {
                     .map(|t| t.trim().to_owned())
                     .filter(|t| !t.is_empty())
                     .collect(),
-                metrics: MetricsOut::Stdout,
+                metrics: Metrics {
+                    namespace: match get("SGGUARD_METRICS_NAMESPACE") {
+                        None => Namespace::default(),
+                        Some(text) => text.parse().map_err(|()| SettingsError::Invalid {
+                            variable: "SGGUARD_METRICS_NAMESPACE",
+                            value: text,
+                            expected: "a CloudWatch namespace (1 to 255 of 0-9A-Za-z.-_/#: and \
+                                       space, not `AWS/…`)",
+                        })?,
+                    },
+                    out: MetricsOut::Stdout,
+                },
             },
             role_name,
             regions,

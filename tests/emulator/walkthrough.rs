@@ -167,7 +167,11 @@ async fn the_deploy_steps_run_as_written_against_the_organization() {
         let (args, output) = match line {
             Line::Export(name, value) => {
                 assert_eq!(name, "AWS_REGION", "{PAGE}: `export {name}`");
-                assert_eq!(value.split('-').count(), 3, "{PAGE}: `export {name}={value}`");
+                assert_eq!(
+                    value.split('-').count(),
+                    3,
+                    "{PAGE}: `export {name}={value}`"
+                );
                 // The hub's home region, here the emulated hub's.
                 region = Some(HUB_REGION.to_owned());
                 continue;

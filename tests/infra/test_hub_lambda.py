@@ -118,7 +118,7 @@ def test_the_alarms_have_their_own_topic():
     own = {"circuit_breaker": "BreakerTripped", "sweep_failures": "SweepFailures", "undecided": "Undecided",
            "sweep_undelivered_events": "SweepUndeliveredEvents"}
     for name, metric in own.items():
-        assert (alarms[name]["namespace"], alarms[name]["metric_name"]) == ("sgguard", metric), name
+        assert (alarms[name]["namespace"], alarms[name]["metric_name"]) == ("${local.metrics_namespace}", metric), name
         # The metric the alarm follows is one sgguard prints (src/report/metrics.rs).
         assert f'"{metric}"' in (REPO / "src" / "report" / "metrics.rs").read_text(), name
     for name in (*own, "sweep_coverage"):
@@ -131,7 +131,7 @@ def test_the_alarms_have_their_own_topic():
     coverage = alarms["sweep_coverage"]
     assert coverage["for_each"] == "${local.sweep_coverage_alarms}"
     assert coverage["alarm_name"] == "${local.function_name}-sweep-${each.key}"
-    assert (coverage["namespace"], coverage["metric_name"]) == ("sgguard", "${each.value.metric}")
+    assert (coverage["namespace"], coverage["metric_name"]) == ("${local.metrics_namespace}", "${each.value.metric}")
     assert (coverage["comparison_operator"], coverage["threshold"]) == ("GreaterThanThreshold", "${each.value.threshold}")
     kinds = locals_["sweep_coverage_alarms"]
     assert '"coverage-gaps" = {metric = "SweepCoverageGaps", threshold = 0,' in kinds, kinds

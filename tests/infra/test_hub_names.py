@@ -20,7 +20,6 @@ NOT_THE_HUB_S_NAMES = {
     ("target_id", "sgguard-lambda"): "a target's id is unique per rule only, and the rules carry the prefix",
     ("display_name", "sgguard"): "the sender name of the topics' e-mails, not a resource name",
     ("display_name", "sgguard alarms"): "the same, for the alarm topic",
-    ("namespace", "sgguard"): "the CloudWatch namespace the binary writes its metrics to (src/, not the module)",
     ("forwarding_queue_name", "sgguard-forward-sg-changes-dlq"): "the spoke template's queue (member accounts)",
     ("default", "sgguard"): "the default of name_prefix itself",
     ("default", "sgguard-remediation"): "the members' role (the template's default, the SCP and the RCP name it)",
@@ -84,3 +83,20 @@ def test_the_defaults_follow_the_prefix(prefix, names):
 def test_name_prefix_validation(prefix, valid):
     pattern = validation_regex(hub_variables()["name_prefix"]["validation"][0]["condition"], "var.name_prefix")
     assert (re.search(pattern, prefix) is not None) == valid
+
+
+def test_the_metric_alarms_read_the_namespace_the_lambda_writes():
+    """sgguard's own metrics go to SGGUARD_METRICS_NAMESPACE, which the module sets to the
+    function's name: every alarm on them reads that namespace, so two hubs count apart."""
+    from sgguard_world.policies import module_files, resources
+
+    alarms = {name: body for (kind, name), body in resources(module_files(HUB)).items()
+              if kind == "aws_cloudwatch_metric_alarm"}
+    assert hub_locals()["metrics_namespace"] == "${local.function_name}"
+    environment = (HUB / "main.tf").read_text()
+    assert re.search(r"SGGUARD_METRICS_NAMESPACE\s*=\s*local\.metrics_namespace", environment)
+    ours = {name: alarm for name, alarm in alarms.items()
+            if "namespace" in alarm and not alarm["namespace"].startswith("AWS/")}
+    assert len(ours) >= 5, sorted(alarms)
+    for name, alarm in ours.items():
+        assert alarm["namespace"] == "${local.metrics_namespace}", (name, alarm["namespace"])

@@ -186,8 +186,10 @@ async fn the_forwarding_queues_tell_undelivered_events_gaps_and_failures() {
     ));
 
     // The metrics and the summary carry them.
-    let metrics: serde_json::Value =
-        serde_json::from_str(&crate::report::metrics::sweep_metrics_line(&report, 0)).unwrap();
+    let metrics: serde_json::Value = serde_json::from_str(
+        &crate::report::metrics::sweep_metrics_line(&Default::default(), &report, 0),
+    )
+    .unwrap();
     assert_eq!(metrics["SweepUndeliveredEvents"], 3);
     assert_eq!(metrics["SweepGaps"], 0);
     let summary = crate::report::notify::sweep_notification(&report, HUB_ACCOUNT);

@@ -120,17 +120,21 @@ fn the_summary_notification_fits_sns_and_says_what_failed() {
 
 #[test]
 fn the_metrics_line_is_embedded_metric_format() {
-    let line: serde_json::Value = serde_json::from_str(
-        &crate::report::metrics::sweep_metrics_line(&big_report(), 1_700_000_000_000),
-    )
-    .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(&crate::report::metrics::sweep_metrics_line(
+            &Default::default(),
+            &big_report(),
+            1_700_000_000_000,
+        ))
+        .unwrap();
     assert_eq!(line["_aws"]["CloudWatchMetrics"][0]["Namespace"], "sgguard");
     assert_eq!(line["SweepAccounts"], 40);
     assert_eq!(line["SweepRevoked"], 4000);
     assert_eq!(line["SweepFailures"], 1);
     assert_eq!(line["Mode"], "enforce");
     assert_eq!(line["SgguardVersion"], env!("CARGO_PKG_VERSION"));
-    let event = crate::report::metrics::event_metrics_line(&crowded_event(), false, 1);
+    let event =
+        crate::report::metrics::event_metrics_line(&Default::default(), &crowded_event(), false, 1);
     let event: serde_json::Value = serde_json::from_str(&event).unwrap();
     assert_eq!(event["SgguardVersion"], env!("CARGO_PKG_VERSION"));
 }
@@ -305,10 +309,13 @@ fn coverage_gaps_and_regions_denied_are_counted_and_named_never_silent() {
     );
     assert_eq!(json["regions_skipped"], 1);
 
-    let line: serde_json::Value = serde_json::from_str(
-        &crate::report::metrics::sweep_metrics_line(&report, 1_700_000_000_000),
-    )
-    .unwrap();
+    let line: serde_json::Value =
+        serde_json::from_str(&crate::report::metrics::sweep_metrics_line(
+            &Default::default(),
+            &report,
+            1_700_000_000_000,
+        ))
+        .unwrap();
     assert_eq!(
         (
             &line["SweepCoverageGaps"],
