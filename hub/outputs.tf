@@ -160,6 +160,11 @@ output "hub_account_stackset_name" {
   value       = one(aws_cloudformation_stack_set.hub_account[*].name)
 }
 
+output "tamper_protection_rcp" {
+  description = "The remediation-role RCP (spoke-infra/policies/sgguard-remediation-role-rcp.json) rendered for this hub: this partition, the hub account id in place of HUB_ACCOUNT_ID, the module's remediation and Lambda role names. Attach it in the management account to the OUs of `stackset_ou_ids`."
+  value       = local.tamper_protection_rcp
+}
+
 output "tamper_protection_scp" {
   description = "The tamper-protection SCP (spoke-infra/policies/sgguard-tamper-protection-scp.json) rendered for this hub: the exemption approver of `exemption_approver`, this partition, the module's role and StackSet names. Attach it in the management account to the OUs of `stackset_ou_ids`. null without `exemption_approver`."
   value       = local.tamper_protection_scp

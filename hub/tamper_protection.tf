@@ -45,3 +45,16 @@ locals {
     ApproverTrustedPrincipalArn = local.approver_trusted_arn
   } : {}
 }
+
+# The remediation-role RCP (../spoke-infra/policies/sgguard-remediation-role-rcp.json) rendered
+# for this hub: this partition, the hub account in place of HUB_ACCOUNT_ID, the module's
+# remediation and Lambda role names. Like the SCP, attached by hand in the management account;
+# output tamper_protection_rcp.
+locals {
+  tamper_protection_rcp = jsonencode(jsondecode(replace(replace(replace(replace(
+    file("${path.module}/../spoke-infra/policies/sgguard-remediation-role-rcp.json"),
+    "arn:aws:", "arn:${local.partition}:"),
+    ":role/sgguard-remediation\"", ":role/${var.remediation_role_name}\""),
+    ":role/sgguard-lambda\"", ":role/${aws_iam_role.lambda.name}\""),
+  "HUB_ACCOUNT_ID", local.account_id)))
+}

@@ -69,3 +69,54 @@ impl AwsError {
         self.code.as_deref().is_some_and(|c| c.starts_with(prefix))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AwsError;
+
+    fn denied(code: &str, message: &str) -> AwsError {
+        AwsError {
+            operation: "DescribeSecurityGroups",
+            account: "111122223333".to_owned(),
+            region: "ap-east-1".to_owned(),
+            code: Some(code.to_owned()),
+            message: format!("{code}: {message}"),
+        }
+    }
+
+    /// EC2 names the policy type in its `UnauthorizedOperation` message, before the encoded
+    /// authorization message (the form AWS returns since its access-denied messages gained
+    /// the policy type; seen in public reports of EC2 denials by an SCP).
+    #[test]
+    fn an_scp_denial_is_told_from_a_missing_permission_by_ec2s_message() {
+        let explicit = denied(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation. User: \
+             arn:aws:sts::111122223333:assumed-role/sgguard-remediation/sgguard is not \
+             authorized to perform: ec2:DescribeSecurityGroups with an explicit deny in a \
+             service control policy. Encoded authorization failure message: g4oZPBq",
+        );
+        let implicit = denied(
+            "AccessDenied",
+            "User: arn:aws:sts::111122223333:assumed-role/sgguard-audit/s is not authorized \
+             to perform: ec2:DescribeRegions because no service control policy allows the \
+             ec2:DescribeRegions action",
+        );
+        assert!(explicit.is_denied_by_scp() && implicit.is_denied_by_scp());
+        // Without the policy type (a role missing the permission, or EC2's short form): a
+        // failure to report, never a region to skip.
+        let iam = denied(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation. User: \
+             arn:aws:sts::111122223333:assumed-role/sgguard-remediation/sgguard is not \
+             authorized to perform: ec2:DescribeSecurityGroups because no identity-based \
+             policy allows the ec2:DescribeSecurityGroups action",
+        );
+        let short = denied(
+            "UnauthorizedOperation",
+            "You are not authorized to perform this operation.",
+        );
+        assert!(!iam.is_denied_by_scp() && !short.is_denied_by_scp());
+        assert!(iam.is_access_denied() && short.is_access_denied());
+    }
+}
