@@ -78,12 +78,12 @@ pub enum ScopeCheckError {
     )]
     Unknown(Origin, String),
     #[error("{0} names `{1}`, which could not be checked against the organization: {2}")]
-    Unreadable(Origin, String, AwsError),
+    Unreadable(Origin, String, Box<AwsError>),
     #[error(
         "`SGGUARD_MODE_BY_SCOPE_URI`: the mode per scope {0} could not be read ({1}); sgguard \
          does not start without it (a mode is never guessed)"
     )]
-    ObjectUnreadable(S3Object, AwsError),
+    ObjectUnreadable(S3Object, Box<AwsError>),
     #[error("the mode per scope {object} is `{value}`: expected {expected}")]
     ObjectInvalid {
         object: S3Object,
@@ -194,7 +194,7 @@ impl Staging {
                     return Err(ScopeCheckError::Unreadable(
                         origin.clone(),
                         id.as_str().to_owned(),
-                        error,
+                        Box::new(error),
                     ));
                 }
             }

@@ -139,7 +139,7 @@ impl Settings {
                 });
             }
         };
-        let mode_by_scope = mode_by_scope(&get)?;
+        let mode_by_scope = mode_by_scope(get)?;
         let checked =
             |variable: &'static str, valid: fn(&str) -> bool, expected: &'static str| match get(
                 variable,

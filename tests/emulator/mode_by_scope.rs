@@ -64,7 +64,7 @@ async fn write(s3: &aws_sdk_s3::Client, scopes: &Value) -> String {
 }
 
 /// The object's reads so far (of a named version or the current one).
-fn reads(org: &Org) -> usize {
+fn reads(org: &Org) -> u64 {
     org.emulator.count("s3:GetObject") + org.emulator.count("s3:GetObjectVersion")
 }
 

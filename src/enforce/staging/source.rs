@@ -79,8 +79,8 @@ fn stored_scopes(
     object: &S3Object,
     fetched: Result<Fetched, AwsError>,
 ) -> Result<BTreeMap<ScopeId, Mode>, ScopeCheckError> {
-    let fetched =
-        fetched.map_err(|error| ScopeCheckError::ObjectUnreadable(object.clone(), error))?;
+    let fetched = fetched
+        .map_err(|error| ScopeCheckError::ObjectUnreadable(object.clone(), Box::new(error)))?;
     parse_scopes(&fetched.text).map_err(|error| {
         let mut value = error.value;
         if let Some((cut, _)) = value.char_indices().nth(QUOTED) {
