@@ -14,7 +14,7 @@ import pytest
 from sgguard_world.files import HUB, REPO, SWEEP_PAYLOAD_SCHEMA_FILE, load_hub_actions
 from sgguard_world.policies import hub_lambda_policy, hub_locals, module_files, resources
 
-from static_common import hub_outputs, hub_variables, lambda_environment, validation_regex
+from static_common import first, hub_outputs, hub_variables, lambda_environment, validation_regex
 
 
 def test_lambda_settings():
@@ -290,13 +290,9 @@ def test_mode_by_scope_is_an_object_in_s3_at_a_named_version():
     assert {"s3:GetObject", "s3:GetObjectVersion"} <= set(load_hub_actions()["granted"])
     worker = res[("aws_lambda_function", "sweep_worker")]
     assert worker["role"] == res[("aws_lambda_function", "sgguard")]["role"] == "${aws_iam_role.lambda.arn}"
-    assert first_block(worker["environment"])["variables"] == "${local.lambda_environment}"
+    assert first(worker["environment"])["variables"] == "${local.lambda_environment}"
     # The variable is named by what reads it.
     assert "SGGUARD_MODE_BY_SCOPE_URI" in hub_variables()["mode_by_scope"]["description"]
-
-
-def first_block(block):
-    return block[0] if isinstance(block, list) else block
 
 
 def test_an_environment_over_lambdas_4_kb_is_refused_before_the_apply():
