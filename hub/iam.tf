@@ -143,8 +143,8 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = aws_dynamodb_table.state.arn
         },
         {
-          # The Lambda service (DLQ, logs), S3 (SSE-KMS of the reports and the exemptions
-          # file) and DynamoDB (the state table) use the module's key with these, on the
+          # The Lambda service (DLQ, logs), S3 (SSE-KMS of the reports, the exemptions file
+          # and the mode per scope) and DynamoDB (the state table) use the module's key with these, on the
           # Lambda's behalf.
           Sid      = "UseModuleKey"
           Effect   = "Allow"
@@ -181,6 +181,17 @@ resource "aws_iam_role_policy" "lambda" {
           Resource = "${aws_s3_bucket.reports.arn}/${local.exemptions_key}"
         },
       ] : s if var.exemptions_enabled],
+      [for s in [
+        {
+          # The mode per scope and nothing else of the bucket (SGGUARD_MODE_BY_SCOPE_URI), at
+          # the version the function's configuration names (SGGUARD_MODE_BY_SCOPE_VERSION:
+          # GetObjectVersion; the current one, GetObject, for a command run without it).
+          Sid      = "ReadModeByScope"
+          Effect   = "Allow"
+          Action   = ["s3:GetObject", "s3:GetObjectVersion"]
+          Resource = "${aws_s3_bucket.reports.arn}/${local.mode_by_scope_key}"
+        },
+      ] : s if length(var.mode_by_scope) > 0],
       [for s in [
         {
           # Coverage: the StackSet's stack instances (SGGUARD_STACKSET_NAME).

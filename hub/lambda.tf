@@ -49,12 +49,13 @@ resource "aws_lambda_function" "sgguard" {
   tags = var.tags
 
   lifecycle {
-    # Lambda takes at most 4 KB of environment variables, names and values together. Each
-    # `mode_by_scope` account entry adds about 25 bytes, so a long one fails here, with the reason,
+    # Lambda takes at most 4 KB of environment variables, names and values together. The
+    # mode per scope is in S3 (only its URI and version here, whatever its size); what is left
+    # to grow is the lists of regions and the names, so a long one fails here, with the reason,
     # rather than in the middle of an apply (checked at plan when the values are known).
     precondition {
       condition     = sum([for name, value in local.lambda_environment : length(name) + length(value)]) <= 4096
-      error_message = "The Lambda environment would take more than 4 KB (Lambda's limit for names and values together): name organizational units in mode_by_scope rather than many single accounts."
+      error_message = "The Lambda environment would take more than 4 KB (Lambda's limit for names and values together): shorten sweep_regions, stackset_regions or the names (function_name, report_bucket_name, chat_topic_arn)."
     }
   }
 

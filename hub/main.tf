@@ -107,6 +107,8 @@ locals {
   report_bucket_name = coalesce(var.report_bucket_name, replace(lower("${local.function_name}-reports-${local.account_id}-${local.region}"), "_", "-"))
   report_prefix      = "sweeps/"
   exemptions_key     = "config/exemptions.yaml"
+  # mode_by_scope as a JSON object (reports.tf): a Lambda environment holds 4 KB.
+  mode_by_scope_key = "config/mode-by-scope.json"
 
   # Lambda environment = CLI environment (docs/configuration.md). SGGUARD_REGIONS is
   # left out when empty so that the binary's default (all enabled regions) applies, and
@@ -153,8 +155,13 @@ locals {
       SGGUARD_EXEMPTIONS_TTL_SECONDS = tostring(var.exemptions_ttl_seconds)
       SGGUARD_EXEMPTIONS_MAX_DAYS    = tostring(var.exemptions_max_days)
     } : {},
-    # Staged enforcement: the mode per OU, root or account; SGGUARD_MODE for the rest.
-    length(var.mode_by_scope) > 0 ? { SGGUARD_MODE_BY_SCOPE = jsonencode(var.mode_by_scope) } : {},
+    # Staged enforcement: the mode per OU, root or account, read from S3 when the function starts
+    # (reports.tf), at the version this apply wrote: a change of the map changes the function's
+    # configuration, so new instances read it. SGGUARD_MODE for the rest.
+    length(var.mode_by_scope) > 0 ? {
+      SGGUARD_MODE_BY_SCOPE_URI     = "s3://${aws_s3_bucket.reports.id}/${local.mode_by_scope_key}"
+      SGGUARD_MODE_BY_SCOPE_VERSION = one(aws_s3_object.mode_by_scope[*].version_id)
+    } : {},
     # Coverage: the StackSet whose stack instances say which accounts and regions have a
     # spoke.
     var.create_stackset ? {

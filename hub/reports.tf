@@ -1,6 +1,7 @@
 # The report bucket: the full report of every sweep (`sweeps/`, SGGUARD_REPORT_BUCKET; the SNS
-# summary only carries the most severe findings) and, with exemptions_enabled, the exemptions
-# file (`config/exemptions.yaml`, SGGUARD_EXEMPTIONS_URI) that changes without a new zip.
+# summary only carries the most severe findings), with exemptions_enabled the exemptions file
+# (`config/exemptions.yaml`, SGGUARD_EXEMPTIONS_URI) that changes without a new zip, and with a
+# mode_by_scope the mode per scope (`config/mode-by-scope.json`, SGGUARD_MODE_BY_SCOPE_URI).
 # Encrypted with the module's key, versioned, private, TLS only.
 
 resource "aws_s3_bucket" "reports" {
@@ -163,6 +164,25 @@ resource "aws_s3_object" "exemptions" {
   tags                   = var.tags
 
   depends_on = [aws_s3_bucket_server_side_encryption_configuration.reports, aws_s3_bucket_policy.reports]
+}
+
+# The mode per scope (mode_by_scope), which the function reads when it starts
+# (SGGUARD_MODE_BY_SCOPE_URI): in the environment it would fill Lambda's 4 KB at some 130
+# account entries. The function's configuration names the version written here
+# (SGGUARD_MODE_BY_SCOPE_VERSION), so that each change of the map publishes a new function
+# version that reads it, and a rollback (live_version) reads the map of its own time.
+resource "aws_s3_object" "mode_by_scope" {
+  count                  = length(var.mode_by_scope) > 0 ? 1 : 0
+  bucket                 = aws_s3_bucket.reports.id
+  key                    = local.mode_by_scope_key
+  content                = jsonencode(var.mode_by_scope)
+  content_type           = "application/json"
+  server_side_encryption = "aws:kms"
+  kms_key_id             = aws_kms_key.sgguard.arn
+  tags                   = var.tags
+
+  # Versioning first: the version id is what the function is told to read.
+  depends_on = [aws_s3_bucket_versioning.reports, aws_s3_bucket_server_side_encryption_configuration.reports, aws_s3_bucket_policy.reports]
 }
 
 # With exemptions_enabled and no exemptions_yaml, whoever approves exemptions uploads the file:

@@ -104,7 +104,7 @@ variable "mode" {
 }
 
 variable "mode_by_scope" {
-  description = "SGGUARD_MODE_BY_SCOPE (set only when not empty): staged enforcement, a mode (\"enforce\" or \"audit\") per OU (`ou-...`), root (`r-...`) or account (12 digits). An account takes the mode of its own entry, else of the nearest OU above it that has one, else of the root's; accounts no entry covers take `mode`."
+  description = "Written to `s3://<report bucket>/config/mode-by-scope.json` when not empty, which the Lambda reads when it starts (SGGUARD_MODE_BY_SCOPE_URI, at the version written: SGGUARD_MODE_BY_SCOPE_VERSION): staged enforcement, a mode (\"enforce\" or \"audit\") per OU (`ou-...`), root (`r-...`) or account (12 digits). An account takes the mode of its own entry, else of the nearest OU above it that has one, else of the root's; accounts no entry covers take `mode`."
   type        = map(string)
   default     = {}
 

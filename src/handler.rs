@@ -37,7 +37,7 @@ pub struct Hub {
     /// The exemptions file (`SGGUARD_EXEMPTIONS_URI`), kept fresh; none when unset.
     pub exemptions: Option<ExemptionStore>,
     pub aws: Arc<Aws>,
-    /// The mode per scope, its scopes confirmed by Organizations at start.
+    /// The mode per scope, read and its scopes confirmed by Organizations at start.
     pub staging: Staging,
     /// Shared by every invocation of this instance (per-account limits span invocations).
     pub state: HubState,
@@ -47,8 +47,9 @@ pub struct Hub {
 
 impl Hub {
     /// The hub of `settings`, as the Lambda's init and the `sweep` command start it: the
-    /// exemptions file's store, the state, the tamper check, and the mode per scope, whose
-    /// scopes must be the organization's (an unknown one is the error, naming it).
+    /// exemptions file's store, the state, the tamper check, and the mode per scope (read from
+    /// S3 now when it is kept there), whose scopes must be the organization's (an object that
+    /// cannot be read or an unknown scope is the error, naming it).
     pub async fn start(
         settings: Settings,
         baseline: Arc<Baseline>,

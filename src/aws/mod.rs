@@ -41,7 +41,7 @@ pub use iam::{NamedPolicy, RolePolicies};
 pub use organizations::OrgAccount;
 pub use prefix_lists::parse_entries;
 pub use ram::{Ram, SharePrincipal, SharedWith};
-pub use s3::{Fetched, S3Uri};
+pub use s3::{Fetched, S3Object, S3Uri, VersionId};
 pub use sns::{message_body, publish};
 pub use spoke::{ForwardingRule, RuleTarget};
 pub use sqs::send_record;
@@ -417,6 +417,12 @@ impl Aws {
     /// An object's text from S3 in the hub account (the exemptions file).
     pub async fn object_text(&self, uri: &S3Uri) -> Result<Fetched, AwsError> {
         s3::get_text(&self.s3, uri).await
+    }
+
+    /// An object's text from S3 in the hub account at the version it names, or its current
+    /// text (the mode per scope).
+    pub async fn object_text_at(&self, object: &S3Object) -> Result<Fetched, AwsError> {
+        s3::get_text_at(&self.s3, &object.uri, object.version.as_ref()).await
     }
 
     /// Writes a text object to S3 in the hub account (the exemptions file) if it is still the

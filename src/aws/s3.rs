@@ -1,5 +1,5 @@
 //! S3 in the hub account: the sweep's full report written to the report bucket, and the
-//! exemptions file read from it (exemptions that change without a new build).
+//! exemptions file and the mode per scope read from it (what changes without a new build).
 
 use aws_sdk_s3::primitives::ByteStream;
 
@@ -36,6 +36,48 @@ impl std::fmt::Display for S3Uri {
     }
 }
 
+/// An S3 object's version id, as S3 gave it (opaque: up to 1024 printable characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionId(String);
+
+impl VersionId {
+    /// Reads a version id; `None` when it cannot be one (empty, too long, white space or
+    /// control characters, or `null`, S3's word for an object written before versioning).
+    pub fn parse(text: &str) -> Option<VersionId> {
+        let printable = text.chars().all(|c| c.is_ascii_graphic());
+        ((1..=1024).contains(&text.len()) && printable && text != "null")
+            .then(|| VersionId(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for VersionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An object to read: `s3://BUCKET/KEY`, at one version when one is named (the version the hub
+/// module wrote, so that what is read is what the function's configuration names), else the
+/// current one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Object {
+    pub uri: S3Uri,
+    pub version: Option<VersionId>,
+}
+
+impl std::fmt::Display for S3Object {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.version {
+            None => write!(f, "`{}`", self.uri),
+            Some(version) => write!(f, "`{}` (version `{version}`)", self.uri),
+        }
+    }
+}
+
 /// The object metadata in which sgguard says who wrote an object (`x-amz-meta-…`).
 pub const WRITTEN_BY: &str = "sgguard-written-by";
 
@@ -68,8 +110,18 @@ fn region_of(s3: &aws_sdk_s3::Client) -> String {
         .map_or_else(|| "?".to_owned(), ToString::to_string)
 }
 
-/// The object's text (UTF-8, at most [`MAX_OBJECT_BYTES`]).
+/// The object's current text (UTF-8, at most [`MAX_OBJECT_BYTES`]).
 pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, AwsError> {
+    get_text_at(s3, uri, None).await
+}
+
+/// The object's text at `version` (IAM: `s3:GetObjectVersion`), or its current text when
+/// `None` (`s3:GetObject`).
+pub async fn get_text_at(
+    s3: &aws_sdk_s3::Client,
+    uri: &S3Uri,
+    version: Option<&VersionId>,
+) -> Result<Fetched, AwsError> {
     let region = region_of(s3);
     let failure = |message: String| AwsError {
         operation: "GetObject",
@@ -82,6 +134,7 @@ pub async fn get_text(s3: &aws_sdk_s3::Client, uri: &S3Uri) -> Result<Fetched, A
         .get_object()
         .bucket(&uri.bucket)
         .key(&uri.key)
+        .set_version_id(version.map(|v| v.as_str().to_owned()))
         .send()
         .await
         .map_err(|e| failed("GetObject", &uri.to_string(), &region, &e))?;
@@ -193,6 +246,32 @@ mod tests {
             "s3://ab/key",
         ] {
             assert_eq!(S3Uri::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn version_ids_are_what_s3_gives_and_an_object_says_its_version() {
+        let version = VersionId::parse("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY").unwrap();
+        let object = S3Object {
+            uri: S3Uri::parse("s3://sgguard-reports-1/config/mode-by-scope.json").unwrap(),
+            version: Some(version),
+        };
+        assert_eq!(
+            object.to_string(),
+            "`s3://sgguard-reports-1/config/mode-by-scope.json` (version \
+             `3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY`)"
+        );
+        let latest = S3Object {
+            version: None,
+            ..object
+        };
+        assert_eq!(
+            latest.to_string(),
+            "`s3://sgguard-reports-1/config/mode-by-scope.json`"
+        );
+        let long = "v".repeat(1025);
+        for bad in ["", "null", "a b", "a\nb", long.as_str()] {
+            assert_eq!(VersionId::parse(bad), None, "{bad}");
         }
     }
 }

@@ -108,6 +108,11 @@ fn validate(file: &std::path::Path, exemptions: Option<&std::path::Path>, max_da
     }
 }
 
+/// `policy explain` reads nothing from AWS, so not a mode per scope kept in S3.
+const STORED_SCOPES: &str = "`SGGUARD_MODE_BY_SCOPE_URI` is set, and `policy explain` reads \
+    nothing from AWS: unset it and give the object's map in `SGGUARD_MODE_BY_SCOPE` \
+    (SGGUARD_MODE_BY_SCOPE=\"$(aws s3 cp s3://BUCKET/config/mode-by-scope.json -)\")";
+
 fn explain(
     policy: Option<&std::path::Path>,
     group: &str,
@@ -124,7 +129,11 @@ fn explain(
         None => None,
         Some((id, units)) => {
             let units: Vec<String> = units.iter().map(OuId::to_string).collect();
-            let resolved = settings.staging().resolve(id.as_str(), Ok(&units));
+            let Some(staging) = settings.inline_staging() else {
+                print_error(STORED_SCOPES);
+                return EXIT_ERROR;
+            };
+            let resolved = staging.resolve(id.as_str(), Ok(&units));
             println!(
                 "account {id} is guarded in {} mode (set by {})",
                 resolved.mode, resolved.by

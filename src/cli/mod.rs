@@ -291,7 +291,8 @@ pub enum PolicyCommand {
         #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
         tags: Vec<(String, String)>,
         /// The account of the example group: tells the mode it is guarded in (staged
-        /// enforcement, `SGGUARD_MODE` and `SGGUARD_MODE_BY_SCOPE`) and plans with it
+        /// enforcement, `SGGUARD_MODE` and `SGGUARD_MODE_BY_SCOPE`; not read from S3) and plans
+        /// with it
         #[arg(long, value_name = "ID")]
         account: Option<crate::ids::AccountId>,
         /// The organizational units above the account, nearest first, then the root (what
@@ -330,12 +331,12 @@ pub fn configure(mode: Option<Mode>, flags: &[Flag]) -> Result<(Settings, Baseli
         print_error(error);
         EXIT_ERROR
     })?;
-    // `--mode` sets the default; `--mode audit` also sets the scopes aside, so that it always
-    // means nothing is revoked. Scopes that audit accounts still hold under `--mode enforce`.
+    // `--mode` sets the default; `--mode audit` also sets the scopes aside (not read from S3
+    // either), so that it always means nothing is revoked. Scopes that audit accounts still hold under `--mode enforce`.
     if let Some(mode) = mode {
         settings.mode = mode;
         if mode == Mode::Audit {
-            settings.mode_by_scope.clear();
+            settings.mode_by_scope = crate::enforce::staging::ModeByScope::default();
         }
     }
     let baseline = Baseline::load_or_default(settings.policy.as_deref()).map_err(|error| {

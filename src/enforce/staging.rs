@@ -5,9 +5,14 @@
 //! names; otherwise the default. When a scope depends on an account's units and they cannot be
 //! read, the account is audited: sgguard reports what it is not sure it may revoke.
 
+mod source;
+pub mod syntax;
+
+pub use source::{ModeByScope, Origin};
+
 use std::collections::BTreeMap;
 
-use crate::aws::AwsError;
+use crate::aws::{AwsError, S3Object};
 use crate::ids::ScopeId;
 use crate::outcome::Mode;
 
@@ -64,19 +69,27 @@ impl ModeReason {
     }
 }
 
-/// Why `SGGUARD_MODE_BY_SCOPE` cannot be used: sgguard does not start with it.
+/// Why the mode per scope cannot be used: sgguard does not start with it.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ScopeCheckError {
     #[error(
-        "`SGGUARD_MODE_BY_SCOPE` names `{0}`, which the organization does not have (a mistyped \
-         id would leave its accounts in the default mode)"
+        "{0} names `{1}`, which the organization does not have (a mistyped id would leave its \
+         accounts in the default mode)"
     )]
-    Unknown(String),
+    Unknown(Origin, String),
+    #[error("{0} names `{1}`, which could not be checked against the organization: {2}")]
+    Unreadable(Origin, String, Box<AwsError>),
     #[error(
-        "`SGGUARD_MODE_BY_SCOPE` names `{0}`, which could not be checked against the \
-         organization: {1}"
+        "`SGGUARD_MODE_BY_SCOPE_URI`: the mode per scope {0} could not be read ({1}); sgguard \
+         does not start without it (a mode is never guessed)"
     )]
-    Unreadable(String, AwsError),
+    ObjectUnreadable(S3Object, Box<AwsError>),
+    #[error("the mode per scope {object} is `{value}`: expected {expected}")]
+    ObjectInvalid {
+        object: S3Object,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 impl From<Mode> for Staging {
@@ -162,8 +175,8 @@ impl Staging {
     /// Checks that the organization has every scope this staging names (`has` asks
     /// Organizations): a mistyped unit or account id would otherwise leave its accounts in the
     /// default mode without a word. Every id is checked; the first unknown or unreadable one is
-    /// the error.
-    pub async fn check_scopes<F, Fut>(&self, has: F) -> Result<(), ScopeCheckError>
+    /// the error, naming `origin`, where the scopes were set.
+    pub async fn check_scopes<F, Fut>(&self, origin: &Origin, has: F) -> Result<(), ScopeCheckError>
     where
         F: Fn(ScopeId) -> Fut,
         Fut: std::future::Future<Output = Result<bool, AwsError>>,
@@ -171,9 +184,18 @@ impl Staging {
         for id in self.scopes.keys() {
             match has(id.clone()).await {
                 Ok(true) => {}
-                Ok(false) => return Err(ScopeCheckError::Unknown(id.as_str().to_owned())),
+                Ok(false) => {
+                    return Err(ScopeCheckError::Unknown(
+                        origin.clone(),
+                        id.as_str().to_owned(),
+                    ));
+                }
                 Err(error) => {
-                    return Err(ScopeCheckError::Unreadable(id.as_str().to_owned(), error));
+                    return Err(ScopeCheckError::Unreadable(
+                        origin.clone(),
+                        id.as_str().to_owned(),
+                        Box::new(error),
+                    ));
                 }
             }
         }
@@ -268,11 +290,24 @@ mod tests {
             &[(PROD, Mode::Enforce), ("111122223333", Mode::Audit)],
         );
         let known = |id: ScopeId| async move { Ok(id.as_str() == PROD) };
-        let error = s.check_scopes(known).await.unwrap_err();
+        let variable = Origin::Variable;
+        let error = s.check_scopes(&variable, known).await.unwrap_err();
         assert!(
-            error
-                .to_string()
-                .contains("names `111122223333`, which the organization does not have"),
+            error.to_string().contains(
+                "`SGGUARD_MODE_BY_SCOPE` names `111122223333`, which the organization does not have"
+            ),
+            "{error}"
+        );
+        // Read from S3: the object is named instead.
+        let object = Origin::Object(S3Object {
+            uri: crate::aws::S3Uri::parse("s3://reports/config/mode-by-scope.json").unwrap(),
+            version: None,
+        });
+        let error = s.check_scopes(&object, known).await.unwrap_err();
+        assert!(
+            error.to_string().contains(
+                "the mode per scope `s3://reports/config/mode-by-scope.json` names `111122223333`"
+            ),
             "{error}"
         );
         let throttled = |_: ScopeId| async {
@@ -284,14 +319,14 @@ mod tests {
                 message: "rate exceeded".to_owned(),
             })
         };
-        let error = s.check_scopes(throttled).await.unwrap_err();
+        let error = s.check_scopes(&variable, throttled).await.unwrap_err();
         assert!(
             error.to_string().contains("could not be checked")
                 && error.to_string().contains("rate exceeded"),
             "{error}"
         );
         let all = |_: ScopeId| async { Ok(true) };
-        assert!(s.check_scopes(all).await.is_ok());
+        assert!(s.check_scopes(&variable, all).await.is_ok());
     }
 
     #[test]

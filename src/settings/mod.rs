@@ -2,25 +2,24 @@
 //! (docs/configuration.md) is read here, and the command-line flags that override them go
 //! through the same validation, once, before any work starts.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::aws::{Aws, S3Uri};
 use crate::enforce::Outputs;
 use crate::enforce::breaker::Limits;
-use crate::enforce::staging::{ScopeCheckError, Staging};
+use crate::enforce::staging::{ModeByScope, ScopeCheckError, Staging};
 use crate::enforce::state::HubState;
 use crate::enforce::tamper::{FORWARDER_ROLE, TamperCheck};
 use crate::finding::Severity;
-use crate::ids::{Arn, ScopeId};
+use crate::ids::Arn;
 use crate::outcome::Mode;
 use crate::report::metrics::{Metrics, MetricsOut, Namespace};
 
 mod scopes;
 mod values;
 
-use scopes::parse_scopes;
+use scopes::mode_by_scope;
 pub use values::role_name;
 use values::{BUS_ARN, TOPIC_ARN, is_bus_arn, is_topic_arn, region_list, security_hub};
 
@@ -39,6 +38,12 @@ pub enum SettingsError {
          write (the hub module's findings bus), where no member can forge one"
     )]
     EventBusIsHubBus(String),
+    /// Two variables that set the same thing.
+    #[error("`{0}` and `{1}` are both set: set one of them")]
+    Exclusive(&'static str, &'static str),
+    /// A variable that means something only with another.
+    #[error("`{0}` is set without `{1}`, which it goes with")]
+    Requires(&'static str, &'static str),
 }
 
 /// The hub's settings.
@@ -48,9 +53,10 @@ pub struct Settings {
     pub policy: Option<PathBuf>,
     /// `SGGUARD_MODE`: `enforce` (default) or `audit`; the mode of accounts no scope names.
     pub mode: Mode,
-    /// `SGGUARD_MODE_BY_SCOPE`: a JSON object from account, organizational unit or root ids to
-    /// `enforce` or `audit` (staged enforcement); empty when unset.
-    pub mode_by_scope: BTreeMap<ScopeId, Mode>,
+    /// `SGGUARD_MODE_BY_SCOPE`, or `SGGUARD_MODE_BY_SCOPE_URI` with
+    /// `SGGUARD_MODE_BY_SCOPE_VERSION`: a JSON object from account, organizational unit or root
+    /// ids to `enforce` or `audit` (staged enforcement), or where in S3 it is; none when unset.
+    pub mode_by_scope: ModeByScope,
     /// `SGGUARD_TOPIC_ARN`: where notifications go; none when unset.
     pub topic_arn: Option<String>,
     /// `SGGUARD_ROLE_NAME`: the role assumed in member accounts.
@@ -133,10 +139,7 @@ impl Settings {
                 });
             }
         };
-        let mode_by_scope = match get("SGGUARD_MODE_BY_SCOPE") {
-            None => BTreeMap::new(),
-            Some(text) => parse_scopes(&text)?,
-        };
+        let mode_by_scope = mode_by_scope(get)?;
         let checked =
             |variable: &'static str, valid: fn(&str) -> bool, expected: &'static str| match get(
                 variable,
@@ -374,20 +377,34 @@ impl Settings {
         }
     }
 
-    /// The mode per scope (staged enforcement).
-    pub fn staging(&self) -> Staging {
-        Staging {
-            default: self.mode,
-            scopes: self.mode_by_scope.clone(),
+    /// The mode per scope without AWS (`policy explain`, tests): `None` when it is kept in S3
+    /// (`SGGUARD_MODE_BY_SCOPE_URI`), which only [`Settings::checked_staging`] reads.
+    pub fn inline_staging(&self) -> Option<Staging> {
+        match &self.mode_by_scope {
+            ModeByScope::Inline(scopes) => Some(Staging {
+                default: self.mode,
+                scopes: scopes.clone(),
+            }),
+            ModeByScope::Stored(_) => None,
         }
     }
 
-    /// The mode per scope, once Organizations has confirmed every scope it names (checked at
-    /// start: an unknown id is an error naming it, never a silent default).
+    /// The mode per scope (read from S3 when it is kept there), once Organizations has
+    /// confirmed every scope it names: checked at start, an object that cannot be read or an
+    /// unknown id is an error naming it, never a silent default.
     pub async fn checked_staging(&self, aws: &Aws) -> Result<Staging, ScopeCheckError> {
-        let staging = self.staging();
+        let scopes = self
+            .mode_by_scope
+            .scopes(|object| async move { aws.object_text_at(&object).await })
+            .await?;
+        let staging = Staging {
+            default: self.mode,
+            scopes,
+        };
         staging
-            .check_scopes(|id| async move { aws.has_scope(&id).await })
+            .check_scopes(&self.mode_by_scope.origin(), |id| async move {
+                aws.has_scope(&id).await
+            })
             .await?;
         Ok(staging)
     }

@@ -1,73 +1,48 @@
-//! `SGGUARD_MODE_BY_SCOPE`: the mode of each organizational unit, root or account, as JSON.
-
-use std::collections::BTreeMap;
+//! The mode per scope's variables: `SGGUARD_MODE_BY_SCOPE` (the JSON itself) or
+//! `SGGUARD_MODE_BY_SCOPE_URI` (a JSON object in S3) with `SGGUARD_MODE_BY_SCOPE_VERSION` (the
+//! version to read), never both.
 
 use super::SettingsError;
-use crate::ids::ScopeId;
-use crate::outcome::Mode;
+use crate::aws::{S3Object, S3Uri, VersionId};
+use crate::enforce::staging::ModeByScope;
+use crate::enforce::staging::syntax::parse_scopes;
 
-/// `SGGUARD_MODE_BY_SCOPE`: `{"ou-ab12-cdef3456": "enforce", "111122223333": "audit"}`. A scope
-/// named twice is refused (a JSON object would keep only the last of the two modes).
-pub(super) fn parse_scopes(text: &str) -> Result<BTreeMap<ScopeId, Mode>, SettingsError> {
-    let invalid = |value: String, expected: &'static str| SettingsError::Invalid {
-        variable: "SGGUARD_MODE_BY_SCOPE",
-        value,
-        expected,
+const INLINE: &str = "SGGUARD_MODE_BY_SCOPE";
+const URI: &str = "SGGUARD_MODE_BY_SCOPE_URI";
+const VERSION: &str = "SGGUARD_MODE_BY_SCOPE_VERSION";
+
+/// The mode per scope the variables (read through `get`, trimmed, empty as unset) set.
+pub(super) fn mode_by_scope(
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<ModeByScope, SettingsError> {
+    let version = match get(VERSION) {
+        None => None,
+        Some(text) => Some(VersionId::parse(&text).ok_or(SettingsError::Invalid {
+            variable: VERSION,
+            value: text,
+            expected: "an S3 version id (the object's `VersionId`)",
+        })?),
     };
-    let Ok(Entries(entries)) = serde_json::from_str::<Entries>(text) else {
-        return Err(invalid(
-            text.to_owned(),
-            "a JSON object of scope id to mode: {\"ou-ab12-cdef3456\": \"enforce\"}",
-        ));
-    };
-    let mut scopes = BTreeMap::new();
-    for (id, mode) in entries {
-        let Ok(scope) = id.parse::<ScopeId>() else {
-            return Err(invalid(
-                id,
-                "scope ids that are account ids (12 digits), organizational unit ids (ou-…) \
-                 or root ids (r-…)",
-            ));
-        };
-        let mode = match mode.as_str() {
-            Some("enforce") => Mode::Enforce,
-            Some("audit") => Mode::Audit,
-            _ => {
-                return Err(invalid(
-                    format!("{id}: {mode}"),
-                    "modes `enforce` or `audit`",
-                ));
-            }
-        };
-        if scopes.insert(scope, mode).is_some() {
-            return Err(invalid(id, "each scope id named once"));
+    match (get(INLINE), get(URI)) {
+        (Some(_), Some(_)) => Err(SettingsError::Exclusive(INLINE, URI)),
+        (Some(_), None) | (None, None) if version.is_some() => {
+            Err(SettingsError::Requires(VERSION, URI))
         }
-    }
-    Ok(scopes)
-}
-
-/// A JSON object's entries in their order, duplicates kept (so that they can be refused).
-struct Entries(Vec<(String, serde_json::Value)>);
-
-impl<'de> serde::Deserialize<'de> for Entries {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Entries;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Entries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(Entries(entries))
-            }
+        (None, None) => Ok(ModeByScope::default()),
+        (Some(text), None) => parse_scopes(&text)
+            .map(ModeByScope::Inline)
+            .map_err(|error| SettingsError::Invalid {
+                variable: INLINE,
+                value: error.value,
+                expected: error.expected,
+            }),
+        (None, Some(text)) => {
+            let uri = S3Uri::parse(&text).ok_or(SettingsError::Invalid {
+                variable: URI,
+                value: text,
+                expected: "an S3 object URI (s3://BUCKET/KEY)",
+            })?;
+            Ok(ModeByScope::Stored(S3Object { uri, version }))
         }
-        deserializer.deserialize_map(Visitor)
     }
 }

@@ -1,6 +1,8 @@
 //! The settings: documented defaults, bad values that name their variable, and the
 //! configuration page that names what the parser reads.
 
+use std::collections::BTreeMap;
+
 use super::*;
 
 fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
@@ -59,7 +61,8 @@ fn bad_values_name_the_variable() {
         ),
     ])
     .unwrap()
-    .staging();
+    .inline_staging()
+    .unwrap();
     assert_eq!(staged.default, Mode::Audit);
     assert_eq!(staged.scopes["ou-ab12-cdef3456"], Mode::Enforce);
     for (bad, named) in [
@@ -200,5 +203,78 @@ fn the_documented_configuration_is_the_parser_s() {
             set, defaults,
             "{variable}=`{default}` is not the parser's default"
         );
+    }
+}
+
+#[test]
+fn the_mode_per_scope_is_read_from_s3_at_the_version_named_never_from_both_places() {
+    use crate::aws::{S3Object, S3Uri, VersionId};
+    use crate::enforce::staging::ModeByScope;
+
+    let uri = "s3://sgguard-reports-1/config/mode-by-scope.json";
+    let stored = settings(&[
+        ("SGGUARD_MODE_BY_SCOPE_URI", uri),
+        (
+            "SGGUARD_MODE_BY_SCOPE_VERSION",
+            "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
+        ),
+    ])
+    .unwrap();
+    let object = S3Object {
+        uri: S3Uri::parse(uri).unwrap(),
+        version: VersionId::parse("3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"),
+    };
+    assert_eq!(stored.mode_by_scope, ModeByScope::Stored(object.clone()));
+    // Only the hub reads it: nothing offline stands in for it.
+    assert_eq!(stored.inline_staging(), None);
+    // Without a version: the current object.
+    let current = settings(&[("SGGUARD_MODE_BY_SCOPE_URI", uri)]).unwrap();
+    assert_eq!(
+        current.mode_by_scope,
+        ModeByScope::Stored(S3Object {
+            version: None,
+            ..object
+        })
+    );
+    assert_eq!(settings(&[]).unwrap().mode_by_scope, ModeByScope::default());
+
+    let both = settings(&[
+        ("SGGUARD_MODE_BY_SCOPE", r#"{"r-ab12": "enforce"}"#),
+        ("SGGUARD_MODE_BY_SCOPE_URI", uri),
+    ])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        both.contains("`SGGUARD_MODE_BY_SCOPE`") && both.contains("`SGGUARD_MODE_BY_SCOPE_URI`"),
+        "{both}"
+    );
+    for alone in [
+        vec![("SGGUARD_MODE_BY_SCOPE_VERSION", "v1")],
+        vec![
+            ("SGGUARD_MODE_BY_SCOPE", r#"{"r-ab12": "enforce"}"#),
+            ("SGGUARD_MODE_BY_SCOPE_VERSION", "v1"),
+        ],
+    ] {
+        let error = settings(&alone).unwrap_err().to_string();
+        assert!(
+            error.contains(
+                "`SGGUARD_MODE_BY_SCOPE_VERSION` is set without `SGGUARD_MODE_BY_SCOPE_URI`"
+            ),
+            "{error}"
+        );
+    }
+    for (variable, bad) in [
+        ("SGGUARD_MODE_BY_SCOPE_URI", "config/mode-by-scope.json"),
+        ("SGGUARD_MODE_BY_SCOPE_URI", "s3://Reports/mode.json"),
+        ("SGGUARD_MODE_BY_SCOPE_VERSION", "null"),
+        ("SGGUARD_MODE_BY_SCOPE_VERSION", "v 1"),
+    ] {
+        let error = if variable == "SGGUARD_MODE_BY_SCOPE_URI" {
+            settings(&[(variable, bad)])
+        } else {
+            settings(&[("SGGUARD_MODE_BY_SCOPE_URI", uri), (variable, bad)])
+        };
+        let error = error.unwrap_err().to_string();
+        assert!(error.contains(variable) && error.contains(bad), "{error}");
     }
 }

@@ -249,7 +249,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
         forwarding_regions: Some(REGIONS.map(str::to_owned).to_vec()),
     };
     let hub = Hub {
-        staging: settings.staging(),
+        staging: settings.inline_staging().unwrap(),
         state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),

@@ -20,6 +20,7 @@ mod exemptions;
 mod guard;
 mod hub;
 mod lambda;
+mod mode_by_scope;
 mod notifications;
 mod readme_aws;
 #[path = "../support/readme_commands.rs"]

@@ -76,7 +76,7 @@ fn hub(org: &Org, aws: std::sync::Arc<sgguard::aws::Aws>, queue: Option<&str>) -
     })
     .unwrap();
     Hub {
-        staging: settings.staging(),
+        staging: settings.inline_staging().unwrap(),
         state: HubState::in_process(Limits::default()),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),

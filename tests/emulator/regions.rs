@@ -159,7 +159,7 @@ async fn the_scheduled_sweep_fixes_the_far_rule_and_names_the_gaps_and_the_denie
     let settings = settings(&org);
     let aws = org.aws().await;
     let hub = Hub {
-        staging: settings.staging(),
+        staging: settings.inline_staging().unwrap(),
         state: HubState::in_process(settings.limits),
         tamper: Some(settings.tamper_check(&aws)),
         settings,

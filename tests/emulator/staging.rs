@@ -41,7 +41,7 @@ pub(crate) async fn hub(org: &Org, env: &[(&str, String)]) -> Hub {
     });
     let aws = org.aws().await;
     Hub {
-        staging: settings.staging(),
+        staging: settings.inline_staging().unwrap(),
         // In this process, unless the test names a state table (`SGGUARD_STATE_TABLE`).
         state: settings.hub_state(&aws),
         settings,
@@ -87,14 +87,14 @@ async fn put(s3: &aws_sdk_s3::Client, key: &str, text: &str) {
 }
 
 /// SSH opened to the internet in a new group of `account`: the group and the event.
-async fn open_ssh(org: &Org, account: &str, name: &str) -> (String, Value) {
+pub(crate) async fn open_ssh(org: &Org, account: &str, name: &str) -> (String, Value) {
     let ec2 = org.member_ec2(account, HUB_REGION).await;
     let (group, rules) = open_rules(&ec2, name, vec![tcp(22, "0.0.0.0/0")]).await;
     let event = authorize_event(account, HUB_REGION, "dana", &group, &rules);
     (group, event)
 }
 
-async fn is_open(org: &Org, account: &str, group: &str) -> bool {
+pub(crate) async fn is_open(org: &Org, account: &str, group: &str) -> bool {
     let ec2 = org.member_ec2(account, HUB_REGION).await;
     live_rules(&ec2, group)
         .await
@@ -103,7 +103,7 @@ async fn is_open(org: &Org, account: &str, group: &str) -> bool {
 }
 
 /// The outcomes of the findings of a handled event.
-fn outcomes(outcome: &Value) -> Vec<String> {
+pub(crate) fn outcomes(outcome: &Value) -> Vec<String> {
     outcome["findings"]
         .as_array()
         .unwrap()

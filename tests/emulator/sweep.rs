@@ -51,7 +51,7 @@ async fn hub_for(seeded: &Seeded, bucket: Option<&str>) -> Hub {
     })
     .unwrap();
     Hub {
-        staging: settings.staging(),
+        staging: settings.inline_staging().unwrap(),
         state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(baseline()),

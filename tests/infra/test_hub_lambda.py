@@ -14,7 +14,7 @@ import pytest
 from sgguard_world.files import HUB, REPO, SWEEP_PAYLOAD_SCHEMA_FILE, load_hub_actions
 from sgguard_world.policies import hub_lambda_policy, hub_locals, module_files, resources
 
-from static_common import hub_outputs, hub_variables, lambda_environment, validation_regex
+from static_common import first, hub_outputs, hub_variables, lambda_environment, validation_regex
 
 
 def test_lambda_settings():
@@ -205,7 +205,9 @@ def test_mode_by_scope_validation_rejects_a_bad_key(scope: str, valid: bool):
 
 
 def test_mode_by_scope_reaches_the_lambda_and_the_readme_example_is_valid():
-    assert "length(var.mode_by_scope) > 0 ? {SGGUARD_MODE_BY_SCOPE = jsonencode(var.mode_by_scope)} : {}" in lambda_environment()
+    # In S3, not in the environment (test_mode_by_scope_is_an_object_in_s3_at_a_named_version).
+    assert "SGGUARD_MODE_BY_SCOPE =" not in lambda_environment()
+    assert "jsonencode(var.mode_by_scope)" not in lambda_environment()
     assert "SGGUARD_MODE = var.mode" in lambda_environment()
     assert "mode_by_scope" in hub_variables()["mode"]["description"]
     # Finding an account's OUs: ListParents, with the other Organizations reads.
@@ -261,23 +263,61 @@ def test_the_lambda_lists_the_stacksets_instances_for_coverage():
     assert "cloudformation:ListStackInstances" in load_hub_actions()["granted"]
 
 
+def test_mode_by_scope_is_an_object_in_s3_at_a_named_version():
+    """Issue #23: the map is written to the report bucket (versioned) as `config/mode-by-scope.json`,
+    only when it is not empty; the Lambda is told the object and the version written (a change of
+    the map changes the function's configuration) and may read that key and nothing else of the
+    bucket, under the same condition. The sweep worker has the same environment and role."""
+    res = resources(module_files(HUB))
+    locals_ = hub_locals()
+    assert locals_["mode_by_scope_key"] == "config/mode-by-scope.json"
+    when = "length(var.mode_by_scope) > 0"
+    obj = res[("aws_s3_object", "mode_by_scope")]
+    assert obj["count"] == f"${{{when} ? 1 : 0}}"
+    assert (obj["bucket"], obj["key"], obj["content"], obj["content_type"]) == (
+        "${aws_s3_bucket.reports.id}", "${local.mode_by_scope_key}", "${jsonencode(var.mode_by_scope)}",
+        "application/json")
+    assert (obj["server_side_encryption"], obj["kms_key_id"]) == ("aws:kms", "${aws_kms_key.sgguard.arn}")
+    # Its version id exists once the bucket is versioned (the versioning resource comes first).
+    assert "${aws_s3_bucket_versioning.reports}" in obj["depends_on"]
+    versioning = res[("aws_s3_bucket_versioning", "reports")]["versioning_configuration"]
+    assert (versioning[0] if isinstance(versioning, list) else versioning)["status"] == "Enabled"
+
+    assert (f'{when} ? {{SGGUARD_MODE_BY_SCOPE_URI = "s3://${{aws_s3_bucket.reports.id}}/${{local.mode_by_scope_key}}", '
+            "SGGUARD_MODE_BY_SCOPE_VERSION = one(aws_s3_object.mode_by_scope[*].version_id)} : {}") in lambda_environment()
+    assert ('[for s in [{Sid = "ReadModeByScope", Effect = "Allow", Action = ["s3:GetObject", "s3:GetObjectVersion"], '
+            f'Resource = "${{aws_s3_bucket.reports.arn}}/${{local.mode_by_scope_key}}"}}] : s if {when}]') in hub_lambda_policy()
+    assert {"s3:GetObject", "s3:GetObjectVersion"} <= set(load_hub_actions()["granted"])
+    worker = res[("aws_lambda_function", "sweep_worker")]
+    assert worker["role"] == res[("aws_lambda_function", "sgguard")]["role"] == "${aws_iam_role.lambda.arn}"
+    assert first(worker["environment"])["variables"] == "${local.lambda_environment}"
+    # The variable is named by what reads it.
+    assert "SGGUARD_MODE_BY_SCOPE_URI" in hub_variables()["mode_by_scope"]["description"]
+
+
 def test_an_environment_over_lambdas_4_kb_is_refused_before_the_apply():
-    """The precondition sums names and values as Lambda counts them; with the module's other
-    variables, a mode_by_scope of 200 accounts (as jsonencode writes it) is over the limit, 20 are
-    well under it."""
+    """The precondition sums names and values as Lambda counts them. The mode per scope is in S3:
+    with the module's other variables at realistic lengths, the environment is the same size for a
+    mode_by_scope of 1 account or of 2,000 (its URI and an S3 version id), well under the limit."""
     fn = resources(module_files(HUB))[("aws_lambda_function", "sgguard")]
     precondition = fn["lifecycle"][0]["precondition"][0]
     condition = precondition["condition"]
     assert "sum([for name, value in local.lambda_environment : length(name) + length(value)]) <= 4096" in condition
-    assert "mode_by_scope" in precondition["error_message"]
+    assert "mode_by_scope" not in precondition["error_message"]
+    assert "sweep_regions" in precondition["error_message"]
 
     # The formula over a typical environment: the module's other variables at realistic lengths.
-    base = {key: "x" * 90 for key in re.findall(r"\b(SGGUARD_[A-Z_]+)\s*=", lambda_environment())}
-    assert len(base) >= 15, base
+    names = re.findall(r"\b(SGGUARD_[A-Z_]+)\s*=", lambda_environment())
+    assert len(names) >= 15 and "SGGUARD_MODE_BY_SCOPE" not in names, names
+    base = {key: "x" * 90 for key in names}
 
     def size(accounts: int) -> int:
         scopes = {f"{100000000000 + n:012d}": "enforce" for n in range(accounts)}
-        env = dict(base, SGGUARD_MODE_BY_SCOPE=json.dumps(scopes, separators=(",", ":")))
+        # What reaches the environment of the map: where it is and which version (S3 gives 32
+        # characters), never the map itself.
+        uri = "s3://sgguard-reports-111122223333-eu-west-1/config/mode-by-scope.json"
+        env = dict(base, SGGUARD_MODE_BY_SCOPE_URI=uri, SGGUARD_MODE_BY_SCOPE_VERSION="v" * 32)
+        assert json.dumps(scopes) not in env.values()
         return sum(len(name) + len(value) for name, value in env.items())
 
-    assert size(20) <= 4096 < size(200), (size(20), size(200))
+    assert size(1) == size(2000) <= 4096, (size(1), size(2000))

@@ -107,15 +107,17 @@ def test_the_lambda_reads_the_exemptions_file_and_writes_reports_only_under_swee
     policy = hub_lambda_policy()
     locals_ = hub_locals()
     assert locals_["exemptions_key"] == "config/exemptions.yaml"
-    assert sorted(set(a for a in hub_lambda_role_actions() if a.startswith("s3:"))) == ["s3:GetObject", "s3:PutObject"]
+    assert sorted(set(a for a in hub_lambda_role_actions() if a.startswith("s3:"))) == [
+        "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
     # Writes: under sweeps/ only (no read, list or delete of the reports).
     assert ('{Sid = "WriteSweepReports", Effect = "Allow", Action = "s3:PutObject", '
             'Resource = "${aws_s3_bucket.reports.arn}/${local.report_prefix}*"}') in policy
     # Reads: the exemptions object and nothing else, only with exemptions_enabled.
     assert ('[for s in [{Sid = "ReadExemptions", Effect = "Allow", Action = "s3:GetObject", '
             'Resource = "${aws_s3_bucket.reports.arn}/${local.exemptions_key}"}] : s if var.exemptions_enabled]') in policy
-    # ... and, with the distributed sweep, what it wrote under sweeps/runs/ (test_hub_sweep.py).
-    assert policy.count('"s3:') == 3
+    # ... with the distributed sweep, what it wrote under sweeps/runs/ (test_hub_sweep.py), and
+    # with a mode_by_scope, its object (test_hub_lambda.py).
+    assert policy.count('"s3:') == 5
     # S3's SSE-KMS on the Lambda's behalf: the role may use the bucket's key.
     assert '{Sid = "UseModuleKey", Effect = "Allow", Action = ["kms:Decrypt", "kms:GenerateDataKey*"], Resource = aws_kms_key.sgguard.arn}' in policy
     assert {"kms:Decrypt", "kms:GenerateDataKey*"} <= set(load_hub_actions()["for_the_lambda_service"])

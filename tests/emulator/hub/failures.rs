@@ -159,7 +159,7 @@ async fn a_tripped_breaker_revokes_no_more_and_the_lambda_answers_it_as_handled(
     .unwrap();
     settings.mode = Mode::Enforce;
     let hub = sgguard::lambda::Hub {
-        staging: settings.staging(),
+        staging: settings.inline_staging().unwrap(),
         state: HubState::in_process(settings.limits),
         settings,
         baseline: std::sync::Arc::new(Baseline::default_baseline().unwrap()),

@@ -230,6 +230,23 @@ fn explain_tells_an_account_s_mode_under_staged_enforcement() {
         out.contains("guarded in audit mode (set by default)"),
         "{out}"
     );
+    // The mode per scope kept in S3 is the hub's to read: explain, which reads nothing from
+    // AWS, says how to give it the map instead of guessing a mode.
+    let output = sgguard()
+        .env(
+            "SGGUARD_MODE_BY_SCOPE_URI",
+            "s3://sgguard-reports-1/config/mode-by-scope.json",
+        )
+        .args(["policy", "explain", "--account", "222233334444"])
+        .arg("tcp 22 from 0.0.0.0/0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`SGGUARD_MODE_BY_SCOPE_URI` is set") && stderr.contains("aws s3 cp"),
+        "{stderr}"
+    );
     // A bad scope in the environment names the variable; a bad unit names the flag.
     let output = sgguard()
         .env("SGGUARD_MODE_BY_SCOPE", r#"{"prod": "enforce"}"#)

@@ -67,6 +67,8 @@ def s3_operation(method: str, segs: list[str], headers, query: dict[str, list[st
     if len(segs) >= 2:
         if method == "PUT":
             return "CopyObject" if headers.get("x-amz-copy-source") else "PutObject"
+        if method == "GET" and query.get("versionId"):
+            return "GetObjectVersion"  # IAM authorizes a GetObject of a named version so
         return {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method, method)
     if len(segs) == 1:
         if method == "GET":
