@@ -161,19 +161,36 @@ async fn the_deploy_steps_run_as_written_against_the_organization() {
     let (org, operator) = organization().await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("exemptions.yaml"), exemptions_file(&org)).unwrap();
-    let mut region: Option<String> = None;
+    // What step 9's `aws s3 cp` fetches: the map the hub module wrote (the OU enforced).
+    std::fs::write(
+        dir.path().join("mode-by-scope.json"),
+        json!({ &org.ous["workloads"]: "enforce" }).to_string(),
+    )
+    .unwrap();
+    // The variables the steps export, as the shell would set them.
+    let mut exported: Vec<(String, String)> = Vec::new();
     let mut ran_commands = Vec::new();
     for line in steps() {
         let (args, output) = match line {
             Line::Export(name, value) => {
-                assert_eq!(name, "AWS_REGION", "{PAGE}: `export {name}`");
-                assert_eq!(
-                    value.split('-').count(),
-                    3,
-                    "{PAGE}: `export {name}={value}`"
-                );
-                // The hub's home region, here the emulated hub's.
-                region = Some(HUB_REGION.to_owned());
+                let value = match value
+                    .strip_prefix("\"$(cat ")
+                    .and_then(|v| v.strip_suffix(")\""))
+                {
+                    Some(file) => std::fs::read_to_string(dir.path().join(file))
+                        .unwrap_or_else(|e| panic!("{PAGE}: `export {name}={value}`: {e}")),
+                    None if name == "AWS_REGION" => {
+                        assert_eq!(
+                            value.split('-').count(),
+                            3,
+                            "{PAGE}: `export {name}={value}`"
+                        );
+                        // The hub's home region, here the emulated hub's.
+                        HUB_REGION.to_owned()
+                    }
+                    None => value,
+                };
+                exported.push((name, value));
                 continue;
             }
             Line::Sgguard(args, output) => (args, output),
@@ -182,17 +199,11 @@ async fn the_deploy_steps_run_as_written_against_the_organization() {
         let shown = format!("sgguard {}", args.join(" "));
         let mut command = org.cli();
         command.current_dir(dir.path()).env_remove("AWS_REGION");
-        if let Some(region) = &region {
-            command.env("AWS_REGION", region);
-        }
+        command.envs(exported.iter().map(|(n, v)| (n, v)));
         let explain = args.starts_with(&["policy".to_owned(), "explain".to_owned()]);
         if explain {
-            // Step 9: the hub's SGGUARD_MODE (audit, step 3) and SGGUARD_MODE_BY_SCOPE (the OU
-            // enforced) in the environment.
-            command.env("SGGUARD_MODE", "audit").env(
-                "SGGUARD_MODE_BY_SCOPE",
-                json!({ &org.ous["workloads"]: "enforce" }).to_string(),
-            );
+            // Step 9: the hub's SGGUARD_MODE (audit, step 3) in the environment too.
+            command.env("SGGUARD_MODE", "audit");
         }
         let (code, stdout, stderr) = ran(&command.args(&args).output().unwrap());
         // `policy explain` answers 1 for a rule that is a finding (the step's example is one).
