@@ -54,7 +54,8 @@ fi
 stamp_file=$venv/.sgguard-infra-requirements.sha256
 want=$(stamp_of "$venv/bin/python")
 have=$(cat "$stamp_file" 2>/dev/null || true)
-if [[ $want != "$have" ]]; then
+# A venv whose checkov venv was made again (or never filled) installs again, whatever the stamp.
+if [[ $want != "$have" || ! -x $venv/checkov/bin/checkov ]]; then
     echo "run.sh: installing requirements into $venv" >&2
     export PIP_DISABLE_PIP_VERSION_CHECK=1
     "$venv/bin/python" -m pip install --quiet -r "$here/requirements.txt"

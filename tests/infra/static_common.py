@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 
 from sgguard_world.files import HUB
-from sgguard_world.policies import blocks, hub_locals, parse_tf, unquote
+from sgguard_world.policies import blocks, hub_locals, parse_tf, unquote, variable_blocks
 
 
 def hub_variables() -> dict[str, dict]:
-    return {unquote(n): body for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n, body in b.items()}
+    return {unquote(n): body for b in variable_blocks(HUB) for n, body in b.items()}
 
 
 def hub_outputs() -> dict[str, dict]:

@@ -18,7 +18,7 @@ import pytest
 from parliament import analyze_policy_string
 
 from sgguard_world.files import REPO, SPOKE, load_template
-from sgguard_world.policies import blocks, hub_locals, module_files, parse_tf, resources, unquote
+from sgguard_world.policies import blocks, hub_locals, module_files, parse_tf, resources, unquote, variable_blocks
 
 POLICIES = SPOKE / "policies"
 SCP = POLICIES / "sgguard-tamper-protection-scp.json"
@@ -55,8 +55,8 @@ def as_list(v) -> list:
 
 
 def variable_default(name: str):
-    variables = {unquote(n): body for b in blocks(parse_tf(REPO / "hub" / "variables.tf"), "variable") for n, body in b.items()}
-    assert name in variables, f"hub/variables.tf declares no {name}"
+    variables = {unquote(n): body for b in variable_blocks(REPO / "hub") for n, body in b.items()}
+    assert name in variables, f"hub/variables*.tf declare no {name}"
     return variables[name]["default"]
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from sgguard_world.files import REPO, HUB, SPOKE, SPOKE_TEMPLATE, load_template
-from sgguard_world.policies import blocks, hub_locals, module_files, parse_tf, resources, stack_set_parameters, unquote
+from sgguard_world.policies import (blocks, hub_locals, module_files, parse_tf, resources, stack_set_parameters, unquote,
+                                    variable_blocks)
 
 from static_common import hub_variables
 
@@ -42,7 +43,7 @@ FILE_CALL = re.compile(r"\b(?:file|filebase64sha256|filebase64|templatefile|file
 def test_every_variable_and_local_reference_is_declared(module: Path):
     files = module_files(module)
     assert (module / "variables.tf").exists(), f"{module} has no variables.tf"
-    declared_vars = {unquote(name) for b in blocks(files[module / "variables.tf"], "variable") for name in b}
+    declared_vars = {unquote(name) for b in variable_blocks(module) for name in b}
     declared_locals = {k for p in files.values() for b in blocks(p, "locals") for k in b}
     for path, parsed in files.items():
         for text in strings(parsed):
@@ -50,10 +51,10 @@ def test_every_variable_and_local_reference_is_declared(module: Path):
                 continue
             for kind, name in REF.findall(text):
                 if kind == "var":
-                    assert name in declared_vars, f"{path.relative_to(REPO)}: var.{name} is not declared in variables.tf"
+                    assert name in declared_vars, f"{path.relative_to(REPO)}: var.{name} is not declared in variables*.tf"
                 else:
                     assert name in declared_locals, f"{path.relative_to(REPO)}: local.{name} is not declared"
-    for b in blocks(files[module / "variables.tf"], "variable"):
+    for b in variable_blocks(module):
         for name, body in b.items():
             assert body.get("description"), f"variable {name} in {module} has no description"
 
@@ -71,8 +72,8 @@ def test_every_file_function_target_exists(module: Path):
                 assert Path(resolved).is_file(), f"{path.relative_to(REPO)}: file({arg!r}) does not exist"
     if module == HUB:
         names = sorted(Path(t).name for t in targets)
-        assert names == ["event-pattern.json", "remediation-actions.json", "sgguard-spoke.yaml",
-                         "sgguard-tamper-protection-scp.json"], names
+        assert names == ["event-pattern.json", "remediation-actions.json", "sgguard-remediation-role-rcp.json",
+                         "sgguard-spoke.yaml", "sgguard-tamper-protection-scp.json"], names
 
 
 def test_examples_call_the_hub_module_with_declared_inputs():
@@ -95,7 +96,7 @@ def test_examples_call_the_hub_module_with_declared_inputs():
 
 def test_hub_readme_lists_every_input_and_output():
     readme = (HUB / "README.md").read_text()
-    names = [unquote(n) for b in blocks(parse_tf(HUB / "variables.tf"), "variable") for n in b]
+    names = [unquote(n) for b in variable_blocks(HUB) for n in b]
     names += [unquote(n) for b in blocks(parse_tf(HUB / "outputs.tf"), "output") for n in b]
     missing = [n for n in names if f"`{n}`" not in readme]
     assert not missing, f"hub/README.md does not list: {missing}"

@@ -31,6 +31,12 @@ def blocks(parsed: dict, kind: str) -> list[dict]:
     return value if isinstance(value, list) else [value]
 
 
+def variable_blocks(module: Path) -> list[dict]:
+    """The `variable` blocks of a module, from variables.tf and its variables_*.tf, in file
+    order (variables.tf first)."""
+    return [b for path in sorted(module.glob("variables*.tf")) for b in blocks(parse_tf(path), "variable")]
+
+
 def module_files(module: Path) -> dict[Path, dict]:
     files = sorted(module.glob("*.tf"))
     assert files, f"no .tf files in {module}"

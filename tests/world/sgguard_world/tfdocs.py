@@ -1,4 +1,4 @@
-"""hub/README.md's `## Inputs` and `## Outputs` tables, generated from hub/variables.tf and
+"""hub/README.md's `## Inputs` and `## Outputs` tables, generated from hub/variables*.tf and
 hub/outputs.tf (python-hcl2), so that hub/README.md says what the module declares (docs/deploy.md,
 "The Terraform, checked offline").
 
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from .files import HUB
-from .policies import blocks, parse_tf, unquote
+from .policies import blocks, parse_tf, unquote, variable_blocks
 
 README = HUB / "README.md"
 # A section: its heading, then everything up to the next `## ` heading (or the end).
@@ -52,9 +52,11 @@ def type_of(body: dict) -> str:
     return m.group(1) if m else str(typ)
 
 
-def inputs_table(variables_tf: Path = HUB / "variables.tf") -> str:
+def inputs_table(variables_tf: Path | None = None) -> str:
+    """The inputs of the module's variables*.tf (in file order), or of one file."""
     rows = ["| name | type | default | description |", "|---|---|---|---|"]
-    for block in blocks(parse_tf(variables_tf), "variable"):
+    found = blocks(parse_tf(variables_tf), "variable") if variables_tf else variable_blocks(HUB)
+    for block in found:
         for name, body in block.items():
             default = f"`{hcl_value(body['default'])}`" if "default" in body else "required"
             rows.append(f"| `{unquote(name)}` | {type_of(body)} | {cell(default)} | {cell(body.get('description', ''))} |")
@@ -91,7 +93,7 @@ def main(argv: list[str]) -> int:
     want = generated(text)
     if argv == ["--check"]:
         if want != text:
-            print("hub/README.md: the Inputs/Outputs tables differ from variables.tf/outputs.tf; "
+            print("hub/README.md: the Inputs/Outputs tables differ from variables*.tf/outputs.tf; "
                   "run `python -m sgguard_world.tfdocs`", file=sys.stderr)
             return 1
         return 0
