@@ -130,9 +130,11 @@ impl Emulator {
         );
     }
 
+    /// The SDK crates have no default HTTP client: the tests' own clients use sgguard's.
     pub(crate) fn config(&self, region: &str, credentials: Credentials) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())
+            .http_client(sgguard::aws::https_client())
             .region(Region::new(region.to_owned()))
             .endpoint_url(&self.proxy)
             .credentials_provider(SharedCredentialsProvider::new(credentials))
