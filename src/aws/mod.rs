@@ -13,6 +13,7 @@ mod credentials;
 mod dynamodb;
 mod ec2;
 mod error;
+mod https;
 mod iam;
 mod organizations;
 mod prefix_lists;
@@ -30,8 +31,6 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, BehaviorVersion, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_sdk_sts::config::SharedHttpClient;
-use aws_smithy_http_client::tls;
 
 pub use cloudformation::StackInstance;
 pub use credentials::CredentialCache;
@@ -39,6 +38,7 @@ use credentials::MemberCredentials;
 pub use dynamodb::{Attributes, StateTable};
 pub use ec2::{Authorize, Ec2, RevokeOutcome};
 pub use error::AwsError;
+pub use https::https_client;
 pub use iam::{NamedPolicy, RolePolicies};
 pub use organizations::OrgAccount;
 pub use prefix_lists::parse_entries;
@@ -50,18 +50,6 @@ pub use sqs::send_record;
 
 /// Attempts the SDK makes of a call that is throttled or fails transiently.
 pub const MAX_ATTEMPTS: u32 = 6;
-
-/// The HTTPS client of every AWS call: the SDK's own (hyper 1, rustls, the platform's root
-/// certificates, as its `default-https-client` feature builds it) with rustls on `ring` instead
-/// of aws-lc-rs, whose C library made the Lambda zip larger (docs/performance.md). The SDK
-/// crates are built without a default client, so a configuration must carry this one.
-pub fn https_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https()
-}
 
 /// The hub's AWS context: its own configuration and account, and caches for member
 /// credentials and account names. Built once per process (Lambda init or CLI start).
@@ -508,52 +496,6 @@ mod tests {
             "aws-cn"
         );
         assert_eq!(partition_of(""), "aws");
-    }
-
-    /// The SDK crates are built without their default HTTPS client: sgguard's own starts a TLS
-    /// handshake (rustls on ring, the platform's roots) with an `https://` endpoint. The local
-    /// endpoint reads the client's first bytes, a TLS handshake record, and hangs up.
-    #[tokio::test]
-    async fn the_https_client_speaks_tls() {
-        use std::io::Read;
-
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = std::thread::spawn(move || {
-            let (mut stream, _) = listener.accept().unwrap();
-            let mut hello = [0_u8; 5];
-            stream.read_exact(&mut hello).unwrap();
-            hello
-        });
-        let config = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(format!("https://localhost:{port}"))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "AKIDTESTING",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .retry_config(RetryConfig::disabled())
-            .http_client(https_client())
-            .build();
-        let result = aws_sdk_sts::Client::from_conf(config)
-            .get_caller_identity()
-            .send()
-            .await;
-        // A TLS record (content type 22, handshake; version 3.x): a ClientHello.
-        let hello = server.join().unwrap();
-        assert_eq!(hello[0], 22, "{hello:?}");
-        assert_eq!(hello[1], 3, "{hello:?}");
-        // The endpoint hung up: the request was sent (dispatched) and failed there, which a
-        // configuration without an HTTP client could not do.
-        let error = result.unwrap_err();
-        assert!(
-            matches!(error, aws_sdk_sts::error::SdkError::DispatchFailure(_)),
-            "{error:?}"
-        );
     }
 
     #[test]
