@@ -231,7 +231,7 @@ async fn a_region_denied_by_a_service_control_policy_is_skipped_not_failed() {
     let ec2 = org.member_ec2(&app_a, HUB_REGION).await;
     let (group, _) = open_rules(&ec2, "web", vec![tcp(3389, "0.0.0.0/0")]).await;
     // app-b's organization unit denies OTHER_REGION, as an SCP with aws:RequestedRegion would.
-    org.emulator.deny_region(&app_b, OTHER_REGION);
+    org.emulator.deny_region(Some(&app_b), OTHER_REGION);
     let settings = Settings::from_lookup(|name| match name {
         "SGGUARD_TOPIC_ARN" => Some(org.topic_arn.clone()),
         "SGGUARD_HUB_BUS_ARN" => Some(hub_bus(&org)),

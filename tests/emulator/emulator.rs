@@ -112,22 +112,24 @@ impl Emulator {
         self.control("deny", Some(json!({"action": action, "match": matching})));
     }
 
-    /// Every request of `account` in `region` is denied as a service control policy with
-    /// `aws:RequestedRegion` denies it (AWS's `explicit deny in a service control policy`).
-    pub(crate) fn deny_region(&self, account: &str, region: &str) {
-        self.control(
-            "deny",
-            Some(json!({
-                "action": "*", "account": account, "region": region,
-                "code": "UnauthorizedOperation", "status": 403,
-                "message": format!(
-                    "You are not authorized to perform this operation. User: \
-                     arn:aws:sts::{account}:assumed-role/sgguard-remediation/sgguard is not \
-                     authorized to perform: ec2:DescribeSecurityGroups with an explicit deny in \
-                     a service control policy"
-                ),
-            })),
-        );
+    /// Every request of `account` (none: of every account, the hub's own key too) in `region`
+    /// is denied as a service control policy with `aws:RequestedRegion` denies it (AWS's
+    /// `explicit deny in a service control policy`).
+    pub(crate) fn deny_region(&self, account: Option<&str>, region: &str) {
+        let mut rule = json!({
+            "action": "*", "region": region, "code": "UnauthorizedOperation", "status": 403,
+            "message": format!(
+                "You are not authorized to perform this operation. User: \
+                 arn:aws:sts::{}:assumed-role/sgguard-remediation/sgguard is not authorized to \
+                 perform: ec2:DescribeSecurityGroups with an explicit deny in a service control \
+                 policy",
+                account.unwrap_or("111122223333")
+            ),
+        });
+        if let Some(account) = account {
+            rule["account"] = account.into();
+        }
+        self.control("deny", Some(rule));
     }
 
     /// The SDK crates have no default HTTP client: the tests' own clients use sgguard's.

@@ -36,7 +36,7 @@ async fn world() -> (Org, String, String) {
     let app = org.members[0].clone();
     let ec2 = org.member_ec2(&app, ELSEWHERE).await;
     let (group, _) = open_rules(&ec2, "far-away", vec![tcp(22, "0.0.0.0/0")]).await;
-    org.emulator.deny_region(&app, DENIED);
+    org.emulator.deny_region(Some(&app), DENIED);
     (org, app, group)
 }
 

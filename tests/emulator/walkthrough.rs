@@ -107,17 +107,7 @@ async fn organization() -> (Org, String) {
         .iter()
         .filter(|r| ![HUB_REGION, OTHER_REGION].contains(&r.as_str()))
     {
-        org.emulator.control(
-            "deny",
-            Some(json!({
-                "action": "*", "region": region, "code": "UnauthorizedOperation", "status": 403,
-                "message": format!(
-                    "You are not authorized to perform this operation. User: {operator} is not \
-                     authorized to perform: ec2:DescribeSecurityGroups with an explicit deny in \
-                     a service control policy"
-                ),
-            })),
-        );
+        org.emulator.deny_region(None, region);
     }
     (org, operator)
 }

@@ -142,7 +142,7 @@ class Org:
         caller = Caller.of(caller_arn or self.operator_arn,
                            lambda a: self.org_id if a == self.hub or a in self.names else None)
         account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
-        iam = self.client("iam") if account == self.hub else self.member("iam", account)
+        iam = self.in_account("iam", account)
         try:
             policy = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
         except iam.exceptions.NoSuchEntityException:
@@ -155,9 +155,14 @@ class Org:
         """A client in a member account, as its administrator."""
         return self.client(service, region, self.credentials(account))
 
+    def in_account(self, service: str, account: str, region: str = HUB_REGION):
+        """A client in any account of the organization (the hub's own, or a member's
+        administrator)."""
+        return self.client(service, region) if account == self.hub else self.member(service, account, region)
+
     def ec2(self, account: str, region: str = HUB_REGION):
-        """EC2 in any account of the organization (the hub's own, or a member's administrator)."""
-        return self.client("ec2", region) if account == self.hub else self.member("ec2", account, region)
+        """EC2 in any account of the organization."""
+        return self.in_account("ec2", account, region)
 
     # -- the spoke StackSet ---------------------------------------------------------------------
 
