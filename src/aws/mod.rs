@@ -15,6 +15,7 @@ mod ec2;
 mod error;
 mod https;
 mod iam;
+mod identity;
 mod organizations;
 mod prefix_lists;
 mod ram;
@@ -40,6 +41,7 @@ pub use ec2::{Authorize, Ec2, RevokeOutcome};
 pub use error::AwsError;
 pub use https::https_client;
 pub use iam::{NamedPolicy, RolePolicies};
+use identity::{partition_of, role_of_session};
 pub use organizations::OrgAccount;
 pub use prefix_lists::parse_entries;
 pub use ram::{Ram, SharePrincipal, SharedWith};
@@ -450,65 +452,5 @@ impl Aws {
     /// Writes a JSON document to S3 in the hub account (the sweep's report).
     pub async fn put_json(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         s3::put_json(&self.s3, bucket, key, body).await
-    }
-}
-
-/// The role ARN of an assumed-role session ARN.
-fn role_of_session(arn: &str) -> Option<String> {
-    let arn = arn
-        .parse::<crate::ids::Arn>()
-        .ok()
-        .filter(|arn| arn.service() == "sts")?;
-    let role = arn
-        .resource()
-        .strip_prefix("assumed-role/")?
-        .split('/')
-        .next()?;
-    Some(format!(
-        "arn:{}:iam::{}:role/{role}",
-        arn.partition(),
-        arn.account()
-    ))
-}
-
-/// The partition of an ARN (`arn:PARTITION:…`); `aws` when it cannot be read.
-fn partition_of(arn: &str) -> String {
-    arn.parse::<crate::ids::Arn>()
-        .map_or_else(|_| "aws".to_owned(), |arn| arn.partition().to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_partition_comes_from_the_hub_s_own_arn() {
-        assert_eq!(
-            partition_of("arn:aws:sts::111122223333:assumed-role/hub/s"),
-            "aws"
-        );
-        assert_eq!(
-            partition_of("arn:aws-us-gov:iam::111122223333:user/x"),
-            "aws-us-gov"
-        );
-        assert_eq!(
-            partition_of("arn:aws-cn:sts::111122223333:assumed-role/hub/s"),
-            "aws-cn"
-        );
-        assert_eq!(partition_of(""), "aws");
-    }
-
-    #[test]
-    fn the_hub_role_comes_from_its_session() {
-        assert_eq!(
-            role_of_session("arn:aws-us-gov:sts::111122223333:assumed-role/sgguard-lambda/fn")
-                .as_deref(),
-            Some("arn:aws-us-gov:iam::111122223333:role/sgguard-lambda")
-        );
-        assert_eq!(
-            role_of_session("arn:aws:iam::111122223333:user/alice"),
-            None
-        );
-        assert_eq!(role_of_session(""), None);
     }
 }
